@@ -1,0 +1,94 @@
+# Makefile - builds libmhd-otel (.so and .a), the demo server and the tests.
+#   make            library and demo server in build/
+#   make demo       run the demo server with the console exporter
+#   make test       every test, then again under ASan+UBSan and TSan
+#   make bench      performance figures (not part of make test)
+
+BUILD ?= build
+SAN ?=
+CC ?= cc
+
+PKGS := libmicrohttpd libcjson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
+TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+OPT ?= -O2
+SAN_FLAGS :=
+ifeq ($(SAN),asan)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1
+endif
+ifeq ($(SAN),tsan)
+SAN_FLAGS := -fsanitize=thread
+OPT := -O1
+endif
+
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -fPIC -pthread -fvisibility=default \
+	$(SAN_FLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = -pthread $(SAN_FLAGS) $(LDFLAGS)
+LIBS_ALL = $(PKG_LIBS) -ldl -lm
+
+LIB_SRC := $(sort $(wildcard core/*.c exporter/*.c module/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
+ITEST_SRC := $(sort $(wildcard t/integration/test_*.c))
+ITEST_BIN := $(ITEST_SRC:t/integration/%.c=$(BUILD)/t/%)
+T_HELPER_SRC := $(sort $(wildcard t/lib/*.c))
+T_HELPER_OBJ := $(T_HELPER_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all deps demo test check bench clean format
+all: $(BUILD)/libmhd-otel.so $(BUILD)/libmhd-otel.a $(BUILD)/demo-server
+
+deps:
+	@sh mk/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libmhd-otel.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libmhd-otel.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDFLAGS_ALL) $(LIBS_ALL)
+
+$(BUILD)/demo-server: $(BUILD)/obj/examples/demo_server.o $(BUILD)/libmhd-otel.a
+	$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
+
+$(BUILD)/t/%: $(BUILD)/obj/t/unit/%.o $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(TEST_LIBS) $(LIBS_ALL)
+
+$(BUILD)/t/test_it_%: $(BUILD)/obj/t/integration/test_it_%.o $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(TEST_LIBS) $(LIBS_ALL)
+
+# Build and run every test binary of one build dir.
+check: all $(UNIT_BIN) $(ITEST_BIN)
+	@sh t/run.sh $(BUILD) $(UNIT_BIN) $(ITEST_BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh examples/demo.sh $(BUILD)
+
+test: deps
+	@$(MAKE) --no-print-directory check BUILD=build
+	@$(MAKE) --no-print-directory check BUILD=build-asan SAN=asan
+	@$(MAKE) --no-print-directory check BUILD=build-tsan SAN=tsan TSAN_ONLY=1
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh t/bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-tsan
+
+-include $(LIB_OBJ:.o=.d) $(T_HELPER_OBJ:.o=.d)

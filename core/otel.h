@@ -1,0 +1,309 @@
+/* otel.h - public API of the mhd-otel tracing core (spans, context, samplers,
+ * propagation, resource, batch processor). No I/O happens behind it. */
+#ifndef OTEL_H
+#define OTEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OTEL_SDK_NAME "mhd-otel"
+#define OTEL_SDK_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------ */
+
+#define OTEL_OK 0
+#define OTEL_ERR_NOMEM (-1)    /* an allocation failed */
+#define OTEL_ERR_INVALID (-2)  /* an argument or input value is invalid */
+#define OTEL_ERR_FULL (-3)     /* a bounded queue or table is full */
+#define OTEL_ERR_TIMEOUT (-4)  /* a deadline passed */
+#define OTEL_ERR_IO (-5)       /* an exporter could not write or send */
+#define OTEL_ERR_STATE (-6)    /* the object is not in a state for this */
+#define OTEL_ERR_PARSE (-7)    /* input could not be parsed */
+#define OTEL_ERR_RANGE (-8)    /* a number is out of its allowed range */
+#define OTEL_ERR_UNSUPPORTED (-9)
+
+/* A static English string for an OTEL_ERR_* code; never NULL. */
+const char *otel_strerror(int err);
+
+/* ---- clock and ids ------------------------------------------------------ */
+
+/* Wall-clock time in unix nanoseconds. */
+uint64_t otel_now_ns(void);
+
+/* Replace the clock used for span times (tests). NULL restores the real one. */
+typedef uint64_t (*otel_clock_fn)(void *user_data);
+void otel_clock_set(otel_clock_fn fn, void *user_data);
+
+/* Fill a 128-bit trace id / 64-bit span id from the calling thread's fast
+ * generator, seeded from the OS on first use. Never all-zero. */
+void otel_trace_id_new(uint8_t out[16]);
+void otel_span_id_new(uint8_t out[8]);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
+void otel_hex_encode(const uint8_t *in, size_t n, char *out);
+
+#define OTEL_TRACE_FLAG_SAMPLED 0x01
+
+/* Identity of a span as it is propagated. */
+typedef struct otel_span_context {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t trace_flags;
+    bool is_remote;
+} otel_span_context;
+
+/* True when trace id and span id are both non-zero. */
+bool otel_span_context_is_valid(const otel_span_context *sc);
+
+/* ---- W3C trace context (propagator.c) ---------------------------------- */
+
+#define OTEL_TRACEPARENT_LEN 55 /* "00-" 32 "-" 16 "-" 2 */
+#define OTEL_TRACESTATE_MAX 512 /* bytes of tracestate kept */
+#define OTEL_TRACESTATE_MAX_MEMBERS 32
+
+/* Parse a traceparent header value (len bytes, not NUL-terminated) into out,
+ * which is marked remote. Returns 0, or OTEL_ERR_PARSE for any value that
+ * must be ignored per W3C Trace Context level 1 (out is then zeroed). */
+int otel_traceparent_parse(const char *value, size_t len, otel_span_context *out);
+
+/* Format sc as a version-00 traceparent: writes exactly 55 chars plus NUL
+ * into out, which must hold OTEL_TRACEPARENT_LEN + 1 bytes. */
+void otel_traceparent_format(const otel_span_context *sc, char *out);
+
+/* Validate a tracestate header value (len bytes) and copy the members worth
+ * keeping into out (cap bytes, NUL-terminated): surrounding whitespace and
+ * empty members dropped, at most 32 members; longer than cap-1 bytes, members
+ * over 128 bytes go first, then members from the end. Returns the length
+ * written (0 = nothing to carry), or OTEL_ERR_PARSE when the header is
+ * invalid as a whole (out is then ""). */
+int otel_tracestate_parse(const char *value, size_t len, char *out, size_t cap);
+
+/* ---- attributes --------------------------------------------------------- */
+
+typedef enum otel_attr_type {
+    OTEL_ATTR_STRING = 0,
+    OTEL_ATTR_BOOL,
+    OTEL_ATTR_INT,
+    OTEL_ATTR_DOUBLE
+} otel_attr_type;
+
+/* A key and typed value passed in by callers (events, resources). Strings
+ * are borrowed for the duration of the call only. */
+typedef struct otel_kv {
+    const char *key;
+    otel_attr_type type;
+    union {
+        const char *s;
+        bool b;
+        int64_t i;
+        double d;
+    } v;
+} otel_kv;
+
+#define OTEL_KV_STR(k, val) ((otel_kv){.key = (k), .type = OTEL_ATTR_STRING, .v.s = (val)})
+#define OTEL_KV_INT(k, val) ((otel_kv){.key = (k), .type = OTEL_ATTR_INT, .v.i = (val)})
+#define OTEL_KV_BOOL(k, val) ((otel_kv){.key = (k), .type = OTEL_ATTR_BOOL, .v.b = (val)})
+#define OTEL_KV_DOUBLE(k, val) ((otel_kv){.key = (k), .type = OTEL_ATTR_DOUBLE, .v.d = (val)})
+
+/* ---- samplers ----------------------------------------------------------- */
+
+typedef enum otel_sampler_kind {
+    OTEL_SAMPLER_ALWAYS_ON = 0,
+    OTEL_SAMPLER_ALWAYS_OFF,
+    OTEL_SAMPLER_TRACEIDRATIO,
+    OTEL_SAMPLER_PARENTBASED_ALWAYS_ON,
+    OTEL_SAMPLER_PARENTBASED_ALWAYS_OFF,
+    OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO
+} otel_sampler_kind;
+
+/* A sampler is a small value; copy it freely. */
+typedef struct otel_sampler {
+    otel_sampler_kind kind;
+    double ratio;       /* for the traceidratio kinds, in [0, 1] */
+    uint64_t threshold; /* derived from ratio by otel_sampler_init */
+} otel_sampler;
+
+/* Set up s. ratio is read only by the traceidratio kinds; it must lie in
+ * [0, 1] (else OTEL_ERR_RANGE). */
+int otel_sampler_init(otel_sampler *s, otel_sampler_kind kind, double ratio);
+
+/* Map a spec name ("always_on", "parentbased_traceidratio", ...) to a kind.
+ * Returns 0 or OTEL_ERR_INVALID. */
+int otel_sampler_kind_from_name(const char *name, otel_sampler_kind *out);
+const char *otel_sampler_kind_name(otel_sampler_kind kind);
+bool otel_sampler_needs_ratio(otel_sampler_kind kind);
+
+/* The decision for a new span in trace trace_id whose parent is parent (NULL
+ * or invalid: a root span). */
+bool otel_sampler_should_sample(const otel_sampler *s, const otel_span_context *parent,
+                                const uint8_t trace_id[16]);
+
+/* ---- resource ----------------------------------------------------------- */
+
+typedef struct otel_resource otel_resource;
+
+/* A resource with service.name (NULL or "": unknown_service:<program>),
+ * telemetry.sdk.{name,language,version}. Caller frees with
+ * otel_resource_del. */
+int otel_resource_new(otel_resource **out, const char *service_name);
+void otel_resource_del(otel_resource *r);
+/* Add or replace a string attribute (copied). service.name may be replaced. */
+int otel_resource_set(otel_resource *r, const char *key, const char *value);
+/* Read back: NULL when absent. Valid until the next set or del. */
+const char *otel_resource_get(const otel_resource *r, const char *key);
+size_t otel_resource_count(const otel_resource *r);
+/* i-th key/value, i < count; borrowed like otel_resource_get. */
+void otel_resource_at(const otel_resource *r, size_t i, const char **key, const char **value);
+
+/* ---- exporter interface ------------------------------------------------- */
+
+typedef struct otel_span otel_span;
+
+/* An exporter is handed batches by the processor's worker thread, one call at
+ * a time. The spans are borrowed for the duration of export() and must not be
+ * kept. export() returns 0 when the batch was delivered, or a negative code
+ * (the spans are then counted as failed). shutdown() is called once, after
+ * the last export; it may be NULL. */
+typedef struct otel_exporter {
+    const char *name;
+    int (*export_spans)(void *user_data, otel_span *const *spans, size_t n);
+    void (*shutdown)(void *user_data);
+    void *user_data;
+} otel_exporter;
+
+/* ---- tracer: sampler + resource + batch processor ----------------------- */
+
+typedef struct otel_tracer otel_tracer;
+
+typedef struct otel_tracer_config {
+    otel_sampler sampler;
+    size_t max_queue_size;        /* spec default 2048 */
+    size_t max_export_batch_size; /* spec default 512 */
+    uint64_t schedule_delay_ns;   /* spec default 5 s */
+    uint64_t export_timeout_ns;   /* spec default 30 s */
+    size_t attr_value_max_len;    /* longer string values are cut; default 4096 */
+} otel_tracer_config;
+
+/* Fill cfg with the spec defaults and the always_on... parentbased_always_on
+ * sampler (the spec's default). */
+void otel_tracer_config_default(otel_tracer_config *cfg);
+
+/* A tracer owning resource (which it frees). Its worker thread starts on the
+ * first otel_tracer_start. Caller frees with otel_tracer_del. */
+int otel_tracer_new(otel_tracer **out, const otel_tracer_config *cfg, otel_resource *resource);
+/* Add an exporter (copied; at most 4). Before otel_tracer_start only. */
+int otel_tracer_add_exporter(otel_tracer *t, const otel_exporter *exp);
+/* Start the worker thread. Idempotent. */
+int otel_tracer_start(otel_tracer *t);
+/* Export every span already ended, within the export timeout, stop the
+ * worker and shut the exporters down. Spans ended afterwards are dropped and
+ * counted. Idempotent. Returns 0 or OTEL_ERR_TIMEOUT. */
+int otel_tracer_shutdown(otel_tracer *t);
+/* Shutdown (if not done) and free. NULL does nothing. */
+void otel_tracer_del(otel_tracer *t);
+/* Ask the worker to export now and wait for the queue to drain, up to
+ * timeout_ns. Returns 0 or OTEL_ERR_TIMEOUT. */
+int otel_tracer_force_flush(otel_tracer *t, uint64_t timeout_ns);
+
+const otel_resource *otel_tracer_resource(const otel_tracer *t);
+
+typedef struct otel_stats {
+    uint64_t ended;    /* sampled spans ended and offered to the queue */
+    uint64_t exported; /* delivered by every exporter */
+    uint64_t dropped;  /* refused by a full queue (or after shutdown) */
+    uint64_t failed;   /* an exporter gave up on them */
+    uint64_t rejected; /* refused by the receiver (partial success) */
+    uint64_t queued;   /* still in the queue */
+} otel_stats;
+
+void otel_tracer_stats(const otel_tracer *t, otel_stats *out);
+
+/* ---- spans -------------------------------------------------------------- */
+
+typedef enum otel_span_kind {
+    OTEL_SPAN_KIND_INTERNAL = 1,
+    OTEL_SPAN_KIND_SERVER = 2,
+    OTEL_SPAN_KIND_CLIENT = 3,
+    OTEL_SPAN_KIND_PRODUCER = 4,
+    OTEL_SPAN_KIND_CONSUMER = 5
+} otel_span_kind;
+
+typedef enum otel_status_code {
+    OTEL_STATUS_UNSET = 0,
+    OTEL_STATUS_OK = 1,
+    OTEL_STATUS_ERROR = 2
+} otel_status_code;
+
+const char *otel_span_kind_name(otel_span_kind kind);     /* "server", ... */
+const char *otel_status_code_name(otel_status_code code); /* "unset", ... */
+
+typedef struct otel_span_options {
+    otel_span_kind kind;              /* 0 means internal */
+    const otel_span_context *parent;  /* NULL: the current span, if any */
+    bool root;                        /* ignore any parent: a new trace */
+    uint64_t start_ns;                /* 0: now */
+    const char *tracestate;           /* carried from the parent (remote) */
+} otel_span_options;
+
+/* Start a span. tracer NULL: the current span's tracer (no current span:
+ * returns NULL). Never fails for a caller: on exhaustion it returns NULL and
+ * every otel_span_* call accepts NULL and does nothing. A span that is not
+ * sampled records nothing but still carries its context to children. The
+ * span belongs to the caller until otel_span_end, which gives it back. */
+otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_span_options *opt);
+
+/* Child of the current span of this thread (NULL when there is none). */
+otel_span *otel_span_start_child(const char *name, otel_span_kind kind);
+
+/* End the span at now / at end_ns, hand it to the processor (sampled) or
+ * back to the pool (not sampled). The pointer is invalid afterwards. */
+void otel_span_end(otel_span *span);
+void otel_span_end_at(otel_span *span, uint64_t end_ns);
+
+bool otel_span_is_recording(const otel_span *span);
+/* The span's context; a zeroed context for NULL. */
+otel_span_context otel_span_get_context(const otel_span *span);
+/* Copy of the span's carried tracestate into out (cap bytes); returns its
+ * length. */
+size_t otel_span_get_tracestate(const otel_span *span, char *out, size_t cap);
+
+/* Attribute setters: key and value are copied into the span (values cut to
+ * the tracer's attr_value_max_len at a UTF-8 boundary, invalid UTF-8
+ * replaced by U+FFFD). Setting an existing key replaces its value. A span out
+ * of room counts a dropped attribute. */
+void otel_span_set_attr_str(otel_span *span, const char *key, const char *value);
+void otel_span_set_attr_strn(otel_span *span, const char *key, const char *value, size_t len);
+void otel_span_set_attr_bool(otel_span *span, const char *key, bool value);
+void otel_span_set_attr_int(otel_span *span, const char *key, int64_t value);
+void otel_span_set_attr_double(otel_span *span, const char *key, double value);
+void otel_span_set_attr(otel_span *span, const otel_kv *kv);
+
+/* Add an event at now (time_ns 0) with attrs copied. */
+void otel_span_add_event(otel_span *span, const char *name, uint64_t time_ns, const otel_kv *attrs,
+                         size_t n_attrs);
+/* An "exception" event with exception.type and exception.message (either
+ * may be NULL). Does not change the status. */
+void otel_span_record_exception(otel_span *span, const char *type, const char *message);
+/* Set status; message is kept only for ERROR. OK is final (spec). */
+void otel_span_set_status(otel_span *span, otel_status_code code, const char *message);
+void otel_span_update_name(otel_span *span, const char *name);
+
+/* ---- current span (per thread) ------------------------------------------ */
+
+/* The current span of the calling thread, or NULL. Borrowed. */
+otel_span *otel_span_current(void);
+/* Make span current; returns the previous current span, to be passed to
+ * otel_context_detach when the scope ends. */
+otel_span *otel_context_attach(otel_span *span);
+void otel_context_detach(otel_span *previous);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OTEL_H */

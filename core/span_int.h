@@ -1,0 +1,70 @@
+/* span_int.h - the span's layout, shared by the core and the exporters that
+ * read ended spans. Not a public header. */
+#ifndef OTEL_SPAN_INT_H
+#define OTEL_SPAN_INT_H
+
+#include "otel.h"
+
+/* Room in one span. Spans are pooled and never grow: whatever does not fit
+ * is counted as dropped, the way the spec's limits drop attributes. */
+#define OTEL_SPAN_MAX_ATTRS 32
+#define OTEL_SPAN_MAX_EVENTS 16
+#define OTEL_SPAN_MAX_EVENT_ATTRS 32 /* shared by all events of a span */
+#define OTEL_SPAN_ARENA 4096         /* bytes for names, keys, string values */
+
+/* A stored attribute. key and string values point into the owning span's
+ * arena and are NUL-terminated, valid UTF-8. */
+typedef struct otel_attr {
+    const char *key;
+    otel_attr_type type;
+    union {
+        struct {
+            const char *ptr;
+            uint32_t len;
+        } s;
+        bool b;
+        int64_t i;
+        double d;
+    } v;
+} otel_attr;
+
+typedef struct otel_event {
+    const char *name; /* in the arena */
+    uint64_t time_ns;
+    uint16_t attr_first; /* index into ev_attrs */
+    uint16_t attr_count;
+    uint32_t dropped_attrs;
+} otel_event;
+
+struct otel_span {
+    otel_span_context ctx;
+    uint8_t parent_span_id[8];
+    bool has_parent;
+    bool parent_is_remote;
+    bool recording; /* sampled: records and is exported */
+    bool ended;
+    otel_span_kind kind;
+    otel_status_code status;
+    const char *status_message; /* in the arena; "" when none */
+    const char *name;           /* in the arena */
+    uint64_t start_ns;
+    uint64_t end_ns;
+    otel_tracer *tracer;
+
+    uint16_t n_attrs;
+    uint16_t n_events;
+    uint16_t n_ev_attrs;
+    uint32_t dropped_attrs;
+    uint32_t dropped_events;
+    otel_attr attrs[OTEL_SPAN_MAX_ATTRS];
+    otel_event events[OTEL_SPAN_MAX_EVENTS];
+    otel_attr ev_attrs[OTEL_SPAN_MAX_EVENT_ATTRS];
+
+    uint16_t tracestate_len;
+    char tracestate[OTEL_TRACESTATE_MAX]; /* NUL-terminated */
+
+    uint32_t arena_used;
+    char arena[OTEL_SPAN_ARENA];
+};
+
+#endif /* OTEL_SPAN_INT_H */

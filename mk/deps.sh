@@ -1,0 +1,35 @@
+#!/bin/sh
+# deps.sh - make sure the Debian packages the build and the tests need are
+# installed: installs them when run as root, else prints the apt-get line.
+set -u
+missing=""
+need_pkg() { # pkg-config module, Debian package
+    pkg-config --exists "$1" 2>/dev/null || missing="$missing $2"
+}
+need_cmd() { # command, Debian package
+    command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
+}
+need_cmd pkg-config pkg-config
+need_cmd cc gcc
+need_cmd make make
+if command -v pkg-config >/dev/null 2>&1; then
+    need_pkg libmicrohttpd libmicrohttpd-dev
+    need_pkg libcjson libcjson-dev
+    need_pkg libnghttp2 libnghttp2-dev
+    need_pkg libprotobuf-c libprotobuf-c-dev
+    need_pkg cmocka libcmocka-dev
+else
+    missing="$missing libmicrohttpd-dev libcjson-dev libnghttp2-dev libprotobuf-c-dev libcmocka-dev"
+fi
+need_cmd protoc-c protobuf-c-compiler
+need_cmd curl curl
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+    echo "mk/deps.sh: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing
+    exit $?
+fi
+echo "mk/deps.sh: missing Debian packages; install them with:" >&2
+echo "  sudo apt-get install -y$missing" >&2
+exit 1

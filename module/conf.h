@@ -1,0 +1,63 @@
+/* conf.h - the parsed mhd-otel configuration and its loader (nginx-style
+ * config file plus the OpenTelemetry SDK environment variables). */
+#ifndef MHD_OTEL_CONF_H
+#define MHD_OTEL_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../core/otel.h"
+#include "../exporter/console.h"
+
+typedef struct mhd_otel_kv_str {
+    char *key;
+    char *value;
+} mhd_otel_kv_str;
+
+/* A string list; every string is owned by the list. */
+typedef struct mhd_otel_strv {
+    char **v;
+    size_t n;
+} mhd_otel_strv;
+
+/* Everything a config file and the environment can say. All strings are
+ * heap copies owned by the conf and freed by mhd_otel_conf_del. */
+typedef struct mhd_otel_conf {
+    bool trace;             /* otel_trace on|off; default on */
+    char *service_name;     /* otel_service_name / OTEL_SERVICE_NAME; NULL = default */
+    mhd_otel_kv_str *resource_attrs; /* otel_resource_attr / OTEL_RESOURCE_ATTRIBUTES */
+    size_t n_resource_attrs;
+    otel_sampler sampler;   /* otel_sampler / OTEL_TRACES_SAMPLER[_ARG] */
+    mhd_otel_strv skip_paths;      /* exact paths */
+    mhd_otel_strv skip_prefixes;
+    mhd_otel_strv routes;          /* patterns such as /hello/{name} */
+    mhd_otel_strv capture_headers; /* request header names, as written */
+
+    bool console;                  /* an otel_exporter console block was given */
+    otel_console_format console_format; /* default json */
+    char *console_output;          /* "stdout" (default), "stderr" or a path */
+
+    otel_tracer_config batch;      /* otel_batch / OTEL_BSP_* (+ sampler above) */
+} mhd_otel_conf;
+
+/* Load path, with the environment applied first (the file wins over it).
+ * On success *out is a new conf the caller frees with mhd_otel_conf_del and
+ * 0 is returned. On failure returns a negative OTEL_ERR_* and writes
+ * "FILE:LINE: message" (or "FILE: message" / "environment NAME: message")
+ * into err (errlen bytes, NUL-terminated); *out is NULL. */
+int mhd_otel_conf_load(mhd_otel_conf **out, const char *path, char *err, size_t errlen);
+
+/* The same for a config held in memory: name is used in messages, text
+ * holds len bytes. env_lookup reads environment variables (getenv-like;
+ * NULL: no environment at all). */
+typedef const char *(*mhd_otel_env_fn)(const char *name);
+int mhd_otel_conf_parse(mhd_otel_conf **out, const char *name, const char *text, size_t len,
+                        mhd_otel_env_fn env_lookup, char *err, size_t errlen);
+
+/* A conf with every default and only the environment applied (no file). */
+int mhd_otel_conf_from_env(mhd_otel_conf **out, mhd_otel_env_fn env_lookup, char *err,
+                           size_t errlen);
+
+void mhd_otel_conf_del(mhd_otel_conf *conf);
+
+#endif /* MHD_OTEL_CONF_H */

@@ -1,0 +1,78 @@
+/* mhd_otel.h - public API of the libmicrohttpd tracing module, for servers
+ * that link the library: load a config, start a traced daemon, reach the
+ * request's span from handler code. */
+#ifndef MHD_OTEL_H
+#define MHD_OTEL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "../core/otel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mhd_otel mhd_otel;
+
+/* Load the config file at path (NULL: the OTEL_* environment only), build
+ * the tracer and its exporters. On success *out is the new module, which the
+ * caller frees with mhd_otel_del after stopping its daemons. On failure
+ * returns a negative OTEL_ERR_* and writes "FILE:LINE: message" into err
+ * (errlen bytes); nothing is started. */
+int mhd_otel_new(mhd_otel **out, const char *path, char *err, size_t errlen);
+
+/* Export every ended span (bounded by the export timeout), stop the exporter
+ * thread and free m. Stop the daemons started through m first. NULL does
+ * nothing. */
+void mhd_otel_del(mhd_otel *m);
+
+/* True when the config says otel_trace on. */
+int mhd_otel_enabled(const mhd_otel *m);
+
+/* The tracer, for starting spans outside a request. Borrowed from m. */
+otel_tracer *mhd_otel_tracer(mhd_otel *m);
+
+/* MHD_start_daemon with tracing: takes the same arguments and options, wraps
+ * dh and chains the caller's MHD_OPTION_NOTIFY_COMPLETED,
+ * MHD_OPTION_URI_LOG_CALLBACK and per-request pointer. With tracing off it is
+ * MHD_start_daemon. Returns NULL when MHD does. */
+struct MHD_Daemon *mhd_otel_start_daemon(mhd_otel *m, unsigned int flags, uint16_t port,
+                                         MHD_AcceptPolicyCallback apc, void *apc_cls,
+                                         MHD_AccessHandlerCallback dh, void *dh_cls, ...);
+struct MHD_Daemon *mhd_otel_start_daemon_va(mhd_otel *m, unsigned int flags, uint16_t port,
+                                            MHD_AcceptPolicyCallback apc, void *apc_cls,
+                                            MHD_AccessHandlerCallback dh, void *dh_cls,
+                                            va_list ap);
+/* MHD_stop_daemon, then free what the module kept for the daemon. */
+void mhd_otel_stop_daemon(struct MHD_Daemon *daemon);
+
+/* The server span of the request being handled on connection (NULL when the
+ * request is not traced). Borrowed: valid until the request completes. */
+otel_span *mhd_otel_connection_span(struct MHD_Connection *connection);
+
+/* Called once per traced request when its server span has started, before
+ * the server's handler runs (headers are readable from connection). */
+typedef void (*mhd_otel_request_hook)(void *user_data, otel_span *span,
+                                      struct MHD_Connection *connection, const char *method,
+                                      const char *url);
+/* Called once per traced request just before its server span ends, with the
+ * response status (0 when none was sent). */
+typedef void (*mhd_otel_response_hook)(void *user_data, otel_span *span,
+                                       struct MHD_Connection *connection, unsigned int status);
+
+void mhd_otel_set_request_hook(mhd_otel *m, mhd_otel_request_hook hook, void *user_data);
+void mhd_otel_set_response_hook(mhd_otel *m, mhd_otel_response_hook hook, void *user_data);
+
+/* Counters of the tracer (ended, exported, dropped, ...). */
+void mhd_otel_stats(const mhd_otel *m, otel_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MHD_OTEL_H */
