@@ -46,27 +46,42 @@ all: $(BUILD)/libmhd-otel.so $(BUILD)/libmhd-otel.a $(BUILD)/demo-server
 deps:
 	@sh mk/deps.sh
 
+V ?= 0
+ifeq ($(V),0)
+Q := @
+ECHO = @printf '  %-6s %s\n'
+else
+Q :=
+ECHO = @true
+endif
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
+	$(ECHO) CC $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libmhd-otel.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(ECHO) AR $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libmhd-otel.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LDFLAGS_ALL) $(LIBS_ALL)
+	$(ECHO) LD $@
+	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS_ALL) $(LIBS_ALL)
 
 $(BUILD)/demo-server: $(BUILD)/obj/examples/demo_server.o $(BUILD)/libmhd-otel.a
-	$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
+	$(ECHO) LD $@
+	$(Q)$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
 
 $(BUILD)/t/%: $(BUILD)/obj/t/unit/%.o $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(TEST_LIBS) $(LIBS_ALL)
+	$(ECHO) LD $@
+	$(Q)$(CC) -o $@ $< $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(TEST_LIBS) $(LIBS_ALL)
 
 $(BUILD)/t/test_it_%: $(BUILD)/obj/t/integration/test_it_%.o $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(TEST_LIBS) $(LIBS_ALL)
+	$(ECHO) LD $@
+	$(Q)$(CC) -o $@ $< $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(TEST_LIBS) $(LIBS_ALL)
 
 # Build and run every test binary of one build dir.
 check: all $(UNIT_BIN) $(ITEST_BIN)
@@ -79,7 +94,9 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory check BUILD=build
 	@$(MAKE) --no-print-directory check BUILD=build-asan SAN=asan
-	@$(MAKE) --no-print-directory check BUILD=build-tsan SAN=tsan TSAN_ONLY=1
+	@$(MAKE) --no-print-directory check BUILD=build-tsan SAN=tsan
+	@cat build/test-summary build-asan/test-summary build-tsan/test-summary | \
+	    awk '{p += $$1; f += $$2} END {printf "tests: %d passed, %d failed\n", p, f; exit f != 0}'
 
 bench: deps
 	@$(MAKE) --no-print-directory all

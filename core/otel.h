@@ -30,6 +30,16 @@ extern "C" {
 /* A static English string for an OTEL_ERR_* code; never NULL. */
 const char *otel_strerror(int err);
 
+/* ---- diagnostics ------------------------------------------------------- */
+
+typedef enum otel_log_level { OTEL_LOG_ERROR = 0, OTEL_LOG_WARN, OTEL_LOG_INFO } otel_log_level;
+
+/* Where the library's own messages go (drops, export failures). The core
+ * writes nothing itself: with no function set, messages are discarded. msg is
+ * valid during the call only. The function may be called from any thread. */
+typedef void (*otel_log_fn)(void *user_data, otel_log_level level, const char *msg);
+void otel_log_set(otel_log_fn fn, void *user_data);
+
 /* ---- clock and ids ------------------------------------------------------ */
 
 /* Wall-clock time in unix nanoseconds. */
@@ -289,7 +299,8 @@ void otel_span_add_event(otel_span *span, const char *name, uint64_t time_ns, co
 /* An "exception" event with exception.type and exception.message (either
  * may be NULL). Does not change the status. */
 void otel_span_record_exception(otel_span *span, const char *type, const char *message);
-/* Set status; message is kept only for ERROR. OK is final (spec). */
+/* Set status; message is kept only for ERROR (ERROR with a NULL message
+ * keeps the message of an earlier ERROR). UNSET is ignored; OK is final. */
 void otel_span_set_status(otel_span *span, otel_status_code code, const char *message);
 void otel_span_update_name(otel_span *span, const char *name);
 

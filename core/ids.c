@@ -1,0 +1,146 @@
+/* ids.c - trace and span ids from a per-thread generator, hex, and the clock. */
+#include "otel.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* xoshiro256** state, one per thread, reseeded from the OS after a fork so a
+ * child never repeats its parent's ids. */
+typedef struct id_state {
+    uint64_t s[4];
+    unsigned generation;
+    bool seeded;
+} id_state;
+
+static _Thread_local id_state tls_ids;
+static atomic_uint fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static otel_clock_fn clock_fn;
+static void *clock_ud;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&fork_generation, 1);
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void seed(id_state *st)
+{
+    uint64_t seedv[4] = {0, 0, 0, 0};
+    ssize_t got = getrandom(seedv, sizeof(seedv), GRND_NONBLOCK);
+    if (got != (ssize_t)sizeof(seedv)) {
+        /* No entropy yet (very early boot): mix time, pid and address. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
+                     ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)st;
+        for (int i = 0; i < 4; i++)
+            seedv[i] ^= splitmix64(&x);
+    }
+    uint64_t x = seedv[0] ^ seedv[1] ^ seedv[2] ^ seedv[3];
+    for (int i = 0; i < 4; i++)
+        st->s[i] = seedv[i] ^ splitmix64(&x);
+    st->seeded = true;
+}
+
+static uint64_t next64(void)
+{
+    id_state *st = &tls_ids;
+    unsigned gen = atomic_load_explicit(&fork_generation, memory_order_relaxed);
+    if (!st->seeded || st->generation != gen) {
+        pthread_once(&atfork_once, install_atfork);
+        seed(st);
+        st->generation = gen;
+    }
+    uint64_t *s = st->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+static void put64(uint8_t *out, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+void otel_trace_id_new(uint8_t out[16])
+{
+    uint64_t hi, lo;
+    do {
+        hi = next64();
+        lo = next64();
+    } while (hi == 0 && lo == 0);
+    put64(out, hi);
+    put64(out + 8, lo);
+}
+
+void otel_span_id_new(uint8_t out[8])
+{
+    uint64_t v;
+    do {
+        v = next64();
+    } while (v == 0);
+    put64(out, v);
+}
+
+void otel_hex_encode(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}
+
+bool otel_span_context_is_valid(const otel_span_context *sc)
+{
+    static const uint8_t zero[16];
+    return sc != NULL && memcmp(sc->trace_id, zero, 16) != 0 && memcmp(sc->span_id, zero, 8) != 0;
+}
+
+uint64_t otel_now_ns(void)
+{
+    if (clock_fn != NULL)
+        return clock_fn(clock_ud);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void otel_clock_set(otel_clock_fn fn, void *user_data)
+{
+    clock_ud = user_data;
+    clock_fn = fn;
+}

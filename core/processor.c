@@ -1,0 +1,298 @@
+/* processor.c - the batch span processor: request threads push ended spans
+ * into a bounded lock-free queue; one worker thread exports them in batches. */
+#include "processor.h"
+
+#include "alloc.h"
+#include "log.h"
+#include "queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#define MAX_EXPORTERS 4
+#define NS_PER_SEC 1000000000ULL
+
+struct otel_processor {
+    otel_tracer_config cfg;
+    otel_queue *queue;    /* owned; ended spans */
+    otel_span **batch;    /* owned, cfg.max_export_batch_size slots */
+    otel_release_fn release;
+    void *release_ud;
+    otel_exporter exporters[MAX_EXPORTERS];
+    size_t n_exporters;
+
+    _Atomic uint64_t dropped;
+    _Atomic uint64_t exported;
+    _Atomic uint64_t failed;
+    _Atomic uint64_t rejected;
+    atomic_bool closed;      /* shutdown began: new spans are dropped */
+    atomic_bool wake_posted; /* a producer already woke the worker */
+
+    pthread_mutex_t mu; /* guards the fields below; never held while exporting */
+    pthread_cond_t wake;
+    pthread_cond_t flushed;
+    pthread_t worker;
+    bool started;
+    bool stop;
+    bool shut_down;
+    uint64_t flush_requested;
+    uint64_t flush_done;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static struct timespec deadline_ts(uint64_t delay_ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + delay_ns % NS_PER_SEC;
+    ts.tv_sec += (time_t)(delay_ns / NS_PER_SEC + ns / NS_PER_SEC);
+    ts.tv_nsec = (long)(ns % NS_PER_SEC);
+    return ts;
+}
+
+static void export_batch(otel_processor *p, size_t n)
+{
+    int failed = 0;
+    for (size_t i = 0; i < p->n_exporters; i++) {
+        otel_exporter *e = &p->exporters[i];
+        int rc = e->export_spans(e->user_data, p->batch, n);
+        if (rc != OTEL_OK) {
+            failed = 1;
+            otel_log(OTEL_LOG_WARN, "exporter %s failed on %zu spans: %s", e->name, n,
+                     otel_strerror(rc));
+        }
+    }
+    atomic_fetch_add(failed ? &p->failed : &p->exported, n);
+    for (size_t i = 0; i < n; i++)
+        p->release(p->release_ud, p->batch[i]);
+}
+
+/* Pops up to one batch and exports it; returns how many spans it took. */
+static size_t drain_one_batch(otel_processor *p)
+{
+    size_t n = 0;
+    otel_span *s;
+    while (n < p->cfg.max_export_batch_size && (s = otel_queue_pop(p->queue)) != NULL)
+        p->batch[n++] = s;
+    if (n > 0)
+        export_batch(p, n);
+    return n;
+}
+
+static void report_drops(otel_processor *p, uint64_t *reported, uint64_t *last_ns)
+{
+    uint64_t d = atomic_load(&p->dropped);
+    uint64_t now = mono_ns();
+    if (d == *reported || now - *last_ns < NS_PER_SEC)
+        return;
+    otel_log(OTEL_LOG_WARN, "dropped %llu spans: queue full (max_queue_size %zu)",
+             (unsigned long long)(d - *reported), p->cfg.max_queue_size);
+    *reported = d;
+    *last_ns = now;
+}
+
+static void *worker_main(void *arg)
+{
+    otel_processor *p = arg;
+    uint64_t reported = 0, last_report = 0;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop) {
+        uint64_t flush_target = p->flush_requested;
+        if (flush_target == p->flush_done &&
+            otel_queue_size(p->queue) < p->cfg.max_export_batch_size) {
+            struct timespec ts = deadline_ts(p->cfg.schedule_delay_ns);
+            pthread_cond_timedwait(&p->wake, &p->mu, &ts);
+            flush_target = p->flush_requested;
+        }
+        atomic_store(&p->wake_posted, false);
+        if (p->stop)
+            break;
+        pthread_mutex_unlock(&p->mu);
+        /* After a wake or the delay: export until less than a batch is left,
+         * or until empty when the delay ran out or a flush was asked. */
+        while (drain_one_batch(p) == p->cfg.max_export_batch_size)
+            ;
+        report_drops(p, &reported, &last_report);
+        pthread_mutex_lock(&p->mu);
+        if (flush_target != p->flush_done) {
+            p->flush_done = flush_target;
+            pthread_cond_broadcast(&p->flushed);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+int otel_processor_new(otel_processor **out, const otel_tracer_config *cfg,
+                       otel_release_fn release, void *release_ud)
+{
+    *out = NULL;
+    if (cfg->max_queue_size == 0 || cfg->max_export_batch_size == 0 || release == NULL)
+        return OTEL_ERR_INVALID;
+    otel_processor *p = otel_calloc(1, sizeof(*p));
+    if (p == NULL)
+        return OTEL_ERR_NOMEM;
+    p->cfg = *cfg;
+    if (p->cfg.max_export_batch_size > p->cfg.max_queue_size)
+        p->cfg.max_export_batch_size = p->cfg.max_queue_size;
+    p->release = release;
+    p->release_ud = release_ud;
+    int rc = otel_queue_new(&p->queue, p->cfg.max_queue_size);
+    if (rc != OTEL_OK) {
+        otel_free(p);
+        return rc;
+    }
+    p->batch = otel_calloc(p->cfg.max_export_batch_size, sizeof(*p->batch));
+    if (p->batch == NULL) {
+        otel_queue_del(p->queue);
+        otel_free(p);
+        return OTEL_ERR_NOMEM;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, &ca);
+    pthread_cond_init(&p->flushed, &ca);
+    pthread_condattr_destroy(&ca);
+    *out = p;
+    return OTEL_OK;
+}
+
+int otel_processor_add_exporter(otel_processor *p, const otel_exporter *exp)
+{
+    if (exp == NULL || exp->export_spans == NULL)
+        return OTEL_ERR_INVALID;
+    pthread_mutex_lock(&p->mu);
+    int rc = OTEL_OK;
+    if (p->started || p->shut_down)
+        rc = OTEL_ERR_STATE;
+    else if (p->n_exporters == MAX_EXPORTERS)
+        rc = OTEL_ERR_FULL;
+    else
+        p->exporters[p->n_exporters++] = *exp;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int otel_processor_start(otel_processor *p)
+{
+    int rc = OTEL_OK;
+    pthread_mutex_lock(&p->mu);
+    if (p->shut_down) {
+        rc = OTEL_ERR_STATE;
+    } else if (!p->started) {
+        if (pthread_create(&p->worker, NULL, worker_main, p) != 0)
+            rc = OTEL_ERR_NOMEM;
+        else
+            p->started = true;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+void otel_processor_on_end(otel_processor *p, otel_span *span)
+{
+    if (atomic_load_explicit(&p->closed, memory_order_relaxed) ||
+        !otel_queue_push(p->queue, span)) {
+        atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+        p->release(p->release_ud, span);
+        return;
+    }
+    /* A full batch is waiting: wake the worker, once. The lock is taken only
+     * here, once per batch, and never while an export runs. */
+    if (otel_queue_size(p->queue) >= p->cfg.max_export_batch_size &&
+        !atomic_load_explicit(&p->wake_posted, memory_order_relaxed) &&
+        !atomic_exchange(&p->wake_posted, true)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_signal(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+int otel_processor_force_flush(otel_processor *p, uint64_t timeout_ns)
+{
+    int rc = OTEL_OK;
+    pthread_mutex_lock(&p->mu);
+    if (!p->started || p->stop) {
+        pthread_mutex_unlock(&p->mu);
+        /* No worker: export in the caller's thread. */
+        while (drain_one_batch(p) > 0)
+            ;
+        return OTEL_OK;
+    }
+    uint64_t target = ++p->flush_requested;
+    pthread_cond_signal(&p->wake);
+    struct timespec ts = deadline_ts(timeout_ns);
+    while (p->flush_done < target && rc == OTEL_OK)
+        if (pthread_cond_timedwait(&p->flushed, &p->mu, &ts) == ETIMEDOUT)
+            rc = OTEL_ERR_TIMEOUT;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int otel_processor_shutdown(otel_processor *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->shut_down) {
+        pthread_mutex_unlock(&p->mu);
+        return OTEL_OK;
+    }
+    p->shut_down = true;
+    bool joined = p->started;
+    p->stop = true;
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    if (joined)
+        pthread_join(p->worker, NULL);
+    atomic_store(&p->closed, true);
+    /* Export everything already ended, in this thread, within the timeout. */
+    uint64_t deadline = mono_ns() + p->cfg.export_timeout_ns;
+    int rc = OTEL_OK;
+    while (otel_queue_size(p->queue) > 0) {
+        if (mono_ns() > deadline) {
+            rc = OTEL_ERR_TIMEOUT;
+            break;
+        }
+        drain_one_batch(p);
+    }
+    for (size_t i = 0; i < p->n_exporters; i++)
+        if (p->exporters[i].shutdown != NULL)
+            p->exporters[i].shutdown(p->exporters[i].user_data);
+    return rc;
+}
+
+void otel_processor_del(otel_processor *p)
+{
+    if (p == NULL)
+        return;
+    otel_processor_shutdown(p);
+    otel_span *s;
+    while ((s = otel_queue_pop(p->queue)) != NULL)
+        p->release(p->release_ud, s);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->flushed);
+    otel_queue_del(p->queue);
+    otel_free(p->batch);
+    otel_free(p);
+}
+
+void otel_processor_stats(const otel_processor *p, otel_stats *out)
+{
+    otel_processor *m = (otel_processor *)p;
+    out->dropped = atomic_load(&m->dropped);
+    out->exported = atomic_load(&m->exported);
+    out->failed = atomic_load(&m->failed);
+    out->rejected = atomic_load(&m->rejected);
+    out->queued = otel_queue_size(p->queue);
+    out->ended = otel_queue_pushed(p->queue) + out->dropped;
+}

@@ -1,0 +1,447 @@
+/* span.c - spans: start, attributes, events, status, end; and the calling
+ * thread's current span. */
+#include "span_int.h"
+
+#include "tracer_int.h"
+
+#include <string.h>
+
+static _Thread_local otel_span *tls_current;
+
+/* ---- UTF-8-safe copies into the span's arena ---------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 when the
+ * bytes there are not one (overlong forms, surrogates and values over
+ * U+10FFFF are invalid). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return (n >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+            return 0;
+        if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
+            return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+            return 0;
+        if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* Copy len bytes of src into the arena as valid UTF-8 (each invalid byte
+ * becomes U+FFFD), at most max bytes, cut at a character boundary, NUL
+ * terminated. Returns the copy (valid until the span is released) and its
+ * length in *out_len, or NULL when the arena is full. */
+static const char *arena_copy(otel_span *s, const char *src, size_t len, size_t max,
+                              uint32_t *out_len)
+{
+    size_t room = OTEL_SPAN_ARENA - s->arena_used;
+    if (room == 0)
+        return NULL;
+    room--; /* the NUL */
+    if (max > room) {
+        /* Better to cut a long value than to lose it, but not to keep
+         * a stub of a few bytes. */
+        if (len > room && room < 16)
+            return NULL;
+        max = room;
+    }
+    char *dst = s->arena + s->arena_used;
+    const unsigned char *p = (const unsigned char *)src;
+    size_t o = 0, i = 0;
+    while (i < len) {
+        if (p[i] < 0x80 && p[i] != 0) {
+            if (o + 1 > max)
+                break;
+            dst[o++] = (char)p[i++];
+            continue;
+        }
+        size_t k = p[i] == 0 ? 0 : utf8_seq_len(p + i, len - i);
+        if (k == 0) {
+            if (o + 3 > max)
+                break;
+            memcpy(dst + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+            continue;
+        }
+        if (o + k > max)
+            break;
+        memcpy(dst + o, p + i, k);
+        o += k;
+        i += k;
+    }
+    dst[o] = '\0';
+    s->arena_used += (uint32_t)(o + 1);
+    if (out_len != NULL)
+        *out_len = (uint32_t)o;
+    return dst;
+}
+
+static const char *arena_str(otel_span *s, const char *str)
+{
+    if (str == NULL)
+        str = "";
+    return arena_copy(s, str, strlen(str), OTEL_SPAN_ARENA, NULL);
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+static otel_attr *find_attr(otel_span *s, const char *key, size_t key_len)
+{
+    for (uint16_t i = 0; i < s->n_attrs; i++) {
+        otel_attr *a = &s->attrs[i];
+        if (strncmp(a->key, key, key_len) == 0 && a->key[key_len] == '\0')
+            return a;
+    }
+    return NULL;
+}
+
+/* Store kv into attrs (n used of cap), keys and strings copied into the
+ * arena. Returns false when it did not fit (the caller counts the drop). */
+static bool store_attr(otel_span *s, otel_attr *a, const otel_kv *kv, bool new_key)
+{
+    if (new_key) {
+        a->key = arena_str(s, kv->key);
+        if (a->key == NULL)
+            return false;
+    }
+    a->type = kv->type;
+    switch (kv->type) {
+    case OTEL_ATTR_STRING: {
+        const char *v = kv->v.s ? kv->v.s : "";
+        a->v.s.ptr = arena_copy(s, v, strlen(v), s->tracer->cfg.attr_value_max_len, &a->v.s.len);
+        return a->v.s.ptr != NULL;
+    }
+    case OTEL_ATTR_BOOL:
+        a->v.b = kv->v.b;
+        return true;
+    case OTEL_ATTR_INT:
+        a->v.i = kv->v.i;
+        return true;
+    case OTEL_ATTR_DOUBLE:
+        a->v.d = kv->v.d;
+        return true;
+    }
+    return false;
+}
+
+static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t slen)
+{
+    if (s == NULL || !s->recording || kv->key == NULL || kv->key[0] == '\0')
+        return;
+    size_t key_len = strlen(kv->key);
+    otel_attr *a = find_attr(s, kv->key, key_len);
+    bool new_key = a == NULL;
+    if (new_key) {
+        if (s->n_attrs == OTEL_SPAN_MAX_ATTRS) {
+            s->dropped_attrs++;
+            return;
+        }
+        a = &s->attrs[s->n_attrs];
+    }
+    uint32_t mark = s->arena_used;
+    bool ok;
+    if (sval != NULL) {
+        ok = true;
+        if (new_key) {
+            a->key = arena_copy(s, kv->key, key_len, OTEL_SPAN_ARENA, NULL);
+            ok = a->key != NULL;
+        }
+        if (ok) {
+            a->type = OTEL_ATTR_STRING;
+            a->v.s.ptr = arena_copy(s, sval, slen, s->tracer->cfg.attr_value_max_len, &a->v.s.len);
+            ok = a->v.s.ptr != NULL;
+        }
+    } else {
+        ok = store_attr(s, a, kv, new_key);
+    }
+    if (!ok) {
+        s->arena_used = mark;
+        if (!new_key) { /* the old value is gone: remove the key */
+            *a = s->attrs[--s->n_attrs];
+        }
+        s->dropped_attrs++;
+        return;
+    }
+    if (new_key)
+        s->n_attrs++;
+}
+
+void otel_span_set_attr(otel_span *span, const otel_kv *kv)
+{
+    if (kv != NULL)
+        set_attr_n(span, kv, NULL, 0);
+}
+
+void otel_span_set_attr_strn(otel_span *span, const char *key, const char *value, size_t len)
+{
+    otel_kv kv = OTEL_KV_STR(key, value);
+    set_attr_n(span, &kv, value ? value : "", value ? len : 0);
+}
+
+void otel_span_set_attr_str(otel_span *span, const char *key, const char *value)
+{
+    otel_span_set_attr_strn(span, key, value, value ? strlen(value) : 0);
+}
+
+void otel_span_set_attr_bool(otel_span *span, const char *key, bool value)
+{
+    otel_kv kv = OTEL_KV_BOOL(key, value);
+    set_attr_n(span, &kv, NULL, 0);
+}
+
+void otel_span_set_attr_int(otel_span *span, const char *key, int64_t value)
+{
+    otel_kv kv = OTEL_KV_INT(key, value);
+    set_attr_n(span, &kv, NULL, 0);
+}
+
+void otel_span_set_attr_double(otel_span *span, const char *key, double value)
+{
+    otel_kv kv = OTEL_KV_DOUBLE(key, value);
+    set_attr_n(span, &kv, NULL, 0);
+}
+
+/* ---- events and status -------------------------------------------------- */
+
+void otel_span_add_event(otel_span *span, const char *name, uint64_t time_ns, const otel_kv *attrs,
+                         size_t n_attrs)
+{
+    if (span == NULL || !span->recording)
+        return;
+    if (span->n_events == OTEL_SPAN_MAX_EVENTS) {
+        span->dropped_events++;
+        return;
+    }
+    otel_event *e = &span->events[span->n_events];
+    e->name = arena_str(span, name);
+    if (e->name == NULL) {
+        span->dropped_events++;
+        return;
+    }
+    e->time_ns = time_ns ? time_ns : otel_now_ns();
+    e->attr_first = span->n_ev_attrs;
+    e->attr_count = 0;
+    e->dropped_attrs = 0;
+    for (size_t i = 0; i < n_attrs; i++) {
+        if (attrs[i].key == NULL || attrs[i].key[0] == '\0')
+            continue;
+        uint32_t mark = span->arena_used;
+        if (span->n_ev_attrs == OTEL_SPAN_MAX_EVENT_ATTRS ||
+            !store_attr(span, &span->ev_attrs[span->n_ev_attrs], &attrs[i], true)) {
+            span->arena_used = mark;
+            e->dropped_attrs++;
+            continue;
+        }
+        span->n_ev_attrs++;
+        e->attr_count++;
+    }
+    span->n_events++;
+}
+
+void otel_span_record_exception(otel_span *span, const char *type, const char *message)
+{
+    otel_kv kv[2];
+    size_t n = 0;
+    if (type != NULL)
+        kv[n++] = OTEL_KV_STR("exception.type", type);
+    if (message != NULL)
+        kv[n++] = OTEL_KV_STR("exception.message", message);
+    otel_span_add_event(span, "exception", 0, kv, n);
+}
+
+void otel_span_set_status(otel_span *span, otel_status_code code, const char *message)
+{
+    if (span == NULL || !span->recording || span->status == OTEL_STATUS_OK)
+        return;
+    if (code == OTEL_STATUS_UNSET || code > OTEL_STATUS_ERROR)
+        return;
+    /* ERROR without a message keeps the message an earlier ERROR gave. */
+    if (code == OTEL_STATUS_ERROR && message == NULL && span->status == OTEL_STATUS_ERROR)
+        return;
+    span->status = code;
+    span->status_message = "";
+    if (code == OTEL_STATUS_ERROR && message != NULL) {
+        const char *m = arena_str(span, message);
+        span->status_message = m ? m : "";
+    }
+}
+
+void otel_span_update_name(otel_span *span, const char *name)
+{
+    if (span == NULL || !span->recording || name == NULL)
+        return;
+    const char *n = arena_str(span, name);
+    if (n != NULL)
+        span->name = n;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+/* The parent for a new span, per options: explicit, else the current span,
+ * else none. *local_parent is the current span when it was used. */
+static const otel_span_context *pick_parent(const otel_span_options *opt, otel_span **local_parent)
+{
+    *local_parent = NULL;
+    if (opt != NULL && opt->root)
+        return NULL;
+    if (opt != NULL && opt->parent != NULL)
+        return otel_span_context_is_valid(opt->parent) ? opt->parent : NULL;
+    if (tls_current != NULL) {
+        *local_parent = tls_current;
+        return &tls_current->ctx;
+    }
+    return NULL;
+}
+
+static void copy_tracestate(otel_span *s, const char *ts)
+{
+    size_t len = ts ? strnlen(ts, OTEL_TRACESTATE_MAX - 1) : 0;
+    memcpy(s->tracestate, ts ? ts : "", len);
+    s->tracestate[len] = '\0';
+    s->tracestate_len = (uint16_t)len;
+}
+
+otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_span_options *opt)
+{
+    if (tracer == NULL) {
+        if (tls_current == NULL)
+            return NULL;
+        tracer = tls_current->tracer;
+    }
+    otel_span *local_parent;
+    const otel_span_context *parent = pick_parent(opt, &local_parent);
+    otel_span *s = otel_span_acquire(tracer);
+    if (s == NULL)
+        return NULL;
+    s->tracer = tracer;
+    if (parent != NULL) {
+        memcpy(s->ctx.trace_id, parent->trace_id, 16);
+        memcpy(s->parent_span_id, parent->span_id, 8);
+        s->has_parent = true;
+        s->parent_is_remote = parent->is_remote;
+    } else {
+        otel_trace_id_new(s->ctx.trace_id);
+        s->has_parent = false;
+        s->parent_is_remote = false;
+    }
+    otel_span_id_new(s->ctx.span_id);
+    s->ctx.is_remote = false;
+    s->recording = otel_sampler_should_sample(&tracer->cfg.sampler, parent, s->ctx.trace_id);
+    s->ctx.trace_flags = s->recording ? OTEL_TRACE_FLAG_SAMPLED : 0;
+    s->ended = false;
+    if (opt != NULL && opt->tracestate != NULL)
+        copy_tracestate(s, opt->tracestate);
+    else if (local_parent != NULL)
+        copy_tracestate(s, local_parent->tracestate);
+    else
+        copy_tracestate(s, NULL);
+    if (!s->recording)
+        return s;
+    s->kind = (opt != NULL && opt->kind != 0) ? opt->kind : OTEL_SPAN_KIND_INTERNAL;
+    s->status = OTEL_STATUS_UNSET;
+    s->status_message = "";
+    s->start_ns = (opt != NULL && opt->start_ns != 0) ? opt->start_ns : otel_now_ns();
+    s->end_ns = 0;
+    s->n_attrs = s->n_events = s->n_ev_attrs = 0;
+    s->dropped_attrs = s->dropped_events = 0;
+    s->arena_used = 0;
+    s->name = arena_str(s, name);
+    if (s->name == NULL)
+        s->name = "";
+    return s;
+}
+
+otel_span *otel_span_start_child(const char *name, otel_span_kind kind)
+{
+    otel_span_options opt = {.kind = kind};
+    return otel_span_start(NULL, name, &opt);
+}
+
+void otel_span_end_at(otel_span *span, uint64_t end_ns)
+{
+    if (span == NULL || span->ended)
+        return;
+    span->ended = true;
+    if (tls_current == span)
+        tls_current = NULL;
+    if (!span->recording) {
+        otel_span_release(span->tracer, span);
+        return;
+    }
+    span->end_ns = end_ns ? end_ns : otel_now_ns();
+    if (span->end_ns < span->start_ns)
+        span->end_ns = span->start_ns;
+    otel_processor_on_end(span->tracer->processor, span);
+}
+
+void otel_span_end(otel_span *span)
+{
+    otel_span_end_at(span, 0);
+}
+
+bool otel_span_is_recording(const otel_span *span)
+{
+    return span != NULL && span->recording && !span->ended;
+}
+
+otel_span_context otel_span_get_context(const otel_span *span)
+{
+    otel_span_context zero = {0};
+    return span ? span->ctx : zero;
+}
+
+size_t otel_span_get_tracestate(const otel_span *span, char *out, size_t cap)
+{
+    if (cap == 0)
+        return 0;
+    size_t len = span ? span->tracestate_len : 0;
+    if (len >= cap)
+        len = cap - 1;
+    if (len > 0)
+        memcpy(out, span->tracestate, len);
+    out[len] = '\0';
+    return len;
+}
+
+const char *otel_span_kind_name(otel_span_kind kind)
+{
+    static const char *const names[] = {"internal", "internal", "server",
+                                        "client",   "producer", "consumer"};
+    return (unsigned)kind <= OTEL_SPAN_KIND_CONSUMER ? names[kind] : "internal";
+}
+
+const char *otel_status_code_name(otel_status_code code)
+{
+    static const char *const names[] = {"unset", "ok", "error"};
+    return (unsigned)code <= OTEL_STATUS_ERROR ? names[code] : "unset";
+}
+
+/* ---- current span ------------------------------------------------------- */
+
+otel_span *otel_span_current(void)
+{
+    return tls_current;
+}
+
+otel_span *otel_context_attach(otel_span *span)
+{
+    otel_span *prev = tls_current;
+    tls_current = span;
+    return prev;
+}
+
+void otel_context_detach(otel_span *previous)
+{
+    tls_current = previous;
+}

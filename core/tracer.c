@@ -1,0 +1,109 @@
+/* tracer.c - the tracer: sampler, resource, span pool and batch processor
+ * tied together. */
+#include "tracer_int.h"
+
+#include "alloc.h"
+#include "span_int.h"
+
+#define NS_PER_MS 1000000ULL
+
+void otel_tracer_config_default(otel_tracer_config *cfg)
+{
+    otel_sampler_init(&cfg->sampler, OTEL_SAMPLER_PARENTBASED_ALWAYS_ON, 1.0);
+    cfg->max_queue_size = 2048;
+    cfg->max_export_batch_size = 512;
+    cfg->schedule_delay_ns = 5000 * NS_PER_MS;
+    cfg->export_timeout_ns = 30000 * NS_PER_MS;
+    cfg->attr_value_max_len = 1024;
+}
+
+/* Pool size: what the queue and one batch hold, plus spans in flight. */
+static size_t pool_capacity(const otel_tracer_config *cfg)
+{
+    return cfg->max_queue_size + cfg->max_export_batch_size + 1024;
+}
+
+int otel_tracer_new(otel_tracer **out, const otel_tracer_config *cfg, otel_resource *resource)
+{
+    *out = NULL;
+    if (cfg == NULL || resource == NULL)
+        return OTEL_ERR_INVALID;
+    otel_tracer *t = otel_calloc(1, sizeof(*t));
+    if (t == NULL)
+        return OTEL_ERR_NOMEM;
+    t->cfg = *cfg;
+    if (t->cfg.attr_value_max_len == 0)
+        t->cfg.attr_value_max_len = OTEL_SPAN_ARENA;
+    int rc = otel_queue_new(&t->free_spans, pool_capacity(cfg));
+    if (rc == OTEL_OK)
+        rc = otel_processor_new(&t->processor, &t->cfg, otel_span_release, t);
+    if (rc != OTEL_OK) {
+        otel_queue_del(t->free_spans);
+        otel_free(t);
+        return rc;
+    }
+    t->resource = resource;
+    *out = t;
+    return OTEL_OK;
+}
+
+int otel_tracer_add_exporter(otel_tracer *t, const otel_exporter *exp)
+{
+    return otel_processor_add_exporter(t->processor, exp);
+}
+
+int otel_tracer_start(otel_tracer *t)
+{
+    return otel_processor_start(t->processor);
+}
+
+int otel_tracer_shutdown(otel_tracer *t)
+{
+    return otel_processor_shutdown(t->processor);
+}
+
+int otel_tracer_force_flush(otel_tracer *t, uint64_t timeout_ns)
+{
+    return otel_processor_force_flush(t->processor, timeout_ns);
+}
+
+void otel_tracer_del(otel_tracer *t)
+{
+    if (t == NULL)
+        return;
+    otel_processor_del(t->processor);
+    otel_span *s;
+    while ((s = otel_queue_pop(t->free_spans)) != NULL)
+        otel_free(s);
+    otel_queue_del(t->free_spans);
+    otel_resource_del(t->resource);
+    otel_free(t);
+}
+
+const otel_resource *otel_tracer_resource(const otel_tracer *t)
+{
+    return t ? t->resource : NULL;
+}
+
+void otel_tracer_stats(const otel_tracer *t, otel_stats *out)
+{
+    otel_processor_stats(t->processor, out);
+}
+
+otel_span *otel_span_acquire(otel_tracer *t)
+{
+    otel_span *s = otel_queue_pop(t->free_spans);
+    if (s != NULL)
+        return s;
+    s = otel_malloc(sizeof(*s));
+    if (s != NULL)
+        atomic_fetch_add_explicit(&t->spans_allocated, 1, memory_order_relaxed);
+    return s;
+}
+
+void otel_span_release(void *tracer, otel_span *span)
+{
+    otel_tracer *t = tracer;
+    if (!otel_queue_push(t->free_spans, span))
+        otel_free(span);
+}

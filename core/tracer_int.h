@@ -1,0 +1,27 @@
+/* tracer_int.h - the tracer's layout, shared by tracer.c and span.c. Not a
+ * public header. */
+#ifndef OTEL_TRACER_INT_H
+#define OTEL_TRACER_INT_H
+
+#include <stdatomic.h>
+
+#include "otel.h"
+#include "processor.h"
+#include "queue.h"
+
+struct otel_tracer {
+    otel_tracer_config cfg;
+    otel_resource *resource;   /* owned */
+    otel_processor *processor; /* owned */
+    otel_queue *free_spans;    /* owned: the span pool, spans owned */
+    _Atomic uint64_t spans_allocated; /* spans ever taken from the heap */
+};
+
+/* A span from t's pool (or the heap when the pool is empty); NULL when out of
+ * memory. Its fields are not initialised. */
+otel_span *otel_span_acquire(otel_tracer *t);
+/* Give span back to t's pool (freed when the pool is full). Matches
+ * otel_release_fn. */
+void otel_span_release(void *tracer, otel_span *span);
+
+#endif /* OTEL_TRACER_INT_H */

@@ -1,0 +1,351 @@
+/* hooks.c - the callbacks a traced daemon runs: request start (URI log),
+ * the access-handler wrapper, completion and connection notices; each chains
+ * to the server's own. */
+#include "module_int.h"
+
+#include "route.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The request the calling thread is running the server's handler for. */
+static _Thread_local mhd_otel_req *tls_req;
+
+/* ---- attributes of a server span ---------------------------------------- */
+
+/* The method as the semantic conventions want it: a known one, or "_OTHER". */
+static const char *known_method(const char *method)
+{
+    static const char *const known[] = {"GET",     "HEAD",  "POST",  "PUT",  "DELETE",
+                                        "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    for (size_t i = 0; method != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(method, known[i]) == 0)
+            return known[i];
+    return NULL;
+}
+
+static void set_client_address(otel_span *span, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    char buf[INET6_ADDRSTRLEN];
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf)) != NULL)
+            otel_span_set_attr_str(span, "client.address", buf);
+        otel_span_set_attr_int(span, "client.port", ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf)) != NULL)
+            otel_span_set_attr_str(span, "client.address", buf);
+        otel_span_set_attr_int(span, "client.port", ntohs(in6->sin6_port));
+    }
+}
+
+/* server.address and server.port from the Host header ("h", "h:p",
+ * "[v6]:p"), else the daemon's port. */
+static void set_server_address(otel_span *span, struct MHD_Connection *conn,
+                               const mhd_otel_daemon *d)
+{
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    long port = d->port;
+    if (host != NULL && host[0] != '\0') {
+        const char *name = host, *colon;
+        size_t len;
+        if (host[0] == '[') {
+            const char *close = strchr(host, ']');
+            name = host + 1;
+            len = close ? (size_t)(close - name) : strlen(name);
+            colon = close && close[1] == ':' ? close + 1 : NULL;
+        } else {
+            colon = strrchr(host, ':');
+            len = colon ? (size_t)(colon - host) : strlen(host);
+        }
+        otel_span_set_attr_strn(span, "server.address", name, len);
+        if (colon != NULL) {
+            char *end;
+            long p = strtol(colon + 1, &end, 10);
+            if (*end == '\0' && p > 0 && p < 65536)
+                port = p;
+        } else {
+            port = d->tls ? 443 : 80;
+        }
+    }
+    if (port > 0)
+        otel_span_set_attr_int(span, "server.port", port);
+}
+
+static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, const char *method,
+                              const char *version, const char *route)
+{
+    mhd_otel *m = r->daemon->m;
+    otel_span *span = r->span;
+    const char *meth = known_method(method);
+    otel_span_set_attr_str(span, "http.request.method", meth ? meth : "_OTHER");
+    if (meth == NULL && method != NULL)
+        otel_span_set_attr_str(span, "http.request.method_original", method);
+    const char *q = memchr(r->uri, '?', r->uri_len);
+    size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
+    otel_span_set_attr_strn(span, "url.path", r->uri, path_len);
+    if (q != NULL && q[1] != '\0')
+        otel_span_set_attr_strn(span, "url.query", q + 1, r->uri_len - path_len - 1);
+    otel_span_set_attr_str(span, "url.scheme", r->daemon->tls ? "https" : "http");
+    if (route != NULL)
+        otel_span_set_attr_str(span, "http.route", route);
+    set_server_address(span, conn, r->daemon);
+    set_client_address(span, conn);
+    if (version != NULL && strncmp(version, "HTTP/", 5) == 0)
+        otel_span_set_attr_str(span, "network.protocol.version", version + 5);
+    const char *ua =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+    if (ua != NULL)
+        otel_span_set_attr_str(span, "user_agent.original", ua);
+    for (size_t i = 0; i < m->conf->capture_headers.n; i++) {
+        const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                    m->conf->capture_headers.v[i]);
+        if (v != NULL)
+            otel_span_set_attr_str(span, m->capture_keys[i], v);
+    }
+}
+
+/* ---- span start and end ------------------------------------------------- */
+
+/* The incoming trace context, if the request carries a valid one. */
+static bool extract_parent(struct MHD_Connection *conn, otel_span_context *parent, char *ts,
+                           size_t ts_cap)
+{
+    ts[0] = '\0';
+    const char *tp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent");
+    if (tp == NULL || otel_traceparent_parse(tp, strlen(tp), parent) != OTEL_OK)
+        return false;
+    const char *st = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "tracestate");
+    if (st != NULL && otel_tracestate_parse(st, strlen(st), ts, ts_cap) < 0)
+        ts[0] = '\0';
+    return true;
+}
+
+/* Start the server span at the first handler call: the headers are there. */
+static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char *url,
+                       const char *method, const char *version)
+{
+    mhd_otel *m = r->daemon->m;
+    size_t url_len = strlen(url);
+    if (mhd_otel_path_skipped(&m->conf->skip_paths, &m->conf->skip_prefixes, url, url_len)) {
+        r->skipped = true;
+        return;
+    }
+    otel_span_context parent;
+    char tracestate[OTEL_TRACESTATE_MAX];
+    bool has_parent = extract_parent(conn, &parent, tracestate, sizeof(tracestate));
+    otel_span_options opt = {
+        .kind = OTEL_SPAN_KIND_SERVER,
+        .parent = has_parent ? &parent : NULL,
+        .root = !has_parent,
+        .start_ns = r->start_ns,
+        .tracestate = has_parent ? tracestate : NULL,
+    };
+    const char *route = mhd_otel_route_match(&m->conf->routes, url, url_len);
+    const char *meth = known_method(method);
+    char name[320];
+    if (meth == NULL)
+        snprintf(name, sizeof(name), "HTTP");
+    else if (route != NULL)
+        snprintf(name, sizeof(name), "%s %s", meth, route);
+    else
+        snprintf(name, sizeof(name), "%s", meth);
+    r->span = otel_span_start(m->tracer, name, &opt);
+    if (!otel_span_is_recording(r->span))
+        return;
+    set_request_attrs(r, conn, method, version, route);
+    if (m->request_hook != NULL)
+        m->request_hook(m->request_hook_ud, r->span, conn, method, url);
+}
+
+static const char *termination_name(enum MHD_RequestTerminationCode toe)
+{
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+        return NULL;
+    case MHD_REQUEST_TERMINATED_WITH_ERROR:
+        return "terminated_with_error";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+        return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+        return "daemon_shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+        return "read_error";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+        return "client_abort";
+    }
+    return "terminated";
+}
+
+static unsigned int queued_status(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+    return ci ? ci->http_status : 0;
+}
+
+/* A request MHD answered (or lost) before any handler call: trace it with
+ * what is known. */
+static void begin_unhandled_span(mhd_otel_req *r)
+{
+    mhd_otel *m = r->daemon->m;
+    const char *q = memchr(r->uri, '?', r->uri_len);
+    size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
+    if (mhd_otel_path_skipped(&m->conf->skip_paths, &m->conf->skip_prefixes, r->uri, path_len))
+        return;
+    otel_span_options opt = {
+        .kind = OTEL_SPAN_KIND_SERVER, .root = true, .start_ns = r->start_ns};
+    r->span = otel_span_start(m->tracer, "HTTP", &opt);
+    if (!otel_span_is_recording(r->span))
+        return;
+    otel_span_set_attr_str(r->span, "http.request.method", "_OTHER");
+    if (r->uri_len > 0)
+        otel_span_set_attr_strn(r->span, "url.path", r->uri, path_len);
+    otel_span_set_attr_str(r->span, "url.scheme", r->daemon->tls ? "https" : "http");
+    set_client_address(r->span, r->conn);
+}
+
+/* End r's span (r no longer bound to its connection) with the response status
+ * and the way the request ended, then give r back. */
+static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTerminationCode toe)
+{
+    mhd_otel *m = r->daemon->m;
+    if (!r->handled && !r->skipped && r->span == NULL)
+        begin_unhandled_span(r);
+    otel_span *span = r->span;
+    if (otel_span_is_recording(span)) {
+        if (status != 0)
+            otel_span_set_attr_int(span, "http.response.status_code", status);
+        const char *term = termination_name(toe);
+        char code[16];
+        if (term != NULL) {
+            otel_span_set_attr_str(span, "error.type", term);
+            char msg[64];
+            snprintf(msg, sizeof(msg), "request terminated: %s", term);
+            otel_span_set_status(span, OTEL_STATUS_ERROR, msg);
+        } else if (status >= 500) {
+            snprintf(code, sizeof(code), "%u", status);
+            otel_span_set_attr_str(span, "error.type", code);
+            otel_span_set_status(span, OTEL_STATUS_ERROR, NULL);
+        }
+        if (m->response_hook != NULL)
+            m->response_hook(m->response_hook_ud, span, r->conn, status);
+    }
+    otel_span_end(span);
+    mhd_otel_req_put(r);
+}
+
+/* ---- the callbacks ------------------------------------------------------ */
+
+void *mhd_otel_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    mhd_otel_daemon *d = cls;
+    void *app_cls = d->uri_log ? d->uri_log(d->uri_log_cls, uri, conn) : NULL;
+    mhd_otel_req *r = mhd_otel_req_get();
+    if (r == NULL)
+        return app_cls; /* out of memory: this request goes untraced */
+    r->daemon = d;
+    r->conn = conn;
+    r->app_cls = app_cls;
+    r->start_ns = otel_now_ns();
+    size_t len = uri ? strnlen(uri, MHD_OTEL_URI_MAX - 1) : 0;
+    memcpy(r->uri, uri ? uri : "", len);
+    r->uri[len] = '\0';
+    r->uri_len = (uint16_t)len;
+    mhd_otel_req *stale = mhd_otel_req_bind(r);
+    if (stale != NULL)
+        finish(stale, queued_status(conn), MHD_REQUEST_TERMINATED_WITH_ERROR);
+    return r;
+}
+
+/* Is p one of ours? Only requests bound to their connection are. */
+static mhd_otel_req *ours(struct MHD_Connection *conn, void *p)
+{
+    mhd_otel_req *r = p ? mhd_otel_req_find(conn) : NULL;
+    return r == p ? r : NULL;
+}
+
+enum MHD_Result mhd_otel_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                    const char *method, const char *version,
+                                    const char *upload_data, size_t *upload_data_size,
+                                    void **req_cls)
+{
+    mhd_otel_daemon *d = cls;
+    mhd_otel_req *r = (tls_req != NULL && tls_req == *req_cls) ? tls_req : ours(conn, *req_cls);
+    if (r == NULL) /* not ours (allocation failed at its start) */
+        return d->dh(d->dh_cls, conn, url, method, version, upload_data, upload_data_size,
+                     req_cls);
+    if (!r->handled) {
+        r->handled = true;
+        begin_span(r, conn, url, method, version);
+    }
+    otel_span *prev_span = otel_context_attach(r->span);
+    mhd_otel_req *prev_req = tls_req;
+    tls_req = r;
+    enum MHD_Result ret = d->dh(d->dh_cls, conn, url, method, version, upload_data,
+                                upload_data_size, &r->app_cls);
+    tls_req = prev_req;
+    otel_context_detach(prev_span);
+    unsigned int st = queued_status(conn);
+    if (st != 0)
+        r->status = st;
+    return ret;
+}
+
+void mhd_otel_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    mhd_otel_daemon *d = cls;
+    mhd_otel_req *r = mhd_otel_req_take(conn);
+    if (r == NULL || r != *req_cls) {
+        if (d->completed != NULL)
+            d->completed(d->completed_cls, conn, req_cls, toe);
+        if (r != NULL)
+            finish(r, queued_status(conn), toe);
+        return;
+    }
+    unsigned int status = queued_status(conn);
+    if (status == 0)
+        status = r->status;
+    if (d->completed != NULL) {
+        otel_span *prev = otel_context_attach(r->span);
+        d->completed(d->completed_cls, conn, &r->app_cls, toe);
+        otel_context_detach(prev);
+    }
+    *req_cls = NULL;
+    finish(r, status, toe);
+}
+
+void mhd_otel_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                            enum MHD_ConnectionNotificationCode toe)
+{
+    mhd_otel_daemon *d = cls;
+    if (d->notify_conn != NULL)
+        d->notify_conn(d->notify_conn_cls, conn, socket_context, toe);
+    if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
+        return;
+    /* A request MHD never completed through the callback (rejected before
+     * the handler): end its span now. */
+    mhd_otel_req *r = mhd_otel_req_take(conn);
+    if (r != NULL)
+        finish(r, r->status ? r->status : queued_status(conn),
+               r->handled ? MHD_REQUEST_TERMINATED_WITH_ERROR : MHD_REQUEST_TERMINATED_COMPLETED_OK);
+}
+
+otel_span *mhd_otel_connection_span(struct MHD_Connection *connection)
+{
+    mhd_otel_req *r = tls_req;
+    if (r == NULL || r->conn != connection)
+        r = mhd_otel_req_find(connection);
+    return r ? r->span : NULL;
+}

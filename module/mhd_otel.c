@@ -1,0 +1,277 @@
+/* mhd_otel.c - the module object: loads the config, builds the tracer and
+ * its exporters, starts and stops traced libmicrohttpd daemons. */
+#include "module_int.h"
+
+#include "../core/alloc.h"
+#include "../core/log.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Traced daemons, to find a daemon's wrapper at stop time. */
+static pthread_mutex_t daemons_mu = PTHREAD_MUTEX_INITIALIZER;
+static mhd_otel_daemon *daemons;
+
+static void log_stderr(void *ud, otel_log_level level, const char *msg)
+{
+    (void)ud;
+    static const char *const names[] = {"error", "warning", "info"};
+    fprintf(stderr, "mhd-otel: %s: %s\n", names[level], msg);
+}
+
+static const char *env_get(const char *name)
+{
+    return getenv(name);
+}
+
+/* "http.request.header.<name lowercased>" for each captured header. */
+static int make_capture_keys(mhd_otel *m)
+{
+    const mhd_otel_strv *h = &m->conf->capture_headers;
+    if (h->n == 0)
+        return OTEL_OK;
+    m->capture_keys = otel_calloc(h->n, sizeof(char *));
+    if (m->capture_keys == NULL)
+        return OTEL_ERR_NOMEM;
+    static const char prefix[] = "http.request.header.";
+    for (size_t i = 0; i < h->n; i++) {
+        size_t len = strlen(h->v[i]);
+        char *k = otel_malloc(sizeof(prefix) + len);
+        if (k == NULL)
+            return OTEL_ERR_NOMEM;
+        memcpy(k, prefix, sizeof(prefix) - 1);
+        for (size_t j = 0; j <= len; j++)
+            k[sizeof(prefix) - 1 + j] = (char)tolower((unsigned char)h->v[i][j]);
+        m->capture_keys[i] = k;
+    }
+    return OTEL_OK;
+}
+
+static int make_resource(const mhd_otel_conf *c, otel_resource **out)
+{
+    int rc = otel_resource_new(out, c->service_name);
+    for (size_t i = 0; rc == OTEL_OK && i < c->n_resource_attrs; i++) {
+        /* service.name from a resource attribute yields to the directive */
+        if (c->service_name != NULL && strcmp(c->resource_attrs[i].key, "service.name") == 0)
+            continue;
+        rc = otel_resource_set(*out, c->resource_attrs[i].key, c->resource_attrs[i].value);
+    }
+    if (rc != OTEL_OK) {
+        otel_resource_del(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int make_tracer(mhd_otel *m, char *err, size_t errlen)
+{
+    const mhd_otel_conf *c = m->conf;
+    otel_resource *res;
+    int rc = make_resource(c, &res);
+    if (rc != OTEL_OK)
+        return rc;
+    otel_tracer_config tc = c->batch;
+    tc.sampler = c->sampler;
+    rc = otel_tracer_new(&m->tracer, &tc, res);
+    if (rc != OTEL_OK) {
+        otel_resource_del(res);
+        return rc;
+    }
+    if (c->console) {
+        rc = otel_console_new(&m->console, c->console_format, c->console_output);
+        if (rc != OTEL_OK) {
+            snprintf(err, errlen, "console exporter: cannot open \"%s\": %s", c->console_output,
+                     otel_strerror(rc));
+            return rc;
+        }
+        otel_exporter e = otel_console_exporter(m->console);
+        rc = otel_tracer_add_exporter(m->tracer, &e);
+        if (rc != OTEL_OK)
+            return rc;
+    } else {
+        otel_log(OTEL_LOG_WARN, "no exporter configured: spans are counted but not sent");
+    }
+    return otel_tracer_start(m->tracer);
+}
+
+int mhd_otel_new(mhd_otel **out, const char *path, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (errlen > 0)
+        err[0] = '\0';
+    otel_log_set(log_stderr, NULL);
+    mhd_otel *m = otel_calloc(1, sizeof(*m));
+    if (m == NULL)
+        return OTEL_ERR_NOMEM;
+    int rc = path ? mhd_otel_conf_load(&m->conf, path, err, errlen)
+                  : mhd_otel_conf_from_env(&m->conf, env_get, err, errlen);
+    if (rc == OTEL_OK && m->conf->trace) {
+        rc = make_capture_keys(m);
+        if (rc == OTEL_OK)
+            rc = make_tracer(m, err, errlen);
+    }
+    if (rc != OTEL_OK) {
+        if (errlen > 0 && err[0] == '\0')
+            snprintf(err, errlen, "%s: %s", path ? path : "mhd-otel", otel_strerror(rc));
+        mhd_otel_del(m);
+        return rc;
+    }
+    *out = m;
+    return OTEL_OK;
+}
+
+void mhd_otel_del(mhd_otel *m)
+{
+    if (m == NULL)
+        return;
+    otel_tracer_del(m->tracer); /* flushes */
+    otel_console_del(m->console);
+    if (m->capture_keys != NULL)
+        for (size_t i = 0; i < m->conf->capture_headers.n; i++)
+            otel_free(m->capture_keys[i]);
+    otel_free(m->capture_keys);
+    mhd_otel_conf_del(m->conf);
+    otel_free(m);
+}
+
+int mhd_otel_enabled(const mhd_otel *m)
+{
+    return m != NULL && m->tracer != NULL;
+}
+
+otel_tracer *mhd_otel_tracer(mhd_otel *m)
+{
+    return m ? m->tracer : NULL;
+}
+
+void mhd_otel_set_request_hook(mhd_otel *m, mhd_otel_request_hook hook, void *user_data)
+{
+    m->request_hook_ud = user_data;
+    m->request_hook = hook;
+}
+
+void mhd_otel_set_response_hook(mhd_otel *m, mhd_otel_response_hook hook, void *user_data)
+{
+    m->response_hook_ud = user_data;
+    m->response_hook = hook;
+}
+
+void mhd_otel_stats(const mhd_otel *m, otel_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (m != NULL && m->tracer != NULL)
+        otel_tracer_stats(m->tracer, out);
+}
+
+/* ---- daemons ------------------------------------------------------------ */
+
+static struct MHD_Daemon *start_traced(mhd_otel *m, unsigned int flags, uint16_t port,
+                                       MHD_AcceptPolicyCallback apc, void *apc_cls,
+                                       MHD_AccessHandlerCallback dh, void *dh_cls,
+                                       mhd_otel_opts *o)
+{
+    mhd_otel_daemon *d = otel_calloc(1, sizeof(*d));
+    if (d == NULL)
+        return NULL;
+    d->m = m;
+    d->dh = dh;
+    d->dh_cls = dh_cls;
+    d->completed = o->completed;
+    d->completed_cls = o->completed_cls;
+    d->uri_log = o->uri_log;
+    d->uri_log_cls = o->uri_log_cls;
+    d->tls = (flags & MHD_USE_TLS) != 0;
+    d->port = port;
+    /* The server's own connection callback moves behind the module's. */
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->items[i].option == MHD_OPTION_NOTIFY_CONNECTION) {
+            d->notify_conn = (MHD_NotifyConnectionCallback)o->items[i].value;
+            d->notify_conn_cls = o->items[i].ptr_value;
+            o->items[i] = o->items[--o->n];
+            i--;
+        }
+    }
+    if (mhd_otel_opts_add(o, MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_otel_on_completed, d) ||
+        mhd_otel_opts_add(o, MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)mhd_otel_on_uri, d) ||
+        mhd_otel_opts_add(o, MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)mhd_otel_on_connection, d) ||
+        mhd_otel_opts_finish(o)) {
+        otel_free(d);
+        return NULL;
+    }
+    struct MHD_Daemon *daemon = MHD_start_daemon(flags, port, apc, apc_cls, mhd_otel_on_request,
+                                                 d, MHD_OPTION_ARRAY, o->items, MHD_OPTION_END);
+    if (daemon == NULL) {
+        otel_free(d);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    if (di != NULL && di->port != 0)
+        d->port = di->port;
+    d->daemon = daemon;
+    pthread_mutex_lock(&daemons_mu);
+    d->next = daemons;
+    daemons = d;
+    pthread_mutex_unlock(&daemons_mu);
+    return daemon;
+}
+
+struct MHD_Daemon *mhd_otel_start_daemon_va(mhd_otel *m, unsigned int flags, uint16_t port,
+                                            MHD_AcceptPolicyCallback apc, void *apc_cls,
+                                            MHD_AccessHandlerCallback dh, void *dh_cls,
+                                            va_list ap)
+{
+    if (!mhd_otel_enabled(m) || dh == NULL)
+        return MHD_start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, ap);
+    va_list copy;
+    va_copy(copy, ap);
+    mhd_otel_opts o;
+    int rc = mhd_otel_opts_read(&o, ap);
+    struct MHD_Daemon *daemon;
+    if (rc == OTEL_OK) {
+        daemon = start_traced(m, flags, port, apc, apc_cls, dh, dh_cls, &o);
+    } else {
+        /* Options the module cannot read: serve untraced rather than not
+         * at all. */
+        if (rc == OTEL_ERR_UNSUPPORTED)
+            otel_log(OTEL_LOG_WARN, "unknown MHD option %u: daemon started without tracing",
+                     o.unknown_option);
+        daemon = MHD_start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, copy);
+    }
+    va_end(copy);
+    mhd_otel_opts_free(&o);
+    return daemon;
+}
+
+struct MHD_Daemon *mhd_otel_start_daemon(mhd_otel *m, unsigned int flags, uint16_t port,
+                                         MHD_AcceptPolicyCallback apc, void *apc_cls,
+                                         MHD_AccessHandlerCallback dh, void *dh_cls, ...)
+{
+    va_list ap;
+    va_start(ap, dh_cls);
+    struct MHD_Daemon *d = mhd_otel_start_daemon_va(m, flags, port, apc, apc_cls, dh, dh_cls, ap);
+    va_end(ap);
+    return d;
+}
+
+void mhd_otel_stop_daemon(struct MHD_Daemon *daemon)
+{
+    if (daemon == NULL)
+        return;
+    pthread_mutex_lock(&daemons_mu);
+    mhd_otel_daemon *d = NULL;
+    for (mhd_otel_daemon **pp = &daemons; *pp != NULL; pp = &(*pp)->next) {
+        if ((*pp)->daemon == daemon) {
+            d = *pp;
+            *pp = d->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&daemons_mu);
+    /* Stopping runs the completion callbacks of open requests, which still
+     * need d. */
+    MHD_stop_daemon(daemon);
+    otel_free(d);
+}

@@ -1,0 +1,48 @@
+/* request.h - per-request tracing state: a pool of them and a table from
+ * connection to the request it is serving. Not a public header. */
+#ifndef MHD_OTEL_REQUEST_H
+#define MHD_OTEL_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <microhttpd.h>
+
+#include "../core/otel.h"
+
+#define MHD_OTEL_URI_MAX 2048 /* bytes of the raw request URI kept */
+
+struct mhd_otel_daemon;
+
+typedef struct mhd_otel_req {
+    struct mhd_otel_daemon *daemon;
+    struct MHD_Connection *conn;
+    void *app_cls;  /* the server's own per-request pointer */
+    otel_span *span; /* owned until ended; NULL when not traced */
+    uint64_t start_ns;
+    unsigned int status; /* last status seen queued */
+    bool handled;        /* the access handler ran at least once */
+    bool skipped;
+    uint16_t uri_len;
+    struct mhd_otel_req *next; /* in its connection-table bucket */
+    char uri[MHD_OTEL_URI_MAX]; /* raw URI (path and query), NUL-terminated */
+} mhd_otel_req;
+
+/* A cleared request from the pool (heap when the pool is empty); NULL when
+ * out of memory. Give it back with mhd_otel_req_put. */
+mhd_otel_req *mhd_otel_req_get(void);
+void mhd_otel_req_put(mhd_otel_req *r);
+
+/* Record r as the request conn is serving (r->conn). Returns the request
+ * the connection had before (never completed), which the caller finishes,
+ * or NULL. */
+mhd_otel_req *mhd_otel_req_bind(mhd_otel_req *r);
+/* Forget the request conn is serving and return it (NULL when none). */
+mhd_otel_req *mhd_otel_req_take(struct MHD_Connection *conn);
+/* The request conn is serving, or NULL. Borrowed: valid until it
+ * completes. */
+mhd_otel_req *mhd_otel_req_find(struct MHD_Connection *conn);
+
+#endif /* MHD_OTEL_REQUEST_H */
