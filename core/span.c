@@ -37,6 +37,23 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return 0;
 }
 
+/* Length of the leading run of src (n bytes) that is plain ASCII without
+ * NUL: such bytes are copied as they are. Eight bytes at a time. */
+static size_t ascii_prefix(const unsigned char *p, size_t n)
+{
+    const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if ((w & high) != 0 || ((w - ones) & ~w & high) != 0)
+            break;
+    }
+    while (i < n && p[i] != 0 && p[i] < 0x80)
+        i++;
+    return i;
+}
+
 /* Copy len bytes of src into the arena as valid UTF-8 (each invalid byte
  * becomes U+FFFD), at most max bytes, cut at a character boundary, NUL
  * terminated. Returns the copy (valid until the span is released) and its
@@ -57,7 +74,8 @@ static const char *arena_copy(otel_span *s, const char *src, size_t len, size_t 
     }
     char *dst = s->arena + s->arena_used;
     const unsigned char *p = (const unsigned char *)src;
-    size_t o = 0, i = 0;
+    size_t o = ascii_prefix(p, len < max ? len : max), i = o;
+    memcpy(dst, src, o);
     while (i < len) {
         if (p[i] < 0x80 && p[i] != 0) {
             if (o + 1 > max)
@@ -94,13 +112,22 @@ static const char *arena_str(otel_span *s, const char *str)
     return arena_copy(s, str, strlen(str), OTEL_SPAN_ARENA, NULL);
 }
 
+/* Copy a key into the arena and into a (key and key_len). */
+static bool store_key(otel_span *s, otel_attr *a, const char *key, size_t key_len)
+{
+    uint32_t len;
+    a->key = arena_copy(s, key, key_len, UINT16_MAX, &len);
+    a->key_len = (uint16_t)len;
+    return a->key != NULL;
+}
+
 /* ---- attributes --------------------------------------------------------- */
 
 static otel_attr *find_attr(otel_span *s, const char *key, size_t key_len)
 {
     for (uint16_t i = 0; i < s->n_attrs; i++) {
         otel_attr *a = &s->attrs[i];
-        if (strncmp(a->key, key, key_len) == 0 && a->key[key_len] == '\0')
+        if (a->key_len == key_len && memcmp(a->key, key, key_len) == 0)
             return a;
     }
     return NULL;
@@ -110,11 +137,8 @@ static otel_attr *find_attr(otel_span *s, const char *key, size_t key_len)
  * arena. Returns false when it did not fit (the caller counts the drop). */
 static bool store_attr(otel_span *s, otel_attr *a, const otel_kv *kv, bool new_key)
 {
-    if (new_key) {
-        a->key = arena_str(s, kv->key);
-        if (a->key == NULL)
-            return false;
-    }
+    if (new_key && !store_key(s, a, kv->key, strlen(kv->key)))
+        return false;
     a->type = kv->type;
     switch (kv->type) {
     case OTEL_ATTR_STRING: {
@@ -153,10 +177,8 @@ static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t
     bool ok;
     if (sval != NULL) {
         ok = true;
-        if (new_key) {
-            a->key = arena_copy(s, kv->key, key_len, OTEL_SPAN_ARENA, NULL);
-            ok = a->key != NULL;
-        }
+        if (new_key)
+            ok = store_key(s, a, kv->key, key_len);
         if (ok) {
             a->type = OTEL_ATTR_STRING;
             a->v.s.ptr = arena_copy(s, sval, slen, s->tracer->cfg.attr_value_max_len, &a->v.s.len);
@@ -210,6 +232,42 @@ void otel_span_set_attr_double(otel_span *span, const char *key, double value)
 {
     otel_kv kv = OTEL_KV_DOUBLE(key, value);
     set_attr_n(span, &kv, NULL, 0);
+}
+
+void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len,
+                                const char *value, size_t len)
+{
+    if (span == NULL || !span->recording)
+        return;
+    if (span->n_attrs == OTEL_SPAN_MAX_ATTRS) {
+        span->dropped_attrs++;
+        return;
+    }
+    otel_attr *a = &span->attrs[span->n_attrs];
+    a->v.s.ptr = arena_copy(span, value, len, span->tracer->cfg.attr_value_max_len, &a->v.s.len);
+    if (a->v.s.ptr == NULL) {
+        span->dropped_attrs++;
+        return;
+    }
+    a->key = key;
+    a->key_len = key_len;
+    a->type = OTEL_ATTR_STRING;
+    span->n_attrs++;
+}
+
+void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value)
+{
+    if (span == NULL || !span->recording)
+        return;
+    if (span->n_attrs == OTEL_SPAN_MAX_ATTRS) {
+        span->dropped_attrs++;
+        return;
+    }
+    otel_attr *a = &span->attrs[span->n_attrs++];
+    a->key = key;
+    a->key_len = key_len;
+    a->type = OTEL_ATTR_INT;
+    a->v.i = value;
 }
 
 /* ---- events and status -------------------------------------------------- */

@@ -16,6 +16,7 @@
  * arena and are NUL-terminated, valid UTF-8. */
 typedef struct otel_attr {
     const char *key;
+    uint16_t key_len;
     otel_attr_type type;
     union {
         struct {
@@ -66,5 +67,14 @@ struct otel_span {
     uint32_t arena_used;
     char arena[OTEL_SPAN_ARENA];
 };
+
+/* Fast adders for instrumentation that owns its keys: key must outlive the
+ * span (a literal, or storage freed only after the tracer), be valid UTF-8,
+ * NUL-terminated at key_len, and not yet set on the span. Nothing is checked
+ * or copied but the value. */
+#define OTEL_KEY(lit) (lit), (uint16_t)(sizeof(lit) - 1)
+void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len,
+                                const char *value, size_t len);
+void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value);
 
 #endif /* OTEL_SPAN_INT_H */

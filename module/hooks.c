@@ -5,6 +5,8 @@
 
 #include "route.h"
 
+#include "../core/span_int.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -39,13 +41,13 @@ static void set_client_address(otel_span *span, struct MHD_Connection *conn)
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
         if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf)) != NULL)
-            otel_span_set_attr_str(span, "client.address", buf);
-        otel_span_set_attr_int(span, "client.port", ntohs(in->sin_port));
+            otel_span_add_attr_strn_sk(span, OTEL_KEY("client.address"), buf, strlen(buf));
+        otel_span_add_attr_int_sk(span, OTEL_KEY("client.port"), ntohs(in->sin_port));
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
         if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf)) != NULL)
-            otel_span_set_attr_str(span, "client.address", buf);
-        otel_span_set_attr_int(span, "client.port", ntohs(in6->sin6_port));
+            otel_span_add_attr_strn_sk(span, OTEL_KEY("client.address"), buf, strlen(buf));
+        otel_span_add_attr_int_sk(span, OTEL_KEY("client.port"), ntohs(in6->sin6_port));
     }
 }
 
@@ -68,7 +70,7 @@ static void set_server_address(otel_span *span, struct MHD_Connection *conn,
             colon = strrchr(host, ':');
             len = colon ? (size_t)(colon - host) : strlen(host);
         }
-        otel_span_set_attr_strn(span, "server.address", name, len);
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("server.address"), name, len);
         if (colon != NULL) {
             char *end;
             long p = strtol(colon + 1, &end, 10);
@@ -79,7 +81,7 @@ static void set_server_address(otel_span *span, struct MHD_Connection *conn,
         }
     }
     if (port > 0)
-        otel_span_set_attr_int(span, "server.port", port);
+        otel_span_add_attr_int_sk(span, OTEL_KEY("server.port"), port);
 }
 
 static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, const char *method,
@@ -88,25 +90,27 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
     mhd_otel *m = r->daemon->m;
     otel_span *span = r->span;
     const char *meth = known_method(method);
-    otel_span_set_attr_str(span, "http.request.method", meth ? meth : "_OTHER");
+    const char *m_attr = meth ? meth : "_OTHER";
+    otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method"), m_attr, strlen(m_attr));
     if (meth == NULL && method != NULL)
-        otel_span_set_attr_str(span, "http.request.method_original", method);
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method_original"), method, strlen(method));
     const char *q = memchr(r->uri, '?', r->uri_len);
     size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
-    otel_span_set_attr_strn(span, "url.path", r->uri, path_len);
+    otel_span_add_attr_strn_sk(span, OTEL_KEY("url.path"), r->uri, path_len);
     if (q != NULL && q[1] != '\0')
-        otel_span_set_attr_strn(span, "url.query", q + 1, r->uri_len - path_len - 1);
-    otel_span_set_attr_str(span, "url.scheme", r->daemon->tls ? "https" : "http");
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("url.query"), q + 1, r->uri_len - path_len - 1);
+    const char *scheme = r->daemon->tls ? "https" : "http";
+    otel_span_add_attr_strn_sk(span, OTEL_KEY("url.scheme"), scheme, strlen(scheme));
     if (route != NULL)
-        otel_span_set_attr_str(span, "http.route", route);
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.route"), route, strlen(route));
     set_server_address(span, conn, r->daemon);
     set_client_address(span, conn);
     if (version != NULL && strncmp(version, "HTTP/", 5) == 0)
-        otel_span_set_attr_str(span, "network.protocol.version", version + 5);
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("network.protocol.version"), version + 5, strlen(version + 5));
     const char *ua =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
     if (ua != NULL)
-        otel_span_set_attr_str(span, "user_agent.original", ua);
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("user_agent.original"), ua, strlen(ua));
     for (size_t i = 0; i < m->conf->capture_headers.n; i++) {
         const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                     m->conf->capture_headers.v[i]);
