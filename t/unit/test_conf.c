@@ -1,0 +1,1139 @@
+/* test_conf.c - tests of module/conf.c: directives, units, errors with their
+ * lines, the OTEL_* environment, file loading, allocation failures. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../core/alloc.h"
+#include "../../module/conf.h"
+
+#define MS 1000000ULL
+#define SEC 1000000000ULL
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* The fake environment: name, value, name, value, ..., NULL. */
+static const char *const *fake_env;
+
+static const char *env_fn(const char *name)
+{
+    for (const char *const *p = fake_env; p != NULL && *p != NULL; p += 2)
+        if (strcmp(p[0], name) == 0)
+            return p[1];
+    return NULL;
+}
+
+static mhd_otel_conf *parse_ok(const char *text)
+{
+    char err[512] = "";
+    mhd_otel_conf *c = NULL;
+    int rc = mhd_otel_conf_parse(&c, "test.conf", text, strlen(text), env_fn, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("parse failed (%d): %s", rc, err);
+    assert_non_null(c);
+    return c;
+}
+
+static void expect_error(const char *text, int code, const char *msg)
+{
+    char err[512] = "";
+    mhd_otel_conf *c = (mhd_otel_conf *)&err;
+    int rc = mhd_otel_conf_parse(&c, "test.conf", text, strlen(text), env_fn, err, sizeof(err));
+    assert_null(c);
+    assert_string_equal(err, msg);
+    assert_int_equal(rc, code);
+}
+
+static void expect_env_error(const char *const *env, int code, const char *msg)
+{
+    char err[512] = "";
+    mhd_otel_conf *c = (mhd_otel_conf *)&err;
+    fake_env = env;
+    int rc = mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err));
+    fake_env = NULL;
+    assert_null(c);
+    assert_string_equal(err, msg);
+    assert_int_equal(rc, code);
+}
+
+static uint64_t parse_time(const char *value)
+{
+    char text[128];
+    snprintf(text, sizeof(text), "otel_batch { schedule_delay %s; }", value);
+    mhd_otel_conf *c = parse_ok(text);
+    uint64_t ns = c->batch.schedule_delay_ns;
+    mhd_otel_conf_del(c);
+    return ns;
+}
+
+static size_t parse_size(const char *value)
+{
+    char text[128];
+    snprintf(text, sizeof(text), "otel_batch { max_queue_size %s; max_export_batch_size 1; }",
+             value);
+    mhd_otel_conf *c = parse_ok(text);
+    size_t n = c->batch.max_queue_size;
+    mhd_otel_conf_del(c);
+    return n;
+}
+
+/* A path of config/NAME from the repository root (the tests' cwd), or from
+ * a build directory below it. */
+static const char *config_path(const char *name, char *buf, size_t cap)
+{
+    static const char *const roots[] = {"", "../", "../../"};
+    for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+        snprintf(buf, cap, "%sconfig/%s", roots[i], name);
+        if (access(buf, R_OK) == 0)
+            return buf;
+    }
+    snprintf(buf, cap, "config/%s", name);
+    return buf;
+}
+
+static char *write_temp(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof(path), "/tmp/test_conf_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    size_t len = strlen(text);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static const char rich_conf[] = "# a config using every directive\n"
+                                "otel_trace on;\n"
+                                "otel_service_name 'checkout';\n"
+                                "otel_resource_attr deployment.environment production;\n"
+                                "otel_resource_attr team payments;\n"
+                                "otel_sampler parentbased_traceidratio 0.25;\n"
+                                "otel_skip_path /health /healthz;\n"
+                                "otel_skip_prefix /static/;\n"
+                                "otel_route /hello/{name} /users/{id}/orders/{order};\n"
+                                "otel_capture_request_header X-User-ID X-Tenant;\n"
+                                "otel_exporter console { format pretty; output stderr; }\n"
+                                "otel_batch {\n"
+                                "    max_queue_size 4k;\n"
+                                "    max_export_batch_size 256;\n"
+                                "    schedule_delay 250ms;\n"
+                                "    export_timeout 1m30s;\n"
+                                "}\n";
+
+static const char *const rich_env[] = {
+    "OTEL_SERVICE_NAME",
+    "env-name",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "a=1,b=x%20y",
+    "OTEL_TRACES_SAMPLER",
+    "traceidratio",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "0.5",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "1000",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "20",
+    NULL,
+};
+
+/* ---- directives ---------------------------------------------------------- */
+
+static void test_mhd_otel_conf_parse_defaults(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("");
+    assert_true(c->trace);
+    assert_null(c->service_name);
+    assert_int_equal(c->n_resource_attrs, 0);
+    assert_int_equal(c->sampler.kind, OTEL_SAMPLER_PARENTBASED_ALWAYS_ON);
+    assert_int_equal(c->batch.sampler.kind, OTEL_SAMPLER_PARENTBASED_ALWAYS_ON);
+    assert_int_equal(c->skip_paths.n, 0);
+    assert_int_equal(c->skip_prefixes.n, 0);
+    assert_int_equal(c->routes.n, 0);
+    assert_int_equal(c->capture_headers.n, 0);
+    assert_false(c->console);
+    assert_int_equal(c->console_format, OTEL_CONSOLE_JSON);
+    assert_string_equal(c->console_output, "stdout");
+    otel_tracer_config def;
+    otel_tracer_config_default(&def);
+    assert_int_equal(c->batch.max_queue_size, def.max_queue_size);
+    assert_int_equal(c->batch.max_export_batch_size, def.max_export_batch_size);
+    assert_int_equal(c->batch.schedule_delay_ns, def.schedule_delay_ns);
+    assert_int_equal(c->batch.export_timeout_ns, def.export_timeout_ns);
+    assert_int_equal(c->batch.attr_value_max_len, def.attr_value_max_len);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_every_directive(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok(rich_conf);
+    assert_true(c->trace);
+    assert_string_equal(c->service_name, "checkout");
+    assert_int_equal(c->n_resource_attrs, 2);
+    assert_string_equal(c->resource_attrs[0].key, "deployment.environment");
+    assert_string_equal(c->resource_attrs[0].value, "production");
+    assert_string_equal(c->resource_attrs[1].key, "team");
+    assert_string_equal(c->resource_attrs[1].value, "payments");
+    assert_int_equal(c->sampler.kind, OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO);
+    assert_true(c->sampler.ratio == 0.25);
+    assert_int_equal(c->batch.sampler.kind, OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO);
+    assert_int_equal(c->skip_paths.n, 2);
+    assert_string_equal(c->skip_paths.v[0], "/health");
+    assert_string_equal(c->skip_paths.v[1], "/healthz");
+    assert_int_equal(c->skip_prefixes.n, 1);
+    assert_string_equal(c->skip_prefixes.v[0], "/static/");
+    assert_int_equal(c->routes.n, 2);
+    assert_string_equal(c->routes.v[0], "/hello/{name}");
+    assert_string_equal(c->routes.v[1], "/users/{id}/orders/{order}");
+    assert_int_equal(c->capture_headers.n, 2);
+    assert_string_equal(c->capture_headers.v[0], "X-User-ID");
+    assert_string_equal(c->capture_headers.v[1], "X-Tenant");
+    assert_true(c->console);
+    assert_int_equal(c->console_format, OTEL_CONSOLE_PRETTY);
+    assert_string_equal(c->console_output, "stderr");
+    assert_int_equal(c->batch.max_queue_size, 4096);
+    assert_int_equal(c->batch.max_export_batch_size, 256);
+    assert_int_equal(c->batch.schedule_delay_ns, 250 * MS);
+    assert_int_equal(c->batch.export_timeout_ns, 90 * SEC);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_trace_off(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_trace off;");
+    assert_false(c->trace);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_trace off; otel_trace ON;");
+    assert_true(c->trace);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_later_value_wins(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_service_name a;\notel_service_name b;\n"
+                                "otel_exporter console { output /tmp/x.log; output stderr; }");
+    assert_string_equal(c->service_name, "b");
+    assert_string_equal(c->console_output, "stderr");
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_resource_attr_replaces(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_resource_attr k1 v1;\n"
+                                "otel_resource_attr k2 v2;\n"
+                                "otel_resource_attr k1 v3;\n"
+                                "otel_resource_attr empty \"\";\n");
+    assert_int_equal(c->n_resource_attrs, 3);
+    assert_string_equal(c->resource_attrs[0].key, "k1");
+    assert_string_equal(c->resource_attrs[0].value, "v3");
+    assert_string_equal(c->resource_attrs[1].key, "k2");
+    assert_string_equal(c->resource_attrs[1].value, "v2");
+    assert_string_equal(c->resource_attrs[2].value, "");
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_resource_attr_service_name(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_service_name a; otel_resource_attr service.name b;");
+    assert_string_equal(c->service_name, "b");
+    assert_int_equal(c->n_resource_attrs, 0);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_sampler_kinds(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        otel_sampler_kind kind;
+        double ratio;
+    } cases[] = {
+        {"otel_sampler always_on;", OTEL_SAMPLER_ALWAYS_ON, 1.0},
+        {"otel_sampler always_off;", OTEL_SAMPLER_ALWAYS_OFF, 1.0},
+        {"otel_sampler traceidratio 0.1;", OTEL_SAMPLER_TRACEIDRATIO, 0.1},
+        {"otel_sampler traceidratio 0;", OTEL_SAMPLER_TRACEIDRATIO, 0.0},
+        {"otel_sampler traceidratio 1;", OTEL_SAMPLER_TRACEIDRATIO, 1.0},
+        {"otel_sampler traceidratio 1.000;", OTEL_SAMPLER_TRACEIDRATIO, 1.0},
+        {"otel_sampler traceidratio .5;", OTEL_SAMPLER_TRACEIDRATIO, 0.5},
+        {"otel_sampler parentbased_always_on;", OTEL_SAMPLER_PARENTBASED_ALWAYS_ON, 1.0},
+        {"otel_sampler parentbased_always_off;", OTEL_SAMPLER_PARENTBASED_ALWAYS_OFF, 1.0},
+        {"otel_sampler parentbased_traceidratio 0.001;", OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO,
+         0.001},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mhd_otel_conf *c = parse_ok(cases[i].text);
+        assert_int_equal(c->sampler.kind, cases[i].kind);
+        assert_true(c->sampler.ratio == cases[i].ratio);
+        assert_int_equal(c->batch.sampler.kind, cases[i].kind);
+        mhd_otel_conf_del(c);
+    }
+}
+
+static void test_mhd_otel_conf_parse_lists_append_in_order(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_skip_path /a /b;\n"
+                                "otel_skip_path /c;\n"
+                                "otel_skip_prefix /s/ /t/;\n"
+                                "otel_route /x/{id};\n"
+                                "otel_route / /y;\n"
+                                "otel_capture_request_header A;\n"
+                                "otel_capture_request_header B c;\n");
+    assert_int_equal(c->skip_paths.n, 3);
+    assert_string_equal(c->skip_paths.v[0], "/a");
+    assert_string_equal(c->skip_paths.v[1], "/b");
+    assert_string_equal(c->skip_paths.v[2], "/c");
+    assert_int_equal(c->skip_prefixes.n, 2);
+    assert_string_equal(c->skip_prefixes.v[1], "/t/");
+    assert_int_equal(c->routes.n, 3);
+    assert_string_equal(c->routes.v[0], "/x/{id}");
+    assert_string_equal(c->routes.v[1], "/");
+    assert_string_equal(c->routes.v[2], "/y");
+    assert_int_equal(c->capture_headers.n, 3);
+    assert_string_equal(c->capture_headers.v[0], "A");
+    assert_string_equal(c->capture_headers.v[2], "c");
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_console_exporter(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_exporter console { }");
+    assert_true(c->console);
+    assert_int_equal(c->console_format, OTEL_CONSOLE_JSON);
+    assert_string_equal(c->console_output, "stdout");
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_exporter console\n{\n  format pretty;\n  output \"/var/log/spans.log\";\n}");
+    assert_true(c->console);
+    assert_int_equal(c->console_format, OTEL_CONSOLE_PRETTY);
+    assert_string_equal(c->console_output, "/var/log/spans.log");
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_time_units(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_time("5s"), 5 * SEC);
+    assert_int_equal(parse_time("250ms"), 250 * MS);
+    assert_int_equal(parse_time("1m"), 60 * SEC);
+    assert_int_equal(parse_time("1m30s"), 90 * SEC);
+    assert_int_equal(parse_time("2h"), 7200 * SEC);
+    assert_int_equal(parse_time("1d"), 86400 * SEC);
+    assert_int_equal(parse_time("1h30m15s500ms"), 5415 * SEC + 500 * MS);
+    assert_int_equal(parse_time("30"), 30 * SEC);
+    assert_int_equal(parse_time("0"), 0);
+    assert_int_equal(parse_time("0ms"), 0);
+}
+
+static void test_mhd_otel_conf_parse_size_units(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_size("512"), 512);
+    assert_int_equal(parse_size("64k"), 64 * 1024);
+    assert_int_equal(parse_size("64K"), 64 * 1024);
+    assert_int_equal(parse_size("1m"), 1024 * 1024);
+    assert_int_equal(parse_size("2M"), 2 * 1024 * 1024);
+    assert_int_equal(parse_size("007"), 7);
+}
+
+static void test_mhd_otel_conf_parse_quoted_strings(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_service_name \"my service; {#} \\\"q\\\" \\\\ \\x\";\n"
+                                "otel_resource_attr 'k 1' 'it\\'s';\n"
+                                "otel_resource_attr \"multi\nline\" \"\";\n");
+    assert_string_equal(c->service_name, "my service; {#} \"q\" \\ \\x");
+    assert_string_equal(c->resource_attrs[0].key, "k 1");
+    assert_string_equal(c->resource_attrs[0].value, "it's");
+    assert_string_equal(c->resource_attrs[1].key, "multi\nline");
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_comments_and_layout(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("\xEF\xBB\xBF# leading comment\n"
+                                "otel_trace off; # trailing comment\n"
+                                "otel_service_name a#b;\n"
+                                "  otel_skip_path\n"
+                                "\t/a\r\n"
+                                "    /b;otel_batch {max_queue_size 10;max_export_batch_size 5;}\n"
+                                "# comment at the end without newline");
+    assert_false(c->trace);
+    assert_string_equal(c->service_name, "a#b");
+    assert_int_equal(c->skip_paths.n, 2);
+    assert_string_equal(c->skip_paths.v[1], "/b");
+    assert_int_equal(c->batch.max_queue_size, 10);
+    mhd_otel_conf_del(c);
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+static void test_mhd_otel_conf_parse_unknown_directive_hint(void **state)
+{
+    (void)state;
+    expect_error("# 1\n"
+                 "otel_trace on;\n"
+                 "\n"
+                 "otel_service_name x;\n"
+                 "# 5\n"
+                 "otel_skip_path /health;\n"
+                 "otel_sampeler always_on;\n",
+                 OTEL_ERR_PARSE,
+                 "test.conf:7: unknown directive \"otel_sampeler\" (did you mean "
+                 "\"otel_sampler\"?)");
+    expect_error("OTEL_TRACE on;", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown directive \"OTEL_TRACE\" (did you mean \"otel_trace\"?)");
+    expect_error("\nfoo_bar on;", OTEL_ERR_PARSE, "test.conf:2: unknown directive \"foo_bar\"");
+}
+
+static void test_mhd_otel_conf_parse_unknown_directive_in_block(void **state)
+{
+    (void)state;
+    expect_error("otel_batch {\n    max_queue_sise 5;\n}\n", OTEL_ERR_PARSE,
+                 "test.conf:2: unknown directive \"max_queue_sise\" in \"otel_batch\" (did you "
+                 "mean \"max_queue_size\"?)");
+    expect_error("otel_exporter console {\n formt json;\n}\n", OTEL_ERR_PARSE,
+                 "test.conf:2: unknown directive \"formt\" in \"otel_exporter console\" (did you "
+                 "mean \"format\"?)");
+    expect_error("otel_batch { otel_trace on; }", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown directive \"otel_trace\" in \"otel_batch\"");
+    expect_error("otel_trace on;\nmax_queue_size 5;", OTEL_ERR_PARSE,
+                 "test.conf:2: unknown directive \"max_queue_size\" (it belongs inside "
+                 "\"otel_batch { ... }\")");
+    expect_error("output stderr;", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown directive \"output\" (it belongs inside \"otel_exporter "
+                 "console { ... }\")");
+}
+
+static void test_mhd_otel_conf_parse_argument_count(void **state)
+{
+    (void)state;
+    expect_error("otel_sampler;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"otel_sampler\"");
+    expect_error("\notel_trace on off;", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid number of arguments in \"otel_trace\"");
+    expect_error("otel_skip_path;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"otel_skip_path\"");
+    expect_error("otel_resource_attr k;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"otel_resource_attr\"");
+    expect_error("otel_batch x { }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"otel_batch\"");
+    expect_error("otel_exporter { }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"otel_exporter\"");
+    expect_error("otel_batch {\n  schedule_delay;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid number of arguments in \"schedule_delay\"");
+}
+
+static void test_mhd_otel_conf_parse_bad_numbers(void **state)
+{
+    (void)state;
+    expect_error("otel_batch {\n max_queue_size 12q;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid size \"12q\" in \"max_queue_size\"");
+    expect_error("otel_batch { max_queue_size -1; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid size \"-1\" in \"max_queue_size\"");
+    expect_error("otel_batch { max_queue_size 1kk; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid size \"1kk\" in \"max_queue_size\"");
+    expect_error("otel_batch {\n\n schedule_delay 5x;\n}", OTEL_ERR_PARSE,
+                 "test.conf:3: invalid time \"5x\" in \"schedule_delay\"");
+    expect_error("otel_batch { schedule_delay 30s1m; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid time \"30s1m\" in \"schedule_delay\"");
+    expect_error("otel_batch { schedule_delay 1m30; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid time \"1m30\" in \"schedule_delay\"");
+    expect_error("otel_batch { export_timeout \"\"; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid time \"\" in \"export_timeout\"");
+    expect_error("otel_batch { export_timeout 5S; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid time \"5S\" in \"export_timeout\"");
+}
+
+static void test_mhd_otel_conf_parse_number_overflow(void **state)
+{
+    (void)state;
+    expect_error("otel_batch { max_queue_size 99999999999999999999; }", OTEL_ERR_RANGE,
+                 "test.conf:1: size \"99999999999999999999\" in \"max_queue_size\" is too large");
+    expect_error("otel_batch { max_queue_size 18014398509481984k; }", OTEL_ERR_RANGE,
+                 "test.conf:1: size \"18014398509481984k\" in \"max_queue_size\" is too large");
+    expect_error("otel_batch { schedule_delay 999999999d; }", OTEL_ERR_RANGE,
+                 "test.conf:1: time \"999999999d\" in \"schedule_delay\" is too large");
+    expect_error("otel_batch { schedule_delay 18446744073709551615ms; }", OTEL_ERR_RANGE,
+                 "test.conf:1: time \"18446744073709551615ms\" in \"schedule_delay\" is too "
+                 "large");
+    expect_error("otel_batch { max_export_batch_size 0; }", OTEL_ERR_RANGE,
+                 "test.conf:1: invalid size \"0\" in \"max_export_batch_size\", it must be at "
+                 "least 1");
+}
+
+static void test_mhd_otel_conf_parse_bad_sampler(void **state)
+{
+    (void)state;
+    expect_error("\notel_sampler foo;", OTEL_ERR_PARSE, "test.conf:2: unknown sampler \"foo\"");
+    expect_error("otel_sampler always_offf;", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown sampler \"always_offf\" (did you mean \"always_off\"?)");
+    expect_error("otel_sampler traceidratio 1.5;", OTEL_ERR_RANGE,
+                 "test.conf:1: invalid ratio \"1.5\" in \"otel_sampler\", ratio must be between "
+                 "0 and 1");
+    expect_error("otel_sampler traceidratio -0.1;", OTEL_ERR_RANGE,
+                 "test.conf:1: invalid ratio \"-0.1\" in \"otel_sampler\", ratio must be between "
+                 "0 and 1");
+    expect_error("otel_sampler traceidratio abc;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid ratio \"abc\" in \"otel_sampler\"");
+    expect_error("otel_sampler traceidratio 1e-3;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid ratio \"1e-3\" in \"otel_sampler\"");
+    expect_error("otel_sampler parentbased_traceidratio;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"otel_sampler\": sampler "
+                 "\"parentbased_traceidratio\" needs a ratio between 0 and 1");
+    expect_error("otel_sampler always_on 0.5;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"otel_sampler\": sampler "
+                 "\"always_on\" takes no ratio");
+}
+
+static void test_mhd_otel_conf_parse_bad_flag_and_enum(void **state)
+{
+    (void)state;
+    expect_error("otel_trace yes;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid value \"yes\" in \"otel_trace\", it must be \"on\" or "
+                 "\"off\"");
+    expect_error("otel_exporter console {\n  format xml;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid value \"xml\" in \"format\", it must be \"json\" or "
+                 "\"pretty\"");
+    expect_error("otel_exporter console { output ''; }", OTEL_ERR_PARSE,
+                 "test.conf:1: empty value in \"output\"");
+    expect_error("otel_service_name \"\";", OTEL_ERR_PARSE,
+                 "test.conf:1: empty value in \"otel_service_name\"");
+    expect_error("otel_resource_attr '' v;", OTEL_ERR_PARSE,
+                 "test.conf:1: empty key in \"otel_resource_attr\"");
+}
+
+static void test_mhd_otel_conf_parse_bad_paths(void **state)
+{
+    (void)state;
+    expect_error("otel_skip_path /ok health;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid path \"health\" in \"otel_skip_path\", it must start with "
+                 "\"/\"");
+    expect_error("otel_skip_prefix static/;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid path \"static/\" in \"otel_skip_prefix\", it must start "
+                 "with \"/\"");
+    expect_error("otel_route hello;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid path \"hello\" in \"otel_route\", it must start with "
+                 "\"/\"");
+    expect_error("otel_route /a\n  /b/{id;", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid route \"/b/{id\" in \"otel_route\": \"{\" is not closed");
+    expect_error("otel_route /b/{id/x};", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid route \"/b/{id/x}\" in \"otel_route\": \"{\" is not "
+                 "closed");
+    expect_error("otel_route /b/{};", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid route \"/b/{}\" in \"otel_route\": empty \"{}\"");
+    expect_error("otel_route /file/{id}.json;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid route \"/file/{id}.json\" in \"otel_route\": \"{...}\" "
+                 "must be followed by \"/\" or end the route");
+    expect_error("otel_route '/b/x}';", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid route \"/b/x}\" in \"otel_route\": \"}\" without \"{\"");
+    expect_error("otel_route '/b/{{x}}';", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid route \"/b/{{x}}\" in \"otel_route\": \"{\" inside "
+                 "\"{...}\"");
+    expect_error("otel_capture_request_header 'X User';", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid header name \"X User\" in \"otel_capture_request_header\"");
+    expect_error("otel_capture_request_header X-A:;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid header name \"X-A:\" in \"otel_capture_request_header\"");
+}
+
+static void test_mhd_otel_conf_parse_missing_semicolon(void **state)
+{
+    (void)state;
+    expect_error("otel_service_name x", OTEL_ERR_PARSE,
+                 "test.conf:1: unexpected end of file, expecting \";\" or \"}\"");
+    expect_error("otel_trace on;\n\notel_service_name x\n\n", OTEL_ERR_PARSE,
+                 "test.conf:3: unexpected end of file, expecting \";\" or \"}\"");
+    expect_error("otel_trace on;\n"
+                 "otel_service_name x\n"
+                 "otel_sampler always_on;\n",
+                 OTEL_ERR_PARSE,
+                 "test.conf:3: unexpected \"otel_sampler\": directive \"otel_service_name\" on "
+                 "line 2 is not terminated by \";\"");
+    expect_error("otel_capture_request_header X-A\notel_trace on;", OTEL_ERR_PARSE,
+                 "test.conf:2: unexpected \"otel_trace\": directive "
+                 "\"otel_capture_request_header\" on line 1 is not terminated by \";\"");
+    expect_error("otel_batch {\n  max_queue_size 5\n  schedule_delay 1s;\n}", OTEL_ERR_PARSE,
+                 "test.conf:3: unexpected \"schedule_delay\": directive \"max_queue_size\" on "
+                 "line 2 is not terminated by \";\"");
+    expect_error("otel_batch {\n  max_queue_size 5\n}", OTEL_ERR_PARSE,
+                 "test.conf:3: unexpected \"}\": directive \"max_queue_size\" is not terminated "
+                 "by \";\"");
+    expect_error("otel_service_name x\n  y;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"otel_service_name\"");
+}
+
+static void test_mhd_otel_conf_parse_braces(void **state)
+{
+    (void)state;
+    expect_error("otel_batch {\n  max_queue_size 5;\n", OTEL_ERR_PARSE,
+                 "test.conf:2: unexpected end of file, expecting \"}\"");
+    expect_error("otel_trace on;\n}\n", OTEL_ERR_PARSE, "test.conf:2: unexpected \"}\"");
+    expect_error("otel_batch { }\n}", OTEL_ERR_PARSE, "test.conf:2: unexpected \"}\"");
+    expect_error("\n;", OTEL_ERR_PARSE, "test.conf:2: unexpected \";\"");
+    expect_error("{ }", OTEL_ERR_PARSE, "test.conf:1: unexpected \"{\"");
+    expect_error("otel_batch;", OTEL_ERR_PARSE,
+                 "test.conf:1: directive \"otel_batch\" has no opening \"{\"");
+    expect_error("otel_exporter console;", OTEL_ERR_PARSE,
+                 "test.conf:1: directive \"otel_exporter\" has no opening \"{\"");
+    expect_error("otel_trace on\n{ }", OTEL_ERR_PARSE,
+                 "test.conf:2: directive \"otel_trace\" is not terminated by \";\"");
+    expect_error("otel_batch }", OTEL_ERR_PARSE,
+                 "test.conf:1: unexpected \"}\": directive \"otel_batch\" has no opening \"{\"");
+    /* "{" opens a block only at the start of a token */
+    expect_error("otel_batch{ }", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown directive \"otel_batch{\" (did you mean \"otel_batch\"?)");
+    expect_error("otel_route /b/x};", OTEL_ERR_PARSE,
+                 "test.conf:1: unexpected \"}\": directive \"otel_route\" is not terminated by "
+                 "\";\"");
+    expect_error("otel_batch { otel_batch { } }", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown directive \"otel_batch\" in \"otel_batch\"");
+}
+
+static void test_mhd_otel_conf_parse_bad_quotes(void **state)
+{
+    (void)state;
+    expect_error("otel_trace on;\notel_service_name \"abc;\n\n", OTEL_ERR_PARSE,
+                 "test.conf:2: unterminated quoted string");
+    expect_error("otel_service_name 'abc\\';", OTEL_ERR_PARSE,
+                 "test.conf:1: unterminated quoted string");
+    expect_error("otel_service_name \"a\"b;", OTEL_ERR_PARSE,
+                 "test.conf:1: unexpected \"b\" after a quoted string");
+    expect_error("otel_service_name \"a\n\"b;", OTEL_ERR_PARSE,
+                 "test.conf:2: unexpected \"b\" after a quoted string");
+}
+
+static void test_mhd_otel_conf_parse_nul_byte(void **state)
+{
+    (void)state;
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    static const char text[] = "otel_trace on;\notel_service_name a\0b;";
+    int rc = mhd_otel_conf_parse(&c, "test.conf", text, sizeof(text) - 1, NULL, err, sizeof(err));
+    assert_int_equal(rc, OTEL_ERR_PARSE);
+    assert_null(c);
+    assert_string_equal(err, "test.conf:2: unexpected NUL byte");
+}
+
+static void test_mhd_otel_conf_parse_unknown_exporter(void **state)
+{
+    (void)state;
+    expect_error("\notel_exporter otlp { endpoint http://127.0.0.1:4317; }", OTEL_ERR_PARSE,
+                 "test.conf:2: unknown exporter type \"otlp\"");
+    expect_error("otel_exporter consle { }", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown exporter type \"consle\" (did you mean \"console\"?)");
+}
+
+static void test_mhd_otel_conf_parse_batch_larger_than_queue(void **state)
+{
+    (void)state;
+    expect_error("otel_batch {\n"
+                 "    max_queue_size 100;\n"
+                 "    max_export_batch_size 200;\n"
+                 "}\n",
+                 OTEL_ERR_RANGE,
+                 "test.conf:3: max_export_batch_size 200 must not exceed max_queue_size 100");
+    /* checked after the whole file: a later block may fix it */
+    mhd_otel_conf *c = parse_ok("otel_batch { max_export_batch_size 4096; }\n"
+                                "otel_batch { max_queue_size 8192; }\n");
+    assert_int_equal(c->batch.max_queue_size, 8192);
+    assert_int_equal(c->batch.max_export_batch_size, 4096);
+    mhd_otel_conf_del(c);
+    expect_error("# queue too small for the default batch of 512\n"
+                 "otel_batch { max_queue_size 100; }\n",
+                 OTEL_ERR_RANGE,
+                 "test.conf:2: max_export_batch_size 512 must not exceed max_queue_size 100");
+}
+
+static void test_mhd_otel_conf_parse_long_token_is_cut(void **state)
+{
+    (void)state;
+    char text[400], err[512];
+    mhd_otel_conf *c = NULL;
+    memset(text, 'x', 300);
+    memcpy(text + 300, " on;", 5);
+    int rc = mhd_otel_conf_parse(&c, "t", text, strlen(text), NULL, err, sizeof(err));
+    assert_int_equal(rc, OTEL_ERR_PARSE);
+    assert_non_null(strstr(err, "xxx...\""));
+    assert_true(strlen(err) < 120);
+}
+
+static void test_mhd_otel_conf_parse_small_err_buffer(void **state)
+{
+    (void)state;
+    char err[8];
+    mhd_otel_conf *c = NULL;
+    assert_int_equal(mhd_otel_conf_parse(&c, "test.conf", "x;", 2, NULL, err, sizeof(err)),
+                     OTEL_ERR_PARSE);
+    assert_string_equal(err, "test.co");
+    assert_int_equal(mhd_otel_conf_parse(&c, "test.conf", "x;", 2, NULL, NULL, 0), OTEL_ERR_PARSE);
+    assert_null(c);
+    assert_int_equal(mhd_otel_conf_parse(NULL, "t", "", 0, NULL, NULL, 0), OTEL_ERR_INVALID);
+    assert_int_equal(mhd_otel_conf_parse(&c, NULL, NULL, 0, NULL, err, sizeof(err)), 0);
+    mhd_otel_conf_del(c);
+}
+
+/* ---- environment --------------------------------------------------------- */
+
+static void test_mhd_otel_conf_from_env_all_variables(void **state)
+{
+    (void)state;
+    static const char *const env[] = {
+        "OTEL_SERVICE_NAME",
+        "svc",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        " deployment.environment = prod , k%3D=a%2Cb%20c,,empty=, team=x ",
+        "OTEL_TRACES_SAMPLER",
+        " ParentBased_TraceIdRatio ",
+        "OTEL_TRACES_SAMPLER_ARG",
+        "0.125",
+        "OTEL_BSP_SCHEDULE_DELAY",
+        "250",
+        "OTEL_BSP_EXPORT_TIMEOUT",
+        "1000",
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        "4096",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        "1024",
+        "OTEL_SDK_DISABLED",
+        "TRUE",
+        NULL,
+    };
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    fake_env = env;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    fake_env = NULL;
+    assert_false(c->trace);
+    assert_string_equal(c->service_name, "svc");
+    assert_int_equal(c->n_resource_attrs, 4);
+    assert_string_equal(c->resource_attrs[0].key, "deployment.environment");
+    assert_string_equal(c->resource_attrs[0].value, "prod");
+    assert_string_equal(c->resource_attrs[1].key, "k=");
+    assert_string_equal(c->resource_attrs[1].value, "a,b c");
+    assert_string_equal(c->resource_attrs[2].key, "empty");
+    assert_string_equal(c->resource_attrs[2].value, "");
+    assert_string_equal(c->resource_attrs[3].key, "team");
+    assert_string_equal(c->resource_attrs[3].value, "x");
+    assert_int_equal(c->sampler.kind, OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO);
+    assert_true(c->sampler.ratio == 0.125);
+    assert_int_equal(c->batch.sampler.kind, OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO);
+    assert_int_equal(c->batch.schedule_delay_ns, 250 * MS);
+    assert_int_equal(c->batch.export_timeout_ns, 1000 * MS);
+    assert_int_equal(c->batch.max_queue_size, 4096);
+    assert_int_equal(c->batch.max_export_batch_size, 1024);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_from_env_service_name_precedence(void **state)
+{
+    (void)state;
+    static const char *const both[] = {"OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs,a=b",
+                                       "OTEL_SERVICE_NAME", "from-var", NULL};
+    static const char *const attrs_only[] = {"OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs",
+                                             NULL};
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    fake_env = both;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    assert_string_equal(c->service_name, "from-var");
+    assert_int_equal(c->n_resource_attrs, 1);
+    assert_string_equal(c->resource_attrs[0].key, "a");
+    mhd_otel_conf_del(c);
+    fake_env = attrs_only;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    assert_string_equal(c->service_name, "from-attrs");
+    assert_int_equal(c->n_resource_attrs, 0);
+    mhd_otel_conf_del(c);
+    fake_env = NULL;
+}
+
+static void test_mhd_otel_conf_from_env_empty_is_unset(void **state)
+{
+    (void)state;
+    static const char *const env[] = {"OTEL_SERVICE_NAME",
+                                      "",
+                                      "OTEL_TRACES_SAMPLER",
+                                      "",
+                                      "OTEL_BSP_MAX_QUEUE_SIZE",
+                                      "",
+                                      "OTEL_SDK_DISABLED",
+                                      "",
+                                      NULL};
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    fake_env = env;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    fake_env = NULL;
+    assert_null(c->service_name);
+    assert_true(c->trace);
+    assert_int_equal(c->sampler.kind, OTEL_SAMPLER_PARENTBASED_ALWAYS_ON);
+    assert_int_equal(c->batch.max_queue_size, 2048);
+    mhd_otel_conf_del(c);
+    /* no lookup function: no environment */
+    assert_int_equal(mhd_otel_conf_from_env(&c, NULL, err, sizeof(err)), 0);
+    assert_null(c->service_name);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_from_env_sampler_arg(void **state)
+{
+    (void)state;
+    static const char *const no_arg[] = {"OTEL_TRACES_SAMPLER", "traceidratio", NULL};
+    static const char *const ignored[] = {"OTEL_TRACES_SAMPLER", "always_off",
+                                          "OTEL_TRACES_SAMPLER_ARG", "junk", NULL};
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    fake_env = no_arg;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    assert_int_equal(c->sampler.kind, OTEL_SAMPLER_TRACEIDRATIO);
+    assert_true(c->sampler.ratio == 1.0);
+    mhd_otel_conf_del(c);
+    fake_env = ignored;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    assert_int_equal(c->sampler.kind, OTEL_SAMPLER_ALWAYS_OFF);
+    mhd_otel_conf_del(c);
+    fake_env = NULL;
+}
+
+static void test_mhd_otel_conf_from_env_bad_values(void **state)
+{
+    (void)state;
+    static const char *const q[] = {"OTEL_BSP_MAX_QUEUE_SIZE", "abc", NULL};
+    expect_env_error(q, OTEL_ERR_PARSE,
+                     "environment OTEL_BSP_MAX_QUEUE_SIZE: expected a positive integer, got "
+                     "\"abc\"");
+    static const char *const zero[] = {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0", NULL};
+    expect_env_error(zero, OTEL_ERR_RANGE,
+                     "environment OTEL_BSP_MAX_EXPORT_BATCH_SIZE: expected a positive integer, "
+                     "got \"0\"");
+    static const char *const neg[] = {"OTEL_BSP_SCHEDULE_DELAY", "-5", NULL};
+    expect_env_error(neg, OTEL_ERR_PARSE,
+                     "environment OTEL_BSP_SCHEDULE_DELAY: expected a non-negative integer, got "
+                     "\"-5\"");
+    static const char *const unit[] = {"OTEL_BSP_EXPORT_TIMEOUT", "5s", NULL};
+    expect_env_error(unit, OTEL_ERR_PARSE,
+                     "environment OTEL_BSP_EXPORT_TIMEOUT: expected a non-negative integer, got "
+                     "\"5s\"");
+    static const char *const big[] = {"OTEL_BSP_EXPORT_TIMEOUT", "18446744073709551", NULL};
+    expect_env_error(big, OTEL_ERR_RANGE,
+                     "environment OTEL_BSP_EXPORT_TIMEOUT: number \"18446744073709551\" is too "
+                     "large");
+    static const char *const huge[] = {"OTEL_BSP_MAX_QUEUE_SIZE", "99999999999999999999", NULL};
+    expect_env_error(huge, OTEL_ERR_RANGE,
+                     "environment OTEL_BSP_MAX_QUEUE_SIZE: number \"99999999999999999999\" is too "
+                     "large");
+    static const char *const s[] = {"OTEL_TRACES_SAMPLER", "jaeger_remote", NULL};
+    expect_env_error(s, OTEL_ERR_PARSE,
+                     "environment OTEL_TRACES_SAMPLER: unknown sampler \"jaeger_remote\"");
+    static const char *const r[] = {"OTEL_TRACES_SAMPLER", "traceidratio",
+                                    "OTEL_TRACES_SAMPLER_ARG", "2", NULL};
+    expect_env_error(r, OTEL_ERR_RANGE,
+                     "environment OTEL_TRACES_SAMPLER_ARG: expected a ratio between 0 and 1, got "
+                     "\"2\"");
+    static const char *const d[] = {"OTEL_SDK_DISABLED", "yes", NULL};
+    expect_env_error(d, OTEL_ERR_PARSE,
+                     "environment OTEL_SDK_DISABLED: expected \"true\" or \"false\", got \"yes\"");
+    static const char *const m[] = {"OTEL_RESOURCE_ATTRIBUTES", "a=1,oops", NULL};
+    expect_env_error(m, OTEL_ERR_PARSE,
+                     "environment OTEL_RESOURCE_ATTRIBUTES: invalid member \"oops\", expected "
+                     "key=value");
+    static const char *const k[] = {"OTEL_RESOURCE_ATTRIBUTES", " =v", NULL};
+    expect_env_error(k, OTEL_ERR_PARSE,
+                     "environment OTEL_RESOURCE_ATTRIBUTES: invalid member \"=v\", expected "
+                     "key=value");
+    static const char *const p[] = {"OTEL_RESOURCE_ATTRIBUTES", "a=x%2", NULL};
+    expect_env_error(p, OTEL_ERR_PARSE,
+                     "environment OTEL_RESOURCE_ATTRIBUTES: invalid percent-encoding at \"%2\"");
+    static const char *const nul[] = {"OTEL_RESOURCE_ATTRIBUTES", "a=x%00y", NULL};
+    expect_env_error(nul, OTEL_ERR_PARSE,
+                     "environment OTEL_RESOURCE_ATTRIBUTES: invalid percent-encoding at "
+                     "\"%00y\"");
+    static const char *const b[] = {"OTEL_BSP_MAX_QUEUE_SIZE", "10", NULL};
+    expect_env_error(b, OTEL_ERR_RANGE,
+                     "environment OTEL_BSP_MAX_QUEUE_SIZE: max_export_batch_size 512 must not "
+                     "exceed max_queue_size 10");
+}
+
+static void test_mhd_otel_conf_parse_file_beats_env(void **state)
+{
+    (void)state;
+    fake_env = rich_env;
+    mhd_otel_conf *c = parse_ok(rich_conf);
+    assert_string_equal(c->service_name, "checkout");
+    assert_int_equal(c->sampler.kind, OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO);
+    assert_true(c->sampler.ratio == 0.25);
+    assert_int_equal(c->batch.max_queue_size, 4096);
+    assert_int_equal(c->batch.schedule_delay_ns, 250 * MS);
+    assert_int_equal(c->n_resource_attrs, 4);
+    assert_string_equal(c->resource_attrs[0].key, "a");
+    assert_string_equal(c->resource_attrs[1].value, "x y");
+    assert_string_equal(c->resource_attrs[2].key, "deployment.environment");
+    mhd_otel_conf_del(c);
+    /* what the file does not say comes from the environment */
+    c = parse_ok("otel_trace on;");
+    assert_string_equal(c->service_name, "env-name");
+    assert_int_equal(c->sampler.kind, OTEL_SAMPLER_TRACEIDRATIO);
+    assert_true(c->sampler.ratio == 0.5);
+    assert_int_equal(c->batch.max_queue_size, 1000);
+    assert_int_equal(c->batch.max_export_batch_size, 512);
+    assert_int_equal(c->batch.schedule_delay_ns, 20 * MS);
+    mhd_otel_conf_del(c);
+    fake_env = NULL;
+}
+
+static void test_mhd_otel_conf_parse_env_error_reported(void **state)
+{
+    (void)state;
+    static const char *const env[] = {"OTEL_BSP_MAX_QUEUE_SIZE", "abc", NULL};
+    fake_env = env;
+    expect_error("otel_batch { max_queue_size 10; }", OTEL_ERR_PARSE,
+                 "environment OTEL_BSP_MAX_QUEUE_SIZE: expected a positive integer, got \"abc\"");
+    fake_env = NULL;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+static void test_mhd_otel_conf_load_missing_file(void **state)
+{
+    (void)state;
+    char err[256];
+    mhd_otel_conf *c = (mhd_otel_conf *)&err;
+    int rc = mhd_otel_conf_load(&c, "/nonexistent/dir/mhd-otel.conf", err, sizeof(err));
+    assert_int_equal(rc, OTEL_ERR_IO);
+    assert_null(c);
+    assert_string_equal(err,
+                        "/nonexistent/dir/mhd-otel.conf: cannot open: No such file or directory");
+    assert_int_equal(mhd_otel_conf_load(&c, NULL, err, sizeof(err)), OTEL_ERR_INVALID);
+}
+
+static void test_mhd_otel_conf_load_directory(void **state)
+{
+    (void)state;
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    int rc = mhd_otel_conf_load(&c, "/tmp", err, sizeof(err));
+    assert_int_equal(rc, OTEL_ERR_IO);
+    assert_null(c);
+    assert_non_null(strstr(err, "/tmp: cannot "));
+}
+
+static void test_mhd_otel_conf_load_temp_file(void **state)
+{
+    (void)state;
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    const char *path = write_temp("otel_service_name file-svc;\notel_skip_path /ping;\n");
+    unsetenv("OTEL_SERVICE_NAME");
+    setenv("OTEL_BSP_SCHEDULE_DELAY", "1500", 1);
+    int rc = mhd_otel_conf_load(&c, path, err, sizeof(err));
+    unsetenv("OTEL_BSP_SCHEDULE_DELAY");
+    if (rc != 0)
+        fail_msg("%s", err);
+    assert_string_equal(c->service_name, "file-svc");
+    assert_string_equal(c->skip_paths.v[0], "/ping");
+    assert_int_equal(c->batch.schedule_delay_ns, 1500 * MS);
+    mhd_otel_conf_del(c);
+    unlink(path);
+}
+
+static void test_mhd_otel_conf_load_error_names_path(void **state)
+{
+    (void)state;
+    char err[256], expect[300];
+    mhd_otel_conf *c = NULL;
+    const char *path = write_temp("otel_trace on;\n\notel_tracing on;\n");
+    int rc = mhd_otel_conf_load(&c, path, err, sizeof(err));
+    unlink(path);
+    assert_int_equal(rc, OTEL_ERR_PARSE);
+    assert_null(c);
+    snprintf(expect, sizeof(expect),
+             "%s:3: unknown directive \"otel_tracing\" (did you mean \"otel_trace\"?)", path);
+    assert_string_equal(err, expect);
+}
+
+static void test_mhd_otel_conf_load_too_large(void **state)
+{
+    (void)state;
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    size_t n = 1024 * 1024 + 1;
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    memset(text, '\n', n);
+    text[n] = '\0';
+    const char *path = write_temp(text);
+    free(text);
+    int rc = mhd_otel_conf_load(&c, path, err, sizeof(err));
+    unlink(path);
+    assert_int_equal(rc, OTEL_ERR_RANGE);
+    assert_null(c);
+    assert_non_null(strstr(err, "larger than 1048576 bytes"));
+}
+
+static void load_shipped(const char *name)
+{
+    char path[128], err[512];
+    mhd_otel_conf *c = NULL;
+    int rc = mhd_otel_conf_load(&c, config_path(name, path, sizeof(path)), err, sizeof(err));
+    if (rc != 0)
+        fail_msg("%s: %s", name, err);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_load_reference_conf(void **state)
+{
+    (void)state;
+    load_shipped("reference.conf");
+}
+
+static void test_mhd_otel_conf_load_demo_conf(void **state)
+{
+    (void)state;
+    char path[128], err[512];
+    mhd_otel_conf *c = NULL;
+    unsetenv("OTEL_SERVICE_NAME");
+    int rc = mhd_otel_conf_load(&c, config_path("demo.conf", path, sizeof(path)), err, sizeof(err));
+    if (rc != 0)
+        fail_msg("%s", err);
+    assert_string_equal(c->service_name, "demo-server");
+    assert_int_equal(c->n_resource_attrs, 1);
+    assert_string_equal(c->resource_attrs[0].key, "deployment.environment");
+    assert_string_equal(c->resource_attrs[0].value, "demo");
+    assert_int_equal(c->sampler.kind, OTEL_SAMPLER_PARENTBASED_ALWAYS_ON);
+    assert_int_equal(c->skip_paths.n, 1);
+    assert_string_equal(c->skip_paths.v[0], "/health");
+    assert_int_equal(c->routes.n, 4);
+    assert_string_equal(c->routes.v[0], "/hello/{name}");
+    assert_string_equal(c->routes.v[3], "/error");
+    assert_int_equal(c->capture_headers.n, 1);
+    assert_string_equal(c->capture_headers.v[0], "X-User-ID");
+    assert_true(c->console);
+    assert_int_equal(c->console_format, OTEL_CONSOLE_JSON);
+    assert_string_equal(c->console_output, "stdout");
+    assert_int_equal(c->batch.schedule_delay_ns, SEC);
+    mhd_otel_conf_del(c);
+    load_shipped("demo.conf");
+}
+
+/* ---- allocation failures ------------------------------------------------- */
+
+static void test_mhd_otel_conf_parse_alloc_failures(void **state)
+{
+    (void)state;
+    char err[256];
+    long n;
+    fake_env = rich_env;
+    for (n = 0; n < 10000; n++) {
+        mhd_otel_conf *c = (mhd_otel_conf *)&err;
+        otel_alloc_fail_after(n);
+        int rc = mhd_otel_conf_parse(&c, "test.conf", rich_conf, strlen(rich_conf), env_fn, err,
+                                     sizeof(err));
+        otel_alloc_fail_after(-1);
+        if (rc == 0) {
+            assert_non_null(c);
+            mhd_otel_conf_del(c);
+            break;
+        }
+        assert_int_equal(rc, OTEL_ERR_NOMEM);
+        assert_null(c);
+        assert_non_null(strstr(err, "out of memory"));
+    }
+    fake_env = NULL;
+    assert_true(n > 20); /* the loop did go through the parser */
+    assert_true(n < 10000);
+}
+
+static void test_mhd_otel_conf_load_alloc_failures(void **state)
+{
+    (void)state;
+    char err[256];
+    long n;
+    const char *path = write_temp(rich_conf);
+    for (n = 0; n < 10000; n++) {
+        mhd_otel_conf *c = NULL;
+        otel_alloc_fail_after(n);
+        int rc = mhd_otel_conf_load(&c, path, err, sizeof(err));
+        otel_alloc_fail_after(-1);
+        if (rc == 0) {
+            mhd_otel_conf_del(c);
+            break;
+        }
+        assert_int_equal(rc, OTEL_ERR_NOMEM);
+        assert_null(c);
+    }
+    unlink(path);
+    assert_true(n < 10000);
+}
+
+static void test_mhd_otel_conf_del_null(void **state)
+{
+    (void)state;
+    mhd_otel_conf_del(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mhd_otel_conf_parse_defaults),
+        cmocka_unit_test(test_mhd_otel_conf_parse_every_directive),
+        cmocka_unit_test(test_mhd_otel_conf_parse_trace_off),
+        cmocka_unit_test(test_mhd_otel_conf_parse_later_value_wins),
+        cmocka_unit_test(test_mhd_otel_conf_parse_resource_attr_replaces),
+        cmocka_unit_test(test_mhd_otel_conf_parse_resource_attr_service_name),
+        cmocka_unit_test(test_mhd_otel_conf_parse_sampler_kinds),
+        cmocka_unit_test(test_mhd_otel_conf_parse_lists_append_in_order),
+        cmocka_unit_test(test_mhd_otel_conf_parse_console_exporter),
+        cmocka_unit_test(test_mhd_otel_conf_parse_time_units),
+        cmocka_unit_test(test_mhd_otel_conf_parse_size_units),
+        cmocka_unit_test(test_mhd_otel_conf_parse_quoted_strings),
+        cmocka_unit_test(test_mhd_otel_conf_parse_comments_and_layout),
+        cmocka_unit_test(test_mhd_otel_conf_parse_unknown_directive_hint),
+        cmocka_unit_test(test_mhd_otel_conf_parse_unknown_directive_in_block),
+        cmocka_unit_test(test_mhd_otel_conf_parse_argument_count),
+        cmocka_unit_test(test_mhd_otel_conf_parse_bad_numbers),
+        cmocka_unit_test(test_mhd_otel_conf_parse_number_overflow),
+        cmocka_unit_test(test_mhd_otel_conf_parse_bad_sampler),
+        cmocka_unit_test(test_mhd_otel_conf_parse_bad_flag_and_enum),
+        cmocka_unit_test(test_mhd_otel_conf_parse_bad_paths),
+        cmocka_unit_test(test_mhd_otel_conf_parse_missing_semicolon),
+        cmocka_unit_test(test_mhd_otel_conf_parse_braces),
+        cmocka_unit_test(test_mhd_otel_conf_parse_bad_quotes),
+        cmocka_unit_test(test_mhd_otel_conf_parse_nul_byte),
+        cmocka_unit_test(test_mhd_otel_conf_parse_unknown_exporter),
+        cmocka_unit_test(test_mhd_otel_conf_parse_batch_larger_than_queue),
+        cmocka_unit_test(test_mhd_otel_conf_parse_long_token_is_cut),
+        cmocka_unit_test(test_mhd_otel_conf_parse_small_err_buffer),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_all_variables),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_service_name_precedence),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_empty_is_unset),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_sampler_arg),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_bad_values),
+        cmocka_unit_test(test_mhd_otel_conf_parse_file_beats_env),
+        cmocka_unit_test(test_mhd_otel_conf_parse_env_error_reported),
+        cmocka_unit_test(test_mhd_otel_conf_load_missing_file),
+        cmocka_unit_test(test_mhd_otel_conf_load_directory),
+        cmocka_unit_test(test_mhd_otel_conf_load_temp_file),
+        cmocka_unit_test(test_mhd_otel_conf_load_error_names_path),
+        cmocka_unit_test(test_mhd_otel_conf_load_too_large),
+        cmocka_unit_test(test_mhd_otel_conf_load_reference_conf),
+        cmocka_unit_test(test_mhd_otel_conf_load_demo_conf),
+        cmocka_unit_test(test_mhd_otel_conf_parse_alloc_failures),
+        cmocka_unit_test(test_mhd_otel_conf_load_alloc_failures),
+        cmocka_unit_test(test_mhd_otel_conf_del_null),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
