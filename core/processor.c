@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -39,6 +40,7 @@ struct otel_processor {
     bool shut_down;
     uint64_t flush_requested;
     uint64_t flush_done;
+    int final_rc; /* the worker's last drain: 0 or OTEL_ERR_TIMEOUT */
 };
 
 static uint64_t mono_ns(void)
@@ -87,6 +89,18 @@ static size_t drain_one_batch(otel_processor *p)
     return n;
 }
 
+/* Export everything queued, in batches, until the export timeout passes. */
+static int drain_all(otel_processor *p)
+{
+    uint64_t deadline = mono_ns() + p->cfg.export_timeout_ns;
+    while (otel_queue_size(p->queue) > 0) {
+        if (mono_ns() > deadline)
+            return OTEL_ERR_TIMEOUT;
+        drain_one_batch(p);
+    }
+    return OTEL_OK;
+}
+
 static void report_drops(otel_processor *p, uint64_t *reported, uint64_t *last_ns)
 {
     uint64_t d = atomic_load(&p->dropped);
@@ -106,13 +120,17 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
         uint64_t flush_target = p->flush_requested;
+        /* Re-arm the producers' wake-up before looking at the queue: a
+         * producer that fills a batch after this look sees the flag clear
+         * and signals, which cannot be lost since it needs the mutex. */
+        atomic_store(&p->wake_posted, false);
+        atomic_thread_fence(memory_order_seq_cst);
         if (flush_target == p->flush_done &&
             otel_queue_size(p->queue) < p->cfg.max_export_batch_size) {
             struct timespec ts = deadline_ts(p->cfg.schedule_delay_ns);
             pthread_cond_timedwait(&p->wake, &p->mu, &ts);
             flush_target = p->flush_requested;
         }
-        atomic_store(&p->wake_posted, false);
         if (p->stop)
             break;
         pthread_mutex_unlock(&p->mu);
@@ -128,6 +146,8 @@ static void *worker_main(void *arg)
         }
     }
     pthread_mutex_unlock(&p->mu);
+    p->final_rc = drain_all(p);
+    report_drops(p, &reported, &last_report);
     return NULL;
 }
 
@@ -190,10 +210,17 @@ int otel_processor_start(otel_processor *p)
     if (p->shut_down) {
         rc = OTEL_ERR_STATE;
     } else if (!p->started) {
+        /* The worker takes no signals: process signals go to the server's
+         * threads, and a write to a closed pipe fails with EPIPE instead of
+         * raising SIGPIPE. It inherits the mask it is created with. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         if (pthread_create(&p->worker, NULL, worker_main, p) != 0)
             rc = OTEL_ERR_NOMEM;
         else
             p->started = true;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     pthread_mutex_unlock(&p->mu);
     return rc;
@@ -209,8 +236,10 @@ void otel_processor_on_end(otel_processor *p, otel_span *span)
     }
     /* A full batch is waiting: wake the worker, once. The lock is taken only
      * here, once per batch, and never while an export runs. */
-    if (otel_queue_size(p->queue) >= p->cfg.max_export_batch_size &&
-        !atomic_load_explicit(&p->wake_posted, memory_order_relaxed) &&
+    if (otel_queue_size(p->queue) < p->cfg.max_export_batch_size)
+        return;
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with the worker's */
+    if (!atomic_load_explicit(&p->wake_posted, memory_order_relaxed) &&
         !atomic_exchange(&p->wake_posted, true)) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_signal(&p->wake);
@@ -251,18 +280,15 @@ int otel_processor_shutdown(otel_processor *p)
     p->stop = true;
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->mu);
-    if (joined)
-        pthread_join(p->worker, NULL);
+    /* The worker exports everything already ended before it exits; spans
+     * ended from now on are dropped. */
     atomic_store(&p->closed, true);
-    /* Export everything already ended, in this thread, within the timeout. */
-    uint64_t deadline = mono_ns() + p->cfg.export_timeout_ns;
-    int rc = OTEL_OK;
-    while (otel_queue_size(p->queue) > 0) {
-        if (mono_ns() > deadline) {
-            rc = OTEL_ERR_TIMEOUT;
-            break;
-        }
-        drain_one_batch(p);
+    int rc;
+    if (joined) {
+        pthread_join(p->worker, NULL);
+        rc = p->final_rc;
+    } else {
+        rc = drain_all(p);
     }
     for (size_t i = 0; i < p->n_exporters; i++)
         if (p->exporters[i].shutdown != NULL)

@@ -1,4 +1,4 @@
-/* conf.c - parses the mhd-otel config file and the OTEL_* environment into an mhd_otel_conf. */
+/* conf.c - parses the mhd-otel config file into an mhd_otel_conf (the OTEL_* part: conf_env.c). */
 #include "conf.h"
 
 #include <errno.h>
@@ -10,18 +10,12 @@
 #include <strings.h>
 
 #include "../core/alloc.h"
-#include "conf_lex.h"
+#include "conf_int.h"
 
 #define CONF_FILE_MAX (1024 * 1024) /* bytes of a config file read at most */
 #define CONF_ANY SIZE_MAX           /* max_args: no limit */
 #define CONF_BLOCK 0x1u             /* the directive is followed by a { } block */
-#define CONF_SHOW 72                /* bytes of a token quoted in a message */
 #define CONF_MSG 512                /* bytes of one message before its FILE:LINE */
-#define CONF_MAX_SEEN 32            /* directives whose line is remembered */
-#define NS_PER_MS 1000000ULL
-
-typedef struct conf_parser conf_parser;
-typedef struct conf_cmd conf_cmd;
 
 /* One statement: w[0] is the directive name, w[1..n-1] its arguments; end
  * is the token that ended it (";", "{", "}" or end of file). */
@@ -64,20 +58,6 @@ typedef struct conf_exporter {
     size_t enabled;       /* offset of the bool the block sets in the conf */
 } conf_exporter;
 
-struct conf_parser {
-    mhd_otel_lex lx;
-    const char *name; /* file name; NULL while reading the environment */
-    mhd_otel_conf *conf;
-    char *err;
-    size_t errlen;
-    struct {
-        const conf_cmd *cmd;
-        size_t line;
-    } seen[CONF_MAX_SEEN]; /* last line of each directive run */
-    size_t n_seen;
-    const char *env_queue, *env_batch; /* variables that set the batch sizes */
-};
-
 static int parse_block(conf_parser *ps, const conf_cmd *table, void *target, const char *block);
 
 /* ---- messages ------------------------------------------------------------ */
@@ -103,8 +83,7 @@ __attribute__((format(printf, 4, 5))) static int conf_error(conf_parser *ps, siz
 }
 
 /* "environment VAR: message"; returns code. */
-__attribute__((format(printf, 4, 5))) static int env_error(conf_parser *ps, const char *var,
-                                                           int code, const char *fmt, ...)
+int mhd_otel_conf_env_error(conf_parser *ps, const char *var, int code, const char *fmt, ...)
 {
     char where[96];
     snprintf(where, sizeof(where), "environment %s", var);
@@ -115,20 +94,13 @@ __attribute__((format(printf, 4, 5))) static int env_error(conf_parser *ps, cons
     return code;
 }
 
-static int nomem(conf_parser *ps)
+int mhd_otel_conf_nomem(conf_parser *ps)
 {
     mhd_otel_conf_errf(ps->err, ps->errlen, ps->name, 0, "out of memory");
     return OTEL_ERR_NOMEM;
 }
 
-#define SHOW(s, buf) mhd_otel_conf_show((s), (buf), sizeof(buf))
-
 /* ---- "did you mean" ------------------------------------------------------ */
-
-static char ascii_lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
 
 typedef struct conf_hint {
     const char *word;
@@ -162,7 +134,7 @@ static int strv_push(conf_parser *ps, mhd_otel_strv *sv, char *s)
     char **v = otel_realloc(sv->v, (sv->n + 1) * sizeof(*v));
     if (v == NULL) {
         otel_free(s);
-        return nomem(ps);
+        return mhd_otel_conf_nomem(ps);
     }
     sv->v = v;
     v[sv->n++] = s;
@@ -178,7 +150,7 @@ static void strv_free(mhd_otel_strv *sv)
 
 /* Set a resource attribute, replacing an earlier value of key; service.name
  * goes to conf->service_name. Takes key and value (freed on failure). */
-static int attr_set(conf_parser *ps, mhd_otel_conf *c, char *key, char *value)
+int mhd_otel_conf_attr_set(conf_parser *ps, mhd_otel_conf *c, char *key, char *value)
 {
     if (strcmp(key, "service.name") == 0) {
         otel_free(key);
@@ -198,7 +170,7 @@ static int attr_set(conf_parser *ps, mhd_otel_conf *c, char *key, char *value)
     if (v == NULL) {
         otel_free(key);
         otel_free(value);
-        return nomem(ps);
+        return mhd_otel_conf_nomem(ps);
     }
     c->resource_attrs = v;
     v[c->n_resource_attrs].key = key;
@@ -420,10 +392,10 @@ static int set_resource_attr(conf_parser *ps, const conf_cmd *cmd, void *target,
     if (st->w[1].len == 0)
         return conf_error(ps, st->w[1].line, OTEL_ERR_PARSE, "empty key in \"%s\"", cmd->name);
     char *key = take(&st->w[1]);
-    return attr_set(ps, target, key, take(&st->w[2]));
+    return mhd_otel_conf_attr_set(ps, target, key, take(&st->w[2]));
 }
 
-static int unknown_sampler(conf_parser *ps, const char *var, size_t line, const char *name)
+int mhd_otel_conf_unknown_sampler(conf_parser *ps, const char *var, size_t line, const char *name)
 {
     char a[CONF_SHOW], hint[96];
     conf_hint h = {name, NULL, 0};
@@ -432,7 +404,8 @@ static int unknown_sampler(conf_parser *ps, const char *var, size_t line, const 
     SHOW(name, a);
     hint_text(&h, hint, sizeof(hint));
     if (var != NULL)
-        return env_error(ps, var, OTEL_ERR_PARSE, "unknown sampler \"%s\"%s", a, hint);
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE, "unknown sampler \"%s\"%s", a,
+                                       hint);
     return conf_error(ps, line, OTEL_ERR_PARSE, "unknown sampler \"%s\"%s", a, hint);
 }
 
@@ -443,7 +416,7 @@ static int set_sampler(conf_parser *ps, const conf_cmd *cmd, void *target, conf_
     otel_sampler_kind kind;
     double ratio = 1.0;
     if (otel_sampler_kind_from_name(name->text, &kind) != OTEL_OK)
-        return unknown_sampler(ps, NULL, name->line, name->text);
+        return mhd_otel_conf_unknown_sampler(ps, NULL, name->line, name->text);
     if (otel_sampler_needs_ratio(kind) && st->n != 3)
         return conf_error(ps, name->line, OTEL_ERR_PARSE,
                           "invalid number of arguments in \"%s\": sampler \"%s\" needs a ratio "
@@ -706,7 +679,7 @@ static int stmt_read(conf_parser *ps, conf_stmt *st)
                 cap < SIZE_MAX / sizeof(*w) ? otel_realloc(st->w, cap * sizeof(*w)) : NULL;
             if (w == NULL) {
                 otel_free(tok.text);
-                return nomem(ps);
+                return mhd_otel_conf_nomem(ps);
             }
             st->w = w;
             st->cap = cap;
@@ -739,237 +712,6 @@ static int parse_block(conf_parser *ps, const conf_cmd *table, void *target, con
     return rc;
 }
 
-/* ---- environment --------------------------------------------------------- */
-
-/* A variable's value; unset and empty are the same. */
-static const char *env_get(mhd_otel_env_fn fn, const char *var)
-{
-    const char *v = fn != NULL ? fn(var) : NULL;
-    return v != NULL && *v != '\0' ? v : NULL;
-}
-
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Copy of s without the whitespace around it, ASCII lowercased, into buf;
- * false when it does not fit. */
-static bool trim_lower(const char *s, char *buf, size_t cap)
-{
-    size_t n = strlen(s);
-    while (n > 0 && is_blank(*s)) {
-        s++;
-        n--;
-    }
-    while (n > 0 && is_blank(s[n - 1]))
-        n--;
-    if (n >= cap)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        buf[i] = ascii_lower(s[i]);
-    buf[n] = '\0';
-    return true;
-}
-
-/* A whole number of at least min (the value trimmed). */
-static int env_uint(conf_parser *ps, const char *var, const char *v, uint64_t min, uint64_t *out)
-{
-    char a[CONF_SHOW], buf[32];
-    SHOW(v, a);
-    int rc = trim_lower(v, buf, sizeof(buf)) ? mhd_otel_lex_uint(buf, out) : OTEL_ERR_PARSE;
-    if (rc == OTEL_ERR_RANGE)
-        return env_error(ps, var, rc, "number \"%s\" is too large", a);
-    if (rc != OTEL_OK || *out < min)
-        return env_error(ps, var, rc != OTEL_OK ? rc : OTEL_ERR_RANGE,
-                         "expected a %s integer, got \"%s\"", min > 0 ? "positive" : "non-negative",
-                         a);
-    return OTEL_OK;
-}
-
-/* OTEL_BSP_*: sizes are counts (>= 1), times milliseconds. */
-static int env_batch(conf_parser *ps, mhd_otel_env_fn fn)
-{
-    static const char *const vars[] = {"OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-                                       "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT"};
-    otel_tracer_config *b = &ps->conf->batch;
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-        const char *v = env_get(fn, vars[i]);
-        uint64_t n = 0;
-        if (v == NULL)
-            continue;
-        int rc = env_uint(ps, vars[i], v, i < 2 ? 1 : 0, &n);
-        if (rc != OTEL_OK)
-            return rc;
-        if ((i < 2 && n > SIZE_MAX) || (i >= 2 && n > UINT64_MAX / NS_PER_MS))
-            return env_error(ps, vars[i], OTEL_ERR_RANGE, "number \"%s\" is too large", v);
-        if (i == 0) {
-            b->max_queue_size = (size_t)n;
-            ps->env_queue = vars[i];
-        } else if (i == 1) {
-            b->max_export_batch_size = (size_t)n;
-            ps->env_batch = vars[i];
-        } else if (i == 2) {
-            b->schedule_delay_ns = n * NS_PER_MS;
-        } else {
-            b->export_timeout_ns = n * NS_PER_MS;
-        }
-    }
-    return OTEL_OK;
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = ascii_lower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* s[0..n) percent-decoded into a new string (*out, the caller frees). */
-static int pct_decode(conf_parser *ps, const char *var, const char *s, size_t n, char **out)
-{
-    char a[CONF_SHOW];
-    char *d = otel_malloc(n + 1);
-    if (d == NULL)
-        return nomem(ps);
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (s[i] != '%') {
-            d[j++] = s[i];
-            continue;
-        }
-        if (i + 2 >= n || (hi = hex_value(s[i + 1])) < 0 || (lo = hex_value(s[i + 2])) < 0 ||
-            hi + lo == 0) {
-            size_t k = n - i < sizeof(a) ? n - i : sizeof(a) - 1;
-            memcpy(a, s + i, k);
-            a[k] = '\0';
-            otel_free(d);
-            return env_error(ps, var, OTEL_ERR_PARSE, "invalid percent-encoding at \"%s\"",
-                             SHOW(a, a));
-        }
-        d[j++] = (char)(hi * 16 + lo);
-        i += 2;
-    }
-    d[j] = '\0';
-    *out = d;
-    return OTEL_OK;
-}
-
-/* One "key=value" of OTEL_RESOURCE_ATTRIBUTES, s[0..n). */
-static int env_resource_member(conf_parser *ps, const char *var, const char *s, size_t n)
-{
-    char a[CONF_SHOW];
-    while (n > 0 && is_blank(*s)) {
-        s++;
-        n--;
-    }
-    while (n > 0 && is_blank(s[n - 1]))
-        n--;
-    if (n == 0)
-        return OTEL_OK;
-    const char *eq = memchr(s, '=', n);
-    size_t klen = eq != NULL ? (size_t)(eq - s) : 0;
-    while (klen > 0 && is_blank(s[klen - 1]))
-        klen--;
-    if (eq == NULL || klen == 0) {
-        size_t k = n < sizeof(a) ? n : sizeof(a) - 1;
-        memcpy(a, s, k);
-        a[k] = '\0';
-        return env_error(ps, var, OTEL_ERR_PARSE, "invalid member \"%s\", expected key=value",
-                         SHOW(a, a));
-    }
-    const char *v = eq + 1, *end = s + n;
-    while (v < end && is_blank(*v))
-        v++;
-    char *key = NULL, *value = NULL;
-    int rc = pct_decode(ps, var, s, klen, &key);
-    if (rc == OTEL_OK)
-        rc = pct_decode(ps, var, v, (size_t)(end - v), &value);
-    if (rc != OTEL_OK) {
-        otel_free(key);
-        return rc;
-    }
-    return attr_set(ps, ps->conf, key, value);
-}
-
-/* OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME over its service.name. */
-static int env_resource(conf_parser *ps, mhd_otel_env_fn fn)
-{
-    const char *var = "OTEL_RESOURCE_ATTRIBUTES", *s = env_get(fn, var);
-    while (s != NULL && *s != '\0') {
-        const char *comma = strchr(s, ',');
-        size_t n = comma != NULL ? (size_t)(comma - s) : strlen(s);
-        int rc = env_resource_member(ps, var, s, n);
-        if (rc != OTEL_OK)
-            return rc;
-        s = comma != NULL ? comma + 1 : s + n;
-    }
-    const char *name = env_get(fn, "OTEL_SERVICE_NAME");
-    if (name == NULL)
-        return OTEL_OK;
-    char *copy = otel_strdup(name);
-    if (copy == NULL)
-        return nomem(ps);
-    otel_free(ps->conf->service_name);
-    ps->conf->service_name = copy;
-    return OTEL_OK;
-}
-
-/* OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (the ratio, default 1). */
-static int env_sampler(conf_parser *ps, mhd_otel_env_fn fn)
-{
-    char a[CONF_SHOW], name[40];
-    const char *var = "OTEL_TRACES_SAMPLER", *v = env_get(fn, var);
-    otel_sampler_kind kind;
-    double ratio = 1.0;
-    if (v == NULL)
-        return OTEL_OK;
-    if (!trim_lower(v, name, sizeof(name)) || otel_sampler_kind_from_name(name, &kind) != OTEL_OK)
-        return unknown_sampler(ps, var, 0, v);
-    var = "OTEL_TRACES_SAMPLER_ARG";
-    const char *arg = env_get(fn, var);
-    if (otel_sampler_needs_ratio(kind) && arg != NULL) {
-        char buf[48];
-        int rc =
-            trim_lower(arg, buf, sizeof(buf)) ? mhd_otel_lex_ratio(buf, &ratio) : OTEL_ERR_PARSE;
-        if (rc != OTEL_OK)
-            return env_error(ps, var, rc, "expected a ratio between 0 and 1, got \"%s\"",
-                             SHOW(arg, a));
-    }
-    if (otel_sampler_init(&ps->conf->sampler, kind, ratio) != OTEL_OK)
-        return env_error(ps, var, OTEL_ERR_RANGE, "ratio must be between 0 and 1");
-    return OTEL_OK;
-}
-
-static int env_disabled(conf_parser *ps, mhd_otel_env_fn fn)
-{
-    char a[CONF_SHOW], buf[8];
-    const char *var = "OTEL_SDK_DISABLED", *v = env_get(fn, var);
-    if (v == NULL)
-        return OTEL_OK;
-    bool ok = trim_lower(v, buf, sizeof(buf));
-    if (ok && strcmp(buf, "true") == 0)
-        ps->conf->trace = false;
-    else if (!ok || strcmp(buf, "false") != 0)
-        return env_error(ps, var, OTEL_ERR_PARSE, "expected \"true\" or \"false\", got \"%s\"",
-                         SHOW(v, a));
-    return OTEL_OK;
-}
-
-static int env_apply(conf_parser *ps, mhd_otel_env_fn fn)
-{
-    int rc = env_disabled(ps, fn);
-    if (rc == OTEL_OK)
-        rc = env_resource(ps, fn);
-    if (rc == OTEL_OK)
-        rc = env_sampler(ps, fn);
-    if (rc == OTEL_OK)
-        rc = env_batch(ps, fn);
-    return rc;
-}
-
 /* ---- whole conf ---------------------------------------------------------- */
 
 /* Every default, in one place; the environment and the file come after. */
@@ -982,7 +724,7 @@ static int conf_defaults(conf_parser *ps, mhd_otel_conf *c)
     c->console_format = OTEL_CONSOLE_JSON;
     c->console_output = otel_strdup("stdout");
     if (c->console_output == NULL)
-        return nomem(ps);
+        return mhd_otel_conf_nomem(ps);
     return OTEL_OK;
 }
 
@@ -1000,8 +742,9 @@ static int conf_finish(conf_parser *ps)
     if (line != 0 || (ps->env_batch == NULL && ps->env_queue == NULL))
         return conf_error(ps, line, OTEL_ERR_RANGE, fmt, b->max_export_batch_size,
                           b->max_queue_size);
-    return env_error(ps, ps->env_batch != NULL ? ps->env_batch : ps->env_queue, OTEL_ERR_RANGE, fmt,
-                     b->max_export_batch_size, b->max_queue_size);
+    return mhd_otel_conf_env_error(ps, ps->env_batch != NULL ? ps->env_batch : ps->env_queue,
+                                   OTEL_ERR_RANGE, fmt, b->max_export_batch_size,
+                                   b->max_queue_size);
 }
 
 /* Defaults, environment, then the file (text NULL: none), then checks. */
@@ -1021,10 +764,10 @@ static int conf_build(mhd_otel_conf **out, const char *name, const char *text, s
     ps.errlen = errlen;
     ps.conf = otel_calloc(1, sizeof(*ps.conf));
     if (ps.conf == NULL)
-        return nomem(&ps);
+        return mhd_otel_conf_nomem(&ps);
     int rc = conf_defaults(&ps, ps.conf);
     if (rc == OTEL_OK)
-        rc = env_apply(&ps, env_lookup);
+        rc = mhd_otel_conf_env_apply(&ps, env_lookup);
     if (rc == OTEL_OK && text != NULL) {
         ps.name = name != NULL ? name : "config";
         mhd_otel_lex_init(&ps.lx, ps.name, text, len);

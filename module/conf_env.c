@@ -1,0 +1,248 @@
+/* conf_env.c - applies the OpenTelemetry SDK environment variables (OTEL_*) to a config being
+ * built. */
+#include "conf_int.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../core/alloc.h"
+
+#define NS_PER_MS 1000000ULL
+
+/* ---- environment --------------------------------------------------------- */
+
+static char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* A variable's value; unset and empty are the same. */
+static const char *env_get(mhd_otel_env_fn fn, const char *var)
+{
+    const char *v = fn != NULL ? fn(var) : NULL;
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Copy of s without the whitespace around it, ASCII lowercased, into buf;
+ * false when it does not fit. */
+static bool trim_lower(const char *s, char *buf, size_t cap)
+{
+    size_t n = strlen(s);
+    while (n > 0 && is_blank(*s)) {
+        s++;
+        n--;
+    }
+    while (n > 0 && is_blank(s[n - 1]))
+        n--;
+    if (n >= cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = ascii_lower(s[i]);
+    buf[n] = '\0';
+    return true;
+}
+
+/* A whole number of at least min (the value trimmed). */
+static int env_uint(conf_parser *ps, const char *var, const char *v, uint64_t min, uint64_t *out)
+{
+    char a[CONF_SHOW], buf[32];
+    SHOW(v, a);
+    int rc = trim_lower(v, buf, sizeof(buf)) ? mhd_otel_lex_uint(buf, out) : OTEL_ERR_PARSE;
+    if (rc == OTEL_ERR_RANGE)
+        return mhd_otel_conf_env_error(ps, var, rc, "number \"%s\" is too large", a);
+    if (rc != OTEL_OK || *out < min)
+        return mhd_otel_conf_env_error(ps, var, rc != OTEL_OK ? rc : OTEL_ERR_RANGE,
+                                       "expected a %s integer, got \"%s\"",
+                                       min > 0 ? "positive" : "non-negative", a);
+    return OTEL_OK;
+}
+
+/* OTEL_BSP_*: sizes are counts (>= 1), times milliseconds. */
+static int env_batch(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    static const char *const vars[] = {"OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                                       "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT"};
+    otel_tracer_config *b = &ps->conf->batch;
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = env_get(fn, vars[i]);
+        uint64_t n = 0;
+        if (v == NULL)
+            continue;
+        int rc = env_uint(ps, vars[i], v, i < 2 ? 1 : 0, &n);
+        if (rc != OTEL_OK)
+            return rc;
+        if ((i < 2 && n > SIZE_MAX) || (i >= 2 && n > UINT64_MAX / NS_PER_MS))
+            return mhd_otel_conf_env_error(ps, vars[i], OTEL_ERR_RANGE,
+                                           "number \"%s\" is too large", v);
+        if (i == 0) {
+            b->max_queue_size = (size_t)n;
+            ps->env_queue = vars[i];
+        } else if (i == 1) {
+            b->max_export_batch_size = (size_t)n;
+            ps->env_batch = vars[i];
+        } else if (i == 2) {
+            b->schedule_delay_ns = n * NS_PER_MS;
+        } else {
+            b->export_timeout_ns = n * NS_PER_MS;
+        }
+    }
+    return OTEL_OK;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = ascii_lower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* s[0..n) percent-decoded into a new string (*out, the caller frees). */
+static int pct_decode(conf_parser *ps, const char *var, const char *s, size_t n, char **out)
+{
+    char a[CONF_SHOW];
+    char *d = otel_malloc(n + 1);
+    if (d == NULL)
+        return mhd_otel_conf_nomem(ps);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] != '%') {
+            d[j++] = s[i];
+            continue;
+        }
+        if (i + 2 >= n || (hi = hex_value(s[i + 1])) < 0 || (lo = hex_value(s[i + 2])) < 0 ||
+            hi + lo == 0) {
+            size_t k = n - i < sizeof(a) ? n - i : sizeof(a) - 1;
+            memcpy(a, s + i, k);
+            a[k] = '\0';
+            otel_free(d);
+            return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE,
+                                           "invalid percent-encoding at \"%s\"", SHOW(a, a));
+        }
+        d[j++] = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    d[j] = '\0';
+    *out = d;
+    return OTEL_OK;
+}
+
+/* One "key=value" of OTEL_RESOURCE_ATTRIBUTES, s[0..n). */
+static int env_resource_member(conf_parser *ps, const char *var, const char *s, size_t n)
+{
+    char a[CONF_SHOW];
+    while (n > 0 && is_blank(*s)) {
+        s++;
+        n--;
+    }
+    while (n > 0 && is_blank(s[n - 1]))
+        n--;
+    if (n == 0)
+        return OTEL_OK;
+    const char *eq = memchr(s, '=', n);
+    size_t klen = eq != NULL ? (size_t)(eq - s) : 0;
+    while (klen > 0 && is_blank(s[klen - 1]))
+        klen--;
+    if (eq == NULL || klen == 0) {
+        size_t k = n < sizeof(a) ? n : sizeof(a) - 1;
+        memcpy(a, s, k);
+        a[k] = '\0';
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE,
+                                       "invalid member \"%s\", expected key=value", SHOW(a, a));
+    }
+    const char *v = eq + 1, *end = s + n;
+    while (v < end && is_blank(*v))
+        v++;
+    char *key = NULL, *value = NULL;
+    int rc = pct_decode(ps, var, s, klen, &key);
+    if (rc == OTEL_OK)
+        rc = pct_decode(ps, var, v, (size_t)(end - v), &value);
+    if (rc != OTEL_OK) {
+        otel_free(key);
+        return rc;
+    }
+    return mhd_otel_conf_attr_set(ps, ps->conf, key, value);
+}
+
+/* OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME over its service.name. */
+static int env_resource(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    const char *var = "OTEL_RESOURCE_ATTRIBUTES", *s = env_get(fn, var);
+    while (s != NULL && *s != '\0') {
+        const char *comma = strchr(s, ',');
+        size_t n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+        int rc = env_resource_member(ps, var, s, n);
+        if (rc != OTEL_OK)
+            return rc;
+        s = comma != NULL ? comma + 1 : s + n;
+    }
+    const char *name = env_get(fn, "OTEL_SERVICE_NAME");
+    if (name == NULL)
+        return OTEL_OK;
+    char *copy = otel_strdup(name);
+    if (copy == NULL)
+        return mhd_otel_conf_nomem(ps);
+    otel_free(ps->conf->service_name);
+    ps->conf->service_name = copy;
+    return OTEL_OK;
+}
+
+/* OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (the ratio, default 1). */
+static int env_sampler(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    char a[CONF_SHOW], name[40];
+    const char *var = "OTEL_TRACES_SAMPLER", *v = env_get(fn, var);
+    otel_sampler_kind kind;
+    double ratio = 1.0;
+    if (v == NULL)
+        return OTEL_OK;
+    if (!trim_lower(v, name, sizeof(name)) || otel_sampler_kind_from_name(name, &kind) != OTEL_OK)
+        return mhd_otel_conf_unknown_sampler(ps, var, 0, v);
+    var = "OTEL_TRACES_SAMPLER_ARG";
+    const char *arg = env_get(fn, var);
+    if (otel_sampler_needs_ratio(kind) && arg != NULL) {
+        char buf[48];
+        int rc =
+            trim_lower(arg, buf, sizeof(buf)) ? mhd_otel_lex_ratio(buf, &ratio) : OTEL_ERR_PARSE;
+        if (rc != OTEL_OK)
+            return mhd_otel_conf_env_error(
+                ps, var, rc, "expected a ratio between 0 and 1, got \"%s\"", SHOW(arg, a));
+    }
+    if (otel_sampler_init(&ps->conf->sampler, kind, ratio) != OTEL_OK)
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_RANGE, "ratio must be between 0 and 1");
+    return OTEL_OK;
+}
+
+static int env_disabled(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    char a[CONF_SHOW], buf[8];
+    const char *var = "OTEL_SDK_DISABLED", *v = env_get(fn, var);
+    if (v == NULL)
+        return OTEL_OK;
+    bool ok = trim_lower(v, buf, sizeof(buf));
+    if (ok && strcmp(buf, "true") == 0)
+        ps->conf->trace = false;
+    else if (!ok || strcmp(buf, "false") != 0)
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE,
+                                       "expected \"true\" or \"false\", got \"%s\"", SHOW(v, a));
+    return OTEL_OK;
+}
+
+int mhd_otel_conf_env_apply(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    int rc = env_disabled(ps, fn);
+    if (rc == OTEL_OK)
+        rc = env_resource(ps, fn);
+    if (rc == OTEL_OK)
+        rc = env_sampler(ps, fn);
+    if (rc == OTEL_OK)
+        rc = env_batch(ps, fn);
+    return rc;
+}

@@ -1,0 +1,49 @@
+/* conf_int.h - the config parser's state, shared by conf.c and conf_env.c. Not a public header. */
+#ifndef MHD_OTEL_CONF_INT_H
+#define MHD_OTEL_CONF_INT_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "conf_lex.h"
+
+#define CONF_SHOW 72     /* bytes of a token quoted in a message */
+#define CONF_MAX_SEEN 32 /* directives whose line is remembered */
+
+#define SHOW(s, buf) mhd_otel_conf_show((s), (buf), sizeof(buf))
+
+typedef struct conf_parser conf_parser;
+typedef struct conf_cmd conf_cmd; /* a directive; defined in conf.c */
+
+struct conf_parser {
+    mhd_otel_lex lx;
+    const char *name; /* file name; NULL while reading the environment */
+    mhd_otel_conf *conf;
+    char *err;
+    size_t errlen;
+    struct {
+        const conf_cmd *cmd;
+        size_t line;
+    } seen[CONF_MAX_SEEN]; /* last line of each directive run */
+    size_t n_seen;
+    const char *env_queue, *env_batch; /* variables that set the batch sizes */
+};
+
+/* conf.c: "environment VAR: message"; returns code. */
+__attribute__((format(printf, 4, 5))) int mhd_otel_conf_env_error(conf_parser *ps, const char *var,
+                                                                  int code, const char *fmt, ...);
+/* conf.c: "out of memory"; returns OTEL_ERR_NOMEM. */
+int mhd_otel_conf_nomem(conf_parser *ps);
+/* conf.c: set a resource attribute, replacing an earlier value of key;
+ * service.name goes to conf->service_name. Takes key and value (freed on
+ * failure). */
+int mhd_otel_conf_attr_set(conf_parser *ps, mhd_otel_conf *c, char *key, char *value);
+/* conf.c: "unknown sampler" with a "did you mean", for the variable var or
+ * (var NULL) the file's line. */
+int mhd_otel_conf_unknown_sampler(conf_parser *ps, const char *var, size_t line, const char *name);
+
+/* conf_env.c: OTEL_SDK_DISABLED, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME,
+ * OTEL_TRACES_SAMPLER[_ARG] and OTEL_BSP_* (fn NULL: none) into ps->conf. */
+int mhd_otel_conf_env_apply(conf_parser *ps, mhd_otel_env_fn fn);
+
+#endif
