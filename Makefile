@@ -88,7 +88,7 @@ check: all $(UNIT_BIN) $(ITEST_BIN)
 	@sh t/run.sh $(BUILD) $(UNIT_BIN) $(ITEST_BIN)
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@sh examples/demo.sh $(BUILD)
 
 test: deps

@@ -51,13 +51,23 @@ static void set_client_address(otel_span *span, struct MHD_Connection *conn)
     }
 }
 
+/* The port the connection's daemon listens on (0 when unknown). */
+static long daemon_port(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+    if (ci == NULL || ci->daemon == NULL)
+        return 0;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return di ? di->port : 0;
+}
+
 /* server.address and server.port from the Host header ("h", "h:p",
  * "[v6]:p"), else the daemon's port. */
 static void set_server_address(otel_span *span, struct MHD_Connection *conn,
                                const mhd_otel_daemon *d)
 {
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    long port = d->port;
+    long port = 0;
     if (host != NULL && host[0] != '\0') {
         const char *name = host, *colon;
         size_t len;
@@ -80,6 +90,8 @@ static void set_server_address(otel_span *span, struct MHD_Connection *conn,
             port = d->tls ? 443 : 80;
         }
     }
+    if (port == 0)
+        port = daemon_port(conn);
     if (port > 0)
         otel_span_add_attr_int_sk(span, OTEL_KEY("server.port"), port);
 }

@@ -184,7 +184,6 @@ static struct MHD_Daemon *start_traced(mhd_otel *m, unsigned int flags, uint16_t
     d->uri_log = o->uri_log;
     d->uri_log_cls = o->uri_log_cls;
     d->tls = (flags & MHD_USE_TLS) != 0;
-    d->port = port;
     /* The server's own connection callback moves behind the module's. */
     for (size_t i = 0; i < o->n; i++) {
         if (o->items[i].option == MHD_OPTION_NOTIFY_CONNECTION) {
@@ -207,9 +206,6 @@ static struct MHD_Daemon *start_traced(mhd_otel *m, unsigned int flags, uint16_t
         otel_free(d);
         return NULL;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-    if (di != NULL && di->port != 0)
-        d->port = di->port;
     d->daemon = daemon;
     pthread_mutex_lock(&daemons_mu);
     d->next = daemons;

@@ -35,7 +35,6 @@ typedef struct mhd_otel_daemon {
     MHD_NotifyConnectionCallback notify_conn;
     void *notify_conn_cls;
     bool tls;
-    uint16_t port;
     struct mhd_otel_daemon *next; /* in the list of traced daemons */
 } mhd_otel_daemon;
 

@@ -1,0 +1,412 @@
+/* demo_server.c - the aiohttp tracing guide's demo on libmicrohttpd: a few
+ * routes whose requests are traced through mhd-otel, run as
+ * demo-server -p PORT -c CONFIG [-a ADDR]. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "../module/mhd_otel.h"
+
+#define DEMO_THREADS 4
+#define DEMO_ERR_LEN 512
+
+static const char DATA_JSON[] = "{\"user_id\": 123, \"items\": 3, \"processed\": true}";
+static const char NOT_ALLOWED[] = "Method Not Allowed";
+static const char ERROR_MESSAGE[] = "Something went wrong in /error";
+
+/* Command line settings. */
+typedef struct demo_opts {
+    uint16_t port;
+    const char *config;
+    const char *addr;
+} demo_opts;
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: demo-server -p PORT -c CONFIG [-a ADDR]\n");
+}
+
+/* Parse a decimal port 0..65535 from s into *out. Returns 0 or -1. */
+static int parse_port(const char *s, uint16_t *out)
+{
+    char *end = NULL;
+    unsigned long v;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v > 65535UL)
+        return -1;
+    *out = (uint16_t)v;
+    return 0;
+}
+
+/* Fill o from argv. Returns 0, or -1 after printing what is wrong. */
+static int parse_args(int argc, char **argv, demo_opts *o)
+{
+    int c;
+    int have_port = 0;
+
+    o->port = 0;
+    o->config = NULL;
+    o->addr = "127.0.0.1";
+    while ((c = getopt(argc, argv, "p:c:a:h")) != -1) {
+        switch (c) {
+        case 'p':
+            if (parse_port(optarg, &o->port) != 0) {
+                fprintf(stderr, "demo-server: bad port '%s'\n", optarg);
+                return -1;
+            }
+            have_port = 1;
+            break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'a':
+            o->addr = optarg;
+            break;
+        default:
+            usage();
+            return -1;
+        }
+    }
+    if (!have_port || o->config == NULL || optind != argc) {
+        usage();
+        return -1;
+    }
+    return 0;
+}
+
+/* Sleep for ms milliseconds, resuming after signals. */
+static void sleep_ms(long ms)
+{
+    struct timespec ts;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Queue a response holding a copy of len bytes of body with content_type,
+ * plus an Allow header when allow is not NULL. */
+static enum MHD_Result respond(struct MHD_Connection *connection, unsigned int status,
+                               const char *content_type, const char *body, size_t len,
+                               const char *allow)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL)
+        return MHD_NO;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
+        (allow != NULL && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES)) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    ret = MHD_queue_response(connection, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *connection, unsigned int status,
+                                    const char *text)
+{
+    return respond(connection, status, "text/plain; charset=utf-8", text, strlen(text), NULL);
+}
+
+/* GET /hello and GET /hello/{name}. */
+static enum MHD_Result handle_hello(struct MHD_Connection *connection, const char *name)
+{
+    otel_span *span = otel_span_current();
+    static const char prefix[] = "Hello, ";
+    size_t name_len = strlen(name);
+    size_t len = sizeof(prefix) - 1 + name_len + 1;
+    enum MHD_Result ret;
+    char *body;
+
+    otel_span_set_attr_str(span, "user.name", name);
+    otel_span_set_attr_str(span, "endpoint.type", "greeting");
+    body = malloc(len + 1);
+    if (body == NULL)
+        return MHD_NO;
+    memcpy(body, prefix, sizeof(prefix) - 1);
+    memcpy(body + sizeof(prefix) - 1, name, name_len);
+    body[len - 1] = '!';
+    body[len] = '\0';
+    ret = respond(connection, MHD_HTTP_OK, "text/plain; charset=utf-8", body, len, NULL);
+    free(body);
+    return ret;
+}
+
+/* Run one child span called name with attribute operation=op for ms
+ * milliseconds, as the current span; user_id >= 0 adds user.id. */
+static void traced_step(const char *name, const char *op, int64_t user_id, long ms)
+{
+    otel_span *child = otel_span_start_child(name, OTEL_SPAN_KIND_INTERNAL);
+    otel_span *prev = NULL;
+
+    if (child != NULL)
+        prev = otel_context_attach(child);
+    otel_span_set_attr_str(child, "operation", op);
+    if (user_id >= 0)
+        otel_span_set_attr_int(child, "user.id", user_id);
+    sleep_ms(ms);
+    if (child != NULL)
+        otel_context_detach(prev);
+    otel_span_end(child);
+}
+
+/* GET /data: two child spans, then a JSON body. */
+static enum MHD_Result handle_data(struct MHD_Connection *connection)
+{
+    traced_step("fetch-user-data", "database_query", 123, 5);
+    traced_step("process-data", "data_processing", -1, 3);
+    return respond(connection, MHD_HTTP_OK, "application/json", DATA_JSON, sizeof(DATA_JSON) - 1,
+                   NULL);
+}
+
+/* GET /error: records the exception on the server span, answers 500. */
+static enum MHD_Result handle_error(struct MHD_Connection *connection)
+{
+    otel_span *span = otel_span_current();
+
+    otel_span_record_exception(span, "ValueError", ERROR_MESSAGE);
+    otel_span_set_status(span, OTEL_STATUS_ERROR, ERROR_MESSAGE);
+    return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                        "Internal Server Error: Something went wrong in /error\n");
+}
+
+/* The access handler: routes GET requests, 405 for other methods on known
+ * routes, 404 for the rest. Answers on the first call (no body is read). */
+static enum MHD_Result demo_handler(void *cls, struct MHD_Connection *connection, const char *url,
+                                    const char *method, const char *version,
+                                    const char *upload_data, size_t *upload_data_size,
+                                    void **req_cls)
+{
+    static const char hello_prefix[] = "/hello/";
+    const char *name = NULL;
+    int known = 1;
+    int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+
+    (void)cls;
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    (void)req_cls;
+    if (strcmp(url, "/hello") == 0) {
+        name = "World";
+    } else if (strncmp(url, hello_prefix, sizeof(hello_prefix) - 1) == 0) {
+        name = url + sizeof(hello_prefix) - 1;
+        if (*name == '\0' || strchr(name, '/') != NULL)
+            known = 0;
+    } else if (strcmp(url, "/data") != 0 && strcmp(url, "/error") != 0 &&
+               strcmp(url, "/health") != 0) {
+        known = 0;
+    }
+    if (!known)
+        return respond_text(connection, MHD_HTTP_NOT_FOUND, "Not Found");
+    if (!is_get)
+        return respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
+                       NOT_ALLOWED, sizeof(NOT_ALLOWED) - 1, MHD_HTTP_METHOD_GET);
+    if (name != NULL)
+        return handle_hello(connection, name);
+    if (strcmp(url, "/data") == 0)
+        return handle_data(connection);
+    if (strcmp(url, "/error") == 0)
+        return handle_error(connection);
+    return respond_text(connection, MHD_HTTP_OK, "OK");
+}
+
+/* The socket address for addr:port, IPv4 or IPv6. Returns 0 or -1. */
+static int make_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss, int *is_ipv6)
+{
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        *is_ipv6 = 0;
+        return 0;
+    }
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        *is_ipv6 = 1;
+        return 0;
+    }
+    return -1;
+}
+
+/* Start the traced daemon on the address in o; NULL on failure. */
+static struct MHD_Daemon *start_daemon(mhd_otel *m, const demo_opts *o)
+{
+    struct sockaddr_storage ss;
+    int is_ipv6 = 0;
+    unsigned int flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+    if (make_addr(o->addr, o->port, &ss, &is_ipv6) != 0) {
+        fprintf(stderr, "demo-server: bad address '%s'\n", o->addr);
+        return NULL;
+    }
+    if (is_ipv6)
+        flags |= MHD_USE_IPv6;
+    return mhd_otel_start_daemon(m, flags, o->port, NULL, NULL, demo_handler, NULL,
+                                 MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)DEMO_THREADS,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
+}
+
+/* Print the listening line with the port the daemon really bound. */
+static int announce(struct MHD_Daemon *d, const char *addr)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    int v6 = strchr(addr, ':') != NULL;
+
+    if (info == NULL || info->port == 0) {
+        fprintf(stderr, "demo-server: cannot read the bound port\n");
+        return -1;
+    }
+    printf("demo-server: listening on http://%s%s%s:%u\n", v6 ? "[" : "", addr, v6 ? "]" : "",
+           (unsigned int)info->port);
+    fflush(stdout);
+    return 0;
+}
+
+/* The library's own messages (drops, export failures) go to stderr. */
+static void log_to_stderr(void *user_data, otel_log_level level, const char *msg)
+{
+    static const char *const names[] = {"error", "warning", "info"};
+
+    (void)user_data;
+    fprintf(stderr, "demo-server: otel %s: %s\n", (unsigned int)level < 3 ? names[level] : "log",
+            msg);
+}
+
+/* The self-pipe SIGINT and SIGTERM write to, whichever thread takes them
+ * (the mask below keeps them off the MHD and exporter threads, but a
+ * runtime's own threads, such as a sanitizer's, may still receive them). */
+static int stop_pipe[2] = {-1, -1};
+
+static void on_stop_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+
+    if (write(stop_pipe[1], &b, 1) < 0) {
+        /* Full pipe: a stop is already pending. */
+    }
+    errno = saved;
+}
+
+/* Install the handlers and block the signals in this thread, so that the
+ * threads started later inherit the mask. Returns 0 or -1. */
+static int stop_signals_setup(const sigset_t *set)
+{
+    struct sigaction sa;
+    int flags;
+
+    if (pipe2(stop_pipe, O_CLOEXEC) != 0)
+        return -1;
+    flags = fcntl(stop_pipe[1], F_GETFL);
+    if (flags < 0 || fcntl(stop_pipe[1], F_SETFL, flags | O_NONBLOCK) != 0)
+        return -1;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, NULL) != 0)
+        return -1;
+    sa.sa_handler = on_stop_signal;
+    /* No SA_RESTART: the read in wait_for_stop must see EINTR (some runtimes,
+     * TSan's among them, run handlers only when the call returns). */
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return -1;
+    return pthread_sigmask(SIG_BLOCK, set, NULL) == 0 ? 0 : -1;
+}
+
+/* Unblock the signals in this thread and wait for one of them. */
+static void wait_for_stop(const sigset_t *set)
+{
+    unsigned char b;
+    ssize_t r;
+
+    (void)pthread_sigmask(SIG_UNBLOCK, set, NULL);
+    do {
+        r = read(stop_pipe[0], &b, 1);
+    } while (r < 0 && errno == EINTR);
+}
+
+/* Flush the tracer and print its counters on one line of stderr. */
+static void report_stats(mhd_otel *m)
+{
+    otel_tracer *t = mhd_otel_tracer(m);
+    otel_stats st;
+
+    if (t != NULL)
+        (void)otel_tracer_shutdown(t);
+    memset(&st, 0, sizeof(st));
+    mhd_otel_stats(m, &st);
+    fprintf(stderr, "demo-server: spans ended=%llu exported=%llu dropped=%llu failed=%llu\n",
+            (unsigned long long)st.ended, (unsigned long long)st.exported,
+            (unsigned long long)st.dropped, (unsigned long long)st.failed);
+}
+
+int main(int argc, char **argv)
+{
+    demo_opts o;
+    sigset_t set;
+    mhd_otel *m = NULL;
+    struct MHD_Daemon *d;
+    char err[DEMO_ERR_LEN];
+    int rc;
+
+    if (parse_args(argc, argv, &o) != 0)
+        return 2;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (stop_signals_setup(&set) != 0) {
+        fprintf(stderr, "demo-server: cannot set up signals: %s\n", strerror(errno));
+        return 1;
+    }
+    otel_log_set(log_to_stderr, NULL);
+    err[0] = '\0';
+    rc = mhd_otel_new(&m, o.config, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "demo-server: %s\n", err[0] != '\0' ? err : otel_strerror(rc));
+        return 1;
+    }
+    d = start_daemon(m, &o);
+    if (d == NULL) {
+        fprintf(stderr, "demo-server: cannot start the daemon on %s:%u\n", o.addr,
+                (unsigned int)o.port);
+        mhd_otel_del(m);
+        return 1;
+    }
+    if (announce(d, o.addr) != 0) {
+        mhd_otel_stop_daemon(d);
+        mhd_otel_del(m);
+        return 1;
+    }
+    wait_for_stop(&set);
+    mhd_otel_stop_daemon(d);
+    report_stats(m);
+    mhd_otel_del(m);
+    return 0;
+}
