@@ -196,7 +196,7 @@ typedef struct otel_tracer_config {
     size_t max_export_batch_size; /* spec default 512 */
     uint64_t schedule_delay_ns;   /* spec default 5 s */
     uint64_t export_timeout_ns;   /* spec default 30 s */
-    size_t attr_value_max_len;    /* longer string values are cut; default 4096 */
+    size_t attr_value_max_len;    /* longer string values are cut; default 1024 */
 } otel_tracer_config;
 
 /* Fill cfg with the spec defaults and the always_on... parentbased_always_on

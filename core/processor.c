@@ -28,6 +28,7 @@ struct otel_processor {
     _Atomic uint64_t exported;
     _Atomic uint64_t failed;
     _Atomic uint64_t rejected;
+    _Atomic uint64_t in_flight; /* taken from the queue, export not done */
     atomic_bool closed;      /* shutdown began: new spans are dropped */
     atomic_bool wake_posted; /* a producer already woke the worker */
 
@@ -73,6 +74,7 @@ static void export_batch(otel_processor *p, size_t n)
         }
     }
     atomic_fetch_add(failed ? &p->failed : &p->exported, n);
+    atomic_fetch_sub(&p->in_flight, n);
     for (size_t i = 0; i < n; i++)
         p->release(p->release_ud, p->batch[i]);
 }
@@ -82,8 +84,10 @@ static size_t drain_one_batch(otel_processor *p)
 {
     size_t n = 0;
     otel_span *s;
-    while (n < p->cfg.max_export_batch_size && (s = otel_queue_pop(p->queue)) != NULL)
+    while (n < p->cfg.max_export_batch_size && (s = otel_queue_pop(p->queue)) != NULL) {
+        atomic_fetch_add_explicit(&p->in_flight, 1, memory_order_relaxed);
         p->batch[n++] = s;
+    }
     if (n > 0)
         export_batch(p, n);
     return n;
@@ -319,6 +323,6 @@ void otel_processor_stats(const otel_processor *p, otel_stats *out)
     out->exported = atomic_load(&m->exported);
     out->failed = atomic_load(&m->failed);
     out->rejected = atomic_load(&m->rejected);
-    out->queued = otel_queue_size(p->queue);
+    out->queued = otel_queue_size(p->queue) + atomic_load(&m->in_flight);
     out->ended = otel_queue_pushed(p->queue) + out->dropped;
 }

@@ -28,7 +28,9 @@ int otel_processor_force_flush(otel_processor *p, uint64_t timeout_ns);
 int otel_processor_shutdown(otel_processor *p);
 /* Shuts down if needed, releases spans still queued, frees p. */
 void otel_processor_del(otel_processor *p);
-/* The counters; ended and queued are computed, so they always balance. */
+/* The counters. queued counts the batch being exported too, so that
+ * ended = exported + dropped + failed + rejected + queued (exact when no span
+ * is moving; a snapshot taken while spans move may be off by those). */
 void otel_processor_stats(const otel_processor *p, otel_stats *out);
 
 #endif /* OTEL_PROCESSOR_H */

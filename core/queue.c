@@ -21,8 +21,9 @@ struct otel_queue {
     char pad1[CACHE_LINE - sizeof(uint64_t)];
     _Atomic uint64_t tail; /* next position to pop */
     char pad2[CACHE_LINE - sizeof(uint64_t)];
-    size_t capacity;
-    cell *cells; /* owned, capacity cells; cell of position p is p % capacity */
+    size_t capacity; /* items it may hold */
+    size_t n_cells;  /* capacity, but at least 2: the ring needs two */
+    cell *cells;     /* owned, n_cells; cell of position p is p % n_cells */
 };
 
 int otel_queue_new(otel_queue **out, size_t capacity)
@@ -33,13 +34,14 @@ int otel_queue_new(otel_queue **out, size_t capacity)
     otel_queue *q = otel_calloc(1, sizeof(*q));
     if (q == NULL)
         return OTEL_ERR_NOMEM;
-    q->cells = otel_calloc(capacity, sizeof(cell));
+    q->n_cells = capacity < 2 ? 2 : capacity;
+    q->cells = otel_calloc(q->n_cells, sizeof(cell));
     if (q->cells == NULL) {
         otel_free(q);
         return OTEL_ERR_NOMEM;
     }
     q->capacity = capacity;
-    for (size_t i = 0; i < capacity; i++)
+    for (size_t i = 0; i < q->n_cells; i++)
         atomic_init(&q->cells[i].seq, i);
     atomic_init(&q->head, 0);
     atomic_init(&q->tail, 0);
@@ -59,9 +61,13 @@ bool otel_queue_push(otel_queue *q, void *item)
 {
     uint64_t pos = atomic_load_explicit(&q->head, memory_order_relaxed);
     for (;;) {
-        cell *c = &q->cells[pos % q->capacity];
+        cell *c = &q->cells[pos % q->n_cells];
         uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         int64_t dif = (int64_t)(seq - pos);
+        /* A one-item queue has two cells: the bound is checked apart. */
+        if (q->capacity < q->n_cells &&
+            pos - atomic_load_explicit(&q->tail, memory_order_acquire) >= q->capacity)
+            return false;
         if (dif == 0) {
             if (atomic_compare_exchange_weak_explicit(&q->head, &pos, pos + 1,
                                                       memory_order_relaxed, memory_order_relaxed)) {
@@ -81,14 +87,14 @@ void *otel_queue_pop(otel_queue *q)
 {
     uint64_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
     for (;;) {
-        cell *c = &q->cells[pos % q->capacity];
+        cell *c = &q->cells[pos % q->n_cells];
         uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         int64_t dif = (int64_t)(seq - (pos + 1));
         if (dif == 0) {
             if (atomic_compare_exchange_weak_explicit(&q->tail, &pos, pos + 1,
                                                       memory_order_relaxed, memory_order_relaxed)) {
                 void *item = c->item;
-                atomic_store_explicit(&c->seq, pos + q->capacity, memory_order_release);
+                atomic_store_explicit(&c->seq, pos + q->n_cells, memory_order_release);
                 return item;
             }
         } else if (dif < 0) {

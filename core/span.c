@@ -54,25 +54,11 @@ static size_t ascii_prefix(const unsigned char *p, size_t n)
     return i;
 }
 
-/* Copy len bytes of src into the arena as valid UTF-8 (each invalid byte
- * becomes U+FFFD), at most max bytes, cut at a character boundary, NUL
- * terminated. Returns the copy (valid until the span is released) and its
- * length in *out_len, or NULL when the arena is full. */
-static const char *arena_copy(otel_span *s, const char *src, size_t len, size_t max,
-                              uint32_t *out_len)
+/* Write src (len bytes) to dst as valid UTF-8 (each invalid byte and each
+ * NUL becomes U+FFFD), at most max bytes, cut at a character boundary.
+ * Returns the bytes written. */
+static size_t utf8_clean(char *dst, const char *src, size_t len, size_t max)
 {
-    size_t room = OTEL_SPAN_ARENA - s->arena_used;
-    if (room == 0)
-        return NULL;
-    room--; /* the NUL */
-    if (max > room) {
-        /* Better to cut a long value than to lose it, but not to keep
-         * a stub of a few bytes. */
-        if (len > room && room < 16)
-            return NULL;
-        max = room;
-    }
-    char *dst = s->arena + s->arena_used;
     const unsigned char *p = (const unsigned char *)src;
     size_t o = ascii_prefix(p, len < max ? len : max), i = o;
     memcpy(dst, src, o);
@@ -98,6 +84,28 @@ static const char *arena_copy(otel_span *s, const char *src, size_t len, size_t 
         o += k;
         i += k;
     }
+    return o;
+}
+
+/* Copy len bytes of src into the arena as valid UTF-8, at most max bytes,
+ * NUL-terminated (see utf8_clean). Returns the copy (valid until the span is
+ * released) and its length in *out_len, or NULL when the arena is full. */
+static const char *arena_copy(otel_span *s, const char *src, size_t len, size_t max,
+                              uint32_t *out_len)
+{
+    size_t room = OTEL_SPAN_ARENA - s->arena_used;
+    if (room == 0)
+        return NULL;
+    room--; /* the NUL */
+    if (max > room) {
+        /* Better to cut a long value than to lose it, but not to keep
+         * a stub of a few bytes. */
+        if (len > room && room < 16)
+            return NULL;
+        max = room;
+    }
+    char *dst = s->arena + s->arena_used;
+    size_t o = utf8_clean(dst, src, len, max);
     dst[o] = '\0';
     s->arena_used += (uint32_t)(o + 1);
     if (out_len != NULL)
@@ -112,13 +120,36 @@ static const char *arena_str(otel_span *s, const char *str)
     return arena_copy(s, str, strlen(str), OTEL_SPAN_ARENA, NULL);
 }
 
-/* Copy a key into the arena and into a (key and key_len). */
+/* Keys longer than this are dropped: a key is stored whole or not at all. */
+#define KEY_MAX 255
+#define KEY_BUF (KEY_MAX * 3)
+
+/* key as it is stored: itself when plain ASCII, else a valid UTF-8 copy in
+ * buf (KEY_BUF bytes). NULL for a key that is empty or over KEY_MAX. */
+static const char *clean_key(const char *key, char *buf, size_t *len)
+{
+    size_t n = key ? strnlen(key, KEY_MAX + 1) : 0;
+    if (n == 0 || n > KEY_MAX)
+        return NULL;
+    *len = n;
+    if (ascii_prefix((const unsigned char *)key, n) == n)
+        return key;
+    *len = utf8_clean(buf, key, n, KEY_BUF);
+    return buf;
+}
+
+/* Copy a clean key into the arena, whole, and into a. */
 static bool store_key(otel_span *s, otel_attr *a, const char *key, size_t key_len)
 {
-    uint32_t len;
-    a->key = arena_copy(s, key, key_len, UINT16_MAX, &len);
-    a->key_len = (uint16_t)len;
-    return a->key != NULL;
+    if (key_len + 1 > OTEL_SPAN_ARENA - s->arena_used)
+        return false;
+    char *dst = s->arena + s->arena_used;
+    memcpy(dst, key, key_len);
+    dst[key_len] = '\0';
+    s->arena_used += (uint32_t)(key_len + 1);
+    a->key = dst;
+    a->key_len = (uint16_t)key_len;
+    return true;
 }
 
 /* ---- attributes --------------------------------------------------------- */
@@ -133,19 +164,20 @@ static otel_attr *find_attr(otel_span *s, const char *key, size_t key_len)
     return NULL;
 }
 
-/* Store kv into attrs (n used of cap), keys and strings copied into the
- * arena. Returns false when it did not fit (the caller counts the drop). */
-static bool store_attr(otel_span *s, otel_attr *a, const otel_kv *kv, bool new_key)
+/* Store kv's value into a: the string sval (slen bytes) when sval is not
+ * NULL, else kv's typed value. Returns false when it did not fit. */
+static bool store_value(otel_span *s, otel_attr *a, const otel_kv *kv, const char *sval,
+                        size_t slen)
 {
-    if (new_key && !store_key(s, a, kv->key, strlen(kv->key)))
-        return false;
-    a->type = kv->type;
-    switch (kv->type) {
-    case OTEL_ATTR_STRING: {
-        const char *v = kv->v.s ? kv->v.s : "";
-        a->v.s.ptr = arena_copy(s, v, strlen(v), s->tracer->cfg.attr_value_max_len, &a->v.s.len);
+    a->type = sval != NULL ? OTEL_ATTR_STRING : kv->type;
+    switch (a->type) {
+    case OTEL_ATTR_STRING:
+        if (sval == NULL) {
+            sval = kv->v.s ? kv->v.s : "";
+            slen = strlen(sval);
+        }
+        a->v.s.ptr = arena_copy(s, sval, slen, s->tracer->cfg.attr_value_max_len, &a->v.s.len);
         return a->v.s.ptr != NULL;
-    }
     case OTEL_ATTR_BOOL:
         a->v.b = kv->v.b;
         return true;
@@ -159,12 +191,28 @@ static bool store_attr(otel_span *s, otel_attr *a, const otel_kv *kv, bool new_k
     return false;
 }
 
+/* Store kv (key and value) into the free slot a. Returns false when the key
+ * is unusable or did not fit; the caller rolls the arena back. */
+static bool store_attr(otel_span *s, otel_attr *a, const otel_kv *kv)
+{
+    char buf[KEY_BUF];
+    size_t key_len;
+    const char *key = clean_key(kv->key, buf, &key_len);
+    return key != NULL && store_key(s, a, key, key_len) && store_value(s, a, kv, NULL, 0);
+}
+
 static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t slen)
 {
     if (s == NULL || !s->recording || kv->key == NULL || kv->key[0] == '\0')
         return;
-    size_t key_len = strlen(kv->key);
-    otel_attr *a = find_attr(s, kv->key, key_len);
+    char buf[KEY_BUF];
+    size_t key_len;
+    const char *key = clean_key(kv->key, buf, &key_len);
+    if (key == NULL) { /* longer than KEY_MAX */
+        s->dropped_attrs++;
+        return;
+    }
+    otel_attr *a = find_attr(s, key, key_len);
     bool new_key = a == NULL;
     if (new_key) {
         if (s->n_attrs == OTEL_SPAN_MAX_ATTRS) {
@@ -174,24 +222,10 @@ static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t
         a = &s->attrs[s->n_attrs];
     }
     uint32_t mark = s->arena_used;
-    bool ok;
-    if (sval != NULL) {
-        ok = true;
-        if (new_key)
-            ok = store_key(s, a, kv->key, key_len);
-        if (ok) {
-            a->type = OTEL_ATTR_STRING;
-            a->v.s.ptr = arena_copy(s, sval, slen, s->tracer->cfg.attr_value_max_len, &a->v.s.len);
-            ok = a->v.s.ptr != NULL;
-        }
-    } else {
-        ok = store_attr(s, a, kv, new_key);
-    }
-    if (!ok) {
+    if ((new_key && !store_key(s, a, key, key_len)) || !store_value(s, a, kv, sval, slen)) {
         s->arena_used = mark;
-        if (!new_key) { /* the old value is gone: remove the key */
+        if (!new_key) /* the old value is gone: remove the key */
             *a = s->attrs[--s->n_attrs];
-        }
         s->dropped_attrs++;
         return;
     }
@@ -296,7 +330,7 @@ void otel_span_add_event(otel_span *span, const char *name, uint64_t time_ns, co
             continue;
         uint32_t mark = span->arena_used;
         if (span->n_ev_attrs == OTEL_SPAN_MAX_EVENT_ATTRS ||
-            !store_attr(span, &span->ev_attrs[span->n_ev_attrs], &attrs[i], true)) {
+            !store_attr(span, &span->ev_attrs[span->n_ev_attrs], &attrs[i])) {
             span->arena_used = mark;
             e->dropped_attrs++;
             continue;

@@ -1,0 +1,536 @@
+/* test_processor.c - unit tests for core/processor.c (the batch span
+ * processor), through the tracer API and otel_tracer_stats. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../core/otel.h"
+#include "../../core/tracer_int.h"
+
+#define MS 1000000ULL
+#define SEC 1000000000ULL
+#define N_THREADS 4
+#define PER_THREAD 20000
+
+/* A test exporter: counts what it gets; can fail, and can block its first
+ * calls on a gate until the test opens it. */
+typedef struct sink {
+    atomic_size_t spans;
+    atomic_size_t calls;
+    atomic_size_t max_batch;
+    atomic_int shutdowns;
+    bool fail;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int blocking_calls; /* calls still to block */
+    int entered;        /* calls that reached the gate */
+    bool open;
+} sink;
+
+static sink sink_a, sink_b;
+static otel_tracer *cur_t;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int sink_export(void *user_data, otel_span *const *spans, size_t n)
+{
+    sink *s = user_data;
+    (void)spans;
+    pthread_mutex_lock(&s->mu);
+    if (s->blocking_calls > 0) {
+        s->blocking_calls--;
+        s->entered++;
+        pthread_cond_broadcast(&s->cv);
+        while (!s->open)
+            pthread_cond_wait(&s->cv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    atomic_fetch_add(&s->calls, 1);
+    atomic_fetch_add(&s->spans, n);
+    size_t m = atomic_load(&s->max_batch);
+    while (n > m && !atomic_compare_exchange_weak(&s->max_batch, &m, n))
+        ;
+    return s->fail ? OTEL_ERR_IO : OTEL_OK;
+}
+
+static void sink_shutdown(void *user_data)
+{
+    atomic_fetch_add(&((sink *)user_data)->shutdowns, 1);
+}
+
+static void sink_init(sink *s)
+{
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+}
+
+static void sink_open(sink *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->open = true;
+    s->blocking_calls = 0;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Wait until n export calls reached the gate; false after timeout_ms. */
+static bool sink_wait_entered(sink *s, int n, long timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    int rc = 0;
+    while (s->entered < n && rc == 0)
+        rc = pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    bool ok = s->entered >= n;
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    sink_init(&sink_a);
+    sink_init(&sink_b);
+    cur_t = NULL;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sink_open(&sink_a); /* never leave the worker blocked */
+    sink_open(&sink_b);
+    otel_tracer_del(cur_t);
+    cur_t = NULL;
+    pthread_mutex_destroy(&sink_a.mu);
+    pthread_cond_destroy(&sink_a.cv);
+    pthread_mutex_destroy(&sink_b.mu);
+    pthread_cond_destroy(&sink_b.cv);
+    return 0;
+}
+
+/* A tracer with always_on sampling delivering to sink_a (and sink_b when
+ * two is set), its worker started when start is set. */
+static otel_tracer *make_tracer(size_t queue, size_t batch, uint64_t delay_ns, bool two, bool start)
+{
+    otel_tracer_config cfg;
+    otel_tracer_config_default(&cfg);
+    assert_int_equal(otel_sampler_init(&cfg.sampler, OTEL_SAMPLER_ALWAYS_ON, 1.0), OTEL_OK);
+    cfg.max_queue_size = queue;
+    cfg.max_export_batch_size = batch;
+    cfg.schedule_delay_ns = delay_ns;
+    cfg.export_timeout_ns = 5 * SEC;
+    otel_resource *r = NULL;
+    assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
+    assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
+    otel_exporter a = {"a", sink_export, sink_shutdown, &sink_a};
+    assert_int_equal(otel_tracer_add_exporter(cur_t, &a), OTEL_OK);
+    if (two) {
+        otel_exporter b = {"b", sink_export, sink_shutdown, &sink_b};
+        assert_int_equal(otel_tracer_add_exporter(cur_t, &b), OTEL_OK);
+    }
+    if (start)
+        assert_int_equal(otel_tracer_start(cur_t), OTEL_OK);
+    return cur_t;
+}
+
+static void end_spans(otel_tracer *t, int n)
+{
+    for (int i = 0; i < n; i++) {
+        otel_span *s = otel_span_start(t, "span", NULL);
+        assert_non_null(s);
+        otel_span_set_attr_int(s, "i", i);
+        otel_span_end(s);
+    }
+}
+
+static otel_stats stats(const otel_tracer *t)
+{
+    otel_stats st;
+    memset(&st, 0xff, sizeof(st));
+    otel_tracer_stats(t, &st);
+    return st;
+}
+
+/* The documented balance of the counters. */
+static void check_balance(const otel_tracer *t)
+{
+    otel_stats st = stats(t);
+    assert_int_equal(st.ended, st.exported + st.dropped + st.failed + st.rejected + st.queued);
+}
+
+/* Poll until the exporter counted n spans; false after timeout_ms. */
+static bool wait_exported(const otel_tracer *t, uint64_t n, long timeout_ms)
+{
+    uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * MS;
+    while (stats(t).exported < n) {
+        if (mono_ns() > deadline)
+            return false;
+        sleep_ms(2);
+    }
+    return true;
+}
+
+static void test_otel_processor_batch_size_respected(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(256, 10, 50 * MS, false, true);
+    end_spans(t, 95);
+    assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.spans), 95);
+    assert_true(atomic_load(&sink_a.max_batch) <= 10);
+    assert_true(atomic_load(&sink_a.calls) >= 10);
+    assert_int_equal(stats(t).exported, 95);
+    check_balance(t);
+}
+
+static void test_otel_processor_batch_size_clamped_to_queue(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(16, 512, 60 * SEC, false, true);
+    end_spans(t, 16); /* a full queue is a full batch: wakes the worker */
+    assert_true(wait_exported(t, 16, 2000));
+    assert_true(atomic_load(&sink_a.max_batch) <= 16);
+    check_balance(t);
+}
+
+static void test_otel_processor_schedule_delay_exports_partial(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(2048, 512, 50 * MS, false, true);
+    end_spans(t, 3);
+    assert_true(wait_exported(t, 3, 2000));
+    assert_int_equal(atomic_load(&sink_a.spans), 3);
+    assert_true(atomic_load(&sink_a.max_batch) <= 3);
+    check_balance(t);
+}
+
+/* The worker holds one span in a blocked export; the queue of 8 fills and
+ * the rest of 20 spans are dropped, without ending ever blocking. */
+static void test_otel_processor_on_end_queue_full_drops(void **state)
+{
+    (void)state;
+    sink_a.blocking_calls = 1;
+    otel_tracer *t = make_tracer(8, 8, 10 * MS, false, true);
+    end_spans(t, 1);
+    assert_true(sink_wait_entered(&sink_a, 1, 2000)); /* the worker holds 1 */
+    uint64_t t0 = mono_ns();
+    end_spans(t, 19);
+    uint64_t took = mono_ns() - t0;
+    assert_true(took < SEC);
+    otel_stats st = stats(t);
+    assert_int_equal(st.ended, 20);
+    assert_int_equal(st.dropped, 20 - (8 + 1));
+    assert_int_equal(st.queued, 8 + 1); /* the queue and the span being exported */
+    assert_int_equal(st.exported, 0);
+
+    sink_open(&sink_a);
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_OK);
+    st = stats(t);
+    assert_int_equal(st.exported, 9);
+    assert_int_equal(st.dropped, 11);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(atomic_load(&sink_a.spans), 9);
+    check_balance(t);
+}
+
+/* otel_processor_stats: "ended and queued are computed, so they always
+ * balance" - also while the worker holds a batch in an export. */
+static void test_otel_tracer_stats_balance_while_exporting(void **state)
+{
+    (void)state;
+    sink_a.blocking_calls = 1;
+    otel_tracer *t = make_tracer(8, 8, 10 * MS, false, true);
+    check_balance(t);
+    end_spans(t, 1);
+    assert_true(sink_wait_entered(&sink_a, 1, 2000));
+    check_balance(t);
+    end_spans(t, 19);
+    check_balance(t);
+    sink_open(&sink_a);
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_OK);
+    check_balance(t);
+}
+
+static void test_otel_processor_export_error_counts_failed(void **state)
+{
+    (void)state;
+    sink_a.fail = true;
+    otel_tracer *t = make_tracer(64, 4, 60 * SEC, false, true);
+    end_spans(t, 10);
+    assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
+    otel_stats st = stats(t);
+    assert_int_equal(st.failed, 10);
+    assert_int_equal(st.exported, 0);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(atomic_load(&sink_a.spans), 10);
+    check_balance(t);
+}
+
+static void test_otel_processor_shutdown_exports_all(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(2048, 512, 60 * SEC, false, true);
+    end_spans(t, 100);
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.spans), 100);
+    assert_int_equal(stats(t).exported, 100);
+    assert_int_equal(atomic_load(&sink_a.shutdowns), 1);
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_OK); /* idempotent */
+    assert_int_equal(atomic_load(&sink_a.shutdowns), 1);
+    check_balance(t);
+}
+
+static void test_otel_processor_shutdown_without_start(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(2048, 512, 60 * SEC, false, false);
+    end_spans(t, 30);
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.spans), 30);
+    assert_int_equal(atomic_load(&sink_a.shutdowns), 1);
+    assert_int_equal(otel_tracer_start(t), OTEL_ERR_STATE);
+    otel_exporter b = {"b", sink_export, NULL, &sink_b};
+    assert_int_equal(otel_tracer_add_exporter(t, &b), OTEL_ERR_STATE);
+}
+
+static void test_otel_processor_on_end_after_shutdown_dropped(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(64, 8, 60 * SEC, false, true);
+    end_spans(t, 3);
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_OK);
+    end_spans(t, 5);
+    otel_stats st = stats(t);
+    assert_int_equal(st.exported, 3);
+    assert_int_equal(st.dropped, 5);
+    assert_int_equal(st.ended, 8);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(atomic_load(&sink_a.spans), 3);
+    assert_int_equal(otel_tracer_force_flush(t, SEC), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.spans), 3);
+    check_balance(t);
+}
+
+static void test_otel_processor_force_flush_exports_now(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(2048, 512, 60 * SEC, false, true);
+    end_spans(t, 7);
+    assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.spans), 7);
+    end_spans(t, 3);
+    assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.spans), 10);
+    assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK); /* nothing queued */
+    assert_int_equal(atomic_load(&sink_a.spans), 10);
+    assert_int_equal(stats(t).exported, 10);
+    check_balance(t);
+}
+
+static void test_otel_processor_force_flush_without_worker(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(2048, 3, 60 * SEC, false, false);
+    end_spans(t, 10);
+    assert_int_equal(atomic_load(&sink_a.spans), 0);
+    assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.spans), 10);
+    assert_true(atomic_load(&sink_a.max_batch) <= 3);
+    check_balance(t);
+}
+
+static void test_otel_processor_force_flush_timeout(void **state)
+{
+    (void)state;
+    sink_a.blocking_calls = 1;
+    otel_tracer *t = make_tracer(64, 8, 60 * SEC, false, true);
+    end_spans(t, 2);
+    uint64_t t0 = mono_ns();
+    assert_int_equal(otel_tracer_force_flush(t, 100 * MS), OTEL_ERR_TIMEOUT);
+    uint64_t took = mono_ns() - t0;
+    assert_true(took >= 90 * MS);
+    assert_true(took < 2 * SEC);
+    sink_open(&sink_a);
+    assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.spans), 2);
+}
+
+static void test_otel_processor_two_exporters(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(256, 16, 60 * SEC, true, true);
+    end_spans(t, 50);
+    assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.spans), 50);
+    assert_int_equal(atomic_load(&sink_b.spans), 50);
+    assert_int_equal(atomic_load(&sink_a.calls), atomic_load(&sink_b.calls));
+    assert_int_equal(stats(t).exported, 50);
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.shutdowns), 1);
+    assert_int_equal(atomic_load(&sink_b.shutdowns), 1);
+}
+
+static void test_otel_processor_add_exporter_limits(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(64, 8, 60 * SEC, false, false); /* one exporter */
+    otel_exporter e = {"x", sink_export, NULL, &sink_b};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_OK);
+    assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_ERR_FULL);
+    otel_exporter bad = {"bad", NULL, NULL, NULL};
+    assert_int_equal(otel_tracer_add_exporter(t, &bad), OTEL_ERR_INVALID);
+    assert_int_equal(otel_tracer_add_exporter(t, NULL), OTEL_ERR_INVALID);
+    assert_int_equal(otel_tracer_start(t), OTEL_OK);
+    assert_int_equal(otel_tracer_start(t), OTEL_OK); /* idempotent */
+    assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_ERR_STATE);
+    end_spans(t, 5);
+    assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.spans), 5);
+    assert_int_equal(atomic_load(&sink_b.spans), 15);
+}
+
+/* A full batch must wake the worker even when the previous wake-up came
+ * while it was busy exporting. */
+static void test_otel_processor_on_end_wakes_worker_after_busy_export(void **state)
+{
+    (void)state;
+    sink_a.blocking_calls = 1;
+    otel_tracer *t = make_tracer(64, 4, 60 * SEC, false, true);
+    end_spans(t, 4); /* a full batch: wakes the worker */
+    assert_true(sink_wait_entered(&sink_a, 1, 2000));
+    end_spans(t, 4); /* a second batch while the worker exports */
+    sink_open(&sink_a);
+    assert_true(wait_exported(t, 8, 2000));
+    sleep_ms(50);    /* the worker is back waiting */
+    end_spans(t, 4); /* a third full batch */
+    assert_true(wait_exported(t, 12, 2000));
+    check_balance(t);
+}
+
+static void test_otel_span_acquire_no_alloc_steady_state(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(2048, 512, 60 * SEC, false, true);
+    /* Warm-up: 1000 spans alive at once, ended and exported. */
+    static otel_span *live[1000];
+    for (int i = 0; i < 1000; i++) {
+        live[i] = otel_span_start(t, "warm", NULL);
+        assert_non_null(live[i]);
+    }
+    for (int i = 0; i < 1000; i++)
+        otel_span_end(live[i]);
+    assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
+    uint64_t allocated = atomic_load(&t->spans_allocated);
+    assert_int_equal(allocated, 1000);
+    for (int round = 0; round < 10; round++) {
+        end_spans(t, 1000);
+        assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
+    }
+    assert_int_equal(atomic_load(&t->spans_allocated), allocated);
+    assert_int_equal(stats(t).exported, 11000);
+    check_balance(t);
+}
+
+typedef struct worker_arg {
+    otel_tracer *t;
+    pthread_barrier_t *go;
+    int id;
+} worker_arg;
+
+static void *span_thread(void *arg)
+{
+    worker_arg *w = arg;
+    pthread_barrier_wait(w->go);
+    for (int i = 0; i < PER_THREAD; i++) {
+        otel_span_options opt = {.kind = OTEL_SPAN_KIND_SERVER};
+        otel_span *s = otel_span_start(w->t, "GET /", &opt);
+        if (s == NULL)
+            continue;
+        otel_span_set_attr_str(s, "http.method", "GET");
+        otel_span_set_attr_int(s, "thread", w->id);
+        otel_span_set_attr_int(s, "i", i);
+        otel_span_end(s);
+    }
+    return NULL;
+}
+
+static void test_otel_processor_concurrent_spans(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(2048, 512, 20 * MS, false, true);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, N_THREADS);
+    pthread_t th[N_THREADS];
+    worker_arg w[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        w[i] = (worker_arg){t, &go, i};
+        assert_int_equal(pthread_create(&th[i], NULL, span_thread, &w[i]), 0);
+    }
+    for (int i = 0; i < N_THREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&go);
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_OK);
+    otel_stats st = stats(t);
+    assert_int_equal(st.exported + st.dropped, (uint64_t)N_THREADS * PER_THREAD);
+    assert_int_equal(st.ended, (uint64_t)N_THREADS * PER_THREAD);
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(atomic_load(&sink_a.spans), st.exported);
+    assert_true(atomic_load(&sink_a.max_batch) <= 512);
+    check_balance(t);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_otel_processor_batch_size_respected),
+        T(test_otel_processor_batch_size_clamped_to_queue),
+        T(test_otel_processor_schedule_delay_exports_partial),
+        T(test_otel_processor_on_end_queue_full_drops),
+        T(test_otel_tracer_stats_balance_while_exporting),
+        T(test_otel_processor_export_error_counts_failed),
+        T(test_otel_processor_shutdown_exports_all),
+        T(test_otel_processor_shutdown_without_start),
+        T(test_otel_processor_on_end_after_shutdown_dropped),
+        T(test_otel_processor_force_flush_exports_now),
+        T(test_otel_processor_force_flush_without_worker),
+        T(test_otel_processor_force_flush_timeout),
+        T(test_otel_processor_two_exporters),
+        T(test_otel_processor_add_exporter_limits),
+        T(test_otel_processor_on_end_wakes_worker_after_busy_export),
+        T(test_otel_span_acquire_no_alloc_steady_state),
+        T(test_otel_processor_concurrent_spans),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,171 @@
+/* test_route.c - unit tests for module/route.c (route patterns and skipped
+ * paths). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "../../module/route.h"
+
+/* A string list over literals (the functions under test only read it). */
+#define STRV(...)                                                                                  \
+    ((mhd_otel_strv){(char *[]){__VA_ARGS__}, sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)})
+
+static const mhd_otel_strv empty = {NULL, 0};
+
+static const char *match(const mhd_otel_strv *routes, const char *path)
+{
+    return mhd_otel_route_match(routes, path, strlen(path));
+}
+
+static bool skipped(const mhd_otel_strv *exact, const mhd_otel_strv *prefixes, const char *path)
+{
+    return mhd_otel_path_skipped(exact, prefixes, path, strlen(path));
+}
+
+static void test_mhd_otel_route_match_exact(void **state)
+{
+    (void)state;
+    mhd_otel_strv r = STRV("/health", "/users", "/");
+    assert_string_equal(match(&r, "/health"), "/health");
+    assert_string_equal(match(&r, "/users"), "/users");
+    assert_string_equal(match(&r, "/"), "/");
+    assert_ptr_equal(match(&r, "/users"), r.v[1]); /* borrowed from routes */
+    assert_null(match(&r, "/healthz"));
+    assert_null(match(&r, "/healt"));
+    assert_null(match(&r, "/users/1"));
+    assert_null(match(&r, ""));
+}
+
+static void test_mhd_otel_route_match_param(void **state)
+{
+    (void)state;
+    mhd_otel_strv r = STRV("/users/{id}", "/users/{id}/posts/{post}");
+    assert_string_equal(match(&r, "/users/42"), "/users/{id}");
+    assert_string_equal(match(&r, "/users/a-b_c.d"), "/users/{id}");
+    assert_string_equal(match(&r, "/users/1/posts/abc"), "/users/{id}/posts/{post}");
+    assert_null(match(&r, "/users"));
+    assert_null(match(&r, "/users/1/posts"));
+    assert_null(match(&r, "/users/1/comments/2"));
+    assert_null(match(&r, "/users/1/posts/2/x"));
+}
+
+static void test_mhd_otel_route_match_fewest_params_wins(void **state)
+{
+    (void)state;
+    mhd_otel_strv r = STRV("/users/{id}", "/users/me");
+    assert_string_equal(match(&r, "/users/me"), "/users/me");
+    assert_string_equal(match(&r, "/users/7"), "/users/{id}");
+
+    mhd_otel_strv r2 = STRV("/a/{x}/{y}", "/a/{x}/c");
+    assert_string_equal(match(&r2, "/a/b/c"), "/a/{x}/c");
+    assert_string_equal(match(&r2, "/a/b/d"), "/a/{x}/{y}");
+
+    /* Equal counts: the first configured. */
+    mhd_otel_strv r3 = STRV("/a/{x}/c", "/a/b/{y}");
+    assert_string_equal(match(&r3, "/a/b/c"), "/a/{x}/c");
+    mhd_otel_strv r4 = STRV("/a/b/{y}", "/a/{x}/c");
+    assert_string_equal(match(&r4, "/a/b/c"), "/a/b/{y}");
+}
+
+static void test_mhd_otel_route_match_empty_segment(void **state)
+{
+    (void)state;
+    mhd_otel_strv r = STRV("/users/{id}", "/users/{id}/posts");
+    assert_null(match(&r, "/users/"));
+    assert_null(match(&r, "/users//posts"));
+    mhd_otel_strv r2 = STRV("/{a}");
+    assert_null(match(&r2, "/"));
+    assert_string_equal(match(&r2, "/x"), "/{a}");
+}
+
+static void test_mhd_otel_route_match_trailing_slash(void **state)
+{
+    (void)state;
+    mhd_otel_strv r = STRV("/users");
+    assert_null(match(&r, "/users/"));
+    mhd_otel_strv r2 = STRV("/users/");
+    assert_null(match(&r2, "/users"));
+    assert_string_equal(match(&r2, "/users/"), "/users/");
+    mhd_otel_strv r3 = STRV("/users/{id}");
+    assert_null(match(&r3, "/users/1/"));
+}
+
+static void test_mhd_otel_route_match_no_match(void **state)
+{
+    (void)state;
+    assert_null(match(&empty, "/anything"));
+    mhd_otel_strv r = STRV("/a", "/b/{x}", "/c/{x");
+    assert_null(match(&r, "/z"));
+    assert_null(match(&r, "/A"));
+    assert_null(match(&r, "/c/1")); /* an unclosed brace never matches */
+}
+
+static void test_mhd_otel_route_match_uses_len(void **state)
+{
+    (void)state;
+    mhd_otel_strv r = STRV("/users/{id}", "/users/42?x=1");
+    const char *path = "/users/42?x=1";
+    assert_string_equal(mhd_otel_route_match(&r, path, 9), "/users/{id}");
+    assert_string_equal(mhd_otel_route_match(&r, path, strlen(path)), "/users/42?x=1");
+    assert_null(mhd_otel_route_match(&r, path, 7)); /* "/users/" */
+}
+
+static void test_mhd_otel_path_skipped_exact(void **state)
+{
+    (void)state;
+    mhd_otel_strv exact = STRV("/health", "/metrics");
+    assert_true(skipped(&exact, &empty, "/health"));
+    assert_true(skipped(&exact, &empty, "/metrics"));
+    assert_false(skipped(&exact, &empty, "/health/live"));
+    assert_false(skipped(&exact, &empty, "/healthz"));
+    assert_false(skipped(&exact, &empty, "/healt"));
+    assert_false(skipped(&exact, &empty, "/"));
+    assert_true(mhd_otel_path_skipped(&exact, &empty, "/healthXYZ", 7));
+}
+
+static void test_mhd_otel_path_skipped_prefix(void **state)
+{
+    (void)state;
+    mhd_otel_strv prefixes = STRV("/static/", "/_internal");
+    assert_true(skipped(&empty, &prefixes, "/static/app.css"));
+    assert_true(skipped(&empty, &prefixes, "/static/"));
+    assert_true(skipped(&empty, &prefixes, "/_internal"));
+    assert_true(skipped(&empty, &prefixes, "/_internal/x"));
+    assert_true(skipped(&empty, &prefixes, "/_internalx"));
+    assert_false(skipped(&empty, &prefixes, "/static"));
+    assert_false(skipped(&empty, &prefixes, "/stat"));
+    assert_false(skipped(&empty, &prefixes, "/other/static/x"));
+    assert_false(mhd_otel_path_skipped(&empty, &prefixes, "/static/x", 7));
+}
+
+static void test_mhd_otel_path_skipped_both_and_none(void **state)
+{
+    (void)state;
+    mhd_otel_strv exact = STRV("/health");
+    mhd_otel_strv prefixes = STRV("/static/");
+    assert_true(skipped(&exact, &prefixes, "/health"));
+    assert_true(skipped(&exact, &prefixes, "/static/x"));
+    assert_false(skipped(&exact, &prefixes, "/api"));
+    assert_false(skipped(&empty, &empty, "/health"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mhd_otel_route_match_exact),
+        cmocka_unit_test(test_mhd_otel_route_match_param),
+        cmocka_unit_test(test_mhd_otel_route_match_fewest_params_wins),
+        cmocka_unit_test(test_mhd_otel_route_match_empty_segment),
+        cmocka_unit_test(test_mhd_otel_route_match_trailing_slash),
+        cmocka_unit_test(test_mhd_otel_route_match_no_match),
+        cmocka_unit_test(test_mhd_otel_route_match_uses_len),
+        cmocka_unit_test(test_mhd_otel_path_skipped_exact),
+        cmocka_unit_test(test_mhd_otel_path_skipped_prefix),
+        cmocka_unit_test(test_mhd_otel_path_skipped_both_and_none),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
