@@ -41,6 +41,7 @@ T_HELPER_SRC := $(sort $(wildcard t/lib/*.c))
 T_HELPER_OBJ := $(T_HELPER_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all deps demo test check bench clean format
+.SECONDARY:
 all: $(BUILD)/libmhd-otel.so $(BUILD)/libmhd-otel.a $(BUILD)/demo-server
 
 deps:
