@@ -84,6 +84,11 @@ $(BUILD)/t/test_it_%: $(BUILD)/obj/t/integration/test_it_%.o $(T_HELPER_OBJ) $(B
 	$(ECHO) LD $@
 	$(Q)$(CC) -o $@ $< $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(TEST_LIBS) $(LIBS_ALL)
 
+$(BUILD)/bench/%: $(BUILD)/obj/t/bench/%.o $(BUILD)/libmhd-otel.a
+	@mkdir -p $(dir $@)
+	$(ECHO) LD $@
+	$(Q)$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
+
 # Build and run every test binary of one build dir.
 check: all $(UNIT_BIN) $(ITEST_BIN)
 	@sh t/run.sh $(BUILD) $(UNIT_BIN) $(ITEST_BIN)
@@ -99,8 +104,9 @@ test: deps
 	@cat build/test-summary build-asan/test-summary build-tsan/test-summary | \
 	    awk '{p += $$1; f += $$2} END {printf "tests: %d passed, %d failed\n", p, f; exit f != 0}'
 
-bench: deps
-	@$(MAKE) --no-print-directory all
+bench:
+	@sh mk/deps.sh bench
+	@$(MAKE) -s --no-print-directory all $(BUILD)/bench/span_cost
 	@sh t/bench/run.sh $(BUILD)
 
 format:

@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages the build and the tests need are
 # installed: installs them when run as root, else prints the apt-get line.
+# usage: sh mk/deps.sh [bench]   (bench: also what make bench runs)
 set -u
 missing=""
 need_pkg() { # pkg-config module, Debian package
@@ -23,6 +24,10 @@ else
 fi
 need_cmd protoc-c protobuf-c-compiler
 need_cmd curl curl
+if [ "${1:-}" = bench ]; then
+    need_cmd wrk wrk
+    need_cmd valgrind valgrind
+fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
     echo "mk/deps.sh: installing:$missing"
