@@ -353,9 +353,14 @@ void mhd_otel_on_connection(void *cls, struct MHD_Connection *conn, void **socke
     /* A request MHD never completed through the callback (rejected before
      * the handler): end its span now. */
     mhd_otel_req *r = mhd_otel_req_take(conn);
-    if (r != NULL)
-        finish(r, r->status ? r->status : queued_status(conn),
-               r->handled ? MHD_REQUEST_TERMINATED_WITH_ERROR : MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    if (r == NULL)
+        return;
+    unsigned int status = r->status ? r->status : queued_status(conn);
+    enum MHD_RequestTerminationCode how = MHD_REQUEST_TERMINATED_WITH_ERROR;
+    if (!r->handled) /* MHD answered it itself, or the client left first */
+        how = status != 0 ? MHD_REQUEST_TERMINATED_COMPLETED_OK
+                          : MHD_REQUEST_TERMINATED_CLIENT_ABORT;
+    finish(r, status, how);
 }
 
 otel_span *mhd_otel_connection_span(struct MHD_Connection *connection)
