@@ -175,10 +175,11 @@ void otel_resource_at(const otel_resource *r, size_t i, const char **key, const 
 typedef struct otel_span otel_span;
 
 /* An exporter is handed batches by the processor's worker thread, one call at
- * a time. The spans are borrowed for the duration of export() and must not be
- * kept. export() returns 0 when the batch was delivered, or a negative code
- * (the spans are then counted as failed). shutdown() is called once, after
- * the last export; it may be NULL. */
+ * a time. The spans are borrowed for the duration of export_spans() and must
+ * not be kept. It returns 0 when the batch was delivered, K > 0 when it was
+ * delivered but the receiver rejected K of its spans (partial success), or a
+ * negative code (the spans are then counted as failed). shutdown() is called
+ * once, after the last export; it may be NULL. */
 typedef struct otel_exporter {
     const char *name;
     int (*export_spans)(void *user_data, otel_span *const *spans, size_t n);

@@ -61,19 +61,30 @@ static struct timespec deadline_ts(uint64_t delay_ns)
     return ts;
 }
 
+/* Hand the batch to every exporter. A span counts as exported when every
+ * exporter delivered it; failed when one gave up; rejected when a receiver
+ * refused it (the largest refusal of any exporter). */
 static void export_batch(otel_processor *p, size_t n)
 {
-    int failed = 0;
+    bool failed = false;
+    size_t rejected = 0;
     for (size_t i = 0; i < p->n_exporters; i++) {
         otel_exporter *e = &p->exporters[i];
         int rc = e->export_spans(e->user_data, p->batch, n);
-        if (rc != OTEL_OK) {
-            failed = 1;
+        if (rc < 0) {
+            failed = true;
             otel_log(OTEL_LOG_WARN, "exporter %s failed on %zu spans: %s", e->name, n,
                      otel_strerror(rc));
+        } else if ((size_t)rc > rejected) {
+            rejected = (size_t)rc < n ? (size_t)rc : n;
         }
     }
-    atomic_fetch_add(failed ? &p->failed : &p->exported, n);
+    if (failed) {
+        atomic_fetch_add(&p->failed, n);
+    } else {
+        atomic_fetch_add(&p->rejected, rejected);
+        atomic_fetch_add(&p->exported, n - rejected);
+    }
     atomic_fetch_sub(&p->in_flight, n);
     for (size_t i = 0; i < n; i++)
         p->release(p->release_ud, p->batch[i]);

@@ -37,6 +37,15 @@ typedef struct mhd_otel_conf {
     otel_console_format console_format; /* default json */
     char *console_output;          /* "stdout" (default), "stderr" or a path */
 
+    bool otlp;                     /* an otel_exporter otlp block, OTEL_TRACES_EXPORTER=otlp,
+                                      or no exporter named anywhere (the spec default) */
+    char *otlp_endpoint;           /* endpoint / OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT;
+                                      NULL = http://localhost:4317 */
+    mhd_otel_kv_str *otlp_headers; /* header NAME VALUE / OTEL_EXPORTER_OTLP_[TRACES_]HEADERS */
+    size_t n_otlp_headers;
+    bool otlp_gzip;                /* compression gzip|none / ..._COMPRESSION */
+    uint64_t otlp_timeout_ns;      /* timeout / ..._TIMEOUT (ms); default 10 s */
+
     otel_tracer_config batch;      /* otel_batch / OTEL_BSP_* (+ sampler above) */
 } mhd_otel_conf;
 

@@ -1,0 +1,48 @@
+/* otlp.h - the OTLP/gRPC exporter: batches of spans as
+ * ExportTraceServiceRequest over one HTTP/2 connection (nghttp2), with
+ * retries, backoff and reconnects. */
+#ifndef OTEL_OTLP_H
+#define OTEL_OTLP_H
+
+#include "../core/otel.h"
+
+typedef struct otel_otlp_header {
+    const char *name; /* lowercase on the wire */
+    const char *value;
+} otel_otlp_header;
+
+typedef struct otel_otlp_config {
+    const char *endpoint;           /* "http://HOST:PORT"; default http://localhost:4317 */
+    const otel_otlp_header *headers; /* extra request metadata, n_headers of them */
+    size_t n_headers;
+    bool gzip;           /* grpc-encoding: gzip */
+    uint64_t timeout_ns; /* per export, retries included; default 10 s */
+} otel_otlp_config;
+
+typedef struct otel_otlp otel_otlp;
+
+/* An exporter for cfg (strings copied). No connection is made until the
+ * first export. Returns 0, OTEL_ERR_INVALID for a bad endpoint (err says why,
+ * errlen bytes), OTEL_ERR_NOMEM. Caller frees with otel_otlp_del. */
+int otel_otlp_new(otel_otlp **out, const otel_otlp_config *cfg, char *err, size_t errlen);
+/* Closes the connection. NULL does nothing. */
+void otel_otlp_del(otel_otlp *e);
+
+/* The exporter vtable for e (borrowed: e must outlive the tracer). Its
+ * export_spans runs in the processor's worker thread, blocking it until the
+ * batch is delivered, refused, or the timeout passes; it returns 0, the number
+ * of spans the receiver rejected (partial success, > 0), or a negative
+ * OTEL_ERR_*. Its shutdown closes the connection. */
+otel_exporter otel_otlp_exporter(otel_otlp *e);
+
+typedef struct otel_otlp_stats {
+    uint64_t requests;    /* Export calls sent, retries included */
+    uint64_t retries;
+    uint64_t connects;    /* connections established */
+    uint64_t bytes_sent;  /* gRPC message bytes, after compression */
+    uint64_t rejected;    /* spans the receiver reported rejected */
+} otel_otlp_stats;
+
+void otel_otlp_get_stats(const otel_otlp *e, otel_otlp_stats *out);
+
+#endif /* OTEL_OTLP_H */
