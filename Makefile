@@ -8,7 +8,7 @@ BUILD ?= build
 SAN ?=
 CC ?= cc
 
-PKGS := libmicrohttpd libcjson
+PKGS := libmicrohttpd libcjson libnghttp2 libprotobuf-c zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
@@ -31,8 +31,14 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Wshadow \
 LDFLAGS_ALL = -pthread $(SAN_FLAGS) $(LDFLAGS)
 LIBS_ALL = $(PKG_LIBS) -ldl -lm
 
+# The OTLP schema: protoc-c generates C into $(BUILD)/gen at build time.
+PROTO_SRC := $(sort $(shell find exporter/proto -name '*.proto' 2>/dev/null))
+PROTO_C := $(PROTO_SRC:exporter/proto/%.proto=$(BUILD)/gen/%.pb-c.c)
+PROTO_H := $(PROTO_C:.c=.h)
+PROTO_OBJ := $(PROTO_C:$(BUILD)/%.c=$(BUILD)/obj/%.o)
+
 LIB_SRC := $(sort $(wildcard core/*.c exporter/*.c module/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(PROTO_OBJ)
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 ITEST_SRC := $(sort $(wildcard t/integration/test_*.c))
@@ -56,10 +62,21 @@ Q :=
 ECHO = @true
 endif
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: exporter/proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	$(ECHO) PROTOC $<
+	$(Q)protoc-c --proto_path=exporter/proto --c_out=$(BUILD)/gen $<
+
+# Generated code: warnings of protoc-c's output are not ours to fix.
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(ECHO) CC $@
-	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(filter-out -Werror -Wmissing-prototypes,$(CFLAGS_ALL)) -I$(BUILD)/gen -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(ECHO) CC $@
+	$(Q)$(CC) $(CFLAGS_ALL) -I$(BUILD)/gen $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libmhd-otel.a: $(LIB_OBJ)
 	@rm -f $@
@@ -115,4 +132,4 @@ format:
 clean:
 	rm -rf build build-asan build-tsan
 
--include $(LIB_OBJ:.o=.d) $(T_HELPER_OBJ:.o=.d)
+-include $(shell find $(BUILD)/obj -name "*.d" 2>/dev/null)
