@@ -191,7 +191,10 @@ static enum MHD_Result handle_error(struct MHD_Connection *connection)
 }
 
 /* The access handler: routes GET requests, 405 for other methods on known
- * routes, 404 for the rest. Answers on the first call (no body is read). */
+ * routes, 404 for the rest. The first call only marks the request: MHD keeps
+ * a connection alive only when the answer comes after it (a response queued
+ * on the first call makes MHD discard the request and close). Any body is
+ * read and ignored. */
 static enum MHD_Result demo_handler(void *cls, struct MHD_Connection *connection, const char *url,
                                     const char *method, const char *version,
                                     const char *upload_data, size_t *upload_data_size,
@@ -202,11 +205,19 @@ static enum MHD_Result demo_handler(void *cls, struct MHD_Connection *connection
     int known = 1;
     int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 
+    static int seen; /* address used as the per-request mark */
+
     (void)cls;
     (void)version;
     (void)upload_data;
-    (void)upload_data_size;
-    (void)req_cls;
+    if (*req_cls == NULL) {
+        *req_cls = &seen;
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     if (strcmp(url, "/hello") == 0) {
         name = "World";
     } else if (strncmp(url, hello_prefix, sizeof(hello_prefix) - 1) == 0) {

@@ -180,8 +180,10 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
     if (!otel_span_is_recording(r->span))
         return;
     set_request_attrs(r, conn, method, version, route);
-    if (m->request_hook != NULL)
+    if (m->request_hook != NULL) {
+        r->hooked = true;
         m->request_hook(m->request_hook_ud, r->span, conn, method, url);
+    }
 }
 
 static const char *termination_name(enum MHD_RequestTerminationCode toe)
@@ -254,7 +256,7 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
             otel_span_set_attr_str(span, "error.type", code);
             otel_span_set_status(span, OTEL_STATUS_ERROR, NULL);
         }
-        if (m->response_hook != NULL)
+        if (r->hooked && m->response_hook != NULL)
             m->response_hook(m->response_hook_ud, span, r->conn, status);
     }
     otel_span_end(span);
@@ -334,8 +336,13 @@ void mhd_otel_on_completed(void *cls, struct MHD_Connection *conn, void **req_cl
     if (status == 0)
         status = r->status;
     if (d->completed != NULL) {
+        /* The span stays reachable from the server's callback, both as the
+         * current span and through mhd_otel_connection_span. */
         otel_span *prev = otel_context_attach(r->span);
+        mhd_otel_req *prev_req = tls_req;
+        tls_req = r;
         d->completed(d->completed_cls, conn, &r->app_cls, toe);
+        tls_req = prev_req;
         otel_context_detach(prev);
     }
     *req_cls = NULL;

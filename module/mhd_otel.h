@@ -52,16 +52,19 @@ struct MHD_Daemon *mhd_otel_start_daemon_va(mhd_otel *m, unsigned int flags, uin
 void mhd_otel_stop_daemon(struct MHD_Daemon *daemon);
 
 /* The server span of the request being handled on connection (NULL when the
- * request is not traced). Borrowed: valid until the request completes. */
+ * request is not traced), from any thread. Borrowed: valid until the request
+ * completes (the server's own completion callback still sees it). */
 otel_span *mhd_otel_connection_span(struct MHD_Connection *connection);
 
-/* Called once per traced request when its server span has started, before
- * the server's handler runs (headers are readable from connection). */
+/* Called once per traced request that reaches the server's handler, when its
+ * server span has started and before the handler runs (headers are readable
+ * from connection). Requests MHD answers itself (e.g. a header too large)
+ * get a span but no hook calls. */
 typedef void (*mhd_otel_request_hook)(void *user_data, otel_span *span,
                                       struct MHD_Connection *connection, const char *method,
                                       const char *url);
-/* Called once per traced request just before its server span ends, with the
- * response status (0 when none was sent). */
+/* Called just before a server span ends, with the response status (0 when
+ * none was sent), for every request the request hook was called for. */
 typedef void (*mhd_otel_response_hook)(void *user_data, otel_span *span,
                                        struct MHD_Connection *connection, unsigned int status);
 

@@ -25,6 +25,7 @@ typedef struct mhd_otel_req {
     unsigned int status; /* last status seen queued */
     bool handled;        /* the access handler ran at least once */
     bool skipped;
+    bool hooked;         /* the request hook ran: the response hook will */
     uint16_t uri_len;
     struct mhd_otel_req *next; /* in its connection-table bucket */
     char uri[MHD_OTEL_URI_MAX]; /* raw URI (path and query), NUL-terminated */
