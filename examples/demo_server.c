@@ -373,9 +373,12 @@ static void report_stats(mhd_otel *m)
         (void)otel_tracer_shutdown(t);
     memset(&st, 0, sizeof(st));
     mhd_otel_stats(m, &st);
-    fprintf(stderr, "demo-server: spans ended=%llu exported=%llu dropped=%llu failed=%llu\n",
+    fprintf(stderr,
+            "demo-server: spans ended=%llu exported=%llu dropped=%llu failed=%llu rejected=%llu "
+            "queued=%llu\n",
             (unsigned long long)st.ended, (unsigned long long)st.exported,
-            (unsigned long long)st.dropped, (unsigned long long)st.failed);
+            (unsigned long long)st.dropped, (unsigned long long)st.failed,
+            (unsigned long long)st.rejected, (unsigned long long)st.queued);
 }
 
 int main(int argc, char **argv)
