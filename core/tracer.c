@@ -34,11 +34,11 @@ int otel_tracer_new(otel_tracer **out, const otel_tracer_config *cfg, otel_resou
     t->cfg = *cfg;
     if (t->cfg.attr_value_max_len == 0)
         t->cfg.attr_value_max_len = OTEL_SPAN_ARENA;
-    int rc = otel_queue_new(&t->free_spans, pool_capacity(cfg));
+    int rc = otel_pool_new(&t->spans, sizeof(otel_span), pool_capacity(cfg));
     if (rc == OTEL_OK)
         rc = otel_processor_new(&t->processor, &t->cfg, otel_span_release, t);
     if (rc != OTEL_OK) {
-        otel_queue_del(t->free_spans);
+        otel_pool_del(t->spans);
         otel_free(t);
         return rc;
     }
@@ -72,10 +72,7 @@ void otel_tracer_del(otel_tracer *t)
     if (t == NULL)
         return;
     otel_processor_del(t->processor);
-    otel_span *s;
-    while ((s = otel_queue_pop(t->free_spans)) != NULL)
-        otel_free(s);
-    otel_queue_del(t->free_spans);
+    otel_pool_del(t->spans);
     otel_resource_del(t->resource);
     otel_free(t);
 }
@@ -90,20 +87,17 @@ void otel_tracer_stats(const otel_tracer *t, otel_stats *out)
     otel_processor_stats(t->processor, out);
 }
 
+uint64_t otel_tracer_spans_allocated(const otel_tracer *t)
+{
+    return otel_pool_allocated(t->spans);
+}
+
 otel_span *otel_span_acquire(otel_tracer *t)
 {
-    otel_span *s = otel_queue_pop(t->free_spans);
-    if (s != NULL)
-        return s;
-    s = otel_malloc(sizeof(*s));
-    if (s != NULL)
-        atomic_fetch_add_explicit(&t->spans_allocated, 1, memory_order_relaxed);
-    return s;
+    return otel_pool_get(t->spans);
 }
 
 void otel_span_release(void *tracer, otel_span *span)
 {
-    otel_tracer *t = tracer;
-    if (!otel_queue_push(t->free_spans, span))
-        otel_free(span);
+    otel_pool_put(((otel_tracer *)tracer)->spans, span);
 }

@@ -6,16 +6,18 @@
 #include <stdatomic.h>
 
 #include "otel.h"
+#include "pool.h"
 #include "processor.h"
-#include "queue.h"
 
 struct otel_tracer {
     otel_tracer_config cfg;
     otel_resource *resource;   /* owned */
     otel_processor *processor; /* owned */
-    otel_queue *free_spans;    /* owned: the span pool, spans owned */
-    _Atomic uint64_t spans_allocated; /* spans ever taken from the heap */
+    otel_pool *spans;          /* owned: free spans */
 };
+
+/* Spans t ever took from the heap (tests: none in the steady state). */
+uint64_t otel_tracer_spans_allocated(const otel_tracer *t);
 
 /* A span from t's pool (or the heap when the pool is empty); NULL when out of
  * memory. Its fields are not initialised. */

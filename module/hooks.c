@@ -147,6 +147,24 @@ static bool extract_parent(struct MHD_Connection *conn, otel_span_context *paren
     return true;
 }
 
+/* "METHOD route", "METHOD", or "HTTP" for a method outside the standard
+ * ones (method NULL). */
+static void set_span_name(otel_span *span, const char *method, const char *route)
+{
+    if (method == NULL || route == NULL) {
+        otel_span_update_name(span, method ? method : "HTTP");
+        return;
+    }
+    char name[320];
+    size_t ml = strlen(method);
+    size_t rl = strnlen(route, sizeof(name) - ml - 2);
+    memcpy(name, method, ml);
+    name[ml] = ' ';
+    memcpy(name + ml + 1, route, rl);
+    name[ml + 1 + rl] = '\0';
+    otel_span_update_name(span, name);
+}
+
 /* Start the server span at the first handler call: the headers are there. */
 static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char *url,
                        const char *method, const char *version)
@@ -167,18 +185,12 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
         .start_ns = r->start_ns,
         .tracestate = has_parent ? tracestate : NULL,
     };
-    const char *route = mhd_otel_route_match(&m->conf->routes, url, url_len);
-    const char *meth = known_method(method);
-    char name[320];
-    if (meth == NULL)
-        snprintf(name, sizeof(name), "HTTP");
-    else if (route != NULL)
-        snprintf(name, sizeof(name), "%s %s", meth, route);
-    else
-        snprintf(name, sizeof(name), "%s", meth);
-    r->span = otel_span_start(m->tracer, name, &opt);
+    /* The name is made only for a span that records. */
+    r->span = otel_span_start(m->tracer, NULL, &opt);
     if (!otel_span_is_recording(r->span))
         return;
+    const char *route = mhd_otel_route_match(&m->conf->routes, url, url_len);
+    set_span_name(r->span, known_method(method), route);
     set_request_attrs(r, conn, method, version, route);
     if (m->request_hook != NULL) {
         r->hooked = true;

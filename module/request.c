@@ -3,7 +3,7 @@
 #include "request.h"
 
 #include "../core/alloc.h"
-#include "../core/queue.h"
+#include "../core/pool.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -16,13 +16,13 @@ typedef struct bucket {
     mhd_otel_req *head;
 } bucket;
 
-static otel_queue *pool;
+static otel_pool *pool; /* never freed: requests live as long as the process */
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static bucket table[BUCKETS];
 
 static void pool_init(void)
 {
-    if (otel_queue_new(&pool, POOL_SIZE) != OTEL_OK)
+    if (otel_pool_new(&pool, sizeof(mhd_otel_req), POOL_SIZE) != OTEL_OK)
         pool = NULL; /* every request then comes from the heap */
     for (size_t i = 0; i < BUCKETS; i++)
         pthread_mutex_init(&table[i].mu, NULL);
@@ -53,9 +53,7 @@ static mhd_otel_req *unlink_conn(bucket *b, const struct MHD_Connection *conn)
 mhd_otel_req *mhd_otel_req_get(void)
 {
     pthread_once(&pool_once, pool_init);
-    mhd_otel_req *r = pool ? otel_queue_pop(pool) : NULL;
-    if (r == NULL)
-        r = otel_malloc(sizeof(*r));
+    mhd_otel_req *r = pool ? otel_pool_get(pool) : otel_malloc(sizeof(*r));
     if (r == NULL)
         return NULL;
     memset(r, 0, offsetof(mhd_otel_req, uri));
@@ -67,7 +65,9 @@ void mhd_otel_req_put(mhd_otel_req *r)
 {
     if (r == NULL)
         return;
-    if (pool == NULL || !otel_queue_push(pool, r))
+    if (pool != NULL)
+        otel_pool_put(pool, r);
+    else
         otel_free(r);
 }
 

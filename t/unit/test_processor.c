@@ -449,13 +449,13 @@ static void test_otel_span_acquire_no_alloc_steady_state(void **state)
     for (int i = 0; i < 1000; i++)
         otel_span_end(live[i]);
     assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
-    uint64_t allocated = atomic_load(&t->spans_allocated);
+    uint64_t allocated = otel_tracer_spans_allocated(t);
     assert_int_equal(allocated, 1000);
     for (int round = 0; round < 10; round++) {
         end_spans(t, 1000);
         assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
     }
-    assert_int_equal(atomic_load(&t->spans_allocated), allocated);
+    assert_int_equal(otel_tracer_spans_allocated(t), allocated);
     assert_int_equal(stats(t).exported, 11000);
     check_balance(t);
 }

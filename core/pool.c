@@ -1,0 +1,181 @@
+/* pool.c - fixed-size object pools: a lock-free shared ring of free objects
+ * and a small LIFO cache per thread in front of it. */
+#include "pool.h"
+
+#include "alloc.h"
+#include "otel.h"
+#include "queue.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define CACHE_OBJS 16  /* objects one thread keeps for one pool */
+#define CACHE_POOLS 4  /* pools one thread keeps a cache for */
+
+struct otel_pool {
+    uint64_t id;       /* never reused, unlike the address */
+    size_t obj_size;
+    otel_queue *ring;  /* owned; free objects, owned */
+    _Atomic uint64_t allocated;
+    otel_pool *next;   /* in the registry of live pools */
+};
+
+typedef struct cache {
+    uint64_t pool_id; /* 0: unused */
+    unsigned n;
+    void *objs[CACHE_OBJS];
+} cache;
+
+typedef struct thread_caches {
+    bool registered; /* the key's destructor will flush these */
+    cache c[CACHE_POOLS];
+} thread_caches;
+
+static _Thread_local thread_caches tls;
+static _Atomic uint64_t next_id = 1;
+
+/* Live pools, so that a thread flushing its cache never touches a deleted
+ * one. Taken only when a thread exits or switches pools, and by new/del. */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static otel_pool *registry;
+static pthread_key_t exit_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+/* Give the cached objects back to their pool, or free them when the pool is
+ * gone or its ring is full. */
+static void flush(cache *c)
+{
+    if (c->pool_id == 0)
+        return;
+    pthread_mutex_lock(&registry_mu);
+    otel_pool *p = registry;
+    while (p != NULL && p->id != c->pool_id)
+        p = p->next;
+    for (unsigned i = 0; i < c->n; i++)
+        if (p == NULL || !otel_queue_push(p->ring, c->objs[i]))
+            otel_free(c->objs[i]);
+    pthread_mutex_unlock(&registry_mu);
+    c->n = 0;
+    c->pool_id = 0;
+}
+
+static void on_thread_exit(void *arg)
+{
+    thread_caches *tc = arg;
+    for (int i = 0; i < CACHE_POOLS; i++)
+        flush(&tc->c[i]);
+    tc->registered = false; /* a later use in this thread registers again */
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&exit_key, on_thread_exit);
+}
+
+/* This thread's cache for p, taken over from another pool if needed; NULL
+ * when the thread cannot have one. */
+static cache *cache_for(const otel_pool *p)
+{
+    thread_caches *tc = &tls;
+    if (!tc->registered) {
+        pthread_once(&key_once, make_key);
+        if (pthread_setspecific(exit_key, tc) != 0)
+            return NULL;
+        tc->registered = true;
+    }
+    cache *free_slot = NULL;
+    for (int i = 0; i < CACHE_POOLS; i++) {
+        if (tc->c[i].pool_id == p->id)
+            return &tc->c[i];
+        if (tc->c[i].pool_id == 0 && free_slot == NULL)
+            free_slot = &tc->c[i];
+    }
+    if (free_slot == NULL) { /* rare: more pools than slots */
+        free_slot = &tc->c[p->id % CACHE_POOLS];
+        flush(free_slot);
+    }
+    free_slot->pool_id = p->id;
+    free_slot->n = 0;
+    return free_slot;
+}
+
+int otel_pool_new(otel_pool **out, size_t obj_size, size_t capacity)
+{
+    *out = NULL;
+    if (obj_size == 0 || capacity == 0)
+        return OTEL_ERR_INVALID;
+    otel_pool *p = otel_calloc(1, sizeof(*p));
+    if (p == NULL)
+        return OTEL_ERR_NOMEM;
+    int rc = otel_queue_new(&p->ring, capacity);
+    if (rc != OTEL_OK) {
+        otel_free(p);
+        return rc;
+    }
+    p->id = atomic_fetch_add(&next_id, 1);
+    p->obj_size = obj_size;
+    pthread_mutex_lock(&registry_mu);
+    p->next = registry;
+    registry = p;
+    pthread_mutex_unlock(&registry_mu);
+    *out = p;
+    return OTEL_OK;
+}
+
+void otel_pool_del(otel_pool *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&registry_mu);
+    for (otel_pool **pp = &registry; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&registry_mu);
+    cache *c = NULL;
+    for (int i = 0; i < CACHE_POOLS; i++)
+        if (tls.c[i].pool_id == p->id)
+            c = &tls.c[i];
+    if (c != NULL)
+        flush(c); /* p is out of the registry: frees them */
+    void *obj;
+    while ((obj = otel_queue_pop(p->ring)) != NULL)
+        otel_free(obj);
+    otel_queue_del(p->ring);
+    otel_free(p);
+}
+
+void *otel_pool_get(otel_pool *p)
+{
+    cache *c = cache_for(p);
+    if (c != NULL && c->n > 0)
+        return c->objs[--c->n];
+    void *obj = otel_queue_pop(p->ring);
+    if (obj != NULL)
+        return obj;
+    obj = otel_malloc(p->obj_size);
+    if (obj != NULL)
+        atomic_fetch_add_explicit(&p->allocated, 1, memory_order_relaxed);
+    return obj;
+}
+
+void otel_pool_put(otel_pool *p, void *obj)
+{
+    if (obj == NULL)
+        return;
+    cache *c = cache_for(p);
+    if (c != NULL && c->n < CACHE_OBJS) {
+        c->objs[c->n++] = obj;
+        return;
+    }
+    if (!otel_queue_push(p->ring, obj))
+        otel_free(obj);
+}
+
+uint64_t otel_pool_allocated(const otel_pool *p)
+{
+    return atomic_load(&((otel_pool *)p)->allocated);
+}
