@@ -78,7 +78,10 @@ $(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	$(ECHO) CC $@
 	$(Q)$(CC) $(CFLAGS_ALL) -I$(BUILD)/gen $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libmhd-otel.a: $(LIB_OBJ)
+# The LD_PRELOAD interposers live only in the shared library.
+PRELOAD_OBJ := $(BUILD)/obj/module/preload.o
+
+$(BUILD)/libmhd-otel.a: $(filter-out $(PRELOAD_OBJ),$(LIB_OBJ))
 	@rm -f $@
 	$(ECHO) AR $@
 	$(Q)ar rcs $@ $^

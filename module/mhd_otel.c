@@ -2,6 +2,8 @@
  * its exporters, starts and stops traced libmicrohttpd daemons. */
 #include "module_int.h"
 
+#include "mhd_real.h"
+
 #include "../core/alloc.h"
 #include "../core/log.h"
 
@@ -94,7 +96,7 @@ static int make_tracer(mhd_otel *m, char *err, size_t errlen)
     } else {
         otel_log(OTEL_LOG_WARN, "no exporter configured: spans are counted but not sent");
     }
-    return otel_tracer_start(m->tracer);
+    return OTEL_OK;
 }
 
 int mhd_otel_new(mhd_otel **out, const char *path, char *err, size_t errlen)
@@ -200,8 +202,13 @@ static struct MHD_Daemon *start_traced(mhd_otel *m, unsigned int flags, uint16_t
         otel_free(d);
         return NULL;
     }
-    struct MHD_Daemon *daemon = MHD_start_daemon(flags, port, apc, apc_cls, mhd_otel_on_request,
-                                                 d, MHD_OPTION_ARRAY, o->items, MHD_OPTION_END);
+    /* The exporter thread starts with the first traced daemon, not before:
+     * a process that forks after loading the config serves from the child. */
+    if (otel_tracer_start(m->tracer) != OTEL_OK)
+        otel_log(OTEL_LOG_ERROR, "cannot start the exporter thread: spans stay queued");
+    struct MHD_Daemon *daemon =
+        mhd_otel_real_start(flags, port, apc, apc_cls, mhd_otel_on_request, d, MHD_OPTION_ARRAY,
+                            o->items, MHD_OPTION_END);
     if (daemon == NULL) {
         otel_free(d);
         return NULL;
@@ -220,7 +227,7 @@ struct MHD_Daemon *mhd_otel_start_daemon_va(mhd_otel *m, unsigned int flags, uin
                                             va_list ap)
 {
     if (!mhd_otel_enabled(m) || dh == NULL)
-        return MHD_start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, ap);
+        return mhd_otel_real_start_va()(flags, port, apc, apc_cls, dh, dh_cls, ap);
     va_list copy;
     va_copy(copy, ap);
     mhd_otel_opts o;
@@ -234,7 +241,7 @@ struct MHD_Daemon *mhd_otel_start_daemon_va(mhd_otel *m, unsigned int flags, uin
         if (rc == OTEL_ERR_UNSUPPORTED)
             otel_log(OTEL_LOG_WARN, "unknown MHD option %u: daemon started without tracing",
                      o.unknown_option);
-        daemon = MHD_start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, copy);
+        daemon = mhd_otel_real_start_va()(flags, port, apc, apc_cls, dh, dh_cls, copy);
     }
     va_end(copy);
     mhd_otel_opts_free(&o);
@@ -267,7 +274,7 @@ void mhd_otel_stop_daemon(struct MHD_Daemon *daemon)
     }
     pthread_mutex_unlock(&daemons_mu);
     /* Stopping runs the completion callbacks of open requests, which still
-     * need d. */
-    MHD_stop_daemon(daemon);
+     * need d. A daemon the module never saw is stopped all the same. */
+    mhd_otel_real_stop()(daemon);
     otel_free(d);
 }
