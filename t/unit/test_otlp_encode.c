@@ -1,0 +1,1154 @@
+/* test_otlp_encode.c - tests of the OTLP encoder and response decoders
+ * (exporter/otlp_encode.c): every request is unpacked again with the
+ * generated protobuf-c code and compared field by field. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/alloc.h"
+#include "../../core/span_int.h"
+#include "../../exporter/otlp_encode.h"
+
+#include "google/rpc/error_details.pb-c.h"
+#include "google/rpc/status.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_request;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse pb_response;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess pb_partial;
+typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_resource_spans;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_scope_spans;
+typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
+typedef Opentelemetry__Proto__Trace__V1__Span__Event pb_event;
+typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
+typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
+
+#define T_START_NS UINT64_C(1764000000123456789) /* above 2^53: a double rounds it */
+
+#define ANY_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define ANY_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
+#define ANY_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+#define ANY_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int reset_alloc(void **state)
+{
+    (void)state;
+    otel_alloc_fail_after(-1);
+    return 0;
+}
+
+/* A tracer (no worker started) whose resource is service_name plus, when
+ * env is not NULL, deployment.environment. Caller frees with
+ * otel_tracer_del. */
+static otel_tracer *make_tracer(const char *service_name, const char *env)
+{
+    otel_tracer_config cfg;
+    otel_tracer_config_default(&cfg);
+    otel_resource *r = NULL;
+    assert_int_equal(otel_resource_new(&r, service_name), OTEL_OK);
+    if (env != NULL)
+        assert_int_equal(otel_resource_set(r, "deployment.environment", env), OTEL_OK);
+    otel_tracer *t = NULL;
+    assert_int_equal(otel_tracer_new(&t, &cfg, r), OTEL_OK);
+    return t;
+}
+
+/* A recorded, ended server span, root, sampled, ids derived from seed.
+ * Strings point at static storage. Caller frees with free(). */
+static otel_span *make_span(otel_tracer *t, const char *name, unsigned seed)
+{
+    otel_span *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    for (int i = 0; i < 16; i++)
+        s->ctx.trace_id[i] = (uint8_t)(0xa0 + i + seed * 3);
+    for (int i = 0; i < 8; i++)
+        s->ctx.span_id[i] = (uint8_t)(0x10 + i + seed * 7);
+    s->ctx.span_id[0] = (uint8_t)(seed >> 8);
+    s->ctx.span_id[1] = (uint8_t)seed;
+    s->ctx.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
+    s->recording = true;
+    s->ended = true;
+    s->kind = OTEL_SPAN_KIND_SERVER;
+    s->status = OTEL_STATUS_UNSET;
+    s->status_message = "";
+    s->name = name;
+    s->start_ns = T_START_NS + seed;
+    s->end_ns = T_START_NS + seed + 1234567;
+    s->tracer = t;
+    return s;
+}
+
+static void set_parent(otel_span *s, bool remote)
+{
+    for (int i = 0; i < 8; i++)
+        s->parent_span_id[i] = (uint8_t)(0xc0 + i);
+    s->has_parent = true;
+    s->parent_is_remote = remote;
+}
+
+static otel_attr *next_attr(otel_span *s)
+{
+    assert_true(s->n_attrs < OTEL_SPAN_MAX_ATTRS);
+    return &s->attrs[s->n_attrs++];
+}
+
+static void attr_str(otel_attr *a, const char *key, const char *v)
+{
+    a->key = key;
+    a->key_len = (uint16_t)strlen(key);
+    a->type = OTEL_ATTR_STRING;
+    a->v.s.ptr = v;
+    a->v.s.len = (uint32_t)strlen(v);
+}
+
+static void attr_int(otel_attr *a, const char *key, int64_t v)
+{
+    a->key = key;
+    a->key_len = (uint16_t)strlen(key);
+    a->type = OTEL_ATTR_INT;
+    a->v.i = v;
+}
+
+static void attr_bool(otel_attr *a, const char *key, bool v)
+{
+    a->key = key;
+    a->key_len = (uint16_t)strlen(key);
+    a->type = OTEL_ATTR_BOOL;
+    a->v.b = v;
+}
+
+static void attr_double(otel_attr *a, const char *key, double v)
+{
+    a->key = key;
+    a->key_len = (uint16_t)strlen(key);
+    a->type = OTEL_ATTR_DOUBLE;
+    a->v.d = v;
+}
+
+/* Append an event with n attributes taken from attrs. */
+static void add_event(otel_span *s, const char *name, uint64_t time_ns, const otel_attr *attrs,
+                      size_t n, uint32_t dropped)
+{
+    assert_true(s->n_events < OTEL_SPAN_MAX_EVENTS);
+    assert_true(s->n_ev_attrs + n <= OTEL_SPAN_MAX_EVENT_ATTRS);
+    otel_event *ev = &s->events[s->n_events++];
+    ev->name = name;
+    ev->time_ns = time_ns;
+    ev->attr_first = s->n_ev_attrs;
+    ev->attr_count = (uint16_t)n;
+    ev->dropped_attrs = dropped;
+    for (size_t i = 0; i < n; i++)
+        s->ev_attrs[s->n_ev_attrs++] = attrs[i];
+}
+
+/* A span with everything the core records: a remote parent, tracestate,
+ * attributes of each type, two events, dropped counts, an error status. */
+static otel_span *make_full_span(otel_tracer *t, unsigned seed)
+{
+    otel_span *s = make_span(t, "GET /hello/{name}", seed);
+    set_parent(s, true);
+    const char ts[] = "vendor=abc,other=1";
+    memcpy(s->tracestate, ts, sizeof(ts));
+    s->tracestate_len = (uint16_t)(sizeof(ts) - 1);
+    attr_str(next_attr(s), "http.request.method", "GET");
+    attr_int(next_attr(s), "http.response.status_code", 500 + (int64_t)seed % 7);
+    attr_bool(next_attr(s), "app.cache_hit", seed % 2 == 0);
+    attr_double(next_attr(s), "app.ratio", 0.25 * seed);
+    s->dropped_attrs = seed % 3;
+    otel_attr ea[3];
+    attr_str(&ea[0], "exception.type", "E_IO");
+    attr_str(&ea[1], "exception.message", "disk gone");
+    attr_int(&ea[2], "retry", (int64_t)seed);
+    add_event(s, "exception", T_START_NS + 10 + seed, ea, 2, 1);
+    add_event(s, "retry", T_START_NS + 20 + seed, &ea[2], 1, 0);
+    s->dropped_events = 2;
+    s->status = OTEL_STATUS_ERROR;
+    s->status_message = "upstream failed";
+    return s;
+}
+
+static void free_spans(otel_span **spans, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(spans[i]);
+}
+
+/* Encode spans with e and unpack the result; free with free_request. */
+static pb_request *encode_with(otel_otlp_encoder *e, otel_span *const *spans, size_t n)
+{
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    assert_int_equal(otel_otlp_encode(e, spans, n, &data, &len), OTEL_OK);
+    assert_non_null(data);
+    assert_true(len > 0);
+    pb_request *req =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, len,
+                                                                                         data);
+    assert_non_null(req);
+    return req;
+}
+
+/* Encode with a fresh encoder. */
+static pb_request *encode(otel_span *const *spans, size_t n)
+{
+    otel_otlp_encoder *e = NULL;
+    assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
+    pb_request *req = encode_with(e, spans, n);
+    otel_otlp_encoder_del(e);
+    return req;
+}
+
+static void free_request(pb_request *req)
+{
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req,
+                                                                                            NULL);
+}
+
+/* The only ScopeSpans' spans of a request with one resource. */
+static const pb_scope_spans *only_scope(const pb_request *req)
+{
+    assert_int_equal(req->n_resource_spans, 1);
+    assert_int_equal(req->resource_spans[0]->n_scope_spans, 1);
+    return req->resource_spans[0]->scope_spans[0];
+}
+
+static void assert_bytes(ProtobufCBinaryData b, const uint8_t *want, size_t n)
+{
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.data, want, n);
+}
+
+static void assert_attr_equal(const pb_kv *kv, const otel_attr *a)
+{
+    assert_non_null(kv->value);
+    assert_string_equal(kv->key, a->key);
+    const pb_any *v = kv->value;
+    switch (a->type) {
+    case OTEL_ATTR_STRING:
+        assert_int_equal(v->value_case, ANY_STRING);
+        assert_string_equal(v->string_value, a->v.s.ptr);
+        break;
+    case OTEL_ATTR_BOOL:
+        assert_int_equal(v->value_case, ANY_BOOL);
+        assert_int_equal(v->bool_value, a->v.b);
+        break;
+    case OTEL_ATTR_INT:
+        assert_int_equal(v->value_case, ANY_INT);
+        assert_true(v->int_value == a->v.i);
+        break;
+    case OTEL_ATTR_DOUBLE:
+        assert_int_equal(v->value_case, ANY_DOUBLE);
+        if (isnan(a->v.d))
+            assert_true(isnan(v->double_value));
+        else
+            assert_memory_equal(&v->double_value, &a->v.d, sizeof(double));
+        break;
+    }
+}
+
+/* Everything encoded for span m matches the core's span s. */
+static void assert_span_equal(const pb_span *m, const otel_span *s)
+{
+    assert_bytes(m->trace_id, s->ctx.trace_id, 16);
+    assert_bytes(m->span_id, s->ctx.span_id, 8);
+    if (s->has_parent)
+        assert_bytes(m->parent_span_id, s->parent_span_id, 8);
+    else
+        assert_int_equal(m->parent_span_id.len, 0);
+    assert_string_equal(m->trace_state, s->tracestate_len > 0 ? s->tracestate : "");
+    uint32_t flags = s->ctx.trace_flags | 0x100u | (s->parent_is_remote ? 0x200u : 0u);
+    assert_int_equal(m->flags, flags);
+    assert_string_equal(m->name, s->name);
+    assert_int_equal(m->kind, s->kind);
+    assert_true(m->start_time_unix_nano == s->start_ns);
+    assert_true(m->end_time_unix_nano == s->end_ns);
+    assert_int_equal(m->n_attributes, s->n_attrs);
+    for (size_t i = 0; i < s->n_attrs; i++)
+        assert_attr_equal(m->attributes[i], &s->attrs[i]);
+    assert_int_equal(m->dropped_attributes_count, s->dropped_attrs);
+    assert_int_equal(m->n_events, s->n_events);
+    for (size_t j = 0; j < s->n_events; j++) {
+        const pb_event *ev = m->events[j];
+        const otel_event *want = &s->events[j];
+        assert_string_equal(ev->name, want->name);
+        assert_true(ev->time_unix_nano == want->time_ns);
+        assert_int_equal(ev->n_attributes, want->attr_count);
+        for (size_t i = 0; i < want->attr_count; i++)
+            assert_attr_equal(ev->attributes[i], &s->ev_attrs[want->attr_first + i]);
+        assert_int_equal(ev->dropped_attributes_count, want->dropped_attrs);
+    }
+    assert_int_equal(m->dropped_events_count, s->dropped_events);
+    assert_int_equal(m->n_links, 0);
+    assert_int_equal(m->dropped_links_count, 0);
+    if (s->status == OTEL_STATUS_UNSET) {
+        assert_true(m->status == NULL || m->status->code == 0);
+    } else {
+        assert_non_null(m->status);
+        assert_int_equal(m->status->code, s->status);
+        assert_string_equal(m->status->message, s->status_message);
+    }
+}
+
+/* The resource rs carries exactly t's resource attributes (NULL: none). */
+static void assert_resource_of(const pb_resource_spans *rs, const otel_tracer *t)
+{
+    const otel_resource *r = otel_tracer_resource(t);
+    assert_non_null(rs->resource);
+    assert_int_equal(rs->resource->n_attributes, otel_resource_count(r));
+    for (size_t i = 0; i < rs->resource->n_attributes; i++) {
+        const char *key, *value;
+        otel_resource_at(r, i, &key, &value);
+        const pb_kv *kv = rs->resource->attributes[i];
+        assert_string_equal(kv->key, key);
+        assert_non_null(kv->value);
+        assert_int_equal(kv->value->value_case, ANY_STRING);
+        assert_string_equal(kv->value->string_value, value);
+    }
+    assert_int_equal(rs->resource->dropped_attributes_count, 0);
+}
+
+static const pb_any *find_resource_value(const pb_resource_spans *rs, const char *key)
+{
+    for (size_t i = 0; i < rs->resource->n_attributes; i++)
+        if (strcmp(rs->resource->attributes[i]->key, key) == 0)
+            return rs->resource->attributes[i]->value;
+    return NULL;
+}
+
+/* ---- encoder lifetime ------------------------------------------------------ */
+
+static void test_otel_otlp_encoder_new_and_del(void **state)
+{
+    (void)state;
+    otel_otlp_encoder *e = NULL;
+    assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
+    assert_non_null(e);
+    otel_otlp_encoder_del(e);
+    otel_otlp_encoder_del(NULL);
+}
+
+/* ---- span fields ---------------------------------------------------------- */
+
+static void test_otel_otlp_encode_root_span(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer("checkout", NULL);
+    otel_span *s = make_span(t, "GET /", 1);
+    pb_request *req = encode(&s, 1);
+    const pb_scope_spans *ss = only_scope(req);
+    assert_int_equal(ss->n_spans, 1);
+    const pb_span *m = ss->spans[0];
+    assert_bytes(m->trace_id, s->ctx.trace_id, 16);
+    assert_bytes(m->span_id, s->ctx.span_id, 8);
+    assert_int_equal(m->parent_span_id.len, 0);
+    assert_string_equal(m->trace_state, "");
+    assert_int_equal(m->flags, 0x101);
+    assert_string_equal(m->name, "GET /");
+    assert_int_equal(m->kind, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
+    assert_true(m->start_time_unix_nano == T_START_NS + 1);
+    assert_true(m->end_time_unix_nano == T_START_NS + 1 + 1234567);
+    assert_int_equal(m->n_attributes, 0);
+    assert_int_equal(m->n_events, 0);
+    assert_int_equal(m->n_links, 0);
+    assert_null(m->status);
+    assert_string_equal(ss->schema_url, "");
+    free_request(req);
+    free(s);
+    otel_tracer_del(t);
+}
+
+static void test_otel_otlp_encode_local_parent(void **state)
+{
+    (void)state;
+    otel_span *s = make_span(NULL, "child", 2);
+    set_parent(s, false);
+    pb_request *req = encode(&s, 1);
+    const pb_span *m = only_scope(req)->spans[0];
+    assert_bytes(m->parent_span_id, s->parent_span_id, 8);
+    assert_int_equal(m->flags, 0x101);
+    free_request(req);
+    free(s);
+}
+
+static void test_otel_otlp_encode_remote_parent(void **state)
+{
+    (void)state;
+    otel_span *s = make_span(NULL, "server", 3);
+    set_parent(s, true);
+    pb_request *req = encode(&s, 1);
+    const pb_span *m = only_scope(req)->spans[0];
+    assert_bytes(m->parent_span_id, s->parent_span_id, 8);
+    assert_int_equal(m->flags, 0x301);
+    free_request(req);
+    free(s);
+}
+
+static void test_otel_otlp_encode_flags_not_sampled_bits(void **state)
+{
+    (void)state;
+    otel_span *s = make_span(NULL, "x", 4);
+    s->ctx.trace_flags = 0xfe; /* future W3C flag bits are carried as they are */
+    pb_request *req = encode(&s, 1);
+    assert_int_equal(only_scope(req)->spans[0]->flags, 0x1fe);
+    free_request(req);
+    free(s);
+}
+
+static void test_otel_otlp_encode_trace_state(void **state)
+{
+    (void)state;
+    otel_span *s = make_span(NULL, "x", 5);
+    const char ts[] = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+    memcpy(s->tracestate, ts, sizeof(ts));
+    s->tracestate_len = (uint16_t)(sizeof(ts) - 1);
+    pb_request *req = encode(&s, 1);
+    assert_string_equal(only_scope(req)->spans[0]->trace_state, ts);
+    free_request(req);
+    free(s);
+}
+
+static void test_otel_otlp_encode_kinds(void **state)
+{
+    (void)state;
+    otel_span *spans[5];
+    for (int k = 0; k < 5; k++) {
+        spans[k] = make_span(NULL, "k", (unsigned)k);
+        spans[k]->kind = (otel_span_kind)(OTEL_SPAN_KIND_INTERNAL + k);
+    }
+    pb_request *req = encode(spans, 5);
+    const pb_scope_spans *ss = only_scope(req);
+    assert_int_equal(ss->n_spans, 5);
+    assert_int_equal(ss->spans[0]->kind,
+                     OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL);
+    assert_int_equal(ss->spans[1]->kind,
+                     OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
+    assert_int_equal(ss->spans[2]->kind,
+                     OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT);
+    assert_int_equal(ss->spans[3]->kind,
+                     OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_PRODUCER);
+    assert_int_equal(ss->spans[4]->kind,
+                     OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CONSUMER);
+    free_request(req);
+    free_spans(spans, 5);
+}
+
+static void test_otel_otlp_encode_times_exact(void **state)
+{
+    (void)state;
+    otel_span *s = make_span(NULL, "t", 6);
+    s->start_ns = (UINT64_C(1) << 53) + 1; /* not representable as a double */
+    s->end_ns = UINT64_MAX;
+    pb_request *req = encode(&s, 1);
+    const pb_span *m = only_scope(req)->spans[0];
+    assert_true(m->start_time_unix_nano == (UINT64_C(1) << 53) + 1);
+    assert_true(m->end_time_unix_nano == UINT64_MAX);
+    free_request(req);
+    free(s);
+}
+
+static void test_otel_otlp_encode_attributes(void **state)
+{
+    (void)state;
+    otel_span *s = make_span(NULL, "a", 7);
+    attr_str(next_attr(s), "url.path", "/hello/wörld");
+    attr_str(next_attr(s), "empty", "");
+    attr_bool(next_attr(s), "yes", true);
+    attr_bool(next_attr(s), "no", false);
+    attr_int(next_attr(s), "min", INT64_MIN);
+    attr_int(next_attr(s), "max", INT64_MAX);
+    attr_int(next_attr(s), "zero", 0);
+    attr_double(next_attr(s), "pi", 3.141592653589793);
+    attr_double(next_attr(s), "nan", NAN);
+    attr_double(next_attr(s), "neg_inf", -INFINITY);
+    attr_double(next_attr(s), "neg_zero", -0.0);
+    s->dropped_attrs = 9;
+    pb_request *req = encode(&s, 1);
+    const pb_span *m = only_scope(req)->spans[0];
+    assert_int_equal(m->n_attributes, 11);
+    const pb_any *v;
+
+    assert_string_equal(m->attributes[0]->key, "url.path");
+    v = m->attributes[0]->value;
+    assert_int_equal(v->value_case, ANY_STRING);
+    assert_string_equal(v->string_value, "/hello/wörld");
+
+    assert_string_equal(m->attributes[1]->key, "empty");
+    v = m->attributes[1]->value;
+    assert_non_null(v);
+    /* a oneof member is sent even when empty: "" is not "no value" */
+    assert_int_equal(v->value_case, ANY_STRING);
+    assert_string_equal(v->string_value, "");
+
+    v = m->attributes[2]->value;
+    assert_int_equal(v->value_case, ANY_BOOL);
+    assert_true(v->bool_value);
+    v = m->attributes[3]->value;
+    assert_int_equal(v->value_case, ANY_BOOL);
+    assert_false(v->bool_value);
+
+    v = m->attributes[4]->value;
+    assert_int_equal(v->value_case, ANY_INT);
+    assert_true(v->int_value == INT64_MIN);
+    v = m->attributes[5]->value;
+    assert_int_equal(v->value_case, ANY_INT);
+    assert_true(v->int_value == INT64_MAX);
+    v = m->attributes[6]->value;
+    assert_int_equal(v->value_case, ANY_INT);
+    assert_true(v->int_value == 0);
+
+    v = m->attributes[7]->value;
+    assert_int_equal(v->value_case, ANY_DOUBLE);
+    assert_true(v->double_value == 3.141592653589793);
+    v = m->attributes[8]->value;
+    assert_int_equal(v->value_case, ANY_DOUBLE);
+    assert_true(isnan(v->double_value));
+    v = m->attributes[9]->value;
+    assert_int_equal(v->value_case, ANY_DOUBLE);
+    assert_true(isinf(v->double_value) && v->double_value < 0);
+    v = m->attributes[10]->value;
+    assert_int_equal(v->value_case, ANY_DOUBLE);
+    assert_true(v->double_value == 0.0 && signbit(v->double_value));
+
+    assert_int_equal(m->dropped_attributes_count, 9);
+    free_request(req);
+    free(s);
+}
+
+static void test_otel_otlp_encode_events(void **state)
+{
+    (void)state;
+    otel_span *s = make_span(NULL, "e", 8);
+    attr_str(next_attr(s), "span.attr", "v"); /* not mixed into the events */
+    otel_attr ea[4];
+    attr_str(&ea[0], "exception.type", "ValueError");
+    attr_str(&ea[1], "exception.message", "bad");
+    attr_int(&ea[2], "attempt", 3);
+    attr_double(&ea[3], "delay", 1.5);
+    add_event(s, "exception", T_START_NS + 100, ea, 2, 4);
+    add_event(s, "empty", T_START_NS + 200, NULL, 0, 0);
+    add_event(s, "retry", (UINT64_C(1) << 60) + 3, &ea[2], 2, 0);
+    s->dropped_events = 5;
+    pb_request *req = encode(&s, 1);
+    const pb_span *m = only_scope(req)->spans[0];
+    assert_int_equal(m->n_attributes, 1);
+    assert_int_equal(m->n_events, 3);
+
+    const pb_event *ev = m->events[0];
+    assert_string_equal(ev->name, "exception");
+    assert_true(ev->time_unix_nano == T_START_NS + 100);
+    assert_int_equal(ev->n_attributes, 2);
+    assert_string_equal(ev->attributes[0]->key, "exception.type");
+    assert_string_equal(ev->attributes[0]->value->string_value, "ValueError");
+    assert_string_equal(ev->attributes[1]->key, "exception.message");
+    assert_string_equal(ev->attributes[1]->value->string_value, "bad");
+    assert_int_equal(ev->dropped_attributes_count, 4);
+
+    ev = m->events[1];
+    assert_string_equal(ev->name, "empty");
+    assert_true(ev->time_unix_nano == T_START_NS + 200);
+    assert_int_equal(ev->n_attributes, 0);
+    assert_int_equal(ev->dropped_attributes_count, 0);
+
+    ev = m->events[2];
+    assert_string_equal(ev->name, "retry");
+    assert_true(ev->time_unix_nano == (UINT64_C(1) << 60) + 3);
+    assert_int_equal(ev->n_attributes, 2);
+    assert_string_equal(ev->attributes[0]->key, "attempt");
+    assert_int_equal(ev->attributes[0]->value->value_case, ANY_INT);
+    assert_true(ev->attributes[0]->value->int_value == 3);
+    assert_string_equal(ev->attributes[1]->key, "delay");
+    assert_int_equal(ev->attributes[1]->value->value_case, ANY_DOUBLE);
+    assert_true(ev->attributes[1]->value->double_value == 1.5);
+
+    assert_int_equal(m->dropped_events_count, 5);
+    assert_span_equal(m, s);
+    free_request(req);
+    free(s);
+}
+
+static void test_otel_otlp_encode_status(void **state)
+{
+    (void)state;
+    otel_span *spans[3];
+    spans[0] = make_span(NULL, "unset", 0);
+    spans[1] = make_span(NULL, "ok", 1);
+    spans[1]->status = OTEL_STATUS_OK;
+    spans[2] = make_span(NULL, "error", 2);
+    spans[2]->status = OTEL_STATUS_ERROR;
+    spans[2]->status_message = "connection refused";
+    pb_request *req = encode(spans, 3);
+    const pb_scope_spans *ss = only_scope(req);
+    assert_null(ss->spans[0]->status);
+    assert_non_null(ss->spans[1]->status);
+    assert_int_equal(ss->spans[1]->status->code,
+                     OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK);
+    assert_string_equal(ss->spans[1]->status->message, "");
+    assert_non_null(ss->spans[2]->status);
+    assert_int_equal(ss->spans[2]->status->code,
+                     OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
+    assert_string_equal(ss->spans[2]->status->message, "connection refused");
+    free_request(req);
+    free_spans(spans, 3);
+}
+
+static void test_otel_otlp_encode_full_span(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer("full", NULL);
+    otel_span *s = make_full_span(t, 11);
+    pb_request *req = encode(&s, 1);
+    assert_span_equal(only_scope(req)->spans[0], s);
+    free_request(req);
+    free(s);
+    otel_tracer_del(t);
+}
+
+/* ---- resource and scope -------------------------------------------------- */
+
+static void test_otel_otlp_encode_resource_and_scope(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer("checkout", "production");
+    otel_span *s = make_span(t, "r", 9);
+    pb_request *req = encode(&s, 1);
+    assert_int_equal(req->n_resource_spans, 1);
+    const pb_resource_spans *rs = req->resource_spans[0];
+    assert_resource_of(rs, t);
+    assert_int_equal(rs->resource->n_attributes, 5);
+    const pb_any *v = find_resource_value(rs, "service.name");
+    assert_non_null(v);
+    assert_string_equal(v->string_value, "checkout");
+    v = find_resource_value(rs, "deployment.environment");
+    assert_non_null(v);
+    assert_string_equal(v->string_value, "production");
+    v = find_resource_value(rs, "telemetry.sdk.name");
+    assert_non_null(v);
+    assert_string_equal(v->string_value, "mhd-otel");
+    assert_string_equal(rs->schema_url, "");
+
+    assert_int_equal(rs->n_scope_spans, 1);
+    const pb_scope_spans *ss = rs->scope_spans[0];
+    assert_non_null(ss->scope);
+    assert_string_equal(ss->scope->name, "mhd-otel");
+    assert_string_equal(ss->scope->version, OTEL_SDK_VERSION);
+    assert_int_equal(ss->scope->n_attributes, 0);
+    assert_int_equal(ss->n_spans, 1);
+    free_request(req);
+    free(s);
+    otel_tracer_del(t);
+}
+
+static void test_otel_otlp_encode_null_tracer_empty_resource(void **state)
+{
+    (void)state;
+    otel_span *s = make_span(NULL, "orphan", 10);
+    pb_request *req = encode(&s, 1);
+    assert_int_equal(req->n_resource_spans, 1);
+    const pb_resource_spans *rs = req->resource_spans[0];
+    assert_non_null(rs->resource);
+    assert_int_equal(rs->resource->n_attributes, 0);
+    assert_string_equal(rs->scope_spans[0]->scope->name, "mhd-otel");
+    assert_span_equal(rs->scope_spans[0]->spans[0], s);
+    free_request(req);
+    free(s);
+}
+
+static void test_otel_otlp_encode_two_resources(void **state)
+{
+    (void)state;
+    otel_tracer *a = make_tracer("svc-a", NULL);
+    otel_tracer *b = make_tracer("svc-b", "staging");
+    otel_span *spans[6];
+    otel_tracer *owner[6] = {a, b, a, a, b, NULL};
+    for (int i = 0; i < 6; i++)
+        spans[i] = make_full_span(owner[i], (unsigned)i);
+    pb_request *req = encode(spans, 6);
+    assert_int_equal(req->n_resource_spans, 3);
+
+    /* groups in order of first appearance, spans in batch order */
+    const pb_resource_spans *ra = req->resource_spans[0];
+    assert_resource_of(ra, a);
+    assert_string_equal(find_resource_value(ra, "service.name")->string_value, "svc-a");
+    assert_int_equal(ra->n_scope_spans, 1);
+    assert_int_equal(ra->scope_spans[0]->n_spans, 3);
+    assert_span_equal(ra->scope_spans[0]->spans[0], spans[0]);
+    assert_span_equal(ra->scope_spans[0]->spans[1], spans[2]);
+    assert_span_equal(ra->scope_spans[0]->spans[2], spans[3]);
+
+    const pb_resource_spans *rb = req->resource_spans[1];
+    assert_resource_of(rb, b);
+    assert_string_equal(find_resource_value(rb, "service.name")->string_value, "svc-b");
+    assert_int_equal(rb->scope_spans[0]->n_spans, 2);
+    assert_span_equal(rb->scope_spans[0]->spans[0], spans[1]);
+    assert_span_equal(rb->scope_spans[0]->spans[1], spans[4]);
+    assert_string_equal(rb->scope_spans[0]->scope->name, "mhd-otel");
+
+    const pb_resource_spans *rn = req->resource_spans[2];
+    assert_int_equal(rn->resource->n_attributes, 0);
+    assert_int_equal(rn->scope_spans[0]->n_spans, 1);
+    assert_span_equal(rn->scope_spans[0]->spans[0], spans[5]);
+
+    free_request(req);
+    free_spans(spans, 6);
+    otel_tracer_del(a);
+    otel_tracer_del(b);
+}
+
+/* ---- batches and reuse ---------------------------------------------------- */
+
+#define BIG 512
+
+static void test_otel_otlp_encode_batch_512(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer("big", NULL);
+    otel_span **spans = calloc(BIG, sizeof(*spans));
+    assert_non_null(spans);
+    for (unsigned i = 0; i < BIG; i++)
+        spans[i] = make_full_span(t, i);
+    pb_request *req = encode(spans, BIG);
+    const pb_scope_spans *ss = only_scope(req);
+    assert_int_equal(ss->n_spans, BIG);
+    for (size_t i = 0; i < BIG; i++)
+        assert_span_equal(ss->spans[i], spans[i]);
+    free_request(req);
+    free_spans(spans, BIG);
+    free(spans);
+    otel_tracer_del(t);
+}
+
+static void test_otel_otlp_encode_reuse_no_stale_data(void **state)
+{
+    (void)state;
+    otel_tracer *a = make_tracer("svc-a", "prod");
+    otel_tracer *b = make_tracer("svc-b", NULL);
+    otel_otlp_encoder *e = NULL;
+    assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
+
+    otel_span **big = calloc(BIG, sizeof(*big));
+    assert_non_null(big);
+    for (unsigned i = 0; i < BIG; i++)
+        big[i] = make_full_span(i % 3 == 0 ? b : a, i);
+    pb_request *req = encode_with(e, big, BIG);
+    assert_int_equal(req->n_resource_spans, 2);
+    free_request(req);
+
+    /* a bare root span of the other tracer, no attributes, no status */
+    otel_span *small = make_span(b, "small", 4242);
+    req = encode_with(e, &small, 1);
+    assert_int_equal(req->n_resource_spans, 1);
+    assert_resource_of(req->resource_spans[0], b);
+    const pb_scope_spans *ss = only_scope(req);
+    assert_int_equal(ss->n_spans, 1);
+    const pb_span *m = ss->spans[0];
+    assert_span_equal(m, small);
+    assert_int_equal(m->parent_span_id.len, 0);
+    assert_string_equal(m->trace_state, "");
+    assert_int_equal(m->n_attributes, 0);
+    assert_int_equal(m->n_events, 0);
+    assert_int_equal(m->dropped_attributes_count, 0);
+    assert_int_equal(m->dropped_events_count, 0);
+    assert_null(m->status);
+    free_request(req);
+
+    /* and the big batch again, from the same encoder */
+    req = encode_with(e, big, BIG);
+    size_t seen = 0;
+    for (size_t g = 0; g < req->n_resource_spans; g++)
+        seen += req->resource_spans[g]->scope_spans[0]->n_spans;
+    assert_int_equal(seen, BIG);
+    assert_span_equal(req->resource_spans[0]->scope_spans[0]->spans[0], big[0]);
+    assert_span_equal(req->resource_spans[1]->scope_spans[0]->spans[0], big[1]);
+    free_request(req);
+
+    free(small);
+    free_spans(big, BIG);
+    free(big);
+    otel_otlp_encoder_del(e);
+    otel_tracer_del(a);
+    otel_tracer_del(b);
+}
+
+/* The same bytes from a warm encoder as from a fresh one. */
+static void test_otel_otlp_encode_deterministic(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer("det", NULL);
+    otel_span *spans[4];
+    for (unsigned i = 0; i < 4; i++)
+        spans[i] = make_full_span(t, i);
+    otel_otlp_encoder *e1 = NULL, *e2 = NULL;
+    assert_int_equal(otel_otlp_encoder_new(&e1), OTEL_OK);
+    assert_int_equal(otel_otlp_encoder_new(&e2), OTEL_OK);
+    const uint8_t *d1, *d2;
+    size_t l1, l2;
+    assert_int_equal(otel_otlp_encode(e1, spans, 4, &d1, &l1), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e1, spans, 2, &d1, &l1), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e2, spans, 2, &d2, &l2), OTEL_OK);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(d1, d2, l1);
+    otel_otlp_encoder_del(e1);
+    otel_otlp_encoder_del(e2);
+    free_spans(spans, 4);
+    otel_tracer_del(t);
+}
+
+/* ---- allocation failures -------------------------------------------------- */
+
+static void test_otel_otlp_encode_nomem(void **state)
+{
+    (void)state;
+    otel_tracer *a = make_tracer("svc-a", NULL);
+    otel_tracer *b = make_tracer("svc-b", NULL);
+    otel_span *spans[40];
+    for (unsigned i = 0; i < 40; i++)
+        spans[i] = make_full_span(i % 2 ? a : b, i);
+    bool done = false;
+    for (long fail = 0; !done; fail++) {
+        assert_true(fail < 1000);
+        otel_otlp_encoder *e = NULL;
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        otel_alloc_fail_after(fail);
+        int rc = otel_otlp_encoder_new(&e);
+        if (rc == OTEL_OK)
+            rc = otel_otlp_encode(e, spans, 40, &data, &len);
+        otel_alloc_fail_after(-1);
+        if (rc == OTEL_OK) {
+            pb_request *req =
+                opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+                    NULL, len, data);
+            assert_non_null(req);
+            assert_int_equal(req->n_resource_spans, 2);
+            assert_span_equal(req->resource_spans[0]->scope_spans[0]->spans[0], spans[0]);
+            free_request(req);
+            done = true;
+        } else {
+            assert_int_equal(rc, OTEL_ERR_NOMEM);
+            if (e == NULL)
+                assert_int_equal(fail, 0);
+        }
+        otel_otlp_encoder_del(e);
+    }
+    free_spans(spans, 40);
+    otel_tracer_del(a);
+    otel_tracer_del(b);
+}
+
+/* A warm encoder that fails to grow for a bigger batch still encodes
+ * correctly afterwards, big or small. */
+static void test_otel_otlp_encode_nomem_then_recovers(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer("grow", NULL);
+    otel_span **spans = calloc(BIG, sizeof(*spans));
+    assert_non_null(spans);
+    for (unsigned i = 0; i < BIG; i++)
+        spans[i] = make_full_span(t, i);
+    otel_otlp_encoder *e = NULL;
+    assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
+    pb_request *req = encode_with(e, spans, 1);
+    free_request(req);
+    const uint8_t *data;
+    size_t len;
+    for (long fail = 0; fail < 8; fail++) {
+        otel_alloc_fail_after(fail);
+        int rc = otel_otlp_encode(e, spans, BIG, &data, &len);
+        otel_alloc_fail_after(-1);
+        if (rc == OTEL_OK)
+            break;
+        assert_int_equal(rc, OTEL_ERR_NOMEM);
+        req = encode_with(e, &spans[7], 1);
+        assert_span_equal(only_scope(req)->spans[0], spans[7]);
+        free_request(req);
+    }
+    req = encode_with(e, spans, BIG);
+    const pb_scope_spans *ss = only_scope(req);
+    assert_int_equal(ss->n_spans, BIG);
+    for (size_t i = 0; i < BIG; i += 37)
+        assert_span_equal(ss->spans[i], spans[i]);
+    assert_span_equal(ss->spans[BIG - 1], spans[BIG - 1]);
+    free_request(req);
+    otel_otlp_encoder_del(e);
+    free_spans(spans, BIG);
+    free(spans);
+    otel_tracer_del(t);
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+/* Pack msg into a heap buffer (free with free()). */
+static uint8_t *pack_message(const ProtobufCMessage *msg, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(*len + 1);
+    assert_non_null(buf);
+    assert_int_equal(protobuf_c_message_pack(msg, buf), *len);
+    return buf;
+}
+
+static void test_otel_otlp_decode_response_partial_success(void **state)
+{
+    (void)state;
+    pb_partial ps = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+    ps.rejected_spans = 3;
+    ps.error_message = (char *)"3 spans had no name";
+    pb_response resp =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    resp.partial_success = &ps;
+    size_t len;
+    uint8_t *buf = pack_message(&resp.base, &len);
+    int64_t rejected = -1;
+    char msg[64];
+    assert_int_equal(otel_otlp_decode_response(buf, len, &rejected, msg, sizeof(msg)), OTEL_OK);
+    assert_true(rejected == 3);
+    assert_string_equal(msg, "3 spans had no name");
+
+    /* a message longer than the room is cut, still NUL-terminated */
+    char small[6];
+    assert_int_equal(otel_otlp_decode_response(buf, len, &rejected, small, sizeof(small)), OTEL_OK);
+    assert_string_equal(small, "3 spa");
+    free(buf);
+}
+
+static void test_otel_otlp_decode_response_cut_at_utf8_boundary(void **state)
+{
+    (void)state;
+    pb_partial ps = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+    ps.rejected_spans = 1;
+    ps.error_message = (char *)"ab\xc3\xa9z"; /* "abéz" */
+    pb_response resp =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    resp.partial_success = &ps;
+    size_t len;
+    uint8_t *buf = pack_message(&resp.base, &len);
+    int64_t rejected;
+    char msg[4]; /* room for "ab" + half of the é */
+    assert_int_equal(otel_otlp_decode_response(buf, len, &rejected, msg, sizeof(msg)), OTEL_OK);
+    assert_string_equal(msg, "ab");
+    free(buf);
+}
+
+static void test_otel_otlp_decode_response_warning_only(void **state)
+{
+    (void)state;
+    pb_partial ps = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+    ps.error_message = (char *)"slow down";
+    pb_response resp =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    resp.partial_success = &ps;
+    size_t len;
+    uint8_t *buf = pack_message(&resp.base, &len);
+    int64_t rejected = -1;
+    char msg[32];
+    assert_int_equal(otel_otlp_decode_response(buf, len, &rejected, msg, sizeof(msg)), OTEL_OK);
+    assert_true(rejected == 0);
+    assert_string_equal(msg, "slow down");
+    free(buf);
+}
+
+static void test_otel_otlp_decode_response_empty(void **state)
+{
+    (void)state;
+    int64_t rejected = -1;
+    char msg[16] = "stale";
+    assert_int_equal(otel_otlp_decode_response(NULL, 0, &rejected, msg, sizeof(msg)), OTEL_OK);
+    assert_true(rejected == 0);
+    assert_string_equal(msg, "");
+
+    /* a response packed by protobuf-c with nothing set is 0 bytes too */
+    pb_response resp =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    size_t len;
+    uint8_t *buf = pack_message(&resp.base, &len);
+    assert_int_equal(len, 0);
+    assert_int_equal(otel_otlp_decode_response(buf, len, &rejected, msg, sizeof(msg)), OTEL_OK);
+    assert_true(rejected == 0);
+    free(buf);
+}
+
+static void test_otel_otlp_decode_response_unknown_fields_ignored(void **state)
+{
+    (void)state;
+    /* field 9 (varint 1), then partial_success { rejected_spans: 2 } */
+    const uint8_t buf[] = {0x48, 0x01, 0x0a, 0x02, 0x08, 0x02};
+    int64_t rejected = -1;
+    char msg[8];
+    assert_int_equal(otel_otlp_decode_response(buf, sizeof(buf), &rejected, msg, sizeof(msg)),
+                     OTEL_OK);
+    assert_true(rejected == 2);
+    assert_string_equal(msg, "");
+}
+
+static void test_otel_otlp_decode_response_garbage(void **state)
+{
+    (void)state;
+    const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    const uint8_t cut[] = {0x0a, 0x10, 0x08}; /* partial_success claims 16 bytes */
+    int64_t rejected = -1;
+    char msg[16] = "x";
+    assert_int_equal(otel_otlp_decode_response(junk, sizeof(junk), &rejected, msg, sizeof(msg)),
+                     OTEL_ERR_PARSE);
+    assert_true(rejected == 0);
+    assert_string_equal(msg, "");
+    assert_int_equal(otel_otlp_decode_response(cut, sizeof(cut), &rejected, msg, sizeof(msg)),
+                     OTEL_ERR_PARSE);
+}
+
+/* ---- google.rpc.Status / RetryInfo ------------------------------------ */
+
+/* A packed google.rpc.Status (code 14) with details built from
+ * (type_url, RetryInfo or NULL for an opaque value). */
+static uint8_t *pack_status(const char *const *type_urls, const Google__Protobuf__Duration *delays,
+                            size_t n, size_t *len)
+{
+    Google__Rpc__RetryInfo ri[4];
+    Google__Protobuf__Duration dur[4];
+    Google__Protobuf__Any any[4];
+    Google__Protobuf__Any *anyp[4];
+    uint8_t *packed[4];
+    assert_true(n <= 4);
+    for (size_t i = 0; i < n; i++) {
+        google__rpc__retry_info__init(&ri[i]);
+        dur[i] = delays[i];
+        ri[i].retry_delay = &dur[i];
+        size_t l;
+        packed[i] = pack_message(&ri[i].base, &l);
+        google__protobuf__any__init(&any[i]);
+        any[i].type_url = (char *)type_urls[i];
+        any[i].value.len = l;
+        any[i].value.data = packed[i];
+        anyp[i] = &any[i];
+    }
+    Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+    st.code = 14;
+    st.message = (char *)"unavailable";
+    st.n_details = n;
+    st.details = n > 0 ? anyp : NULL;
+    uint8_t *buf = pack_message(&st.base, len);
+    for (size_t i = 0; i < n; i++)
+        free(packed[i]);
+    return buf;
+}
+
+static Google__Protobuf__Duration duration(int64_t s, int32_t ns)
+{
+    Google__Protobuf__Duration d = GOOGLE__PROTOBUF__DURATION__INIT;
+    d.seconds = s;
+    d.nanos = ns;
+    return d;
+}
+
+static void test_otel_otlp_decode_retry_info_found(void **state)
+{
+    (void)state;
+    const char *urls[] = {"type.googleapis.com/google.rpc.DebugInfo",
+                          "type.googleapis.com/google.rpc.RetryInfo"};
+    Google__Protobuf__Duration d[] = {duration(9, 0), duration(1, 500000000)};
+    size_t len;
+    uint8_t *buf = pack_status(urls, d, 2, &len);
+    uint64_t delay = 0;
+    assert_int_equal(otel_otlp_decode_retry_info(buf, len, &delay), OTEL_OK);
+    assert_true(delay == UINT64_C(1500000000));
+    free(buf);
+}
+
+static void test_otel_otlp_decode_retry_info_negative_is_zero(void **state)
+{
+    (void)state;
+    const char *urls[] = {"type.googleapis.com/google.rpc.RetryInfo"};
+    Google__Protobuf__Duration d[] = {duration(-2, -500000000)};
+    size_t len;
+    uint8_t *buf = pack_status(urls, d, 1, &len);
+    uint64_t delay = 7;
+    assert_int_equal(otel_otlp_decode_retry_info(buf, len, &delay), OTEL_OK);
+    assert_true(delay == 0);
+    free(buf);
+}
+
+static void test_otel_otlp_decode_retry_info_huge_saturates(void **state)
+{
+    (void)state;
+    const char *urls[] = {"type.googleapis.com/google.rpc.RetryInfo"};
+    Google__Protobuf__Duration d[] = {duration(INT64_MAX, 999999999)};
+    size_t len;
+    uint8_t *buf = pack_status(urls, d, 1, &len);
+    uint64_t delay = 0;
+    assert_int_equal(otel_otlp_decode_retry_info(buf, len, &delay), OTEL_OK);
+    assert_true(delay == UINT64_MAX);
+    free(buf);
+}
+
+static void test_otel_otlp_decode_retry_info_missing(void **state)
+{
+    (void)state;
+    const char *urls[] = {"type.googleapis.com/google.rpc.DebugInfo"};
+    Google__Protobuf__Duration d[] = {duration(3, 0)};
+    size_t len;
+    uint8_t *buf = pack_status(urls, d, 1, &len);
+    uint64_t delay = 7;
+    assert_int_equal(otel_otlp_decode_retry_info(buf, len, &delay), OTEL_ERR_PARSE);
+    assert_true(delay == 0);
+    free(buf);
+
+    buf = pack_status(NULL, NULL, 0, &len); /* no details at all */
+    assert_int_equal(otel_otlp_decode_retry_info(buf, len, &delay), OTEL_ERR_PARSE);
+    free(buf);
+}
+
+static void test_otel_otlp_decode_retry_info_garbage(void **state)
+{
+    (void)state;
+    const uint8_t junk[] = {0x1a, 0x7f, 0x0a};
+    uint64_t delay = 7;
+    assert_int_equal(otel_otlp_decode_retry_info(junk, sizeof(junk), &delay), OTEL_ERR_PARSE);
+    assert_true(delay == 0);
+    assert_int_equal(otel_otlp_decode_retry_info(NULL, 0, &delay), OTEL_ERR_PARSE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_otel_otlp_encoder_new_and_del),
+        cmocka_unit_test(test_otel_otlp_encode_root_span),
+        cmocka_unit_test(test_otel_otlp_encode_local_parent),
+        cmocka_unit_test(test_otel_otlp_encode_remote_parent),
+        cmocka_unit_test(test_otel_otlp_encode_flags_not_sampled_bits),
+        cmocka_unit_test(test_otel_otlp_encode_trace_state),
+        cmocka_unit_test(test_otel_otlp_encode_kinds),
+        cmocka_unit_test(test_otel_otlp_encode_times_exact),
+        cmocka_unit_test(test_otel_otlp_encode_attributes),
+        cmocka_unit_test(test_otel_otlp_encode_events),
+        cmocka_unit_test(test_otel_otlp_encode_status),
+        cmocka_unit_test(test_otel_otlp_encode_full_span),
+        cmocka_unit_test(test_otel_otlp_encode_resource_and_scope),
+        cmocka_unit_test(test_otel_otlp_encode_null_tracer_empty_resource),
+        cmocka_unit_test(test_otel_otlp_encode_two_resources),
+        cmocka_unit_test(test_otel_otlp_encode_batch_512),
+        cmocka_unit_test(test_otel_otlp_encode_reuse_no_stale_data),
+        cmocka_unit_test(test_otel_otlp_encode_deterministic),
+        cmocka_unit_test_teardown(test_otel_otlp_encode_nomem, reset_alloc),
+        cmocka_unit_test_teardown(test_otel_otlp_encode_nomem_then_recovers, reset_alloc),
+        cmocka_unit_test(test_otel_otlp_decode_response_partial_success),
+        cmocka_unit_test(test_otel_otlp_decode_response_cut_at_utf8_boundary),
+        cmocka_unit_test(test_otel_otlp_decode_response_warning_only),
+        cmocka_unit_test(test_otel_otlp_decode_response_empty),
+        cmocka_unit_test(test_otel_otlp_decode_response_unknown_fields_ignored),
+        cmocka_unit_test(test_otel_otlp_decode_response_garbage),
+        cmocka_unit_test(test_otel_otlp_decode_retry_info_found),
+        cmocka_unit_test(test_otel_otlp_decode_retry_info_negative_is_zero),
+        cmocka_unit_test(test_otel_otlp_decode_retry_info_huge_saturates),
+        cmocka_unit_test(test_otel_otlp_decode_retry_info_missing),
+        cmocka_unit_test(test_otel_otlp_decode_retry_info_garbage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
