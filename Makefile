@@ -109,8 +109,18 @@ $(BUILD)/bench/%: $(BUILD)/obj/t/bench/%.o $(BUILD)/libmhd-otel.a
 	$(ECHO) LD $@
 	$(Q)$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
 
+# A server that knows nothing of mhd-otel, for the LD_PRELOAD tests: linked
+# with libmicrohttpd only, and not instrumented (a sanitizer runtime comes
+# first in LD_PRELOAD instead).
+$(BUILD)/t/plain-server: t/preload/plain_server.c
+	@mkdir -p $(dir $@)
+	$(ECHO) LD $@
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -pthread \
+	    $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) -o $@ $< \
+	    $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+
 # Build and run every test binary of one build dir.
-check: all $(UNIT_BIN) $(ITEST_BIN)
+check: all $(UNIT_BIN) $(ITEST_BIN) $(BUILD)/t/plain-server
 	@sh t/run.sh $(BUILD) $(UNIT_BIN) $(ITEST_BIN)
 
 demo: deps

@@ -25,6 +25,10 @@ else
 fi
 need_cmd protoc-c protobuf-c-compiler
 need_cmd curl curl
+need_cmd node nodejs
+need_cmd npm npm
+need_cmd systemd-socket-activate systemd
+[ -x /lib/systemd/systemd-journal-gatewayd ] || missing="$missing systemd-journal-remote"
 if [ "${1:-}" = bench ]; then
     need_cmd wrk wrk
     need_cmd valgrind valgrind

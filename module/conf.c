@@ -1,6 +1,7 @@
 /* conf.c - parses the mhd-otel config file into an mhd_otel_conf (the OTEL_* part: conf_env.c). */
 #include "conf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -247,20 +248,171 @@ static int check_route(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok 
     return OTEL_OK;
 }
 
+bool mhd_otel_conf_header_name_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!alnum && strchr("!#$%&'*+-.^_`|~", c) == NULL)
+            return false;
+    }
+    return n > 0;
+}
+
 /* An HTTP field name: one or more RFC 9110 tchar. */
 static int check_header(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg)
 {
     char a[CONF_SHOW];
-    const char *p = arg->text;
-    for (; *p != '\0'; p++) {
-        char c = *p;
-        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-        if (!alnum && strchr("!#$%&'*+-.^_`|~", c) == NULL)
-            break;
-    }
-    if (arg->len == 0 || *p != '\0')
+    if (!mhd_otel_conf_header_name_ok(arg->text, arg->len))
         return conf_error(ps, arg->line, OTEL_ERR_PARSE, "invalid header name \"%s\" in \"%s\"",
                           SHOW(arg->text, a), cmd->name);
+    return OTEL_OK;
+}
+
+/* ---- OTLP endpoint and headers ------------------------------------------- */
+
+#define CONF_HOST_MAX 253 /* bytes of a DNS name */
+
+static bool url_host_char(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+           c == '.' || c == '_';
+}
+
+/* What is wrong with "[v6]" (the brackets included) at h[0..n), or NULL. */
+static const char *url_ipv6_problem(const char *h, size_t n)
+{
+    char addr[INET6_ADDRSTRLEN];
+    struct in6_addr a6;
+    if (h[n - 1] != ']')
+        return "\"[\" is not closed";
+    if (n < 3 || n - 2 >= sizeof(addr))
+        return "invalid IPv6 address";
+    memcpy(addr, h + 1, n - 2);
+    addr[n - 2] = '\0';
+    return inet_pton(AF_INET6, addr, &a6) == 1 ? NULL : "invalid IPv6 address";
+}
+
+/* ":PORT" at p[0..n), n >= 1: 1 to 65535. */
+static const char *url_port_problem(const char *p, size_t n)
+{
+    unsigned long v = 0;
+    if (n == 1)
+        return "empty port";
+    for (size_t i = 1; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return "the port must be a number";
+        if (v <= 65535)
+            v = v * 10 + (unsigned long)(p[i] - '0');
+    }
+    return v == 0 || v > 65535 ? "the port must be between 1 and 65535" : NULL;
+}
+
+const char *mhd_otel_conf_endpoint_problem(const char *url)
+{
+    size_t skip;
+    if (strncasecmp(url, "http://", 7) == 0)
+        skip = 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        skip = 8;
+    else
+        return "it must start with \"http://\" or \"https://\"";
+    const char *host = url + skip;
+    size_t n = strcspn(host, "/");
+    if (memchr(host, '@', n) != NULL)
+        return "no user name allowed";
+    size_t hlen = n;
+    if (n > 0 && host[0] == '[') {
+        const char *close = memchr(host, ']', n);
+        hlen = close != NULL ? (size_t)(close - host) + 1 : n;
+        const char *why = url_ipv6_problem(host, hlen);
+        if (why != NULL)
+            return why;
+    } else {
+        const char *colon = memchr(host, ':', n);
+        hlen = colon != NULL ? (size_t)(colon - host) : n;
+        if (colon != NULL && memchr(colon + 1, ':', n - hlen - 1) != NULL)
+            return "an IPv6 address must be in brackets";
+        for (size_t i = 0; i < hlen; i++)
+            if (!url_host_char(host[i]))
+                return "invalid character in the host";
+    }
+    if (hlen == 0)
+        return "empty host";
+    if (hlen > CONF_HOST_MAX)
+        return "the host is too long";
+    if (hlen < n && host[hlen] != ':')
+        return "unexpected characters after the host";
+    const char *why = hlen < n ? url_port_problem(host + hlen, n - hlen) : NULL;
+    if (why == NULL && host[n] == '/' && host[n + 1] != '\0')
+        why = "no path allowed (OTLP/gRPC takes http://HOST:PORT)";
+    return why;
+}
+
+bool mhd_otel_conf_header_value_ok(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+bool mhd_otel_conf_header_reserved(const char *name)
+{
+    static const char *const reserved[] = {
+        "connection", "content-length",    "content-type", "host", "keep-alive", "proxy-connection",
+        "te",         "transfer-encoding", "upgrade",      NULL};
+    if (strncasecmp(name, "grpc-", 5) == 0)
+        return true;
+    for (const char *const *r = reserved; *r != NULL; r++)
+        if (strcasecmp(name, *r) == 0)
+            return true;
+    return false;
+}
+
+int mhd_otel_conf_header_set(conf_parser *ps, mhd_otel_conf *c, char *name, char *value)
+{
+    for (size_t i = 0; i < c->n_otlp_headers; i++) {
+        if (strcasecmp(c->otlp_headers[i].key, name) == 0) {
+            otel_free(c->otlp_headers[i].key);
+            otel_free(c->otlp_headers[i].value);
+            c->otlp_headers[i].key = name;
+            c->otlp_headers[i].value = value;
+            return OTEL_OK;
+        }
+    }
+    mhd_otel_kv_str *v = otel_realloc(c->otlp_headers, (c->n_otlp_headers + 1) * sizeof(*v));
+    if (v == NULL) {
+        otel_free(name);
+        otel_free(value);
+        return mhd_otel_conf_nomem(ps);
+    }
+    c->otlp_headers = v;
+    v[c->n_otlp_headers].key = name;
+    v[c->n_otlp_headers].value = value;
+    c->n_otlp_headers++;
+    return OTEL_OK;
+}
+
+void mhd_otel_conf_headers_clear(mhd_otel_conf *c)
+{
+    for (size_t i = 0; i < c->n_otlp_headers; i++) {
+        otel_free(c->otlp_headers[i].key);
+        otel_free(c->otlp_headers[i].value);
+    }
+    otel_free(c->otlp_headers);
+    c->otlp_headers = NULL;
+    c->n_otlp_headers = 0;
+}
+
+static int check_endpoint(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg)
+{
+    char a[CONF_SHOW];
+    (void)cmd;
+    const char *why = mhd_otel_conf_endpoint_problem(arg->text);
+    if (why != NULL)
+        return conf_error(ps, arg->line, OTEL_ERR_PARSE, "invalid endpoint \"%s\": %s",
+                          SHOW(arg->text, a), why);
     return OTEL_OK;
 }
 
@@ -282,9 +434,9 @@ static int set_flag(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stm
     return OTEL_OK;
 }
 
-/* post: a conf_enum array ending with a NULL name; the field is an int-sized
- * enum. */
-static int set_enum(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stmt *st)
+/* The value of the conf_enum (cmd->post, ending with a NULL name) named by
+ * the statement's argument into *out, or an error listing the names. */
+static int enum_lookup(conf_parser *ps, const conf_cmd *cmd, const conf_stmt *st, int *out)
 {
     char a[CONF_SHOW], names[160];
     const mhd_otel_tok *arg = &st->w[1];
@@ -292,7 +444,7 @@ static int set_enum(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stm
     size_t n = 0;
     for (; e->name != NULL; e++) {
         if (strcmp(arg->text, e->name) == 0) {
-            *(int *)field(target, cmd) = e->value;
+            *out = e->value;
             return OTEL_OK;
         }
     }
@@ -305,6 +457,22 @@ static int set_enum(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stm
     return conf_error(ps, arg->line, OTEL_ERR_PARSE,
                       "invalid value \"%s\" in \"%s\", it must be %s", SHOW(arg->text, a),
                       cmd->name, names);
+}
+
+/* post: conf_enum names; the field is an int-sized enum. */
+static int set_enum(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stmt *st)
+{
+    return enum_lookup(ps, cmd, st, (int *)field(target, cmd));
+}
+
+/* post: conf_enum names with the values 0 and 1; the field is a bool. */
+static int set_enum_bool(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stmt *st)
+{
+    int v = 0;
+    int rc = enum_lookup(ps, cmd, st, &v);
+    if (rc == OTEL_OK)
+        *(bool *)field(target, cmd) = v != 0;
+    return rc;
 }
 
 /* A string replacing the field's earlier value. */
@@ -456,8 +624,47 @@ static const conf_cmd console_cmds[] = {
     {NULL, 0, 0, 0, NULL, 0, NULL, NULL},
 };
 
+/* header NAME VALUE; inside otel_exporter otlp: a later NAME (any case)
+ * replaces an earlier one, from this file or the environment. */
+static int set_otlp_header(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stmt *st)
+{
+    char a[CONF_SHOW];
+    const mhd_otel_tok *name = &st->w[1], *value = &st->w[2];
+    int rc = check_header(ps, cmd, name);
+    if (rc != OTEL_OK)
+        return rc;
+    if (mhd_otel_conf_header_reserved(name->text))
+        return conf_error(ps, name->line, OTEL_ERR_PARSE,
+                          "header \"%s\" in \"%s\" is reserved by HTTP/2 or gRPC",
+                          SHOW(name->text, a), cmd->name);
+    if (!mhd_otel_conf_header_value_ok(value->text))
+        return conf_error(ps, value->line, OTEL_ERR_PARSE,
+                          "invalid value \"%s\" in \"%s\", only printable ASCII is allowed",
+                          SHOW(value->text, a), cmd->name);
+    char *key = take(&st->w[1]);
+    return mhd_otel_conf_header_set(ps, target, key, take(&st->w[2]));
+}
+
+static const conf_enum otlp_compressions[] = {
+    {"gzip", 1},
+    {"none", 0},
+    {NULL, 0},
+};
+
+static const conf_bounds positive_time = {1};
+
+static const conf_cmd otlp_cmds[] = {
+    {"endpoint", 0, 1, 1, set_str, offsetof(mhd_otel_conf, otlp_endpoint), NULL, check_endpoint},
+    {"header", 0, 2, 2, set_otlp_header, 0, NULL, NULL},
+    {"compression", 0, 1, 1, set_enum_bool, offsetof(mhd_otel_conf, otlp_gzip), otlp_compressions,
+     NULL},
+    {"timeout", 0, 1, 1, set_time, offsetof(mhd_otel_conf, otlp_timeout_ns), &positive_time, NULL},
+    {NULL, 0, 0, 0, NULL, 0, NULL, NULL},
+};
+
 static const conf_exporter exporter_types[] = {
     {"console", "otel_exporter console", console_cmds, offsetof(mhd_otel_conf, console)},
+    {"otlp", "otel_exporter otlp", otlp_cmds, offsetof(mhd_otel_conf, otlp)},
     {NULL, NULL, NULL, 0},
 };
 
@@ -471,6 +678,7 @@ static int set_exporter(conf_parser *ps, const conf_cmd *cmd, void *target, conf
     for (; e->type != NULL; e++) {
         if (strcmp(e->type, type->text) == 0) {
             *(bool *)((char *)target + e->enabled) = true;
+            ps->file_exporter = true;
             return parse_block(ps, e->cmds, target, e->label);
         }
         hint_try(&h, e->type);
@@ -725,13 +933,33 @@ static int conf_defaults(conf_parser *ps, mhd_otel_conf *c)
     c->console_output = otel_strdup("stdout");
     if (c->console_output == NULL)
         return mhd_otel_conf_nomem(ps);
+    c->otlp = false; /* decided in conf_exporters, after the file */
+    c->otlp_endpoint = NULL;
+    c->otlp_gzip = false;
+    c->otlp_timeout_ns = CONF_OTLP_TIMEOUT_NS;
     return OTEL_OK;
+}
+
+/* Which exporters run: the file's otel_exporter blocks when it has any, else
+ * OTEL_TRACES_EXPORTER, else OTLP (the spec's default). */
+static void conf_exporters(conf_parser *ps)
+{
+    mhd_otel_conf *c = ps->conf;
+    if (ps->file_exporter)
+        return;
+    if (!ps->env_exporters_set) {
+        c->otlp = true;
+        return;
+    }
+    c->otlp = (ps->env_exporters & CONF_EXPORTER_OTLP) != 0;
+    c->console = (ps->env_exporters & CONF_EXPORTER_CONSOLE) != 0;
 }
 
 /* Checks across directives, once everything is read. */
 static int conf_finish(conf_parser *ps)
 {
     otel_tracer_config *b = &ps->conf->batch;
+    conf_exporters(ps);
     b->sampler = ps->conf->sampler;
     if (b->max_export_batch_size <= b->max_queue_size)
         return OTEL_OK;
@@ -880,5 +1108,7 @@ void mhd_otel_conf_del(mhd_otel_conf *conf)
     strv_free(&conf->routes);
     strv_free(&conf->capture_headers);
     otel_free(conf->console_output);
+    otel_free(conf->otlp_endpoint);
+    mhd_otel_conf_headers_clear(conf);
     otel_free(conf);
 }

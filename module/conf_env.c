@@ -235,6 +235,210 @@ static int env_disabled(conf_parser *ps, mhd_otel_env_fn fn)
     return OTEL_OK;
 }
 
+/* ---- OTLP exporter ------------------------------------------------------- */
+
+/* s[0..*n) without the blanks around it (*s and *n updated). */
+static void trim(const char **s, size_t *n)
+{
+    while (*n > 0 && is_blank(**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && is_blank((*s)[*n - 1]))
+        (*n)--;
+}
+
+/* s[0..n) quoted into a (cap bytes) for a message. */
+static const char *show_part(const char *s, size_t n, char *a, size_t cap)
+{
+    size_t k = n < cap ? n : cap - 1;
+    memcpy(a, s, k);
+    a[k] = '\0';
+    return mhd_otel_conf_show(a, a, cap);
+}
+
+/* The value of the signal-specific variable when set, else of the general
+ * one; *var names the one read. */
+static const char *env_pick(mhd_otel_env_fn fn, const char *traces, const char *general,
+                            const char **var)
+{
+    const char *v = env_get(fn, traces);
+    *var = traces;
+    if (v == NULL) {
+        v = env_get(fn, general);
+        *var = general;
+    }
+    return v;
+}
+
+/* OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT: used as given (gRPC appends no
+ * path), blanks around it removed. */
+static int env_otlp_endpoint(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    char a[CONF_SHOW];
+    const char *var;
+    const char *v =
+        env_pick(fn, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT", &var);
+    if (v == NULL)
+        return OTEL_OK;
+    size_t n = strlen(v);
+    trim(&v, &n);
+    char *url = otel_malloc(n + 1);
+    if (url == NULL)
+        return mhd_otel_conf_nomem(ps);
+    memcpy(url, v, n);
+    url[n] = '\0';
+    const char *why = mhd_otel_conf_endpoint_problem(url);
+    if (why != NULL) {
+        int rc = mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE, "invalid endpoint \"%s\": %s",
+                                         SHOW(url, a), why);
+        otel_free(url);
+        return rc;
+    }
+    otel_free(ps->conf->otlp_endpoint);
+    ps->conf->otlp_endpoint = url;
+    return OTEL_OK;
+}
+
+/* One "name=value" of OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, s[0..n): the
+ * name trimmed, the value trimmed and percent-decoded. */
+static int env_header_member(conf_parser *ps, const char *var, const char *s, size_t n)
+{
+    char a[CONF_SHOW];
+    trim(&s, &n);
+    if (n == 0)
+        return OTEL_OK;
+    const char *eq = memchr(s, '=', n);
+    size_t klen = eq != NULL ? (size_t)(eq - s) : 0;
+    trim(&s, &klen);
+    if (eq == NULL || klen == 0)
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE,
+                                       "invalid member \"%s\", expected name=value",
+                                       show_part(s, n, a, sizeof(a)));
+    if (!mhd_otel_conf_header_name_ok(s, klen))
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE, "invalid header name \"%s\"",
+                                       show_part(s, klen, a, sizeof(a)));
+    show_part(s, klen, a, sizeof(a));
+    if (mhd_otel_conf_header_reserved(a))
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE,
+                                       "header \"%s\" is reserved by HTTP/2 or gRPC", a);
+    const char *v = eq + 1;
+    size_t vlen = (size_t)(s + n - v);
+    trim(&v, &vlen);
+    char *key = NULL, *value = NULL;
+    int rc = pct_decode(ps, var, v, vlen, &value);
+    if (rc == OTEL_OK && !mhd_otel_conf_header_value_ok(value))
+        rc = mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE,
+                                     "invalid value of header \"%s\", only printable ASCII is "
+                                     "allowed",
+                                     a);
+    if (rc == OTEL_OK && (key = otel_malloc(klen + 1)) == NULL)
+        rc = mhd_otel_conf_nomem(ps);
+    if (rc != OTEL_OK) {
+        otel_free(value);
+        return rc;
+    }
+    memcpy(key, s, klen);
+    key[klen] = '\0';
+    return mhd_otel_conf_header_set(ps, ps->conf, key, value);
+}
+
+/* OTEL_EXPORTER_OTLP_[TRACES_]HEADERS: "name=value,name2=value2"; the
+ * signal-specific variable replaces the general one as a whole. */
+static int env_otlp_headers(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    const char *var;
+    const char *s =
+        env_pick(fn, "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS", &var);
+    while (s != NULL && *s != '\0') {
+        const char *comma = strchr(s, ',');
+        size_t n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+        int rc = env_header_member(ps, var, s, n);
+        if (rc != OTEL_OK)
+            return rc;
+        s = comma != NULL ? comma + 1 : s + n;
+    }
+    return OTEL_OK;
+}
+
+/* OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT: milliseconds, at least 1. */
+static int env_otlp_timeout(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    const char *var;
+    const char *v =
+        env_pick(fn, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT", &var);
+    uint64_t n = 0;
+    if (v == NULL)
+        return OTEL_OK;
+    int rc = env_uint(ps, var, v, 1, &n);
+    if (rc != OTEL_OK)
+        return rc;
+    if (n > UINT64_MAX / NS_PER_MS)
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_RANGE, "number \"%s\" is too large", v);
+    ps->conf->otlp_timeout_ns = n * NS_PER_MS;
+    return OTEL_OK;
+}
+
+/* OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION: gzip or none. */
+static int env_otlp_compression(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    char a[CONF_SHOW], buf[8];
+    const char *var;
+    const char *v = env_pick(fn, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                             "OTEL_EXPORTER_OTLP_COMPRESSION", &var);
+    if (v == NULL)
+        return OTEL_OK;
+    bool ok = trim_lower(v, buf, sizeof(buf));
+    if (ok && strcmp(buf, "gzip") == 0)
+        ps->conf->otlp_gzip = true;
+    else if (ok && strcmp(buf, "none") == 0)
+        ps->conf->otlp_gzip = false;
+    else
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE,
+                                       "expected \"gzip\" or \"none\", got \"%s\"", SHOW(v, a));
+    return OTEL_OK;
+}
+
+/* OTEL_TRACES_EXPORTER: a comma list of otlp, console, or just none. Kept
+ * aside: it counts only when the file has no otel_exporter block. */
+static int env_exporters(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    char a[CONF_SHOW], name[16];
+    const char *var = "OTEL_TRACES_EXPORTER", *s = env_get(fn, var);
+    unsigned bits = 0;
+    bool none = false, named = false;
+    while (s != NULL && *s != '\0') {
+        const char *comma = strchr(s, ',');
+        size_t n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+        const char *m = s;
+        size_t mlen = n;
+        s = comma != NULL ? comma + 1 : s + n;
+        trim(&m, &mlen);
+        if (mlen == 0)
+            continue;
+        show_part(m, mlen, a, sizeof(a));
+        if (!trim_lower(a, name, sizeof(name)))
+            name[0] = '\0';
+        if (strcmp(name, "otlp") == 0)
+            bits |= CONF_EXPORTER_OTLP;
+        else if (strcmp(name, "console") == 0)
+            bits |= CONF_EXPORTER_CONSOLE;
+        else if (strcmp(name, "none") == 0)
+            none = true;
+        else
+            return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE, "unknown exporter \"%s\"", a);
+        named = true;
+    }
+    if (none && bits != 0)
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE,
+                                       "\"none\" cannot be combined with other exporters");
+    if (named) {
+        ps->env_exporters_set = true;
+        ps->env_exporters = bits;
+    }
+    return OTEL_OK;
+}
+
 int mhd_otel_conf_env_apply(conf_parser *ps, mhd_otel_env_fn fn)
 {
     int rc = env_disabled(ps, fn);
@@ -244,5 +448,15 @@ int mhd_otel_conf_env_apply(conf_parser *ps, mhd_otel_env_fn fn)
         rc = env_sampler(ps, fn);
     if (rc == OTEL_OK)
         rc = env_batch(ps, fn);
+    if (rc == OTEL_OK)
+        rc = env_exporters(ps, fn);
+    if (rc == OTEL_OK)
+        rc = env_otlp_endpoint(ps, fn);
+    if (rc == OTEL_OK)
+        rc = env_otlp_headers(ps, fn);
+    if (rc == OTEL_OK)
+        rc = env_otlp_timeout(ps, fn);
+    if (rc == OTEL_OK)
+        rc = env_otlp_compression(ps, fn);
     return rc;
 }

@@ -68,6 +68,38 @@ static int make_resource(const mhd_otel_conf *c, otel_resource **out)
     return rc;
 }
 
+/* The OTLP exporter of the config, added to the tracer. */
+static int add_otlp(mhd_otel *m, char *err, size_t errlen)
+{
+    const mhd_otel_conf *c = m->conf;
+    otel_otlp_header *h = NULL;
+    if (c->n_otlp_headers > 0) {
+        h = otel_calloc(c->n_otlp_headers, sizeof(*h));
+        if (h == NULL)
+            return OTEL_ERR_NOMEM;
+        for (size_t i = 0; i < c->n_otlp_headers; i++) {
+            h[i].name = c->otlp_headers[i].key;
+            h[i].value = c->otlp_headers[i].value;
+        }
+    }
+    otel_otlp_config oc = {
+        .endpoint = c->otlp_endpoint,
+        .headers = h,
+        .n_headers = c->n_otlp_headers,
+        .gzip = c->otlp_gzip,
+        .timeout_ns = c->otlp_timeout_ns,
+    };
+    char why[256] = "";
+    int rc = otel_otlp_new(&m->otlp, &oc, why, sizeof(why));
+    otel_free(h);
+    if (rc != OTEL_OK) {
+        snprintf(err, errlen, "otlp exporter: %s", why[0] ? why : otel_strerror(rc));
+        return rc;
+    }
+    otel_exporter e = otel_otlp_exporter(m->otlp);
+    return otel_tracer_add_exporter(m->tracer, &e);
+}
+
 static int make_tracer(mhd_otel *m, char *err, size_t errlen)
 {
     const mhd_otel_conf *c = m->conf;
@@ -93,9 +125,14 @@ static int make_tracer(mhd_otel *m, char *err, size_t errlen)
         rc = otel_tracer_add_exporter(m->tracer, &e);
         if (rc != OTEL_OK)
             return rc;
-    } else {
-        otel_log(OTEL_LOG_WARN, "no exporter configured: spans are counted but not sent");
     }
+    if (c->otlp) {
+        rc = add_otlp(m, err, errlen);
+        if (rc != OTEL_OK)
+            return rc;
+    }
+    if (!c->console && !c->otlp)
+        otel_log(OTEL_LOG_INFO, "no exporter configured: spans are counted but not sent");
     return OTEL_OK;
 }
 
@@ -131,6 +168,7 @@ void mhd_otel_del(mhd_otel *m)
         return;
     otel_tracer_del(m->tracer); /* flushes */
     otel_console_del(m->console);
+    otel_otlp_del(m->otlp);
     if (m->capture_keys != NULL)
         for (size_t i = 0; i < m->conf->capture_headers.n; i++)
             otel_free(m->capture_keys[i]);

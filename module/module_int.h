@@ -6,6 +6,7 @@
 #include "mhd_otel.h"
 
 #include "../exporter/console.h"
+#include "../exporter/otlp.h"
 #include "conf.h"
 #include "options.h"
 #include "request.h"
@@ -14,6 +15,7 @@ struct mhd_otel {
     mhd_otel_conf *conf;      /* owned */
     otel_tracer *tracer;      /* owned; NULL when tracing is off */
     otel_console *console;    /* owned; NULL without a console exporter */
+    otel_otlp *otlp;          /* owned; NULL without an OTLP exporter */
     char **capture_keys;      /* owned: "http.request.header.<lowercased>" */
     mhd_otel_request_hook request_hook;
     void *request_hook_ud;

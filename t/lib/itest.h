@@ -122,4 +122,116 @@ const cJSON *itest_spans_find_attr(const itest_spans *sp, const char *key, const
 /* True when s is n lowercase hex digits, not all '0'. */
 bool itest_is_hex_id(const char *s, size_t n);
 
+/* ---- OTLP tests: the independent sink, exact JSON, counters ------------ */
+
+/* The build directory: $MHD_OTEL_BUILD, default "build". */
+const char *itest_build_dir(void);
+
+/* sh t/sink.sh install BUILD (npm ci of ../shared/otlp-sink into
+ * BUILD/otlp-sink when needed; npm's errors go to stderr). Returns 0 or -1. */
+int itest_sink_install(void);
+
+/* One run of the OTLP sink (node ../shared/otlp-sink/sink.js through
+ * t/sink.sh) and its temporary files (all under dir). */
+typedef struct itest_sink {
+    char dir[ITEST_PATH_MAX];        /* temp directory; "" when none */
+    char out_path[ITEST_PATH_MAX];   /* --out: one JSON object per span */
+    char ready_path[ITEST_PATH_MAX]; /* --ready-file */
+    char err_path[ITEST_PATH_MAX];   /* the sink's stderr */
+    const char *const *extra;        /* more sink arguments (borrowed), kept for restarts */
+    pid_t pid;                       /* 0 when not running */
+    int out_fd;                      /* read end of its stdout; -1 */
+    uint16_t port;                   /* its gRPC port once ready */
+    char *out_text;                  /* stdout read by itest_sink_stop (heap) */
+    char *err_text;                  /* stderr, read when it ends (heap) */
+    int exit_status;                 /* waitpid status of the last run */
+} itest_sink;
+
+/* Make k empty and create its temp directory. Returns 0 or -1. */
+int itest_sink_init(itest_sink *k);
+
+/* Start the sink with --grpc-port port (0: any free port) --ready-file
+ * --out --truncate and extra (a NULL-terminated list such as
+ * {"--fail-first", "3", NULL}, borrowed until itest_sink_cleanup; may be
+ * NULL); wait up to 15 s for its ready file and read k->port from it.
+ * Returns 0 when it listens, -1 otherwise (k->err_text says why). */
+int itest_sink_start(itest_sink *k, uint16_t port, const char *const *extra);
+
+/* SIGKILL the sink and reap it (no final line, no flush). Returns 0 or -1. */
+int itest_sink_kill(itest_sink *k);
+
+/* Start the sink again on k->port with the same extra arguments, appending
+ * to the same out file; retried for up to 5 s while the port is still
+ * taken. Returns 0 or -1. */
+int itest_sink_restart(itest_sink *k);
+
+/* SIGTERM the sink, wait up to 10 s (then SIGKILL), read its stdout and
+ * stderr. Returns 0 when it exited with status 0, -1 otherwise. */
+int itest_sink_stop(itest_sink *k);
+
+/* Kill a sink still running and remove its temp files; k is then empty. */
+void itest_sink_cleanup(itest_sink *k);
+
+/* A counter of the sink's "otlp-sink final ..." line ("spans", "bytes",
+ * "requests", "failures_injected", ...), once stopped. False when absent. */
+bool itest_sink_final_stat(const itest_sink *k, const char *name, uint64_t *out);
+
+/* Read a JSON-lines file like itest_spans_read, keeping every integer exact
+ * and typed: each integer number (no '.' or exponent) becomes a cJSON_Raw
+ * item holding its digits; doubles stay cJSON numbers, strings strings. */
+int itest_spans_read_exact(const char *path, itest_spans *out, char *why, size_t whylen);
+
+/* An exact integer from a Raw (as read above), a string of decimal digits,
+ * or an integral number. False otherwise. */
+bool itest_json_u64(const cJSON *item, uint64_t *out);
+bool itest_json_i64(const cJSON *item, int64_t *out);
+
+/* The counter name (ended, exported, dropped, failed, rejected, queued) of
+ * the server's "demo-server: spans ..." line in s->err_text. False when
+ * the line or the field is absent. */
+bool itest_server_counter(const itest_server *s, const char *name, uint64_t *out);
+
+/* itest_curl_repeat with extra curl arguments (NULL-terminated, may be
+ * NULL) given once and applying to every request, such as {"-H", "X: y"}. */
+int itest_curl_repeat_with(itest_server *s, const char *path, int n, int want,
+                           const char *const *extra);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago (bound, then
+ * released). Returns 0 or -1. */
+int itest_port_reserve(uint16_t *port);
+
+/* A TCP forwarder from 127.0.0.1:port to 127.0.0.1:upstream in a thread,
+ * counting the bytes each way (to learn what crossed the wire). */
+typedef struct itest_proxy itest_proxy;
+/* Start one; *out freed by itest_proxy_stop. Returns 0 or -1. */
+int itest_proxy_start(itest_proxy **out, uint16_t upstream);
+uint16_t itest_proxy_port(const itest_proxy *p);
+/* Stop the thread, close every connection, free p; the byte counts of the
+ * whole run into *up (client to upstream) and *down. NULL p does nothing. */
+void itest_proxy_stop(itest_proxy *p, uint64_t *up, uint64_t *down);
+
+/* ---- any server or program, with its own environment ------------------- */
+
+/* Write the config s->conf_path as itest_server_start does (conf_text, then
+ * the JSON console exporter to s->spans_path and, unless conf_text has an
+ * otel_batch block, a 100 ms schedule delay). Returns 0 or -1. */
+int itest_server_write_conf(itest_server *s, const char *conf_text);
+
+/* Start argv (argv[0] looked up in PATH) as s's server: stdout to a pipe,
+ * stderr to s->err_path, stdin /dev/null. env changes our environment for
+ * it: "NAME=value" sets, a bare "NAME" unsets (NULL-terminated, may be
+ * NULL). With listen_prefix, wait up to 5 s for a stdout line made of
+ * listen_prefix and a port (into s->port); NULL: return once started.
+ * Returns 0 when it runs (and listens), -1 otherwise (it may have exited:
+ * see itest_server_reap). */
+int itest_server_start_cmd(itest_server *s, char *const argv[], const char *const *env,
+                           const char *listen_prefix);
+
+/* Run argv to its end with env as above, at most timeout_ms (then SIGKILL).
+ * Its stdout and stderr into *out and *err (heap, NUL-terminated; either
+ * pointer may be NULL), its waitpid status into *status. Returns 0 when it
+ * ran to its end, -1 otherwise. */
+int itest_run_cmd(char *const argv[], const char *const *env, int timeout_ms, char **out,
+                  char **err, int *status);
+
 #endif /* ITEST_H */

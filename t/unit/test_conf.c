@@ -121,6 +121,12 @@ static const char rich_conf[] = "# a config using every directive\n"
                                 "otel_route /hello/{name} /users/{id}/orders/{order};\n"
                                 "otel_capture_request_header X-User-ID X-Tenant;\n"
                                 "otel_exporter console { format pretty; output stderr; }\n"
+                                "otel_exporter otlp {\n"
+                                "    endpoint http://collector:4317;\n"
+                                "    header api-key s3cret;\n"
+                                "    compression gzip;\n"
+                                "    timeout 2s;\n"
+                                "}\n"
                                 "otel_batch {\n"
                                 "    max_queue_size 4k;\n"
                                 "    max_export_batch_size 256;\n"
@@ -141,6 +147,16 @@ static const char *const rich_env[] = {
     "1000",
     "OTEL_BSP_SCHEDULE_DELAY",
     "20",
+    "OTEL_TRACES_EXPORTER",
+    "console",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "http://env-host:4317",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "API-Key=from-env,tenant=t%201",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "500",
+    "OTEL_EXPORTER_OTLP_COMPRESSION",
+    "none",
     NULL,
 };
 
@@ -162,6 +178,11 @@ static void test_mhd_otel_conf_parse_defaults(void **state)
     assert_false(c->console);
     assert_int_equal(c->console_format, OTEL_CONSOLE_JSON);
     assert_string_equal(c->console_output, "stdout");
+    assert_true(c->otlp); /* no exporter named anywhere: the spec's default */
+    assert_null(c->otlp_endpoint);
+    assert_int_equal(c->n_otlp_headers, 0);
+    assert_false(c->otlp_gzip);
+    assert_int_equal(c->otlp_timeout_ns, 10 * SEC);
     otel_tracer_config def;
     otel_tracer_config_default(&def);
     assert_int_equal(c->batch.max_queue_size, def.max_queue_size);
@@ -200,6 +221,13 @@ static void test_mhd_otel_conf_parse_every_directive(void **state)
     assert_true(c->console);
     assert_int_equal(c->console_format, OTEL_CONSOLE_PRETTY);
     assert_string_equal(c->console_output, "stderr");
+    assert_true(c->otlp);
+    assert_string_equal(c->otlp_endpoint, "http://collector:4317");
+    assert_int_equal(c->n_otlp_headers, 1);
+    assert_string_equal(c->otlp_headers[0].key, "api-key");
+    assert_string_equal(c->otlp_headers[0].value, "s3cret");
+    assert_true(c->otlp_gzip);
+    assert_int_equal(c->otlp_timeout_ns, 2 * SEC);
     assert_int_equal(c->batch.max_queue_size, 4096);
     assert_int_equal(c->batch.max_export_batch_size, 256);
     assert_int_equal(c->batch.schedule_delay_ns, 250 * MS);
@@ -631,8 +659,10 @@ static void test_mhd_otel_conf_parse_nul_byte(void **state)
 static void test_mhd_otel_conf_parse_unknown_exporter(void **state)
 {
     (void)state;
-    expect_error("\notel_exporter otlp { endpoint http://127.0.0.1:4317; }", OTEL_ERR_PARSE,
-                 "test.conf:2: unknown exporter type \"otlp\"");
+    expect_error("\notel_exporter zipkin { endpoint http://127.0.0.1:9411; }", OTEL_ERR_PARSE,
+                 "test.conf:2: unknown exporter type \"zipkin\"");
+    expect_error("otel_exporter otpl { }", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown exporter type \"otpl\" (did you mean \"otlp\"?)");
     expect_error("otel_exporter consle { }", OTEL_ERR_PARSE,
                  "test.conf:1: unknown exporter type \"consle\" (did you mean \"console\"?)");
 }
@@ -882,9 +912,25 @@ static void test_mhd_otel_conf_parse_file_beats_env(void **state)
     assert_string_equal(c->resource_attrs[0].key, "a");
     assert_string_equal(c->resource_attrs[1].value, "x y");
     assert_string_equal(c->resource_attrs[2].key, "deployment.environment");
+    /* the file names its exporters: OTEL_TRACES_EXPORTER is ignored */
+    assert_true(c->console);
+    assert_true(c->otlp);
+    assert_string_equal(c->otlp_endpoint, "http://collector:4317");
+    assert_int_equal(c->n_otlp_headers, 2); /* api-key replaced, tenant kept */
+    assert_string_equal(c->otlp_headers[0].key, "api-key");
+    assert_string_equal(c->otlp_headers[0].value, "s3cret");
+    assert_string_equal(c->otlp_headers[1].key, "tenant");
+    assert_string_equal(c->otlp_headers[1].value, "t 1");
+    assert_true(c->otlp_gzip);
+    assert_int_equal(c->otlp_timeout_ns, 2 * SEC);
     mhd_otel_conf_del(c);
     /* what the file does not say comes from the environment */
     c = parse_ok("otel_trace on;");
+    assert_true(c->console);
+    assert_false(c->otlp);
+    assert_string_equal(c->otlp_endpoint, "http://env-host:4317");
+    assert_int_equal(c->otlp_timeout_ns, 500 * MS);
+    assert_false(c->otlp_gzip);
     assert_string_equal(c->service_name, "env-name");
     assert_int_equal(c->sampler.kind, OTEL_SAMPLER_TRACEIDRATIO);
     assert_true(c->sampler.ratio == 0.5);
@@ -903,6 +949,473 @@ static void test_mhd_otel_conf_parse_env_error_reported(void **state)
     expect_error("otel_batch { max_queue_size 10; }", OTEL_ERR_PARSE,
                  "environment OTEL_BSP_MAX_QUEUE_SIZE: expected a positive integer, got \"abc\"");
     fake_env = NULL;
+}
+
+/* ---- OTLP exporter ------------------------------------------------------- */
+
+static void test_mhd_otel_conf_parse_otlp_exporter(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_exporter otlp { }");
+    assert_true(c->otlp);
+    assert_false(c->console);
+    assert_null(c->otlp_endpoint);
+    assert_int_equal(c->n_otlp_headers, 0);
+    assert_false(c->otlp_gzip);
+    assert_int_equal(c->otlp_timeout_ns, 10 * SEC);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_exporter otlp {\n"
+                 "    endpoint https://otel.example.com:443;\n"
+                 "    header Authorization \"Bearer abc=\";\n"
+                 "    header x-tenant 'a b';\n"
+                 "    header AUTHORIZATION 'Bearer xyz';\n"
+                 "    compression gzip;\n"
+                 "    compression none;\n"
+                 "    timeout 250ms;\n"
+                 "}\n");
+    assert_true(c->otlp);
+    assert_string_equal(c->otlp_endpoint, "https://otel.example.com:443");
+    assert_int_equal(c->n_otlp_headers, 2);
+    assert_string_equal(c->otlp_headers[0].key, "AUTHORIZATION");
+    assert_string_equal(c->otlp_headers[0].value, "Bearer xyz");
+    assert_string_equal(c->otlp_headers[1].key, "x-tenant");
+    assert_string_equal(c->otlp_headers[1].value, "a b");
+    assert_false(c->otlp_gzip);
+    assert_int_equal(c->otlp_timeout_ns, 250 * MS);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_otlp_endpoints(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "http://127.0.0.1:4317",           "http://localhost",       "https://otel.example.com",
+        "HTTP://Host-1.example:1",         "http://[::1]:4317",      "http://[2001:db8::1]",
+        "http://[::ffff:127.0.0.1]:65535", "http://collector:4317/", "https://h:443",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char text[160];
+        snprintf(text, sizeof(text), "otel_exporter otlp { endpoint '%s'; }", good[i]);
+        mhd_otel_conf *c = parse_ok(text);
+        assert_string_equal(c->otlp_endpoint, good[i]);
+        mhd_otel_conf_del(c);
+    }
+}
+
+static void test_mhd_otel_conf_parse_bad_endpoint(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        const char *why;
+    } bad[] = {
+        {"127.0.0.1:4317", "it must start with \"http://\" or \"https://\""},
+        {"grpc://h:4317", "it must start with \"http://\" or \"https://\""},
+        {"http//h:4317", "it must start with \"http://\" or \"https://\""},
+        {"http://", "empty host"},
+        {"http://:4317", "empty host"},
+        {"https:///x", "empty host"},
+        {"http://h:", "empty port"},
+        {"http://h:0", "the port must be between 1 and 65535"},
+        {"http://h:65536", "the port must be between 1 and 65535"},
+        {"http://h:99999999999999999999", "the port must be between 1 and 65535"},
+        {"http://h:43x7", "the port must be a number"},
+        {"http://h:-1", "the port must be a number"},
+        {"http://::1:4317", "an IPv6 address must be in brackets"},
+        {"http://2001:db8::1", "an IPv6 address must be in brackets"},
+        {"http://[::1:4317", "\"[\" is not closed"},
+        {"http://[]:4317", "invalid IPv6 address"},
+        {"http://[g::1]:4317", "invalid IPv6 address"},
+        {"http://[1234]:4317", "invalid IPv6 address"},
+        {"http://[1:2:3]:4317", "invalid IPv6 address"},
+        {"http://[::1]x:4317", "unexpected characters after the host"},
+        {"http://ho st:4317", "invalid character in the host"},
+        {"http://user@h:4317", "no user name allowed"},
+        {"http://h:4317?x=1", "the port must be a number"},
+        {"http://h?x=1", "invalid character in the host"},
+        {"http://h:4317/v1/traces", "no path allowed (OTLP/gRPC takes http://HOST:PORT)"},
+        {"http://h:4317//", "no path allowed (OTLP/gRPC takes http://HOST:PORT)"},
+        {"http://h~1:4317", "invalid character in the host"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[160], msg[256];
+        snprintf(text, sizeof(text), "otel_trace on;\notel_exporter otlp {\n endpoint '%s';\n}",
+                 bad[i].url);
+        snprintf(msg, sizeof(msg), "test.conf:3: invalid endpoint \"%s\": %s", bad[i].url,
+                 bad[i].why);
+        expect_error(text, OTEL_ERR_PARSE, msg);
+    }
+    expect_error("otel_exporter otlp { endpoint ''; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid endpoint \"\": it must start with \"http://\" or "
+                 "\"https://\"");
+}
+
+static void test_mhd_otel_conf_parse_bad_otlp_directives(void **state)
+{
+    (void)state;
+    expect_error("otel_exporter otlp {\n  header 'X Y' v;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid header name \"X Y\" in \"header\"");
+    expect_error("otel_exporter otlp {\n  header '' v;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid header name \"\" in \"header\"");
+    expect_error("otel_exporter otlp { header grpc-timeout 1S; }", OTEL_ERR_PARSE,
+                 "test.conf:1: header \"grpc-timeout\" in \"header\" is reserved by HTTP/2 or "
+                 "gRPC");
+    expect_error("otel_exporter otlp { header Content-Type text/plain; }", OTEL_ERR_PARSE,
+                 "test.conf:1: header \"Content-Type\" in \"header\" is reserved by HTTP/2 or "
+                 "gRPC");
+    expect_error("otel_exporter otlp { header TE trailers; }", OTEL_ERR_PARSE,
+                 "test.conf:1: header \"TE\" in \"header\" is reserved by HTTP/2 or gRPC");
+    expect_error("otel_exporter otlp {\n  header x-a\n 'a\\tb';\n}", OTEL_ERR_PARSE,
+                 "test.conf:3: invalid value \"a?b\" in \"header\", only printable ASCII is "
+                 "allowed");
+    expect_error("otel_exporter otlp { header x-a \"caf\xC3\xA9\"; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid value \"caf\xC3\xA9\" in \"header\", only printable "
+                 "ASCII is allowed");
+    expect_error("otel_exporter otlp { header x-a; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"header\"");
+    expect_error("otel_exporter otlp {\n  compression zstd;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid value \"zstd\" in \"compression\", it must be \"gzip\" or "
+                 "\"none\"");
+    expect_error("otel_exporter otlp { compression GZIP; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid value \"GZIP\" in \"compression\", it must be \"gzip\" or "
+                 "\"none\"");
+    expect_error("otel_exporter otlp {\n\n  timeout 0;\n}", OTEL_ERR_RANGE,
+                 "test.conf:3: time \"0\" in \"timeout\" is too small");
+    expect_error("otel_exporter otlp { timeout 0ms; }", OTEL_ERR_RANGE,
+                 "test.conf:1: time \"0ms\" in \"timeout\" is too small");
+    expect_error("otel_exporter otlp { timeout 10x; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid time \"10x\" in \"timeout\"");
+    expect_error("otel_exporter otlp { endpoint a b; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"endpoint\"");
+    expect_error("otel_exporter otlp {\n  endpont http://h:1;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: unknown directive \"endpont\" in \"otel_exporter otlp\" (did you "
+                 "mean \"endpoint\"?)");
+    expect_error("otel_exporter otlp { format json; }", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown directive \"format\" in \"otel_exporter otlp\"");
+    expect_error("\nendpoint http://h:1;", OTEL_ERR_PARSE,
+                 "test.conf:2: unknown directive \"endpoint\" (it belongs inside "
+                 "\"otel_exporter otlp { ... }\")");
+    expect_error("otel_exporter otlp;", OTEL_ERR_PARSE,
+                 "test.conf:1: directive \"otel_exporter\" has no opening \"{\"");
+    expect_error("otel_exporter otlp {\n  endpoint http://h:1\n  compression gzip;\n}",
+                 OTEL_ERR_PARSE,
+                 "test.conf:3: unexpected \"compression\": directive \"endpoint\" on line 2 is "
+                 "not terminated by \";\"");
+}
+
+static void test_mhd_otel_conf_parse_exporter_choice(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        bool console, otlp;
+    } cases[] = {
+        {"", false, true},
+        {"otel_trace on;", false, true},
+        {"otel_exporter console { }", true, false},
+        {"otel_exporter otlp { }", false, true},
+        {"otel_exporter console { }\notel_exporter otlp { }", true, true},
+        {"otel_exporter otlp { }\notel_exporter console { }", true, true},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mhd_otel_conf *c = parse_ok(cases[i].text);
+        assert_int_equal(c->console, cases[i].console);
+        assert_int_equal(c->otlp, cases[i].otlp);
+        mhd_otel_conf_del(c);
+    }
+}
+
+/* OTEL_TRACES_EXPORTER with a file that has no otel_exporter block, then
+ * with one (the file wins). */
+static void test_mhd_otel_conf_from_env_traces_exporter(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value; /* NULL: unset */
+        bool console, otlp;
+    } cases[] = {
+        {NULL, false, true},          {"", false, true},
+        {"otlp", false, true},        {"console", true, false},
+        {"otlp,console", true, true}, {" Console , OTLP ", true, true},
+        {"none", false, false},       {" NONE ", false, false},
+        {"otlp,otlp", false, true},   {",console,", true, false},
+        {" , ", false, true},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *env[] = {"OTEL_TRACES_EXPORTER", cases[i].value, NULL};
+        char err[256];
+        mhd_otel_conf *c = NULL;
+        fake_env = env;
+        if (mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)) != 0)
+            fail_msg("\"%s\": %s", cases[i].value, err);
+        assert_int_equal(c->console, cases[i].console);
+        assert_int_equal(c->otlp, cases[i].otlp);
+        assert_string_equal(c->console_output, "stdout");
+        assert_int_equal(c->console_format, OTEL_CONSOLE_JSON);
+        mhd_otel_conf_del(c);
+        c = parse_ok("otel_service_name x;");
+        assert_int_equal(c->console, cases[i].console);
+        assert_int_equal(c->otlp, cases[i].otlp);
+        mhd_otel_conf_del(c);
+        c = parse_ok("otel_exporter console { format pretty; }");
+        assert_true(c->console);
+        assert_false(c->otlp);
+        assert_int_equal(c->console_format, OTEL_CONSOLE_PRETTY);
+        mhd_otel_conf_del(c);
+        c = parse_ok("otel_exporter otlp { }");
+        assert_false(c->console);
+        assert_true(c->otlp);
+        mhd_otel_conf_del(c);
+        fake_env = NULL;
+    }
+}
+
+static void test_mhd_otel_conf_from_env_otlp_variables(void **state)
+{
+    (void)state;
+    static const char *const env[] = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        " http://[::1]:4317 ",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        " api-key = a%20b%2Cc%3D , ,X-Empty=,x-eq=a=b,Authorization=Basic%20dXNlcg== ",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        " 2500 ",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        " GZip ",
+        NULL,
+    };
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    fake_env = env;
+    int rc = mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err));
+    fake_env = NULL;
+    if (rc != 0)
+        fail_msg("%s", err);
+    assert_true(c->otlp);
+    assert_string_equal(c->otlp_endpoint, "http://[::1]:4317");
+    assert_int_equal(c->n_otlp_headers, 4);
+    assert_string_equal(c->otlp_headers[0].key, "api-key");
+    assert_string_equal(c->otlp_headers[0].value, "a b,c=");
+    assert_string_equal(c->otlp_headers[1].key, "X-Empty");
+    assert_string_equal(c->otlp_headers[1].value, "");
+    assert_string_equal(c->otlp_headers[2].key, "x-eq");
+    assert_string_equal(c->otlp_headers[2].value, "a=b");
+    assert_string_equal(c->otlp_headers[3].key, "Authorization");
+    assert_string_equal(c->otlp_headers[3].value, "Basic dXNlcg==");
+    assert_int_equal(c->otlp_timeout_ns, 2500 * MS);
+    assert_true(c->otlp_gzip);
+    mhd_otel_conf_del(c);
+}
+
+/* Each OTLP setting read from its general variable, its signal-specific
+ * one, or both (the specific one wins, headers as a whole). */
+static void test_mhd_otel_conf_from_env_otlp_precedence(void **state)
+{
+    (void)state;
+    static const char *const general[] = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "http://general:1",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "a=1,b=2",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "100",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "gzip",
+        NULL,
+    };
+    static const char *const specific[] = {
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "http://traces:2",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "c=3",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+        "200",
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+        "gzip",
+        NULL,
+    };
+    /* the specific ones first: env_fn returns the first match, and the
+     * general ones are then still set, with other values */
+    static const char *const both[] = {
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "http://traces:2",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "c=3",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+        "200",
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+        "none",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "http://general:1",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "a=1,b=2",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "100",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "gzip",
+        NULL,
+    };
+    /* a bad general value does not matter when the specific one is set */
+    static const char *const bad_general[] = {
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "http://traces:2",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "c=3",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+        "200",
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+        "none",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "nonsense",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "oops",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "-1",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "zstd",
+        NULL,
+    };
+    static const struct {
+        const char *const *env;
+        const char *endpoint;
+        size_t n_headers;
+        const char *first_header;
+        uint64_t timeout_ms;
+        bool gzip;
+    } cases[] = {
+        {general, "http://general:1", 2, "a", 100, true},
+        {specific, "http://traces:2", 1, "c", 200, true},
+        {both, "http://traces:2", 1, "c", 200, false},
+        {bad_general, "http://traces:2", 1, "c", 200, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[256];
+        mhd_otel_conf *c = NULL;
+        fake_env = cases[i].env;
+        int rc = mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err));
+        fake_env = NULL;
+        if (rc != 0)
+            fail_msg("case %zu: %s", i, err);
+        assert_string_equal(c->otlp_endpoint, cases[i].endpoint);
+        assert_int_equal(c->n_otlp_headers, cases[i].n_headers);
+        assert_string_equal(c->otlp_headers[0].key, cases[i].first_header);
+        assert_int_equal(c->otlp_timeout_ns, cases[i].timeout_ms * MS);
+        assert_int_equal(c->otlp_gzip, cases[i].gzip);
+        mhd_otel_conf_del(c);
+    }
+}
+
+/* The file's otlp block over the environment, setting by setting. */
+static void test_mhd_otel_conf_parse_otlp_file_beats_env(void **state)
+{
+    (void)state;
+    static const char *const env[] = {
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "http://env:1",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "a=env-a,b=env-b",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "100",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "gzip",
+        "OTEL_TRACES_EXPORTER",
+        "none",
+        NULL,
+    };
+    fake_env = env;
+    mhd_otel_conf *c = parse_ok("otel_exporter otlp {\n"
+                                "    endpoint http://file:2;\n"
+                                "    header B file-b;\n"
+                                "    header c file-c;\n"
+                                "    compression none;\n"
+                                "    timeout 3s;\n"
+                                "}\n");
+    assert_true(c->otlp);
+    assert_false(c->console);
+    assert_string_equal(c->otlp_endpoint, "http://file:2");
+    assert_int_equal(c->n_otlp_headers, 3);
+    assert_string_equal(c->otlp_headers[0].key, "a");
+    assert_string_equal(c->otlp_headers[0].value, "env-a");
+    assert_string_equal(c->otlp_headers[1].key, "B");
+    assert_string_equal(c->otlp_headers[1].value, "file-b");
+    assert_string_equal(c->otlp_headers[2].key, "c");
+    assert_false(c->otlp_gzip);
+    assert_int_equal(c->otlp_timeout_ns, 3 * SEC);
+    mhd_otel_conf_del(c);
+    /* an empty block keeps every setting of the environment */
+    c = parse_ok("otel_exporter otlp { }");
+    assert_string_equal(c->otlp_endpoint, "http://env:1");
+    assert_int_equal(c->n_otlp_headers, 2);
+    assert_true(c->otlp_gzip);
+    assert_int_equal(c->otlp_timeout_ns, 100 * MS);
+    mhd_otel_conf_del(c);
+    /* no block: OTEL_TRACES_EXPORTER=none turns every exporter off */
+    c = parse_ok("otel_trace on;");
+    assert_false(c->otlp);
+    assert_false(c->console);
+    mhd_otel_conf_del(c);
+    fake_env = NULL;
+}
+
+static void test_mhd_otel_conf_from_env_otlp_bad_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *var, *value;
+        int code;
+        const char *msg;
+    } cases[] = {
+        {"OTEL_TRACES_EXPORTER", "x", OTEL_ERR_PARSE,
+         "environment OTEL_TRACES_EXPORTER: unknown exporter \"x\""},
+        {"OTEL_TRACES_EXPORTER", "otlp, jaeger", OTEL_ERR_PARSE,
+         "environment OTEL_TRACES_EXPORTER: unknown exporter \"jaeger\""},
+        {"OTEL_TRACES_EXPORTER", "otlp,none", OTEL_ERR_PARSE,
+         "environment OTEL_TRACES_EXPORTER: \"none\" cannot be combined with other exporters"},
+        {"OTEL_TRACES_EXPORTER", "logging-otlp-console", OTEL_ERR_PARSE,
+         "environment OTEL_TRACES_EXPORTER: unknown exporter \"logging-otlp-console\""},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_ENDPOINT: invalid endpoint \"localhost:4317\": it must "
+         "start with \"http://\" or \"https://\""},
+        {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://h:70000", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: invalid endpoint \"http://h:70000\": "
+         "the port must be between 1 and 65535"},
+        {"OTEL_EXPORTER_OTLP_HEADERS", "a=1,oops", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_HEADERS: invalid member \"oops\", expected name=value"},
+        {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", " =v", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_TRACES_HEADERS: invalid member \"=v\", expected "
+         "name=value"},
+        {"OTEL_EXPORTER_OTLP_HEADERS", "x y=1", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_HEADERS: invalid header name \"x y\""},
+        {"OTEL_EXPORTER_OTLP_HEADERS", "grpc-encoding=identity", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_HEADERS: header \"grpc-encoding\" is reserved by "
+         "HTTP/2 or gRPC"},
+        {"OTEL_EXPORTER_OTLP_HEADERS", "a=x%2", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_HEADERS: invalid percent-encoding at \"%2\""},
+        {"OTEL_EXPORTER_OTLP_HEADERS", "a=x%0D%0Ay", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_HEADERS: invalid value of header \"a\", only printable "
+         "ASCII is allowed"},
+        {"OTEL_EXPORTER_OTLP_TIMEOUT", "0", OTEL_ERR_RANGE,
+         "environment OTEL_EXPORTER_OTLP_TIMEOUT: expected a positive integer, got \"0\""},
+        {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "10s", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: expected a positive integer, got "
+         "\"10s\""},
+        {"OTEL_EXPORTER_OTLP_TIMEOUT", "18446744073709551", OTEL_ERR_RANGE,
+         "environment OTEL_EXPORTER_OTLP_TIMEOUT: number \"18446744073709551\" is too large"},
+        {"OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_COMPRESSION: expected \"gzip\" or \"none\", got "
+         "\"zstd\""},
+        {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip2", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: expected \"gzip\" or \"none\", got "
+         "\"gzip2\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *env[] = {cases[i].var, cases[i].value, NULL};
+        expect_env_error(env, cases[i].code, cases[i].msg);
+        /* the same error with a config file, even one naming its exporters */
+        fake_env = env;
+        expect_error("otel_exporter console { }", cases[i].code, cases[i].msg);
+        fake_env = NULL;
+    }
 }
 
 /* ---- files --------------------------------------------------------------- */
@@ -1024,9 +1537,32 @@ static void test_mhd_otel_conf_load_demo_conf(void **state)
     assert_true(c->console);
     assert_int_equal(c->console_format, OTEL_CONSOLE_JSON);
     assert_string_equal(c->console_output, "stdout");
+    assert_false(c->otlp);
     assert_int_equal(c->batch.schedule_delay_ns, SEC);
     mhd_otel_conf_del(c);
     load_shipped("demo.conf");
+}
+
+static void test_mhd_otel_conf_load_otlp_conf(void **state)
+{
+    (void)state;
+    char path[128], err[512];
+    mhd_otel_conf *c = NULL;
+    unsetenv("OTEL_SERVICE_NAME");
+    unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+    unsetenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    int rc = mhd_otel_conf_load(&c, config_path("otlp.conf", path, sizeof(path)), err, sizeof(err));
+    if (rc != 0)
+        fail_msg("%s", err);
+    assert_string_equal(c->service_name, "demo-server");
+    assert_int_equal(c->routes.n, 4);
+    assert_false(c->console);
+    assert_true(c->otlp);
+    assert_string_equal(c->otlp_endpoint, "http://127.0.0.1:4317");
+    assert_true(c->otlp_gzip);
+    assert_int_equal(c->otlp_timeout_ns, 10 * SEC);
+    assert_int_equal(c->batch.schedule_delay_ns, SEC);
+    mhd_otel_conf_del(c);
 }
 
 /* ---- allocation failures ------------------------------------------------- */
@@ -1124,6 +1660,16 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_from_env_bad_values),
         cmocka_unit_test(test_mhd_otel_conf_parse_file_beats_env),
         cmocka_unit_test(test_mhd_otel_conf_parse_env_error_reported),
+        cmocka_unit_test(test_mhd_otel_conf_parse_otlp_exporter),
+        cmocka_unit_test(test_mhd_otel_conf_parse_otlp_endpoints),
+        cmocka_unit_test(test_mhd_otel_conf_parse_bad_endpoint),
+        cmocka_unit_test(test_mhd_otel_conf_parse_bad_otlp_directives),
+        cmocka_unit_test(test_mhd_otel_conf_parse_exporter_choice),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_traces_exporter),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_otlp_variables),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_otlp_precedence),
+        cmocka_unit_test(test_mhd_otel_conf_parse_otlp_file_beats_env),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_otlp_bad_values),
         cmocka_unit_test(test_mhd_otel_conf_load_missing_file),
         cmocka_unit_test(test_mhd_otel_conf_load_directory),
         cmocka_unit_test(test_mhd_otel_conf_load_temp_file),
@@ -1131,6 +1677,7 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_load_too_large),
         cmocka_unit_test(test_mhd_otel_conf_load_reference_conf),
         cmocka_unit_test(test_mhd_otel_conf_load_demo_conf),
+        cmocka_unit_test(test_mhd_otel_conf_load_otlp_conf),
         cmocka_unit_test(test_mhd_otel_conf_parse_alloc_failures),
         cmocka_unit_test(test_mhd_otel_conf_load_alloc_failures),
         cmocka_unit_test(test_mhd_otel_conf_del_null),

@@ -1,0 +1,609 @@
+/* test_otlp.c - tests of the OTLP/gRPC exporter (exporter/otlp.c) end to
+ * end against the fake gRPC server of test_h2.c. */
+#define TEST_H2_FAKE_ONLY
+#include "test_h2.c"
+
+#include "../../core/span_int.h"
+#include "../../exporter/otlp.h"
+
+#define SEC_NS UINT64_C(1000000000)
+#define N_BIG 640
+#define BIG_ATTR_LEN 3500
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static fake_server *cur_srv; /* freed by the teardown */
+static otel_otlp *cur_e;
+static otel_span *spans[N_BIG];
+static size_t n_spans;
+static char big_value[BIG_ATTR_LEN + 1];
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_text[8192];
+static int log_count;
+
+static void capture_log(void *ud, otel_log_level level, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    pthread_mutex_lock(&log_lock);
+    size_t len = strlen(log_text);
+    snprintf(log_text + len, sizeof(log_text) - len, "%s\n", msg);
+    log_count++;
+    pthread_mutex_unlock(&log_lock);
+}
+
+static bool log_has(const char *s)
+{
+    pthread_mutex_lock(&log_lock);
+    bool found = strstr(log_text, s) != NULL;
+    pthread_mutex_unlock(&log_lock);
+    return found;
+}
+
+static int logs(void)
+{
+    pthread_mutex_lock(&log_lock);
+    int n = log_count;
+    pthread_mutex_unlock(&log_lock);
+    return n;
+}
+
+/* n recorded server spans called "span-<i>"; big: each with a 3500-byte
+ * attribute. Strings point to static storage or the span's arena. */
+static void make_spans(size_t n, bool big)
+{
+    for (size_t i = 0; i < n; i++) {
+        otel_span *s = calloc(1, sizeof(*s));
+        assert_non_null(s);
+        for (int k = 0; k < 16; k++)
+            s->ctx.trace_id[k] = (uint8_t)(0xa0 + k);
+        for (int k = 0; k < 8; k++)
+            s->ctx.span_id[k] = (uint8_t)(i + k + 1);
+        s->ctx.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
+        s->recording = s->ended = true;
+        s->kind = OTEL_SPAN_KIND_SERVER;
+        s->status_message = "";
+        snprintf(s->arena, sizeof(s->arena), "span-%zu", i);
+        s->name = s->arena;
+        s->start_ns = UINT64_C(1764000000000000000) + i;
+        s->end_ns = s->start_ns + 1000;
+        if (big) {
+            s->attrs[0].key = "big";
+            s->attrs[0].key_len = 3;
+            s->attrs[0].type = OTEL_ATTR_STRING;
+            s->attrs[0].v.s.ptr = big_value;
+            s->attrs[0].v.s.len = BIG_ATTR_LEN;
+            s->n_attrs = 1;
+        }
+        spans[i] = s;
+    }
+    n_spans = n;
+}
+
+static otel_otlp *new_exporter(uint16_t port, bool gzip, uint64_t timeout_ns)
+{
+    static const otel_otlp_header hd[] = {{"X-Api-Key", "secret 1"}, {"x-tenant", "t2"}};
+    char url[64], err[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+    otel_otlp_config cfg = {
+        .endpoint = url, .headers = hd, .n_headers = 2, .gzip = gzip, .timeout_ns = timeout_ns};
+    otel_otlp *e = NULL;
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_OK);
+    return e;
+}
+
+static int do_export(otel_otlp *e)
+{
+    otel_exporter x = otel_otlp_exporter(e);
+    return x.export_spans(x.user_data, spans, n_spans);
+}
+
+static otel_otlp_stats stats(void)
+{
+    otel_otlp_stats st;
+    otel_otlp_get_stats(cur_e, &st);
+    return st;
+}
+
+static bool message_has(fake_server *s, const char *needle)
+{
+    pthread_mutex_lock(&s->lock);
+    bool found = s->message != NULL &&
+                 memmem(s->message, s->message_len, needle, strlen(needle)) != NULL;
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    /* Short backoffs so the retry tests stay fast; the real clock. */
+    otel_retry_policy p;
+    memset(&p, 0, sizeof(p));
+    p.initial_backoff_ns = 20 * MS_NS;
+    p.max_backoff_ns = 80 * MS_NS;
+    p.multiplier_pct = 200;
+    otel_retry_policy_set_default(&p);
+    memset(big_value, 'x', BIG_ATTR_LEN);
+    otel_log_set(capture_log, NULL);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    otel_retry_policy_set_default(NULL);
+    otel_log_set(NULL, NULL);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    pthread_mutex_lock(&log_lock);
+    log_text[0] = '\0';
+    log_count = 0;
+    pthread_mutex_unlock(&log_lock);
+    make_spans(3, false);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    otel_otlp_del(cur_e);
+    cur_e = NULL;
+    fake_stop(cur_srv);
+    cur_srv = NULL;
+    for (size_t i = 0; i < n_spans; i++)
+        free(spans[i]);
+    n_spans = 0;
+    otel_alloc_fail_after(-1);
+    return 0;
+}
+
+/* ---- otel_otlp_new ------------------------------------------------------ */
+
+static void test_otel_otlp_new_validates_endpoint(void **state)
+{
+    (void)state;
+    char err[256];
+    otel_otlp *e = (otel_otlp *)1;
+    otel_otlp_config cfg = {.endpoint = "ftp://x:1"};
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_INVALID);
+    assert_null(e);
+    assert_non_null(strstr(err, "http://"));
+    cfg.endpoint = "http://host:99999";
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_INVALID);
+    assert_non_null(strstr(err, "port"));
+    cfg.endpoint = "https://collector:4317";
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err, "TLS"));
+    /* Defaults: no config at all, or an empty endpoint. */
+    assert_int_equal(otel_otlp_new(&e, NULL, NULL, 0), OTEL_OK);
+    otel_otlp_del(e);
+    cfg.endpoint = "";
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_OK);
+    otel_otlp_del(e);
+    otel_otlp_del(NULL);
+}
+
+static void test_otel_otlp_new_validates_headers(void **state)
+{
+    (void)state;
+    static const otel_otlp_header bad[][1] = {
+        {{"bad name", "v"}},  {{"", "v"}},           {{"x-a", "line\r\nbreak"}},
+        {{"grpc-timeout", "1S"}}, {{"Content-Type", "text/plain"}}, {{"te", "x"}},
+        {{":path", "/x"}},    {{"x-a", NULL}},       {{"connection", "close"}},
+    };
+    char err[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        otel_otlp_config cfg = {.endpoint = "http://127.0.0.1:1", .headers = bad[i], .n_headers = 1};
+        otel_otlp *e = (otel_otlp *)1;
+        err[0] = '\0';
+        assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_INVALID);
+        assert_null(e);
+        assert_true(strlen(err) > 0);
+    }
+    otel_otlp_config cfg = {.endpoint = "http://127.0.0.1:1", .headers = NULL, .n_headers = 1};
+    otel_otlp *e;
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_INVALID);
+}
+
+static void test_otel_otlp_new_alloc_failure(void **state)
+{
+    (void)state;
+    static const otel_otlp_header hd[] = {{"X-A", "1"}, {"x-b", "2"}};
+    otel_otlp_config cfg = {.endpoint = "http://127.0.0.1:1", .headers = hd, .n_headers = 2};
+    char err[128];
+    int rc = OTEL_ERR_NOMEM;
+    long i;
+    for (i = 0; i < 200 && rc == OTEL_ERR_NOMEM; i++) {
+        otel_otlp *e = (otel_otlp *)1;
+        otel_alloc_fail_after(i);
+        rc = otel_otlp_new(&e, &cfg, err, sizeof(err));
+        otel_alloc_fail_after(-1);
+        if (rc == OTEL_ERR_NOMEM)
+            assert_null(e);
+        else
+            otel_otlp_del(e);
+    }
+    assert_int_equal(rc, OTEL_OK);
+    assert_true(i > 5);
+}
+
+/* ---- export ------------------------------------------------------------- */
+
+static void test_otel_otlp_export_ok_and_request_headers(void **state)
+{
+    (void)state;
+    cur_srv = fake_start(0, NULL, 0); /* OK with an empty response */
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), 0);
+    assert_true(fake_saw_header(cur_srv, ":method", "POST"));
+    assert_true(fake_saw_header(cur_srv, ":scheme", "http"));
+    assert_true(fake_saw_header(cur_srv, ":path",
+                                "/opentelemetry.proto.collector.trace.v1.TraceService/Export"));
+    assert_true(fake_saw_header(cur_srv, "content-type", "application/grpc"));
+    assert_true(fake_saw_header(cur_srv, "te", "trailers"));
+    assert_true(fake_saw_header(cur_srv, "user-agent", "OTel-OTLP-Exporter-C/" OTEL_SDK_VERSION));
+    assert_true(fake_saw_header(cur_srv, "grpc-accept-encoding", "gzip"));
+    assert_true(fake_saw_header(cur_srv, "x-api-key", "secret 1"));
+    assert_true(fake_saw_header(cur_srv, "x-tenant", "t2"));
+    assert_false(fake_saw_header(cur_srv, "grpc-encoding", "gzip"));
+    char tmo[32];
+    assert_true(fake_header_value(cur_srv, "grpc-timeout", tmo, sizeof(tmo)));
+    /* About 5 s left, in microseconds: 8 digits and 'u'. */
+    assert_int_equal(strlen(tmo), 8);
+    assert_int_equal(tmo[7], 'u');
+    long left_us = strtol(tmo, NULL, 10);
+    assert_true(left_us > 4000000 && left_us <= 5000000);
+
+    pthread_mutex_lock(&cur_srv->lock);
+    assert_true(cur_srv->prefix_ok);
+    assert_false(cur_srv->compressed);
+    pthread_mutex_unlock(&cur_srv->lock);
+    assert_true(message_has(cur_srv, "span-0"));
+    assert_true(message_has(cur_srv, "span-2"));
+
+    otel_otlp_stats st = stats();
+    assert_int_equal(st.requests, 1);
+    assert_int_equal(st.retries, 0);
+    assert_int_equal(st.connects, 1);
+    assert_true(st.bytes_sent > 5);
+    assert_int_equal(st.rejected, 0);
+    assert_int_equal(logs(), 0);
+
+    /* A second export reuses the connection. */
+    assert_int_equal(do_export(cur_e), 0);
+    assert_int_equal(stats().connects, 1);
+    assert_int_equal(fake_connections(cur_srv), 1);
+}
+
+static const uint8_t partial_resp[] = {0x0a, 0x0f, 0x08, 0x02, 0x12, 0x0b, 0x62, 0x61, 0x64,
+                                       0x20, 0x32, 0x20, 0x73, 0x70, 0x61, 0x6e, 0x73};
+
+static void test_otel_otlp_export_partial_success(void **state)
+{
+    (void)state;
+    fake_action a = {.kind = FAKE_OK, .resp = partial_resp, .resp_len = sizeof(partial_resp)};
+    cur_srv = fake_start(0, &a, 1);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), 2);
+    assert_int_equal(stats().rejected, 2);
+    assert_int_equal(logs(), 1);
+    assert_true(log_has("rejected 2"));
+    assert_true(log_has("bad 2 spans"));
+    /* Logged at most once a second, counted every time. */
+    assert_int_equal(do_export(cur_e), 2);
+    assert_int_equal(stats().rejected, 4);
+    assert_int_equal(logs(), 1);
+}
+
+static void test_otel_otlp_export_retries_unavailable(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_STATUS, .grpc_status = 14},
+                       {.kind = FAKE_STATUS, .grpc_status = 14},
+                       {.kind = FAKE_OK}};
+    cur_srv = fake_start(0, s, 3);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), 0);
+    otel_otlp_stats st = stats();
+    assert_int_equal(st.requests, 3);
+    assert_int_equal(st.retries, 2);
+    assert_int_equal(st.connects, 1);
+    assert_int_equal(fake_requests(cur_srv), 3);
+    assert_int_equal(logs(), 0);
+}
+
+static void test_otel_otlp_export_not_retryable(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_STATUS, .grpc_status = 3, .grpc_message = "bad%20batch%21"},
+                       {.kind = FAKE_OK}};
+    cur_srv = fake_start(0, s, 2);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), OTEL_ERR_IO);
+    assert_int_equal(stats().requests, 1);
+    assert_int_equal(stats().retries, 0);
+    assert_int_equal(fake_requests(cur_srv), 1);
+    assert_int_equal(logs(), 1);
+    assert_true(log_has("INVALID_ARGUMENT"));
+    assert_true(log_has("bad batch!"));
+    assert_true(log_has("not retryable"));
+}
+
+static void test_otel_otlp_export_failures_logged_once_per_second(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_STATUS, .grpc_status = 7}};
+    cur_srv = fake_start(0, s, 1);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(do_export(cur_e), OTEL_ERR_IO);
+    assert_int_equal(fake_requests(cur_srv), 4);
+    assert_int_equal(logs(), 1);
+    assert_true(log_has("PERMISSION_DENIED"));
+}
+
+/* google.rpc.Status{code 8, "slow down", [Any RetryInfo{80 ms}]}, base64
+ * without padding. */
+#define RETRY_INFO_80MS                                                                            \
+    "CAgSCXNsb3cgZG93bhozCih0eXBlLmdvb2dsZWFwaXMuY29tL2dvb2dsZS5ycGMuUmV0cnlJbmZvEgcKBRCA6JIm"
+
+static void test_otel_otlp_export_resource_exhausted(void **state)
+{
+    (void)state;
+    /* Without RetryInfo: not retried. With it: retried after its delay. */
+    fake_action s[] = {{.kind = FAKE_STATUS, .grpc_status = 8},
+                       {.kind = FAKE_STATUS, .grpc_status = 8, .details_bin = RETRY_INFO_80MS},
+                       {.kind = FAKE_OK}};
+    cur_srv = fake_start(0, s, 3);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), OTEL_ERR_IO);
+    assert_int_equal(fake_requests(cur_srv), 1);
+    uint64_t t0 = mono_ms();
+    assert_int_equal(do_export(cur_e), 0);
+    uint64_t took = mono_ms() - t0;
+    assert_true(took >= 80); /* the server's delay, over our 20..80 ms backoff */
+    assert_true(took < 1000);
+    assert_int_equal(fake_requests(cur_srv), 3);
+    assert_int_equal(stats().retries, 1);
+}
+
+static void test_otel_otlp_export_retry_info_past_deadline(void **state)
+{
+    (void)state;
+    /* The server asks for 80 ms but only ~50 are left: give up at once. */
+    fake_action s[] = {{.kind = FAKE_STATUS, .grpc_status = 14, .details_bin = RETRY_INFO_80MS}};
+    cur_srv = fake_start(0, s, 1);
+    cur_e = new_exporter(cur_srv->port, false, 50 * MS_NS);
+    uint64_t t0 = mono_ms();
+    assert_int_equal(do_export(cur_e), OTEL_ERR_TIMEOUT);
+    assert_true(mono_ms() - t0 < 50);
+    assert_int_equal(fake_requests(cur_srv), 1);
+    assert_true(log_has("no time left"));
+}
+
+static void test_otel_otlp_export_http_503_retried(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_HTTP, .http_status = 503}, {.kind = FAKE_OK}};
+    cur_srv = fake_start(0, s, 2);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), 0);
+    assert_int_equal(stats().retries, 1);
+}
+
+static void test_otel_otlp_export_http_404_not_retried(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_HTTP, .http_status = 404}, {.kind = FAKE_OK}};
+    cur_srv = fake_start(0, s, 2);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), OTEL_ERR_IO);
+    assert_int_equal(fake_requests(cur_srv), 1);
+    assert_true(log_has("UNIMPLEMENTED"));
+}
+
+static void test_otel_otlp_export_goaway_reconnects(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_GOAWAY_OK}, {.kind = FAKE_GOAWAY_REFUSE}, {.kind = FAKE_OK}};
+    cur_srv = fake_start(0, s, 3);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    /* Answered, then GOAWAY and close. */
+    assert_int_equal(do_export(cur_e), 0);
+    /* New connection; GOAWAY leaves the stream unprocessed: retried on a
+     * third connection. */
+    assert_int_equal(do_export(cur_e), 0);
+    otel_otlp_stats st = stats();
+    assert_int_equal(st.requests, 3);
+    assert_int_equal(st.retries, 1);
+    assert_int_equal(st.connects, 3);
+    assert_int_equal(fake_connections(cur_srv), 3);
+}
+
+static void test_otel_otlp_export_rst_stream_retried(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_RST, .rst_error = NGHTTP2_REFUSED_STREAM},
+                       {.kind = FAKE_RST, .rst_error = NGHTTP2_CANCEL},
+                       {.kind = FAKE_OK},
+                       {.kind = FAKE_RST, .rst_error = NGHTTP2_INTERNAL_ERROR},
+                       {.kind = FAKE_OK}};
+    cur_srv = fake_start(0, s, 5);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), 0);
+    assert_int_equal(stats().retries, 2);
+    /* INTERNAL_ERROR maps to INTERNAL, which is not retried. */
+    assert_int_equal(do_export(cur_e), OTEL_ERR_IO);
+    assert_int_equal(fake_requests(cur_srv), 4);
+    assert_int_equal(stats().connects, 1);
+}
+
+static void test_otel_otlp_export_server_closes_retried(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_CLOSE}, {.kind = FAKE_OK}};
+    cur_srv = fake_start(0, s, 2);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), 0);
+    assert_int_equal(stats().connects, 2);
+}
+
+static void test_otel_otlp_export_deadline(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_HANG}, {.kind = FAKE_OK}};
+    cur_srv = fake_start(0, s, 2);
+    cur_e = new_exporter(cur_srv->port, false, 300 * MS_NS);
+    uint64_t t0 = mono_ms();
+    assert_int_equal(do_export(cur_e), OTEL_ERR_TIMEOUT);
+    uint64_t took = mono_ms() - t0;
+    assert_true(took >= 290);
+    assert_true(took < 450);
+    assert_int_equal(logs(), 1);
+    /* The next export gets a new connection and goes through. */
+    assert_int_equal(do_export(cur_e), 0);
+    assert_int_equal(fake_connections(cur_srv), 2);
+}
+
+static void test_otel_otlp_export_refused_then_listening(void **state)
+{
+    (void)state;
+    uint16_t port = fake_free_port();
+    cur_e = new_exporter(port, false, 300 * MS_NS);
+    uint64_t t0 = mono_ms();
+    int rc = do_export(cur_e);
+    assert_true(rc == OTEL_ERR_TIMEOUT || rc == OTEL_ERR_IO);
+    assert_true(mono_ms() - t0 < 450);
+    assert_true(stats().requests >= 2); /* refused connections are retried */
+    assert_int_equal(stats().connects, 0);
+    assert_true(log_has("refused"));
+    cur_srv = fake_start(port, NULL, 0);
+    assert_int_equal(do_export(cur_e), 0);
+    assert_int_equal(stats().connects, 1);
+}
+
+static void test_otel_otlp_export_large_batch(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < n_spans; i++)
+        free(spans[i]);
+    make_spans(N_BIG, true);
+    cur_srv = fake_start(0, NULL, 0);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), 0);
+    pthread_mutex_lock(&cur_srv->lock);
+    assert_true(cur_srv->prefix_ok);
+    assert_true(cur_srv->body_len >= 2 * 1024 * 1024);
+    size_t body_len = cur_srv->body_len;
+    pthread_mutex_unlock(&cur_srv->lock);
+    assert_true(message_has(cur_srv, "span-639"));
+    assert_int_equal(stats().bytes_sent, body_len);
+}
+
+static void test_otel_otlp_export_gzip(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < n_spans; i++)
+        free(spans[i]);
+    make_spans(50, true);
+    /* The response comes back compressed too. */
+    fake_action a = {.kind = FAKE_OK,
+                     .resp = partial_resp,
+                     .resp_len = sizeof(partial_resp),
+                     .resp_gzip = true};
+    cur_srv = fake_start(0, &a, 1);
+    cur_e = new_exporter(cur_srv->port, true, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), 2);
+    assert_true(fake_saw_header(cur_srv, "grpc-encoding", "gzip"));
+    pthread_mutex_lock(&cur_srv->lock);
+    assert_true(cur_srv->prefix_ok);
+    assert_true(cur_srv->compressed);
+    assert_true(cur_srv->inflate_ok);
+    assert_true(cur_srv->message_len > 50 * BIG_ATTR_LEN);
+    assert_true(cur_srv->body_len < cur_srv->message_len / 10); /* "xxx..." squeezes */
+    pthread_mutex_unlock(&cur_srv->lock);
+    assert_true(message_has(cur_srv, "span-49"));
+}
+
+static void test_otel_otlp_shutdown_closes_connection(void **state)
+{
+    (void)state;
+    cur_srv = fake_start(0, NULL, 0);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), 0);
+    assert_int_equal(fake_open_conns(cur_srv), 1);
+    otel_exporter x = otel_otlp_exporter(cur_e);
+    assert_string_equal(x.name, "otlp");
+    x.shutdown(x.user_data);
+    for (int i = 0; i < 200 && fake_open_conns(cur_srv) > 0; i++)
+        usleep(5000);
+    assert_int_equal(fake_open_conns(cur_srv), 0);
+    assert_int_equal(do_export(cur_e), OTEL_ERR_STATE);
+    assert_int_equal(fake_requests(cur_srv), 1);
+}
+
+static void test_otel_otlp_exporter_with_tracer(void **state)
+{
+    (void)state;
+    cur_srv = fake_start(0, NULL, 0);
+    cur_e = new_exporter(cur_srv->port, true, 5 * SEC_NS);
+    otel_resource *res;
+    assert_int_equal(otel_resource_new(&res, "otlp-test"), OTEL_OK);
+    otel_tracer_config cfg;
+    otel_tracer_config_default(&cfg);
+    otel_tracer *t;
+    assert_int_equal(otel_tracer_new(&t, &cfg, res), OTEL_OK);
+    otel_exporter x = otel_otlp_exporter(cur_e);
+    assert_int_equal(otel_tracer_add_exporter(t, &x), OTEL_OK);
+    assert_int_equal(otel_tracer_start(t), OTEL_OK);
+    for (int i = 0; i < 10; i++) {
+        otel_span *s = otel_span_start(t, "GET /tracer", NULL);
+        assert_non_null(s);
+        otel_span_end(s);
+    }
+    assert_int_equal(otel_tracer_force_flush(t, 5 * SEC_NS), OTEL_OK);
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_OK);
+    otel_stats st;
+    otel_tracer_stats(t, &st);
+    assert_int_equal(st.exported, 10);
+    assert_int_equal(st.failed, 0);
+    otel_tracer_del(t);
+    assert_true(message_has(cur_srv, "GET /tracer"));
+    assert_true(message_has(cur_srv, "otlp-test"));
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_otel_otlp_new_validates_endpoint),
+        T(test_otel_otlp_new_validates_headers),
+        T(test_otel_otlp_new_alloc_failure),
+        T(test_otel_otlp_export_ok_and_request_headers),
+        T(test_otel_otlp_export_partial_success),
+        T(test_otel_otlp_export_retries_unavailable),
+        T(test_otel_otlp_export_not_retryable),
+        T(test_otel_otlp_export_failures_logged_once_per_second),
+        T(test_otel_otlp_export_resource_exhausted),
+        T(test_otel_otlp_export_retry_info_past_deadline),
+        T(test_otel_otlp_export_http_503_retried),
+        T(test_otel_otlp_export_http_404_not_retried),
+        T(test_otel_otlp_export_goaway_reconnects),
+        T(test_otel_otlp_export_rst_stream_retried),
+        T(test_otel_otlp_export_server_closes_retried),
+        T(test_otel_otlp_export_deadline),
+        T(test_otel_otlp_export_refused_then_listening),
+        T(test_otel_otlp_export_large_batch),
+        T(test_otel_otlp_export_gzip),
+        T(test_otel_otlp_shutdown_closes_connection),
+        T(test_otel_otlp_exporter_with_tracer),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
