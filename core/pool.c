@@ -171,7 +171,12 @@ void otel_pool_put(otel_pool *p, void *obj)
         c->objs[c->n++] = obj;
         return;
     }
-    if (!otel_queue_push(p->ring, obj))
+    otel_pool_put_shared(p, obj);
+}
+
+void otel_pool_put_shared(otel_pool *p, void *obj)
+{
+    if (obj != NULL && !otel_queue_push(p->ring, obj))
         otel_free(obj);
 }
 

@@ -21,8 +21,11 @@ void otel_pool_del(otel_pool *p);
 /* An object (contents undefined) from this thread's cache, the ring, or the
  * heap; NULL when out of memory. */
 void *otel_pool_get(otel_pool *p);
-/* Give obj back, from any thread. */
+/* Give obj back, from any thread, into this thread's cache first. */
 void otel_pool_put(otel_pool *p, void *obj);
+/* Give obj back to the shared ring, for threads that give back but never
+ * take (a cache there would only hold objects out of use). */
+void otel_pool_put_shared(otel_pool *p, void *obj);
 
 /* Objects ever taken from the heap by this pool. */
 uint64_t otel_pool_allocated(const otel_pool *p);

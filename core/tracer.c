@@ -36,7 +36,7 @@ int otel_tracer_new(otel_tracer **out, const otel_tracer_config *cfg, otel_resou
         t->cfg.attr_value_max_len = OTEL_SPAN_ARENA;
     int rc = otel_pool_new(&t->spans, sizeof(otel_span), pool_capacity(cfg));
     if (rc == OTEL_OK)
-        rc = otel_processor_new(&t->processor, &t->cfg, otel_span_release, t);
+        rc = otel_processor_new(&t->processor, &t->cfg, otel_span_release_exported, t);
     if (rc != OTEL_OK) {
         otel_pool_del(t->spans);
         otel_free(t);
@@ -100,4 +100,9 @@ otel_span *otel_span_acquire(otel_tracer *t)
 void otel_span_release(void *tracer, otel_span *span)
 {
     otel_pool_put(((otel_tracer *)tracer)->spans, span);
+}
+
+void otel_span_release_exported(void *tracer, otel_span *span)
+{
+    otel_pool_put_shared(((otel_tracer *)tracer)->spans, span);
 }

@@ -22,8 +22,11 @@ uint64_t otel_tracer_spans_allocated(const otel_tracer *t);
 /* A span from t's pool (or the heap when the pool is empty); NULL when out of
  * memory. Its fields are not initialised. */
 otel_span *otel_span_acquire(otel_tracer *t);
-/* Give span back to t's pool (freed when the pool is full). Matches
- * otel_release_fn. */
+/* Give span back to t's pool (freed when the pool is full), through the
+ * calling thread's cache. */
 void otel_span_release(void *tracer, otel_span *span);
+/* The same for the exporter thread, which never takes spans: straight to
+ * the shared pool. Matches otel_release_fn. */
+void otel_span_release_exported(void *tracer, otel_span *span);
 
 #endif /* OTEL_TRACER_INT_H */

@@ -174,12 +174,23 @@ static int b64_val(char c)
 
 const char *otel_grpc_code_name(int code)
 {
-    static const char *const names[] = {
-        "OK",           "CANCELLED",          "UNKNOWN",   "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS", "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-        "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE", "DATA_LOSS",
-        "UNAUTHENTICATED"};
+    static const char *const names[] = {"OK",
+                                        "CANCELLED",
+                                        "UNKNOWN",
+                                        "INVALID_ARGUMENT",
+                                        "DEADLINE_EXCEEDED",
+                                        "NOT_FOUND",
+                                        "ALREADY_EXISTS",
+                                        "PERMISSION_DENIED",
+                                        "RESOURCE_EXHAUSTED",
+                                        "FAILED_PRECONDITION",
+                                        "ABORTED",
+                                        "OUT_OF_RANGE",
+                                        "UNIMPLEMENTED",
+                                        "INTERNAL",
+                                        "UNAVAILABLE",
+                                        "DATA_LOSS",
+                                        "UNAUTHENTICATED"};
     if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
         return "UNKNOWN_CODE";
     return names[code];
@@ -331,8 +342,8 @@ size_t otel_grpc_message_decode(const char *value, size_t len, char *out, size_t
         return 0;
     for (size_t i = 0; i < len && o + 1 < cap; i++) {
         int hi, lo;
-        if (value[i] == '%' && i + 2 < len &&
-            (hi = hex_val(value[i + 1])) >= 0 && (lo = hex_val(value[i + 2])) >= 0) {
+        if (value[i] == '%' && i + 2 < len && (hi = hex_val(value[i + 1])) >= 0 &&
+            (lo = hex_val(value[i + 2])) >= 0) {
             out[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else {

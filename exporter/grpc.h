@@ -100,8 +100,7 @@ size_t otel_grpc_message_decode(const char *value, size_t len, char *out, size_t
  * grpc-status-details-bin) of in (len bytes) into out (cap bytes).
  * Returns 0 with *out_len, OTEL_ERR_PARSE (bad character, bad padding,
  * impossible length) or OTEL_ERR_RANGE (out too small). */
-int otel_grpc_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap,
-                            size_t *out_len);
+int otel_grpc_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
 /* ---- failures as status codes ------------------------------------------- */
 

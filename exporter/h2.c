@@ -24,11 +24,11 @@
 #include <unistd.h>
 
 #define H2_READ_CHUNK 16384
-#define H2_OUT_HIGH (64 * 1024)             /* stop asking nghttp2 for output */
-#define H2_DATA_MAX (16 * 1024 * 1024)      /* largest response body kept */
-#define H2_FIELDS_MAX (64 * 1024)           /* response header list limit */
-#define H2_STREAM_WINDOW (1024 * 1024)      /* our per-stream receive window */
-#define H2_CONN_WINDOW (16 * 1024 * 1024)   /* our connection receive window */
+#define H2_OUT_HIGH (64 * 1024)           /* stop asking nghttp2 for output */
+#define H2_DATA_MAX (16 * 1024 * 1024)    /* largest response body kept */
+#define H2_FIELDS_MAX (64 * 1024)         /* response header list limit */
+#define H2_STREAM_WINDOW (1024 * 1024)    /* our per-stream receive window */
+#define H2_CONN_WINDOW (16 * 1024 * 1024) /* our connection receive window */
 #define H2_READS_PER_WAKEUP 64
 
 struct otel_h2 {
@@ -62,6 +62,7 @@ struct otel_h2 {
     uint8_t *data;
     size_t data_len, data_cap;
     bool data_too_big;
+    bool nomem; /* a response buffer could not grow */
 
     char err[256];
 };
@@ -158,6 +159,7 @@ static void response_reset(otel_h2 *c)
     c->fields_too_big = false;
     c->data_len = 0;
     c->data_too_big = false;
+    c->nomem = false;
     c->stream_id = 0;
     c->stream_closed = false;
     c->close_error = 0;
@@ -194,13 +196,13 @@ static void fields_add(otel_h2 *c, const uint8_t *name, size_t nlen, const uint8
                        size_t vlen)
 {
     size_t need = nlen + vlen + 2;
-    if (c->fields_too_big || need > H2_FIELDS_MAX - c->fields_len) {
+    if (c->fields_too_big || c->nomem || need > H2_FIELDS_MAX - c->fields_len) {
         c->fields_too_big = true;
         return;
     }
     void *buf = c->fields;
     if (grow(&buf, &c->fields_cap, c->fields_len + need) != OTEL_OK) {
-        c->fields_too_big = true;
+        c->nomem = true;
         return;
     }
     c->fields = buf;
@@ -257,11 +259,14 @@ static int on_data_chunk_cb(nghttp2_session *sess, uint8_t flags, int32_t stream
 {
     (void)flags;
     otel_h2 *c = user_data;
-    if (stream_id != c->stream_id || c->data_too_big)
+    if (stream_id != c->stream_id || c->data_too_big || c->nomem)
         return 0;
     void *buf = c->data;
-    if (len > H2_DATA_MAX - c->data_len || grow(&buf, &c->data_cap, c->data_len + len) != OTEL_OK) {
+    if (len > H2_DATA_MAX - c->data_len)
         c->data_too_big = true;
+    else if (grow(&buf, &c->data_cap, c->data_len + len) != OTEL_OK)
+        c->nomem = true;
+    if (c->data_too_big || c->nomem) {
         nghttp2_submit_rst_stream(sess, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
         return 0;
     }
@@ -464,8 +469,8 @@ static int conn_flush(otel_h2 *c)
             c->out_off = c->out_len = 0;
             return OTEL_OK;
         }
-        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w =
+            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -609,10 +614,17 @@ static int stream_result(otel_h2 *c, otel_h2_response *resp)
     resp->status = c->status;
     resp->data = c->data;
     resp->data_len = c->data_len;
-    if (c->data_too_big) {
-        set_err(c, "response from %s over %d bytes", c->ep.authority, H2_DATA_MAX);
+    if (c->nomem) {
+        set_err(c, "out of memory reading the response from %s", c->ep.authority);
+        return OTEL_ERR_NOMEM;
+    }
+    if (c->data_too_big || c->fields_too_big) {
+        /* Not worth retrying: reported as an internal error. */
+        set_err(c, "response from %s too large (over %d bytes of %s)", c->ep.authority,
+                c->data_too_big ? H2_DATA_MAX : H2_FIELDS_MAX,
+                c->data_too_big ? "DATA" : "header fields");
         resp->reset = true;
-        resp->reset_error = NGHTTP2_CANCEL;
+        resp->reset_error = NGHTTP2_INTERNAL_ERROR;
         return OTEL_ERR_IO;
     }
     if (c->close_error != NGHTTP2_NO_ERROR || !c->remote_ended || c->status == 0) {
@@ -662,8 +674,7 @@ int otel_h2_endpoint_parse(const char *url, otel_h2_endpoint *out, char *err, si
         out->host[hlen] = '\0';
         struct in6_addr a6;
         if (inet_pton(AF_INET6, out->host, &a6) != 1) {
-            snprintf(err, errlen, "endpoint \"%s\": \"%s\" is not an IPv6 address", url,
-                     out->host);
+            snprintf(err, errlen, "endpoint \"%s\": \"%s\" is not an IPv6 address", url, out->host);
             return OTEL_ERR_INVALID;
         }
         v6 = true;
@@ -733,7 +744,7 @@ uint64_t otel_h2_connects(const otel_h2 *c)
 }
 
 int otel_h2_send_request(otel_h2 *c, const otel_h2_request *req, uint64_t deadline_ns,
-                    otel_h2_response *resp)
+                         otel_h2_response *resp)
 {
     memset(resp, 0, sizeof(*resp));
     response_reset(c);
@@ -756,6 +767,7 @@ int otel_h2_send_request(otel_h2 *c, const otel_h2_request *req, uint64_t deadli
     }
     if (rc != OTEL_OK)
         return rc == OTEL_ERR_STATE ? OTEL_ERR_IO : rc;
+    c->err[0] = '\0'; /* whatever an idle check or a retired connection said */
     c->stream_id = sid;
     c->body = req->body;
     c->body_len = req->body ? req->body_len : 0;

@@ -81,7 +81,7 @@ typedef struct otel_h2_response {
  * connection is closed and the next request opens a new one; a healthy one
  * is kept. otel_h2_error says what went wrong. */
 int otel_h2_send_request(otel_h2 *c, const otel_h2_request *req, uint64_t deadline_ns,
-                    otel_h2_response *resp);
+                         otel_h2_response *resp);
 
 /* The value of the last field called name (lowercase) among the headers and
  * trailers of the last response, or NULL. Valid until the next request,

@@ -25,8 +25,9 @@
 #define OTLP_RESPONSE_MAX (1024 * 1024) /* an ExportTraceServiceResponse, inflated */
 #define OTLP_DETAILS_MAX (64 * 1024)    /* grpc-status-details-bin, decoded */
 #define OTLP_LOG_INTERVAL_NS UINT64_C(1000000000)
-#define OTLP_FIXED_HEADERS 6 /* content-type te grpc-timeout user-agent grpc-accept-encoding
-                                grpc-encoding */
+/* content-type, te, grpc-timeout, grpc-accept-encoding, grpc-encoding,
+ * user-agent */
+#define OTLP_FIXED_HEADERS 6
 
 /* A rate limit of one message per interval. */
 typedef struct log_gate {
@@ -64,8 +65,8 @@ struct otel_otlp {
 
 /* How one attempt ended. */
 typedef struct outcome {
-    int err;            /* OTEL_OK: delivered; else the OTEL_ERR_* */
-    int code;           /* gRPC status (for err OTEL_ERR_IO) */
+    int err;  /* OTEL_OK: delivered; else the OTEL_ERR_* */
+    int code; /* gRPC status (for err OTEL_ERR_IO) */
     bool has_retry_info;
     uint64_t retry_delay_ns;
     int64_t rejected;
@@ -84,9 +85,9 @@ static bool tchar(char ch)
 /* Names we set ourselves or that HTTP/2 forbids. */
 static bool reserved_name(const char *lower)
 {
-    static const char *const names[] = {"content-type", "te",          "host",
-                                        "connection",   "keep-alive",  "proxy-connection",
-                                        "upgrade",      "transfer-encoding"};
+    static const char *const names[] = {
+        "content-type",     "te", "host", "connection", "keep-alive", "proxy-connection", "upgrade",
+        "transfer-encoding"};
     if (strncmp(lower, "grpc-", 5) == 0)
         return true;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -240,8 +241,9 @@ static void read_response(otel_otlp *e, const otel_h2_response *resp, outcome *o
         o->rejected = 0;
         o->message[0] = '\0';
         if (log_gate_open(&e->partial_log, now_ns(e)))
-            otel_log(OTEL_LOG_WARN, "otlp: unreadable response from %s (%s); spans counted as "
-                     "delivered", e->endpoint, otel_strerror(rc));
+            otel_log(OTEL_LOG_WARN,
+                     "otlp: unreadable response from %s (%s); spans counted as delivered",
+                     e->endpoint, otel_strerror(rc));
     }
 }
 
@@ -304,8 +306,7 @@ static void attempt(otel_otlp *e, const uint8_t *body, size_t len, uint64_t dead
         return;
     }
     o->err = rc;
-    o->code = resp.reset ? otel_grpc_status_from_h2_error(resp.reset_error)
-                         : OTEL_GRPC_UNAVAILABLE;
+    o->code = resp.reset ? otel_grpc_status_from_h2_error(resp.reset_error) : OTEL_GRPC_UNAVAILABLE;
     snprintf(o->message, sizeof(o->message), "%s", otel_h2_error(e->h2));
 }
 
@@ -317,11 +318,12 @@ static void log_failure(otel_otlp *e, size_t n, unsigned attempts, const outcome
     if (o->err == OTEL_ERR_IO && o->code != OTEL_GRPC_OK)
         otel_log(OTEL_LOG_ERROR,
                  "otlp: export of %zu spans to %s failed after %u attempt%s (%s): %s: %s", n,
-                 e->endpoint, attempts, attempts == 1 ? "" : "s", why,
-                 otel_grpc_code_name(o->code), o->message[0] ? o->message : "no message");
+                 e->endpoint, attempts, attempts == 1 ? "" : "s", why, otel_grpc_code_name(o->code),
+                 o->message[0] ? o->message : "no message");
     else
-        otel_log(OTEL_LOG_ERROR, "otlp: export of %zu spans to %s failed after %u attempt%s (%s): %s",
-                 n, e->endpoint, attempts, attempts == 1 ? "" : "s", why,
+        otel_log(OTEL_LOG_ERROR,
+                 "otlp: export of %zu spans to %s failed after %u attempt%s (%s): %s", n,
+                 e->endpoint, attempts, attempts == 1 ? "" : "s", why,
                  o->message[0] ? o->message : otel_strerror(o->err));
 }
 
@@ -336,8 +338,7 @@ static int delivered(otel_otlp *e, size_t n, const outcome *o)
     atomic_fetch_add(&e->rejected, (uint64_t)rejected);
     if (log_gate_open(&e->partial_log, now_ns(e)))
         otel_log(OTEL_LOG_WARN, "otlp: %s accepted a batch of %zu spans but rejected %lld: %s",
-                 e->endpoint, n, (long long)rejected,
-                 o->message[0] ? o->message : "no message");
+                 e->endpoint, n, (long long)rejected, o->message[0] ? o->message : "no message");
     return rejected > INT_MAX ? INT_MAX : (int)rejected;
 }
 
@@ -371,8 +372,7 @@ static int export_locked(otel_otlp *e, otel_span *const *spans, size_t n)
         }
         uint64_t delay;
         if (otel_retry_next_delay(&e->retry, i, deadline,
-                                  o.has_retry_info ? &o.retry_delay_ns : NULL,
-                                  &delay) != OTEL_OK) {
+                                  o.has_retry_info ? &o.retry_delay_ns : NULL, &delay) != OTEL_OK) {
             log_failure(e, n, i + 1, &o, "no time left to retry");
             return OTEL_ERR_TIMEOUT;
         }

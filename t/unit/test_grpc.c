@@ -177,8 +177,7 @@ static void test_otel_grpc_framer_new_alloc_failure(void **state)
     assert_int_equal(otel_grpc_framer_frame(f, (const uint8_t *)"abc", 3, true, &out, &n),
                      OTEL_ERR_NOMEM);
     otel_alloc_fail_after(-1);
-    assert_int_equal(otel_grpc_framer_frame(f, (const uint8_t *)"abc", 3, true, &out, &n),
-                     OTEL_OK);
+    assert_int_equal(otel_grpc_framer_frame(f, (const uint8_t *)"abc", 3, true, &out, &n), OTEL_OK);
     otel_grpc_framer_del(f);
 }
 
@@ -323,9 +322,16 @@ static void test_otel_grpc_base64_decode_padded_and_unpadded(void **state)
         const char *in;
         const char *want;
     } cases[] = {
-        {"", ""},           {"Zg==", "f"},      {"Zg", "f"},          {"Zm8=", "fo"},
-        {"Zm8", "fo"},      {"Zm9v", "foo"},    {"Zm9vYg==", "foob"}, {"Zm9vYg", "foob"},
-        {"Zm9vYmE", "fooba"}, {"Zm9vYmFy", "foobar"},
+        {"", ""},
+        {"Zg==", "f"},
+        {"Zg", "f"},
+        {"Zm8=", "fo"},
+        {"Zm8", "fo"},
+        {"Zm9v", "foo"},
+        {"Zm9vYg==", "foob"},
+        {"Zm9vYg", "foob"},
+        {"Zm9vYmE", "fooba"},
+        {"Zm9vYmFy", "foobar"},
     };
     uint8_t out[16];
     size_t n;

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@
 
 #define FAKE_FN __attribute__((unused)) static
 #define FAKE_SCRIPT_MAX 16
-#define FAKE_CONNS_MAX 4
+#define FAKE_CONNS_MAX 8
 #define FAKE_HEADERS_MAX 4096
 #define MS_NS UINT64_C(1000000)
 
@@ -78,9 +79,9 @@ typedef struct fake_server {
     char headers[FAKE_HEADERS_MAX]; /* "name: value\n" lines */
     uint8_t *body;                  /* malloc'd, the whole DATA */
     size_t body_len;
-    bool prefix_ok;    /* its length prefix matched the DATA */
-    bool compressed;   /* its compressed flag */
-    uint8_t *message;  /* malloc'd payload, inflated when compressed */
+    bool prefix_ok;   /* its length prefix matched the DATA */
+    bool compressed;  /* its compressed flag */
+    uint8_t *message; /* malloc'd payload, inflated when compressed */
     size_t message_len;
     bool inflate_ok;
 } fake_server;
@@ -100,7 +101,7 @@ typedef struct fake_conn {
     fake_server *srv;
     int fd; /* -1: slot free */
     nghttp2_session *sess;
-    fake_stream *streams; /* open streams; nghttp2_session_del does not tell */
+    fake_stream *streams;   /* open streams; nghttp2_session_del does not tell */
     bool close_after_flush; /* then half-close and drain (a graceful close) */
     bool draining;
     bool close_now; /* close at once (the peer may see a reset) */
@@ -488,6 +489,8 @@ static void *fake_main(void *arg)
             int fd = accept(s->lfd, NULL, NULL);
             if (fd < 0)
                 continue;
+            int one = 1; /* no Nagle delay on our small frames */
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
             int slot = -1;
             for (int i = 0; i < FAKE_CONNS_MAX && slot < 0; i++)
                 if (conns[i].fd < 0)
@@ -532,9 +535,8 @@ FAKE_FN fake_server *fake_start(uint16_t port, const fake_action *script, size_t
     assert_true(s->lfd >= 0);
     int one = 1;
     setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(listen(s->lfd, 16), 0);
     socklen_t sl = sizeof(a);
@@ -686,9 +688,8 @@ static uint8_t *framed(size_t n, size_t *len)
 static int send_one(otel_h2 *c, const uint8_t *body, size_t len, uint64_t ms,
                     otel_h2_response *resp)
 {
-    const otel_h2_header hd[] = {{"content-type", "application/grpc"},
-                                 {"te", "trailers"},
-                                 {"x-custom", "Value 1"}};
+    const otel_h2_header hd[] = {
+        {"content-type", "application/grpc"}, {"te", "trailers"}, {"x-custom", "Value 1"}};
     otel_h2_request req = {.method = "POST",
                            .path = PATH,
                            .headers = hd,
@@ -874,8 +875,7 @@ static void test_otel_h2_send_request_refused_then_listening(void **state)
 static void test_otel_h2_send_request_rst_stream(void **state)
 {
     (void)state;
-    fake_action s[] = {{.kind = FAKE_RST, .rst_error = NGHTTP2_REFUSED_STREAM},
-                       {.kind = FAKE_OK}};
+    fake_action s[] = {{.kind = FAKE_RST, .rst_error = NGHTTP2_REFUSED_STREAM}, {.kind = FAKE_OK}};
     cur_srv = fake_start(0, s, 2);
     cur_h2 = client_for(cur_srv->port);
     size_t len;
@@ -982,6 +982,7 @@ static void test_otel_h2_send_request_idle_connection_closed(void **state)
     /* Noticed before the request goes out: no error, a new connection. */
     assert_int_equal(send_one(cur_h2, body, len, 2000, &r), OTEL_OK);
     assert_int_equal(r.status, 200);
+    assert_string_equal(otel_h2_error(cur_h2), "");
     assert_int_equal(fake_connections(cur_srv), 2);
     free(body);
 }

@@ -109,8 +109,8 @@ static otel_otlp_stats stats(void)
 static bool message_has(fake_server *s, const char *needle)
 {
     pthread_mutex_lock(&s->lock);
-    bool found = s->message != NULL &&
-                 memmem(s->message, s->message_len, needle, strlen(needle)) != NULL;
+    bool found =
+        s->message != NULL && memmem(s->message, s->message_len, needle, strlen(needle)) != NULL;
     pthread_mutex_unlock(&s->lock);
     return found;
 }
@@ -193,13 +193,20 @@ static void test_otel_otlp_new_validates_headers(void **state)
 {
     (void)state;
     static const otel_otlp_header bad[][1] = {
-        {{"bad name", "v"}},  {{"", "v"}},           {{"x-a", "line\r\nbreak"}},
-        {{"grpc-timeout", "1S"}}, {{"Content-Type", "text/plain"}}, {{"te", "x"}},
-        {{":path", "/x"}},    {{"x-a", NULL}},       {{"connection", "close"}},
+        {{"bad name", "v"}},
+        {{"", "v"}},
+        {{"x-a", "line\r\nbreak"}},
+        {{"grpc-timeout", "1S"}},
+        {{"Content-Type", "text/plain"}},
+        {{"te", "x"}},
+        {{":path", "/x"}},
+        {{"x-a", NULL}},
+        {{"connection", "close"}},
     };
     char err[256];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        otel_otlp_config cfg = {.endpoint = "http://127.0.0.1:1", .headers = bad[i], .n_headers = 1};
+        otel_otlp_config cfg = {
+            .endpoint = "http://127.0.0.1:1", .headers = bad[i], .n_headers = 1};
         otel_otlp *e = (otel_otlp *)1;
         err[0] = '\0';
         assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_INVALID);
@@ -513,10 +520,8 @@ static void test_otel_otlp_export_gzip(void **state)
         free(spans[i]);
     make_spans(50, true);
     /* The response comes back compressed too. */
-    fake_action a = {.kind = FAKE_OK,
-                     .resp = partial_resp,
-                     .resp_len = sizeof(partial_resp),
-                     .resp_gzip = true};
+    fake_action a = {
+        .kind = FAKE_OK, .resp = partial_resp, .resp_len = sizeof(partial_resp), .resp_gzip = true};
     cur_srv = fake_start(0, &a, 1);
     cur_e = new_exporter(cur_srv->port, true, 5 * SEC_NS);
     assert_int_equal(do_export(cur_e), 2);
@@ -529,6 +534,29 @@ static void test_otel_otlp_export_gzip(void **state)
     assert_true(cur_srv->body_len < cur_srv->message_len / 10); /* "xxx..." squeezes */
     pthread_mutex_unlock(&cur_srv->lock);
     assert_true(message_has(cur_srv, "span-49"));
+}
+
+static void test_otel_otlp_export_alloc_failure(void **state)
+{
+    (void)state;
+    cur_srv = fake_start(0, NULL, 0);
+    /* Fail the i-th allocation of a first export (fresh buffers) and every
+     * one after it: an error or a success, never a crash or a leak. */
+    int rc = OTEL_ERR_NOMEM;
+    long i;
+    for (i = 0; i < 100 && rc != 0; i++) {
+        cur_e = new_exporter(cur_srv->port, true, 2 * SEC_NS);
+        otel_alloc_fail_after(i);
+        rc = do_export(cur_e);
+        otel_alloc_fail_after(-1);
+        assert_true(rc == 0 || rc == OTEL_ERR_NOMEM);
+        if (rc == OTEL_ERR_NOMEM)
+            assert_int_equal(do_export(cur_e), 0); /* and it recovers */
+        otel_otlp_del(cur_e);
+        cur_e = NULL;
+    }
+    assert_int_equal(rc, 0);
+    assert_true(i > 3);
 }
 
 static void test_otel_otlp_shutdown_closes_connection(void **state)
@@ -601,6 +629,7 @@ int main(void)
         T(test_otel_otlp_export_refused_then_listening),
         T(test_otel_otlp_export_large_batch),
         T(test_otel_otlp_export_gzip),
+        T(test_otel_otlp_export_alloc_failure),
         T(test_otel_otlp_shutdown_closes_connection),
         T(test_otel_otlp_exporter_with_tracer),
     };

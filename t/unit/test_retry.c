@@ -17,8 +17,8 @@
 
 typedef struct fake {
     uint64_t now;
-    uint64_t r;      /* the next random value */
-    unsigned draws;  /* how many were taken */
+    uint64_t r;     /* the next random value */
+    unsigned draws; /* how many were taken */
 } fake;
 
 static uint64_t fake_clock(void *ud)
