@@ -1,10 +1,13 @@
 #!/bin/sh
 # run.sh - make bench: the tracing overhead measured as ratios within one
 # run. Interleaved rounds of the demo server untraced, traced (100% sampled,
-# console exporter writing JSON to /dev/null), traced with the path skipped,
-# and sampled at ratio 0; wrk load on loopback; medians of the rounds. Then
-# the core's instructions per span under callgrind.
-# usage: sh t/bench/run.sh BUILD   (ROUNDS, SECONDS, CONNS override)
+# OTLP/gRPC export to the independent sink started with --discard), traced
+# with the path skipped, and sampled at ratio 0; wrk load on loopback;
+# medians of the rounds. Then the core's cost per span (ns, callgrind
+# instructions), the OTLP exporter's throughput, and the server's memory
+# with the collector down against up.
+# usage: sh t/bench/run.sh BUILD
+#   ROUNDS, SECONDS_PER_RUN, CONNS, MEMORY_SECONDS (0 skips) override
 set -u
 build=$1
 rounds=${ROUNDS:-5}
@@ -13,14 +16,28 @@ conns=${CONNS:-32}
 server="$build/demo-server"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mhd-otel-bench.XXXXXX") || exit 1
 pid=""
+sink_pid=""
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-common='otel_route /hello/{name};
-otel_exporter console { format json; output /dev/null; }'
+# The receiver: decodes and counts every span, writes nothing.
+sh t/sink.sh install "$build" || exit 1
+sh t/sink.sh run "$build" --grpc-port 0 --ready-file "$tmp/sink.ready" --out "$tmp/sink.jsonl" \
+    --discard >"$tmp/sink.out" 2>&1 &
+for _ in $(seq 100); do
+    [ -s "$tmp/sink.ready" ] && break
+    sleep 0.1
+done
+sink_pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$tmp/sink.ready")
+sink_port=$(sed -n 's/.*"grpc_port":\([0-9]*\).*/\1/p' "$tmp/sink.ready")
+[ -n "$sink_port" ] || { echo "bench: the OTLP sink did not start" >&2; exit 1; }
+
+common="otel_route /hello/{name};
+otel_exporter otlp { endpoint http://127.0.0.1:$sink_port; }"
 printf 'otel_trace off;\n' >"$tmp/untraced.conf"
 printf 'otel_sampler always_on;\n%s\n' "$common" >"$tmp/traced.conf"
 printf 'otel_sampler always_on;\notel_skip_prefix /hello/;\n%s\n' "$common" >"$tmp/skipped.conf"
@@ -80,6 +97,14 @@ for c in $configs; do
         'BEGIN { printf "| %s | %.0f | %.3f | %.2f | %.3f |\n", c, r, r / br, u, u / bu }'
 done
 
+sink_final=$(kill -USR1 "$sink_pid" 2>/dev/null; sleep 0.5; grep 'otlp-sink stats' "$tmp/sink.out" | tail -n 1)
+echo "sink: ${sink_final#*stats }"
+
+echo
+echo "== OTLP exporter: spans encoded and sent per second (to the sink, --discard)"
+"$build/bench/export_cost" "http://127.0.0.1:$sink_port" 400000
+"$build/bench/export_cost" "http://127.0.0.1:$sink_port" 400000 gzip
+
 echo
 echo "== core: one server span's life (start, 11 HTTP attributes, end, enqueue, export hand-off)"
 "$build/bench/span_cost" 2000000
@@ -91,4 +116,43 @@ if command -v valgrind >/dev/null 2>&1; then
     a=$(ir 10000)
     b=$(ir 20000)
     awk -v a="$a" -v b="$b" 'BEGIN { printf "callgrind: %.0f instructions per span (all threads; %s - %s over 10000 spans)\n", (b - a) / 10000, b, a }'
+fi
+
+# rss_during CONFIG SECONDS: the server's peak RSS (KiB) under load.
+rss_during() {
+    "$server" -p 0 -c "$tmp/$1.conf" >"$tmp/out" 2>"$tmp/err" &
+    pid=$!
+    port=""
+    for _ in $(seq 50); do
+        port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/out")
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    wrk -t1 -c"$conns" -d"${2}s" "http://127.0.0.1:$port/hello/x" >/dev/null 2>&1 &
+    wpid=$!
+    peak=0
+    while kill -0 "$wpid" 2>/dev/null; do
+        r=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+        [ "${r:-0}" -gt "$peak" ] && peak=$r
+        sleep 1
+    done
+    kill -TERM "$pid"
+    wait "$pid"
+    pid=""
+    echo "$peak $(tail -n 1 "$tmp/err")"
+}
+
+mem_secs=${MEMORY_SECONDS:-60}
+if [ "$mem_secs" -gt 0 ]; then
+    echo
+    echo "== memory: peak RSS under full load for ${mem_secs}s, collector up vs down"
+    printf '%s\n' "$common" >"$tmp/up.conf"
+    # A port that was free a moment ago: nothing listens there.
+    down_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 9)
+    printf 'otel_route /hello/{name};\notel_exporter otlp { endpoint http://127.0.0.1:%s; }\n' "$down_port" >"$tmp/down.conf"
+    up=$(rss_during up "$mem_secs")
+    down=$(rss_during down "$mem_secs")
+    echo "collector up:   peak RSS ${up%% *} KiB; ${up#* }"
+    echo "collector down: peak RSS ${down%% *} KiB; ${down#* }"
+    awk -v u="${up%% *}" -v d="${down%% *}" 'BEGIN { printf "difference: %+d KiB (bound: the queue, 2048 spans of %d bytes = %d KiB)\n", d - u, 7152, 2048 * 7152 / 1024 }'
 fi
