@@ -132,7 +132,7 @@ test: deps
 	@$(MAKE) --no-print-directory check BUILD=build-asan SAN=asan
 	@$(MAKE) --no-print-directory check BUILD=build-tsan SAN=tsan
 	@cat build/test-summary build-asan/test-summary build-tsan/test-summary | \
-	    awk '{p += $$1; f += $$2} END {printf "tests: %d passed, %d failed\n", p, f; exit f != 0}'
+	    awk '{p += $$1; f += $$2; s += $$3} END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s; exit f != 0}'
 
 bench:
 	@sh mk/deps.sh bench

@@ -185,6 +185,10 @@ typedef struct otel_exporter {
     int (*export_spans)(void *user_data, otel_span *const *spans, size_t n);
     void (*shutdown)(void *user_data);
     void *user_data;
+    /* In a child process after fork(), before its first export: drop what
+     * is shared with the parent (a connection) without doing I/O on it.
+     * May be NULL. */
+    void (*after_fork)(void *user_data);
 } otel_exporter;
 
 /* ---- tracer: sampler + resource + batch processor ----------------------- */

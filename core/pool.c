@@ -68,9 +68,25 @@ static void on_thread_exit(void *arg)
     tc->registered = false; /* a later use in this thread registers again */
 }
 
+static void before_fork(void)
+{
+    pthread_mutex_lock(&registry_mu);
+}
+
+static void after_fork_parent(void)
+{
+    pthread_mutex_unlock(&registry_mu);
+}
+
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&registry_mu, NULL);
+}
+
 static void make_key(void)
 {
     pthread_key_create(&exit_key, on_thread_exit);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 /* This thread's cache for p, taken over from another pool if needed; NULL

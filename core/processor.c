@@ -42,7 +42,16 @@ struct otel_processor {
     uint64_t flush_requested;
     uint64_t flush_done;
     int final_rc; /* the worker's last drain: 0 or OTEL_ERR_TIMEOUT */
+
+    uint64_t pushed_base;         /* queue pushes made before a fork */
+    atomic_bool restart;          /* forked child: start the worker again */
+    otel_processor *next;         /* in the registry of processors */
 };
+
+/* Every processor, for the fork handlers. */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static otel_processor *registry;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static uint64_t mono_ns(void)
 {
@@ -166,6 +175,64 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static void init_sync(otel_processor *p)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, &ca);
+    pthread_cond_init(&p->flushed, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+/* fork(): no processor lock may be held by a thread the child will not
+ * have. */
+static void before_fork(void)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (otel_processor *p = registry; p != NULL; p = p->next)
+        pthread_mutex_lock(&p->mu);
+}
+
+static void after_fork_parent(void)
+{
+    for (otel_processor *p = registry; p != NULL; p = p->next)
+        pthread_mutex_unlock(&p->mu);
+    pthread_mutex_unlock(&registry_mu);
+}
+
+/* The child has no worker thread and shares the parent's connections: it
+ * starts afresh. Spans the parent had queued are the parent's to export. */
+static void after_fork_child(void)
+{
+    for (otel_processor *p = registry; p != NULL; p = p->next) {
+        init_sync(p);
+        otel_span *s;
+        while ((s = otel_queue_pop(p->queue)) != NULL)
+            p->release(p->release_ud, s);
+        p->pushed_base = otel_queue_pushed(p->queue);
+        atomic_store(&p->dropped, 0);
+        atomic_store(&p->exported, 0);
+        atomic_store(&p->failed, 0);
+        atomic_store(&p->rejected, 0);
+        atomic_store(&p->in_flight, 0);
+        atomic_store(&p->wake_posted, false);
+        p->flush_requested = p->flush_done = 0;
+        for (size_t i = 0; i < p->n_exporters; i++)
+            if (p->exporters[i].after_fork != NULL)
+                p->exporters[i].after_fork(p->exporters[i].user_data);
+        atomic_store(&p->restart, p->started && !p->shut_down);
+        p->started = false;
+    }
+    pthread_mutex_init(&registry_mu, NULL);
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 int otel_processor_new(otel_processor **out, const otel_tracer_config *cfg,
                        otel_release_fn release, void *release_ud)
 {
@@ -191,13 +258,12 @@ int otel_processor_new(otel_processor **out, const otel_tracer_config *cfg,
         otel_free(p);
         return OTEL_ERR_NOMEM;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->wake, &ca);
-    pthread_cond_init(&p->flushed, &ca);
-    pthread_condattr_destroy(&ca);
+    init_sync(p);
+    pthread_once(&atfork_once, install_atfork);
+    pthread_mutex_lock(&registry_mu);
+    p->next = registry;
+    registry = p;
+    pthread_mutex_unlock(&registry_mu);
     *out = p;
     return OTEL_OK;
 }
@@ -243,6 +309,9 @@ int otel_processor_start(otel_processor *p)
 
 void otel_processor_on_end(otel_processor *p, otel_span *span)
 {
+    if (atomic_load_explicit(&p->restart, memory_order_relaxed) &&
+        atomic_exchange(&p->restart, false))
+        otel_processor_start(p); /* first span in a forked child */
     if (atomic_load_explicit(&p->closed, memory_order_relaxed) ||
         !otel_queue_push(p->queue, span)) {
         atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
@@ -316,6 +385,14 @@ void otel_processor_del(otel_processor *p)
     if (p == NULL)
         return;
     otel_processor_shutdown(p);
+    pthread_mutex_lock(&registry_mu);
+    for (otel_processor **pp = &registry; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&registry_mu);
     otel_span *s;
     while ((s = otel_queue_pop(p->queue)) != NULL)
         p->release(p->release_ud, s);
@@ -335,5 +412,5 @@ void otel_processor_stats(const otel_processor *p, otel_stats *out)
     out->failed = atomic_load(&m->failed);
     out->rejected = atomic_load(&m->rejected);
     out->queued = otel_queue_size(p->queue) + atomic_load(&m->in_flight);
-    out->ended = otel_queue_pushed(p->queue) + out->dropped;
+    out->ended = otel_queue_pushed(p->queue) - p->pushed_base + out->dropped;
 }
