@@ -1,5 +1,6 @@
-/* otlp_encode.c - encodes span batches as OTLP ExportTraceServiceRequest and decodes the receiver's
- * answers (protobuf-c). */
+/* otlp_encode.c - encodes span batches as OTLP ExportTraceServiceRequest
+ * with a direct protobuf writer (the same bytes protobuf-c would pack), and
+ * decodes the receiver's answers (protobuf-c). */
 #include "otlp_encode.h"
 
 #include <string.h>
@@ -11,17 +12,7 @@
 #include "google/rpc/status.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_request;
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse pb_response;
-typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_resource_spans;
-typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_scope_spans;
-typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
-typedef Opentelemetry__Proto__Trace__V1__Span__Event pb_event;
-typedef Opentelemetry__Proto__Trace__V1__Status pb_status;
-typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
-typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
 
 #define FLAGS_HAS_IS_REMOTE                                                                        \
     OPENTELEMETRY__PROTO__TRACE__V1__SPAN_FLAGS__SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
@@ -31,40 +22,86 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
 #define RETRY_INFO_TYPE "google.rpc.RetryInfo"
 #define NS_PER_S UINT64_C(1000000000)
 
-/* The message structs of the last request. Every array grows to the largest
- * batch seen and is reused; *_cap counts the elements every array of that
- * family holds at least. Strings and byte fields point into the spans, so
- * the structs are only valid during otel_otlp_encode. */
+/* ---- wire format ----------------------------------------------------------
+ * Tags of the fields written, (field number << 3) | wire type, as in
+ * exporter/proto. All numbers but Span.flags (16) are below 16: a one-byte
+ * tag. Fields go out in ascending number, the order protobuf-c packs them;
+ * proto3 scalars, strings and bytes equal to zero or empty are left out, a
+ * set oneof member (AnyValue) and a present message never are. */
+#define WT_VARINT 0
+#define WT_I64 1
+#define WT_LEN 2
+#define WT_I32 5
+#define TAG(field, wire) ((uint8_t)(((field) << 3) | (wire)))
+
+/* collector.trace.v1.ExportTraceServiceRequest */
+#define REQ_RESOURCE_SPANS TAG(1, WT_LEN)
+/* trace.v1.ResourceSpans (schema_url = 3 left empty) */
+#define RS_RESOURCE TAG(1, WT_LEN)
+#define RS_SCOPE_SPANS TAG(2, WT_LEN)
+/* resource.v1.Resource (dropped_attributes_count = 2 always 0) */
+#define RES_ATTRIBUTES TAG(1, WT_LEN)
+/* trace.v1.ScopeSpans (schema_url = 3 left empty) */
+#define SS_SCOPE TAG(1, WT_LEN)
+#define SS_SPANS TAG(2, WT_LEN)
+/* common.v1.InstrumentationScope (attributes = 3, dropped = 4 unused) */
+#define SCOPE_NAME TAG(1, WT_LEN)
+#define SCOPE_VERSION TAG(2, WT_LEN)
+/* trace.v1.Span (links = 13, dropped_links_count = 14 unused) */
+#define SPAN_TRACE_ID TAG(1, WT_LEN)
+#define SPAN_SPAN_ID TAG(2, WT_LEN)
+#define SPAN_TRACE_STATE TAG(3, WT_LEN)
+#define SPAN_PARENT_SPAN_ID TAG(4, WT_LEN)
+#define SPAN_NAME TAG(5, WT_LEN)
+#define SPAN_KIND TAG(6, WT_VARINT)
+#define SPAN_START TAG(7, WT_I64)
+#define SPAN_END TAG(8, WT_I64)
+#define SPAN_ATTRIBUTES TAG(9, WT_LEN)
+#define SPAN_DROPPED_ATTRS TAG(10, WT_VARINT)
+#define SPAN_EVENTS TAG(11, WT_LEN)
+#define SPAN_DROPPED_EVENTS TAG(12, WT_VARINT)
+#define SPAN_STATUS TAG(15, WT_LEN)
+#define SPAN_FLAGS_TAG ((16u << 3) | WT_I32) /* two bytes as a varint */
+#define SPAN_FLAGS_TAG_SIZE 2
+/* trace.v1.Span.Event */
+#define EV_TIME TAG(1, WT_I64)
+#define EV_NAME TAG(2, WT_LEN)
+#define EV_ATTRIBUTES TAG(3, WT_LEN)
+#define EV_DROPPED_ATTRS TAG(4, WT_VARINT)
+/* trace.v1.Status (field 1 reserved) */
+#define STATUS_MESSAGE TAG(2, WT_LEN)
+#define STATUS_CODE TAG(3, WT_VARINT)
+/* common.v1.KeyValue */
+#define KV_KEY TAG(1, WT_LEN)
+#define KV_VALUE TAG(2, WT_LEN)
+/* common.v1.AnyValue, oneof value */
+#define ANY_STRING TAG(1, WT_LEN)
+#define ANY_BOOL TAG(2, WT_VARINT)
+#define ANY_INT TAG(3, WT_VARINT)
+#define ANY_DOUBLE TAG(4, WT_I64)
+
+/* What the first pass learns of one span of the batch. */
+typedef struct span_plan {
+    size_t size;       /* bytes of the Span message */
+    uint32_t name_len; /* strlen of the span's name */
+    uint32_t group;    /* index of its resource group */
+} span_plan;
+
+/* Buffers that grow to the largest batch seen and are reused. */
 struct otel_otlp_encoder {
-    /* one per span, in output order (grouped by resource) */
-    pb_span *spans;
-    pb_span **span_ptrs;
-    pb_status *statuses;
-    uint32_t *group_of; /* batch index -> group */
+    span_plan *plan; /* batch index -> plan */
+    uint32_t *order; /* output position -> batch index (several groups) */
     size_t span_cap;
 
-    /* attributes of spans, events and resources */
-    pb_kv *kvs;
-    pb_kv **kv_ptrs;
-    pb_any *anys;
-    size_t kv_cap;
-
-    pb_event *events;
-    pb_event **event_ptrs;
-    size_t event_cap;
-
-    /* one per distinct resource */
+    /* one per distinct resource, in order of first appearance */
     const otel_resource **group_res;
-    size_t *group_next; /* span count, then next output slot while filling */
-    pb_resource_spans *rspans;
-    pb_resource_spans **rspan_ptrs;
-    pb_scope_spans *sspans;
-    pb_scope_spans **sspan_ptrs;
-    pb_resource *resources;
+    size_t *group_count;    /* spans in the group */
+    size_t *group_next;     /* next output position while ordering */
+    size_t *group_spans;    /* bytes of the group's ScopeSpans.spans fields */
+    size_t *group_res_size; /* bytes of its Resource message */
     size_t group_cap;
 
-    pb_scope scope;
-    pb_request request;
+    size_t scope_size; /* bytes of the InstrumentationScope message */
 
     uint8_t *buf;
     size_t buf_cap;
@@ -103,37 +140,10 @@ static int reserve_spans(otel_otlp_encoder *e, size_t need)
     if (need <= e->span_cap)
         return 0;
     size_t c = next_cap(e->span_cap, need);
-    if (grow_array(&e->spans, c, sizeof(*e->spans)) != 0 ||
-        grow_array(&e->statuses, c, sizeof(*e->statuses)) != 0 ||
-        grow_array(&e->span_ptrs, c, sizeof(*e->span_ptrs)) != 0 ||
-        grow_array(&e->group_of, c, sizeof(*e->group_of)) != 0)
+    if (grow_array(&e->plan, c, sizeof(*e->plan)) != 0 ||
+        grow_array(&e->order, c, sizeof(*e->order)) != 0)
         return OTEL_ERR_NOMEM;
     e->span_cap = c;
-    return 0;
-}
-
-static int reserve_kvs(otel_otlp_encoder *e, size_t need)
-{
-    if (need <= e->kv_cap)
-        return 0;
-    size_t c = next_cap(e->kv_cap, need);
-    if (grow_array(&e->kvs, c, sizeof(*e->kvs)) != 0 ||
-        grow_array(&e->kv_ptrs, c, sizeof(*e->kv_ptrs)) != 0 ||
-        grow_array(&e->anys, c, sizeof(*e->anys)) != 0)
-        return OTEL_ERR_NOMEM;
-    e->kv_cap = c;
-    return 0;
-}
-
-static int reserve_events(otel_otlp_encoder *e, size_t need)
-{
-    if (need <= e->event_cap)
-        return 0;
-    size_t c = next_cap(e->event_cap, need);
-    if (grow_array(&e->events, c, sizeof(*e->events)) != 0 ||
-        grow_array(&e->event_ptrs, c, sizeof(*e->event_ptrs)) != 0)
-        return OTEL_ERR_NOMEM;
-    e->event_cap = c;
     return 0;
 }
 
@@ -143,12 +153,10 @@ static int reserve_groups(otel_otlp_encoder *e, size_t need)
         return 0;
     size_t c = next_cap(e->group_cap, need);
     if (grow_array(&e->group_res, c, sizeof(*e->group_res)) != 0 ||
+        grow_array(&e->group_count, c, sizeof(*e->group_count)) != 0 ||
         grow_array(&e->group_next, c, sizeof(*e->group_next)) != 0 ||
-        grow_array(&e->rspans, c, sizeof(*e->rspans)) != 0 ||
-        grow_array(&e->rspan_ptrs, c, sizeof(*e->rspan_ptrs)) != 0 ||
-        grow_array(&e->sspans, c, sizeof(*e->sspans)) != 0 ||
-        grow_array(&e->sspan_ptrs, c, sizeof(*e->sspan_ptrs)) != 0 ||
-        grow_array(&e->resources, c, sizeof(*e->resources)) != 0)
+        grow_array(&e->group_spans, c, sizeof(*e->group_spans)) != 0 ||
+        grow_array(&e->group_res_size, c, sizeof(*e->group_res_size)) != 0)
         return OTEL_ERR_NOMEM;
     e->group_cap = c;
     return 0;
@@ -165,7 +173,7 @@ static int reserve_buf(otel_otlp_encoder *e, size_t need)
     return 0;
 }
 
-/* ---- batch layout ---------------------------------------------------------- */
+/* ---- what a span holds ------------------------------------------------------ */
 
 static const otel_resource *span_resource(const otel_span *s)
 {
@@ -193,199 +201,443 @@ static size_t event_attr_count(const otel_span *s, const otel_event *ev)
     return ev->attr_count <= room ? ev->attr_count : room;
 }
 
-/* Group spans by resource (e->group_of, e->group_res, e->group_next holding
- * each group's span count) and count the attributes and events the request
- * needs. Returns 0 or OTEL_ERR_NOMEM. */
-static int plan_batch(otel_otlp_encoder *e, otel_span *const *spans, size_t n, size_t *n_groups,
-                      size_t *n_kvs, size_t *n_events)
+static size_t str_len(const char *s)
 {
-    size_t groups = 0, kvs = 0, events = 0;
+    return s != NULL ? strlen(s) : 0;
+}
+
+/* The tracestate's length (the core keeps it NUL-terminated at that). */
+static size_t tracestate_len(const otel_span *s)
+{
+    return s->tracestate_len < sizeof(s->tracestate) ? s->tracestate_len : 0;
+}
+
+/* The key's length: key_len, the core's strlen of it. */
+static inline size_t key_len(const otel_attr *a)
+{
+    return a->key != NULL ? a->key_len : 0;
+}
+
+static inline size_t value_len(const otel_attr *a)
+{
+    return a->v.s.ptr != NULL ? a->v.s.len : 0;
+}
+
+static uint32_t span_flags(const otel_span *s)
+{
+    return ((uint32_t)s->ctx.trace_flags & FLAGS_TRACE_MASK) | FLAGS_HAS_IS_REMOTE |
+           (s->parent_is_remote ? (uint32_t)FLAGS_IS_REMOTE : 0u);
+}
+
+/* ---- sizes (first pass: arithmetic only) ---------------------------------- */
+
+/* Bytes of v as a varint: 1 to 10. */
+static inline size_t varint_size(uint64_t v)
+{
+    if (v < 0x80)
+        return 1; /* most lengths and counts */
+#if defined(__GNUC__)
+    return (size_t)((63 - __builtin_clzll(v)) * 9 + 73) / 64;
+#else
+    size_t n = 2;
+    while ((v >>= 7) >= 0x80)
+        n++;
+    return n;
+#endif
+}
+
+/* An int32 or enum: negatives go out sign-extended, 10 bytes. */
+static inline size_t int32_size(int32_t v)
+{
+    return v < 0 ? 10 : varint_size((uint32_t)v);
+}
+
+/* A length-delimited field with a one-byte tag and n bytes of payload. */
+static inline size_t len_field_size(size_t n)
+{
+    return 1 + varint_size(n) + n;
+}
+
+/* A string or bytes field, left out when empty. */
+static inline size_t opt_len_field_size(size_t n)
+{
+    return n > 0 ? len_field_size(n) : 0;
+}
+
+static inline size_t any_size(const otel_attr *a)
+{
+    switch (a->type) {
+    case OTEL_ATTR_STRING:
+        return len_field_size(value_len(a)); /* a set oneof member: "" too */
+    case OTEL_ATTR_BOOL:
+        return 2;
+    case OTEL_ATTR_INT:
+        return 1 + varint_size((uint64_t)a->v.i);
+    case OTEL_ATTR_DOUBLE:
+        return 9;
+    }
+    return 0; /* no member set: an empty AnyValue */
+}
+
+static inline size_t kv_size(const otel_attr *a, size_t any)
+{
+    return opt_len_field_size(key_len(a)) + len_field_size(any);
+}
+
+/* Bytes of the repeated KeyValue fields for attrs[0..n). */
+static size_t attrs_size(const otel_attr *attrs, size_t n)
+{
+    size_t size = 0;
+    for (size_t i = 0; i < n; i++)
+        size += len_field_size(kv_size(&attrs[i], any_size(&attrs[i])));
+    return size;
+}
+
+static size_t event_size(const otel_span *s, const otel_event *ev)
+{
+    size_t size = (ev->time_ns != 0 ? 9 : 0) + opt_len_field_size(str_len(ev->name));
+    size += attrs_size(&s->ev_attrs[ev->attr_first], event_attr_count(s, ev));
+    if (ev->dropped_attrs != 0)
+        size += 1 + varint_size(ev->dropped_attrs);
+    return size;
+}
+
+static size_t status_size(const otel_span *s)
+{
+    size_t size = opt_len_field_size(str_len(s->status_message));
+    if (s->status != 0)
+        size += 1 + int32_size((int32_t)s->status);
+    return size;
+}
+
+/* Bytes of span s's Span message; its name's length goes to *name_len. */
+static size_t span_size(const otel_span *s, uint32_t *name_len)
+{
+    size_t nl = str_len(s->name);
+    *name_len = (uint32_t)nl;
+    size_t size = 18 + 10; /* trace_id, span_id */
+    size += opt_len_field_size(tracestate_len(s));
+    if (s->has_parent)
+        size += 10;
+    size += opt_len_field_size(nl);
+    if (s->kind != 0)
+        size += 1 + int32_size((int32_t)s->kind);
+    size += (s->start_ns != 0 ? 9 : 0) + (s->end_ns != 0 ? 9 : 0);
+    size += attrs_size(s->attrs, span_attr_count(s));
+    if (s->dropped_attrs != 0)
+        size += 1 + varint_size(s->dropped_attrs);
+    size_t ne = span_event_count(s);
+    for (size_t j = 0; j < ne; j++)
+        size += len_field_size(event_size(s, &s->events[j]));
+    if (s->dropped_events != 0)
+        size += 1 + varint_size(s->dropped_events);
+    if (s->status != OTEL_STATUS_UNSET)
+        size += len_field_size(status_size(s));
+    size += SPAN_FLAGS_TAG_SIZE + 4; /* never 0: HAS_IS_REMOTE is set */
+    return size;
+}
+
+/* A KeyValue with a string value of vl bytes, as resource attributes are
+ * (their keys and values have no length limit: not otel_attrs). */
+static size_t str_kv_size(size_t kl, size_t vl)
+{
+    return opt_len_field_size(kl) + len_field_size(len_field_size(vl));
+}
+
+static size_t resource_size(const otel_resource *r)
+{
+    size_t size = 0, n = otel_resource_count(r);
+    for (size_t i = 0; i < n; i++) {
+        const char *key, *value;
+        otel_resource_at(r, i, &key, &value);
+        size += len_field_size(str_kv_size(str_len(key), str_len(value)));
+    }
+    return size;
+}
+
+/* Bytes of group g's ScopeSpans and ResourceSpans messages. */
+static size_t scope_spans_size(const otel_otlp_encoder *e, size_t g)
+{
+    return len_field_size(e->scope_size) + e->group_spans[g];
+}
+
+static size_t resource_spans_size(const otel_otlp_encoder *e, size_t g)
+{
+    return len_field_size(e->group_res_size[g]) + len_field_size(scope_spans_size(e, g));
+}
+
+/* ---- writing (second pass) -------------------------------------------------- */
+
+static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static inline uint8_t *put_fixed32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    return p + 4;
+}
+
+static inline uint8_t *put_fixed64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    return p + 8;
+}
+
+/* Tag and length of a length-delimited field of n bytes. */
+static inline uint8_t *put_len(uint8_t *p, uint8_t tag, size_t n)
+{
+    *p++ = tag;
+    if (n < 0x80) {
+        *p++ = (uint8_t)n;
+        return p;
+    }
+    return put_varint(p, n);
+}
+
+/* A string or bytes field, src may be NULL when n is 0. */
+static inline uint8_t *put_bytes(uint8_t *p, uint8_t tag, const void *src, size_t n)
+{
+    p = put_len(p, tag, n);
+    if (n > 0)
+        memcpy(p, src, n);
+    return p + n;
+}
+
+static uint8_t *put_kv(uint8_t *p, uint8_t tag, const otel_attr *a)
+{
+    size_t any = any_size(a), kl = key_len(a);
+    p = put_len(p, tag, kv_size(a, any));
+    if (kl > 0)
+        p = put_bytes(p, KV_KEY, a->key, kl);
+    p = put_len(p, KV_VALUE, any);
+    switch (a->type) {
+    case OTEL_ATTR_STRING:
+        p = put_bytes(p, ANY_STRING, a->v.s.ptr, value_len(a));
+        break;
+    case OTEL_ATTR_BOOL:
+        *p++ = ANY_BOOL;
+        *p++ = a->v.b ? 1 : 0;
+        break;
+    case OTEL_ATTR_INT:
+        *p++ = ANY_INT;
+        p = put_varint(p, (uint64_t)a->v.i);
+        break;
+    case OTEL_ATTR_DOUBLE: {
+        uint64_t bits;
+        memcpy(&bits, &a->v.d, sizeof(bits));
+        *p++ = ANY_DOUBLE;
+        p = put_fixed64(p, bits);
+        break;
+    }
+    }
+    return p;
+}
+
+static uint8_t *put_str_kv(uint8_t *p, uint8_t tag, const char *key, size_t kl, const char *value,
+                           size_t vl)
+{
+    p = put_len(p, tag, str_kv_size(kl, vl));
+    if (kl > 0)
+        p = put_bytes(p, KV_KEY, key, kl);
+    p = put_len(p, KV_VALUE, len_field_size(vl));
+    return put_bytes(p, ANY_STRING, value, vl);
+}
+
+static uint8_t *put_attrs(uint8_t *p, uint8_t tag, const otel_attr *attrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p = put_kv(p, tag, &attrs[i]);
+    return p;
+}
+
+static uint8_t *put_event(uint8_t *p, const otel_span *s, const otel_event *ev)
+{
+    p = put_len(p, SPAN_EVENTS, event_size(s, ev));
+    if (ev->time_ns != 0) {
+        *p++ = EV_TIME;
+        p = put_fixed64(p, ev->time_ns);
+    }
+    size_t nl = str_len(ev->name);
+    if (nl > 0)
+        p = put_bytes(p, EV_NAME, ev->name, nl);
+    p = put_attrs(p, EV_ATTRIBUTES, &s->ev_attrs[ev->attr_first], event_attr_count(s, ev));
+    if (ev->dropped_attrs != 0) {
+        *p++ = EV_DROPPED_ATTRS;
+        p = put_varint(p, ev->dropped_attrs);
+    }
+    return p;
+}
+
+static uint8_t *put_status(uint8_t *p, const otel_span *s)
+{
+    p = put_len(p, SPAN_STATUS, status_size(s));
+    size_t ml = str_len(s->status_message);
+    if (ml > 0)
+        p = put_bytes(p, STATUS_MESSAGE, s->status_message, ml);
+    if (s->status != 0) {
+        *p++ = STATUS_CODE;
+        p = put_varint(p, (uint64_t)(int64_t)(int32_t)s->status);
+    }
+    return p;
+}
+
+/* Span s as a ScopeSpans.spans field; pl is its plan. */
+static uint8_t *put_span(uint8_t *p, const otel_span *s, const span_plan *pl)
+{
+    p = put_len(p, SS_SPANS, pl->size);
+    p = put_bytes(p, SPAN_TRACE_ID, s->ctx.trace_id, sizeof(s->ctx.trace_id));
+    p = put_bytes(p, SPAN_SPAN_ID, s->ctx.span_id, sizeof(s->ctx.span_id));
+    size_t tl = tracestate_len(s);
+    if (tl > 0)
+        p = put_bytes(p, SPAN_TRACE_STATE, s->tracestate, tl);
+    if (s->has_parent)
+        p = put_bytes(p, SPAN_PARENT_SPAN_ID, s->parent_span_id, sizeof(s->parent_span_id));
+    if (pl->name_len > 0)
+        p = put_bytes(p, SPAN_NAME, s->name, pl->name_len);
+    if (s->kind != 0) {
+        *p++ = SPAN_KIND;
+        p = put_varint(p, (uint64_t)(int64_t)(int32_t)s->kind);
+    }
+    if (s->start_ns != 0) {
+        *p++ = SPAN_START;
+        p = put_fixed64(p, s->start_ns);
+    }
+    if (s->end_ns != 0) {
+        *p++ = SPAN_END;
+        p = put_fixed64(p, s->end_ns);
+    }
+    p = put_attrs(p, SPAN_ATTRIBUTES, s->attrs, span_attr_count(s));
+    if (s->dropped_attrs != 0) {
+        *p++ = SPAN_DROPPED_ATTRS;
+        p = put_varint(p, s->dropped_attrs);
+    }
+    size_t ne = span_event_count(s);
+    for (size_t j = 0; j < ne; j++)
+        p = put_event(p, s, &s->events[j]);
+    if (s->dropped_events != 0) {
+        *p++ = SPAN_DROPPED_EVENTS;
+        p = put_varint(p, s->dropped_events);
+    }
+    if (s->status != OTEL_STATUS_UNSET)
+        p = put_status(p, s);
+    p = put_varint(p, SPAN_FLAGS_TAG);
+    return put_fixed32(p, span_flags(s));
+}
+
+/* Group g's ResourceSpans up to the first Span: the Resource, then the
+ * ScopeSpans' header and its scope. */
+static uint8_t *put_group_head(uint8_t *p, const otel_otlp_encoder *e, size_t g)
+{
+    const otel_resource *r = e->group_res[g];
+    p = put_len(p, REQ_RESOURCE_SPANS, resource_spans_size(e, g));
+    p = put_len(p, RS_RESOURCE, e->group_res_size[g]);
+    size_t nr = otel_resource_count(r);
+    for (size_t i = 0; i < nr; i++) {
+        const char *key, *value;
+        otel_resource_at(r, i, &key, &value);
+        p = put_str_kv(p, RES_ATTRIBUTES, key, str_len(key), value, str_len(value));
+    }
+    p = put_len(p, RS_SCOPE_SPANS, scope_spans_size(e, g));
+    p = put_len(p, SS_SCOPE, e->scope_size);
+    p = put_bytes(p, SCOPE_NAME, OTEL_SDK_NAME, sizeof(OTEL_SDK_NAME) - 1);
+    return put_bytes(p, SCOPE_VERSION, OTEL_SDK_VERSION, sizeof(OTEL_SDK_VERSION) - 1);
+}
+
+/* ---- the batch ---------------------------------------------------------------- */
+
+/* The group of resource r, a new one at the end when r is not seen yet.
+ * Returns 0 or OTEL_ERR_NOMEM. */
+static int find_group(otel_otlp_encoder *e, const otel_resource *r, size_t *groups, size_t *out)
+{
+    size_t n = *groups;
+    if (n > 0 && e->group_res[n - 1] == r) {
+        *out = n - 1;
+        return 0;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (e->group_res[k] == r) {
+            *out = k;
+            return 0;
+        }
+    int rc = reserve_groups(e, n + 1);
+    if (rc != 0)
+        return rc;
+    e->group_res[n] = r;
+    e->group_count[n] = 0;
+    e->group_spans[n] = 0;
+    e->group_res_size[n] = resource_size(r);
+    *groups = n + 1;
+    *out = n;
+    return 0;
+}
+
+/* First pass: group spans by resource and size every message. *size is the
+ * request's. Returns 0 or OTEL_ERR_NOMEM. */
+static int plan_batch(otel_otlp_encoder *e, otel_span *const *spans, size_t n, size_t *n_groups,
+                      size_t *size)
+{
+    size_t groups = 0, total = 0;
     int rc = reserve_spans(e, n);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
-        const otel_span *s = spans[i];
-        const otel_resource *r = span_resource(s);
-        size_t g = groups;
-        if (groups > 0 && e->group_res[groups - 1] == r)
-            g = groups - 1;
-        else
-            for (size_t k = 0; k < groups; k++)
-                if (e->group_res[k] == r) {
-                    g = k;
-                    break;
-                }
-        if (g == groups) {
-            if ((rc = reserve_groups(e, groups + 1)) != 0)
-                return rc;
-            e->group_res[g] = r;
-            e->group_next[g] = 0;
-            kvs += otel_resource_count(r);
-            groups++;
-        }
-        e->group_of[i] = (uint32_t)g;
-        e->group_next[g]++;
-        kvs += span_attr_count(s);
-        size_t ne = span_event_count(s);
-        events += ne;
-        for (size_t j = 0; j < ne; j++)
-            kvs += event_attr_count(s, &s->events[j]);
+        span_plan *pl = &e->plan[i];
+        size_t g;
+        if ((rc = find_group(e, span_resource(spans[i]), &groups, &g)) != 0)
+            return rc;
+        pl->group = (uint32_t)g;
+        pl->size = span_size(spans[i], &pl->name_len);
+        e->group_count[g]++;
+        e->group_spans[g] += len_field_size(pl->size);
     }
+    for (size_t g = 0; g < groups; g++)
+        total += len_field_size(resource_spans_size(e, g));
     *n_groups = groups;
-    *n_kvs = kvs;
-    *n_events = events;
+    *size = total;
     return 0;
 }
 
-/* ---- filling the messages ---------------------------------------------- */
-
-/* Point the next *k KeyValue (and its AnyValue) at attribute a. */
-static void fill_attr(otel_otlp_encoder *e, size_t *k, const otel_attr *a)
+/* Output order for several groups: e->order holds the batch indexes group
+ * after group, in batch order within each. */
+static void order_batch(otel_otlp_encoder *e, size_t n, size_t groups)
 {
-    pb_kv *kv = &e->kvs[*k];
-    pb_any *v = &e->anys[*k];
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    opentelemetry__proto__common__v1__any_value__init(v);
-    kv->key = (char *)a->key;
-    kv->value = v;
-    switch (a->type) {
-    case OTEL_ATTR_STRING:
-        v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-        v->string_value = (char *)(a->v.s.ptr != NULL ? a->v.s.ptr : "");
-        break;
-    case OTEL_ATTR_BOOL:
-        v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
-        v->bool_value = a->v.b;
-        break;
-    case OTEL_ATTR_INT:
-        v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-        v->int_value = a->v.i;
-        break;
-    case OTEL_ATTR_DOUBLE:
-        v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
-        v->double_value = a->v.d;
-        break;
-    }
-    e->kv_ptrs[*k] = kv;
-    (*k)++;
-}
-
-/* Fill the KeyValues of attrs[0..n) from *k on; returns their pointer
- * array (NULL when n is 0). */
-static pb_kv **fill_attrs(otel_otlp_encoder *e, size_t *k, const otel_attr *attrs, size_t n)
-{
-    pb_kv **first = n > 0 ? &e->kv_ptrs[*k] : NULL;
-    for (size_t i = 0; i < n; i++)
-        fill_attr(e, k, &attrs[i]);
-    return first;
-}
-
-static void fill_events(otel_otlp_encoder *e, size_t *k, size_t *ev, pb_span *m, const otel_span *s)
-{
-    size_t ne = span_event_count(s);
-    m->n_events = ne;
-    m->events = ne > 0 ? &e->event_ptrs[*ev] : NULL;
-    for (size_t j = 0; j < ne; j++) {
-        const otel_event *src = &s->events[j];
-        pb_event *dst = &e->events[*ev];
-        opentelemetry__proto__trace__v1__span__event__init(dst);
-        dst->time_unix_nano = src->time_ns;
-        dst->name = (char *)(src->name != NULL ? src->name : "");
-        dst->n_attributes = event_attr_count(s, src);
-        dst->attributes = fill_attrs(e, k, &s->ev_attrs[src->attr_first], dst->n_attributes);
-        dst->dropped_attributes_count = src->dropped_attrs;
-        e->event_ptrs[*ev] = dst;
-        (*ev)++;
-    }
-}
-
-/* Fill output slot pos from span s; *k and *ev are the next free KeyValue
- * and Event. */
-static void fill_span(otel_otlp_encoder *e, size_t pos, size_t *k, size_t *ev, const otel_span *s)
-{
-    pb_span *m = &e->spans[pos];
-    opentelemetry__proto__trace__v1__span__init(m);
-    m->trace_id.len = sizeof(s->ctx.trace_id);
-    m->trace_id.data = (uint8_t *)s->ctx.trace_id;
-    m->span_id.len = sizeof(s->ctx.span_id);
-    m->span_id.data = (uint8_t *)s->ctx.span_id;
-    if (s->has_parent) {
-        m->parent_span_id.len = sizeof(s->parent_span_id);
-        m->parent_span_id.data = (uint8_t *)s->parent_span_id;
-    }
-    m->trace_state = (char *)(s->tracestate_len > 0 ? s->tracestate : "");
-    m->flags = ((uint32_t)s->ctx.trace_flags & FLAGS_TRACE_MASK) | FLAGS_HAS_IS_REMOTE |
-               (s->parent_is_remote ? (uint32_t)FLAGS_IS_REMOTE : 0u);
-    m->name = (char *)(s->name != NULL ? s->name : "");
-    m->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
-    m->start_time_unix_nano = s->start_ns;
-    m->end_time_unix_nano = s->end_ns;
-    m->n_attributes = span_attr_count(s);
-    m->attributes = fill_attrs(e, k, s->attrs, m->n_attributes);
-    m->dropped_attributes_count = s->dropped_attrs;
-    fill_events(e, k, ev, m, s);
-    m->dropped_events_count = s->dropped_events;
-    if (s->status != OTEL_STATUS_UNSET) {
-        pb_status *st = &e->statuses[pos];
-        opentelemetry__proto__trace__v1__status__init(st);
-        st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status;
-        st->message = (char *)(s->status_message != NULL ? s->status_message : "");
-        m->status = st;
-    }
-    e->span_ptrs[pos] = m;
-}
-
-/* Fill group g's ResourceSpans: the resource's attributes from *k on, one
- * ScopeSpans over output slots first .. first+count. */
-static void fill_group(otel_otlp_encoder *e, size_t g, size_t *k, size_t first, size_t count)
-{
-    const otel_resource *r = e->group_res[g];
-    pb_resource *res = &e->resources[g];
-    opentelemetry__proto__resource__v1__resource__init(res);
-    size_t nr = otel_resource_count(r);
-    res->n_attributes = nr;
-    res->attributes = nr > 0 ? &e->kv_ptrs[*k] : NULL;
-    for (size_t i = 0; i < nr; i++) {
-        const char *key, *value;
-        otel_resource_at(r, i, &key, &value);
-        otel_attr a = {.key = key, .type = OTEL_ATTR_STRING};
-        a.v.s.ptr = value;
-        fill_attr(e, k, &a);
-    }
-
-    pb_scope_spans *ss = &e->sspans[g];
-    opentelemetry__proto__trace__v1__scope_spans__init(ss);
-    ss->scope = &e->scope;
-    ss->n_spans = count;
-    ss->spans = &e->span_ptrs[first];
-    e->sspan_ptrs[g] = ss;
-
-    pb_resource_spans *rs = &e->rspans[g];
-    opentelemetry__proto__trace__v1__resource_spans__init(rs);
-    rs->resource = res;
-    rs->n_scope_spans = 1;
-    rs->scope_spans = &e->sspan_ptrs[g];
-    e->rspan_ptrs[g] = rs;
-}
-
-/* Fill every message of the request (capacities are reserved). Spans go to
- * output slots grouped by resource, in batch order within a group. */
-static void fill_batch(otel_otlp_encoder *e, otel_span *const *spans, size_t n, size_t groups)
-{
-    size_t k = 0, ev = 0, first = 0;
+    size_t first = 0;
     for (size_t g = 0; g < groups; g++) {
-        size_t count = e->group_next[g];
-        fill_group(e, g, &k, first, count);
         e->group_next[g] = first;
-        first += count;
+        first += e->group_count[g];
     }
-    for (size_t i = 0; i < n; i++) {
-        size_t pos = groups == 1 ? i : e->group_next[e->group_of[i]]++;
-        fill_span(e, pos, &k, &ev, spans[i]);
+    for (size_t i = 0; i < n; i++)
+        e->order[e->group_next[e->plan[i].group]++] = (uint32_t)i;
+}
+
+/* Second pass: write the request, size bytes, into e->buf. */
+static void write_batch(otel_otlp_encoder *e, otel_span *const *spans, size_t n, size_t groups)
+{
+    uint8_t *p = e->buf;
+    if (groups == 1) {
+        p = put_group_head(p, e, 0);
+        for (size_t i = 0; i < n; i++)
+            p = put_span(p, spans[i], &e->plan[i]);
+        return;
     }
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&e->request);
-    e->request.n_resource_spans = groups;
-    e->request.resource_spans = groups > 0 ? e->rspan_ptrs : NULL;
+    order_batch(e, n, groups);
+    size_t pos = 0;
+    for (size_t g = 0; g < groups; g++) {
+        p = put_group_head(p, e, g);
+        for (size_t end = pos + e->group_count[g]; pos < end; pos++) {
+            uint32_t i = e->order[pos];
+            p = put_span(p, spans[i], &e->plan[i]);
+        }
+    }
 }
 
 /* ---- decoding ------------------------------------------------------------ */
@@ -440,9 +692,8 @@ int otel_otlp_encoder_new(otel_otlp_encoder **out)
     otel_otlp_encoder *e = otel_calloc(1, sizeof(*e));
     if (e == NULL)
         return OTEL_ERR_NOMEM;
-    opentelemetry__proto__common__v1__instrumentation_scope__init(&e->scope);
-    e->scope.name = (char *)OTEL_SDK_NAME;
-    e->scope.version = (char *)OTEL_SDK_VERSION;
+    e->scope_size =
+        len_field_size(sizeof(OTEL_SDK_NAME) - 1) + len_field_size(sizeof(OTEL_SDK_VERSION) - 1);
     *out = e;
     return 0;
 }
@@ -451,22 +702,13 @@ void otel_otlp_encoder_del(otel_otlp_encoder *e)
 {
     if (e == NULL)
         return;
-    otel_free(e->spans);
-    otel_free(e->statuses);
-    otel_free(e->span_ptrs);
-    otel_free(e->group_of);
-    otel_free(e->kvs);
-    otel_free(e->kv_ptrs);
-    otel_free(e->anys);
-    otel_free(e->events);
-    otel_free(e->event_ptrs);
+    otel_free(e->plan);
+    otel_free(e->order);
     otel_free(e->group_res);
+    otel_free(e->group_count);
     otel_free(e->group_next);
-    otel_free(e->rspans);
-    otel_free(e->rspan_ptrs);
-    otel_free(e->sspans);
-    otel_free(e->sspan_ptrs);
-    otel_free(e->resources);
+    otel_free(e->group_spans);
+    otel_free(e->group_res_size);
     otel_free(e->buf);
     otel_free(e);
 }
@@ -475,27 +717,19 @@ int otel_otlp_encode(otel_otlp_encoder *e, otel_span *const *spans, size_t n, co
                      size_t *len)
 {
     static const uint8_t empty[1];
-    size_t groups = 0, kvs = 0, events = 0;
+    size_t groups = 0, size = 0;
     *data = empty;
     *len = 0;
-    int rc = plan_batch(e, spans, n, &groups, &kvs, &events);
-    if (rc == 0)
-        rc = reserve_kvs(e, kvs);
-    if (rc == 0)
-        rc = reserve_events(e, events);
+    int rc = plan_batch(e, spans, n, &groups, &size);
     if (rc != 0)
         return rc;
-    fill_batch(e, spans, n, groups);
-    size_t size =
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
-            &e->request);
     if (size == 0)
         return 0;
     if ((rc = reserve_buf(e, size)) != 0)
         return rc;
-    *len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(
-        &e->request, e->buf);
+    write_batch(e, spans, n, groups);
     *data = e->buf;
+    *len = size;
     return 0;
 }
 

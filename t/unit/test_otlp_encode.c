@@ -1,6 +1,7 @@
 /* test_otlp_encode.c - tests of the OTLP encoder and response decoders
  * (exporter/otlp_encode.c): every request is unpacked again with the
- * generated protobuf-c code and compared field by field. */
+ * generated protobuf-c code and compared field by field, and to the bytes
+ * protobuf-c packs for the same spans. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -322,6 +323,405 @@ static const pb_any *find_resource_value(const pb_resource_spans *rs, const char
         if (strcmp(rs->resource->attributes[i]->key, key) == 0)
             return rs->resource->attributes[i]->value;
     return NULL;
+}
+
+/* ---- protobuf-c reference encoder ---------------------------------------- */
+
+/* The request protobuf-c packs for the same spans, built the way the encoder
+ * built it before it wrote protobuf directly: ResourceSpans per resource in
+ * order of first appearance, spans in batch order within each, one
+ * ScopeSpans with scope "mhd-otel". Every struct comes from a ref_pool. */
+
+typedef Opentelemetry__Proto__Trace__V1__Status pb_status;
+typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
+
+typedef struct ref_pool {
+    void **blocks;
+    size_t n, cap;
+} ref_pool;
+
+/* n zeroed bytes owned by pool, freed with ref_pool_free. */
+static void *ref_alloc(ref_pool *pool, size_t n)
+{
+    if (pool->n == pool->cap) {
+        pool->cap = pool->cap ? pool->cap * 2 : 64;
+        pool->blocks = realloc(pool->blocks, pool->cap * sizeof(*pool->blocks));
+        assert_non_null(pool->blocks);
+    }
+    void *p = calloc(1, n > 0 ? n : 1);
+    assert_non_null(p);
+    pool->blocks[pool->n++] = p;
+    return p;
+}
+
+static void ref_pool_free(ref_pool *pool)
+{
+    for (size_t i = 0; i < pool->n; i++)
+        free(pool->blocks[i]);
+    free(pool->blocks);
+    pool->blocks = NULL;
+    pool->n = pool->cap = 0;
+}
+
+static pb_kv *ref_kv(ref_pool *pool, const otel_attr *a)
+{
+    pb_kv *kv = ref_alloc(pool, sizeof(*kv));
+    pb_any *v = ref_alloc(pool, sizeof(*v));
+    opentelemetry__proto__common__v1__key_value__init(kv);
+    opentelemetry__proto__common__v1__any_value__init(v);
+    kv->key = (char *)a->key;
+    kv->value = v;
+    switch (a->type) {
+    case OTEL_ATTR_STRING:
+        v->value_case = ANY_STRING;
+        v->string_value = (char *)(a->v.s.ptr != NULL ? a->v.s.ptr : "");
+        break;
+    case OTEL_ATTR_BOOL:
+        v->value_case = ANY_BOOL;
+        v->bool_value = a->v.b;
+        break;
+    case OTEL_ATTR_INT:
+        v->value_case = ANY_INT;
+        v->int_value = a->v.i;
+        break;
+    case OTEL_ATTR_DOUBLE:
+        v->value_case = ANY_DOUBLE;
+        v->double_value = a->v.d;
+        break;
+    }
+    return kv;
+}
+
+static pb_kv **ref_attrs(ref_pool *pool, const otel_attr *attrs, size_t n)
+{
+    if (n == 0)
+        return NULL;
+    pb_kv **kvs = ref_alloc(pool, n * sizeof(*kvs));
+    for (size_t i = 0; i < n; i++)
+        kvs[i] = ref_kv(pool, &attrs[i]);
+    return kvs;
+}
+
+static pb_span *ref_span(ref_pool *pool, const otel_span *s)
+{
+    pb_span *m = ref_alloc(pool, sizeof(*m));
+    opentelemetry__proto__trace__v1__span__init(m);
+    m->trace_id.len = 16;
+    m->trace_id.data = (uint8_t *)s->ctx.trace_id;
+    m->span_id.len = 8;
+    m->span_id.data = (uint8_t *)s->ctx.span_id;
+    if (s->has_parent) {
+        m->parent_span_id.len = 8;
+        m->parent_span_id.data = (uint8_t *)s->parent_span_id;
+    }
+    m->trace_state = (char *)(s->tracestate_len > 0 ? s->tracestate : "");
+    m->flags = s->ctx.trace_flags | 0x100u | (s->parent_is_remote ? 0x200u : 0u);
+    m->name = (char *)(s->name != NULL ? s->name : "");
+    m->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
+    m->start_time_unix_nano = s->start_ns;
+    m->end_time_unix_nano = s->end_ns;
+    m->n_attributes = s->n_attrs;
+    m->attributes = ref_attrs(pool, s->attrs, s->n_attrs);
+    m->dropped_attributes_count = s->dropped_attrs;
+    m->n_events = s->n_events;
+    m->events = s->n_events > 0 ? ref_alloc(pool, s->n_events * sizeof(*m->events)) : NULL;
+    for (size_t j = 0; j < s->n_events; j++) {
+        const otel_event *src = &s->events[j];
+        pb_event *ev = ref_alloc(pool, sizeof(*ev));
+        opentelemetry__proto__trace__v1__span__event__init(ev);
+        ev->time_unix_nano = src->time_ns;
+        ev->name = (char *)(src->name != NULL ? src->name : "");
+        ev->n_attributes = src->attr_count;
+        ev->attributes = ref_attrs(pool, &s->ev_attrs[src->attr_first], src->attr_count);
+        ev->dropped_attributes_count = src->dropped_attrs;
+        m->events[j] = ev;
+    }
+    m->dropped_events_count = s->dropped_events;
+    if (s->status != OTEL_STATUS_UNSET) {
+        pb_status *st = ref_alloc(pool, sizeof(*st));
+        opentelemetry__proto__trace__v1__status__init(st);
+        st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status;
+        st->message = (char *)(s->status_message != NULL ? s->status_message : "");
+        m->status = st;
+    }
+    return m;
+}
+
+static const otel_resource *resource_of(const otel_span *s)
+{
+    return s->tracer != NULL ? otel_tracer_resource(s->tracer) : NULL;
+}
+
+/* The ResourceSpans of resource r with the spans of the batch that have
+ * it, in batch order. */
+static pb_resource_spans *ref_group(ref_pool *pool, pb_scope *scope, const otel_resource *r,
+                                    otel_span *const *spans, size_t n)
+{
+    pb_resource *res = ref_alloc(pool, sizeof(*res));
+    opentelemetry__proto__resource__v1__resource__init(res);
+    res->n_attributes = otel_resource_count(r);
+    res->attributes =
+        res->n_attributes > 0 ? ref_alloc(pool, res->n_attributes * sizeof(pb_kv *)) : NULL;
+    for (size_t i = 0; i < res->n_attributes; i++) {
+        const char *key, *value;
+        otel_resource_at(r, i, &key, &value);
+        otel_attr a = {.key = key, .type = OTEL_ATTR_STRING};
+        a.v.s.ptr = value;
+        res->attributes[i] = ref_kv(pool, &a);
+    }
+    pb_scope_spans *ss = ref_alloc(pool, sizeof(*ss));
+    opentelemetry__proto__trace__v1__scope_spans__init(ss);
+    ss->scope = scope;
+    ss->spans = ref_alloc(pool, n * sizeof(*ss->spans));
+    for (size_t i = 0; i < n; i++)
+        if (resource_of(spans[i]) == r)
+            ss->spans[ss->n_spans++] = ref_span(pool, spans[i]);
+    pb_resource_spans *rs = ref_alloc(pool, sizeof(*rs));
+    opentelemetry__proto__trace__v1__resource_spans__init(rs);
+    rs->resource = res;
+    rs->n_scope_spans = 1;
+    rs->scope_spans = ref_alloc(pool, sizeof(*rs->scope_spans));
+    rs->scope_spans[0] = ss;
+    return rs;
+}
+
+/* spans packed by protobuf-c. Caller frees with free(). */
+static uint8_t *ref_pack(otel_span *const *spans, size_t n, size_t *len)
+{
+    ref_pool pool = {0};
+    pb_scope scope = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+    scope.name = (char *)OTEL_SDK_NAME;
+    scope.version = (char *)OTEL_SDK_VERSION;
+    pb_request req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    req.resource_spans = ref_alloc(&pool, n * sizeof(*req.resource_spans));
+    for (size_t i = 0; i < n; i++) {
+        const otel_resource *r = resource_of(spans[i]);
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = resource_of(spans[k]) == r;
+        if (!seen)
+            req.resource_spans[req.n_resource_spans++] = ref_group(&pool, &scope, r, spans, n);
+    }
+    *len =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+            &req);
+    uint8_t *buf = malloc(*len + 1);
+    assert_non_null(buf);
+    assert_int_equal(
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, buf),
+        *len);
+    ref_pool_free(&pool);
+    return buf;
+}
+
+/* e encodes spans to exactly the bytes protobuf-c packs for them. */
+static void assert_same_bytes_with(otel_otlp_encoder *e, otel_span *const *spans, size_t n)
+{
+    const uint8_t *data = NULL;
+    size_t len = 0, want_len = 0;
+    assert_int_equal(otel_otlp_encode(e, spans, n, &data, &len), OTEL_OK);
+    uint8_t *want = ref_pack(spans, n, &want_len);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(data, want, len);
+    free(want);
+}
+
+static void assert_same_bytes(otel_span *const *spans, size_t n)
+{
+    otel_otlp_encoder *e = NULL;
+    assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
+    assert_same_bytes_with(e, spans, n);
+    otel_otlp_encoder_del(e);
+}
+
+/* req holds spans grouped by resource in order of first appearance, batch
+ * order within a group, each equal to its span. */
+static void assert_request_equal(const pb_request *req, otel_span *const *spans, size_t n)
+{
+    size_t seen = 0, g = 0;
+    for (size_t i = 0; i < n; i++) {
+        const otel_resource *r = resource_of(spans[i]);
+        bool first = true;
+        for (size_t h = 0; h < i && first; h++)
+            first = resource_of(spans[h]) != r;
+        if (!first)
+            continue;
+        /* group g: resource r, its spans from i on in batch order */
+        assert_true(g < req->n_resource_spans);
+        const pb_resource_spans *rs = req->resource_spans[g++];
+        assert_resource_of(rs, spans[i]->tracer);
+        assert_int_equal(rs->n_scope_spans, 1);
+        const pb_scope_spans *ss = rs->scope_spans[0];
+        assert_string_equal(ss->scope->name, OTEL_SDK_NAME);
+        assert_string_equal(ss->scope->version, OTEL_SDK_VERSION);
+        size_t k = 0;
+        for (size_t j = i; j < n; j++)
+            if (resource_of(spans[j]) == r) {
+                assert_true(k < ss->n_spans);
+                assert_span_equal(ss->spans[k++], spans[j]);
+            }
+        assert_int_equal(k, ss->n_spans);
+        seen += k;
+    }
+    assert_int_equal(g, req->n_resource_spans);
+    assert_int_equal(seen, n);
+}
+
+/* ---- random spans ----------------------------------------------------------- */
+
+/* xorshift64*: the same spans on every run. */
+static uint64_t rnd(uint64_t *st)
+{
+    *st ^= *st >> 12;
+    *st ^= *st << 25;
+    *st ^= *st >> 27;
+    return *st * UINT64_C(2685821657736338717);
+}
+
+/* Strings made for random spans, freed together. */
+typedef struct rand_strs {
+    char **s;
+    size_t n, cap;
+} rand_strs;
+
+/* A length that exercises every varint width of a length prefix up to 3
+ * bytes: 0, below 128, below 16384, above. */
+static size_t rand_len(uint64_t *st)
+{
+    unsigned c = (unsigned)(rnd(st) % 100);
+    if (c < 10)
+        return 0;
+    if (c < 60)
+        return 1 + rnd(st) % 127;
+    if (c < 90)
+        return 128 + rnd(st) % 900;
+    if (c < 97)
+        return 1028 + rnd(st) % (16384 - 1028);
+    return 16384 + rnd(st) % 4000;
+}
+
+/* A NUL-terminated valid UTF-8 string of len bytes (ASCII and "é"). */
+static const char *rand_str(rand_strs *rs, uint64_t *st, size_t len)
+{
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? rs->cap * 2 : 256;
+        rs->s = realloc(rs->s, rs->cap * sizeof(*rs->s));
+        assert_non_null(rs->s);
+    }
+    char *p = malloc(len + 1);
+    assert_non_null(p);
+    size_t i = 0;
+    while (i < len) {
+        uint64_t r = rnd(st);
+        if (r % 16 == 0 && i + 2 <= len) {
+            p[i++] = '\xc3';
+            p[i++] = '\xa9';
+        } else {
+            p[i++] = (char)(0x20 + (r >> 8) % 95);
+        }
+    }
+    p[len] = '\0';
+    rs->s[rs->n++] = p;
+    return p;
+}
+
+static void rand_strs_free(rand_strs *rs)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        free(rs->s[i]);
+    free(rs->s);
+}
+
+static uint32_t rand_count(uint64_t *st)
+{
+    switch (rnd(st) % 4) {
+    case 0:
+        return 0;
+    case 1:
+        return (uint32_t)(1 + rnd(st) % 127);
+    case 2:
+        return (uint32_t)(128 + rnd(st) % 100000);
+    default:
+        return (uint32_t)rnd(st);
+    }
+}
+
+static void rand_attr(otel_attr *a, rand_strs *rs, uint64_t *st)
+{
+    size_t kl = rnd(st) % 50 == 0 ? 0 : 1 + rnd(st) % 255; /* the core's KEY_MAX */
+    a->key = rand_str(rs, st, kl);
+    a->key_len = (uint16_t)kl;
+    a->type = (otel_attr_type)(rnd(st) % 4);
+    switch (a->type) {
+    case OTEL_ATTR_STRING: {
+        size_t len = rand_len(st);
+        a->v.s.ptr = rand_str(rs, st, len);
+        a->v.s.len = (uint32_t)len;
+        break;
+    }
+    case OTEL_ATTR_BOOL:
+        a->v.b = rnd(st) & 1;
+        break;
+    case OTEL_ATTR_INT: {
+        static const int64_t edge[] = {0, 1, -1, 127, 128, -128, INT64_MIN, INT64_MAX};
+        uint64_t r = rnd(st);
+        a->v.i = r % 3 == 0 ? edge[(r >> 8) % 8] : (int64_t)(rnd(st) >> (r % 64));
+        if (r % 5 == 0)
+            a->v.i = -(a->v.i / 2);
+        break;
+    }
+    case OTEL_ATTR_DOUBLE: {
+        uint64_t bits = rnd(st); /* any pattern: NaNs with payloads, -0.0, subnormals */
+        memcpy(&a->v.d, &bits, sizeof(bits));
+        break;
+    }
+    }
+}
+
+/* A random span of tracer t (may be NULL). Caller frees with free(). */
+static otel_span *rand_span(otel_tracer *t, rand_strs *rs, uint64_t *st)
+{
+    otel_span *s = make_span(t, rand_str(rs, st, rnd(st) % 8 == 0 ? 0 : rand_len(st) % 300), 0);
+    for (int i = 0; i < 16; i++)
+        s->ctx.trace_id[i] = (uint8_t)rnd(st);
+    for (int i = 0; i < 8; i++)
+        s->ctx.span_id[i] = (uint8_t)rnd(st);
+    s->ctx.trace_flags = (uint8_t)rnd(st);
+    if (rnd(st) & 1) {
+        for (int i = 0; i < 8; i++)
+            s->parent_span_id[i] = (uint8_t)rnd(st);
+        s->has_parent = true;
+    }
+    s->parent_is_remote = rnd(st) & 1;
+    if (rnd(st) & 1) {
+        size_t tl = rnd(st) % OTEL_TRACESTATE_MAX; /* at most 511 and the NUL */
+        memcpy(s->tracestate, rand_str(rs, st, tl), tl + 1);
+        s->tracestate_len = (uint16_t)tl;
+    }
+    s->kind = (otel_span_kind)(rnd(st) % 6);
+    s->start_ns = rnd(st) % 8 == 0 ? 0 : rnd(st);
+    s->end_ns = rnd(st) % 8 == 0 ? 0 : rnd(st);
+    size_t na = rnd(st) % (OTEL_SPAN_MAX_ATTRS + 1);
+    for (size_t i = 0; i < na; i++)
+        rand_attr(next_attr(s), rs, st);
+    s->dropped_attrs = rand_count(st);
+    size_t ne = rnd(st) % 4 == 0 ? 0 : rnd(st) % (OTEL_SPAN_MAX_EVENTS + 1);
+    for (size_t j = 0; j < ne; j++) {
+        otel_attr ea[4];
+        size_t room = OTEL_SPAN_MAX_EVENT_ATTRS - s->n_ev_attrs;
+        size_t k = rnd(st) % 5;
+        if (k > room)
+            k = room;
+        for (size_t i = 0; i < k; i++)
+            rand_attr(&ea[i], rs, st);
+        const char *name = rand_str(rs, st, rnd(st) % 6 == 0 ? 0 : rand_len(st) % 200);
+        add_event(s, name, rnd(st) % 6 == 0 ? 0 : rnd(st), ea, k, rand_count(st));
+    }
+    s->dropped_events = rand_count(st);
+    s->status = (otel_status_code)(rnd(st) % 3);
+    s->status_message = rand_str(rs, st, rnd(st) % 3 == 0 ? 0 : rand_len(st));
+    return s;
 }
 
 /* ---- encoder lifetime ------------------------------------------------------ */
@@ -802,6 +1202,122 @@ static void test_otel_otlp_encode_deterministic(void **state)
     otel_tracer_del(t);
 }
 
+/* ---- the same bytes as protobuf-c ------------------------------------------- */
+
+static void test_otel_otlp_encode_same_bytes_as_protobuf_c(void **state)
+{
+    (void)state;
+    otel_tracer *a = make_tracer("svc-a", "prod");
+    otel_tracer *b = make_tracer("svc-b", NULL);
+    otel_span *spans[7];
+
+    spans[0] = make_span(a, "GET /", 1); /* root, no parent, nothing else */
+
+    spans[1] = make_full_span(b, 2); /* remote parent, tracestate, events, error */
+
+    otel_span *s = spans[2] = make_span(a, "values", 3);
+    set_parent(s, false);
+    s->kind = (otel_span_kind)0; /* unspecified: left out */
+    s->start_ns = 0;
+    s->status = OTEL_STATUS_OK; /* a Status with a code and no message */
+    attr_int(next_attr(s), "minus_one", -1);
+    attr_int(next_attr(s), "min", INT64_MIN);
+    attr_int(next_attr(s), "max", INT64_MAX);
+    attr_int(next_attr(s), "zero", 0);
+    attr_double(next_attr(s), "neg_zero", -0.0);
+    attr_double(next_attr(s), "nan", NAN);
+    attr_double(next_attr(s), "neg_nan", -NAN);
+    attr_double(next_attr(s), "neg_inf", -INFINITY);
+    attr_double(next_attr(s), "tiny", 4.9e-324);
+    attr_str(next_attr(s), "empty", "");
+    attr_bool(next_attr(s), "no", false);
+    otel_attr *null_str = next_attr(s);
+    attr_str(null_str, "null_str", "");
+    null_str->v.s.ptr = NULL; /* sent as "" */
+
+    s = spans[3] = make_span(NULL, "", 4); /* no resource, no name */
+    static char long_name[301], long_value[20001];
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    memset(long_value, 'v', sizeof(long_value) - 1);
+    s->name = long_name;
+    memset(s->tracestate, 't', OTEL_TRACESTATE_MAX - 1);
+    s->tracestate[OTEL_TRACESTATE_MAX - 1] = '\0';
+    s->tracestate_len = OTEL_TRACESTATE_MAX - 1;
+    s->ctx.trace_flags = 0xfe;
+    s->dropped_attrs = 200;
+    s->dropped_events = UINT32_MAX;
+    attr_str(next_attr(s), "long", long_value);
+    otel_attr ea[2];
+    attr_str(&ea[0], "k", "");
+    attr_double(&ea[1], "d", -0.0);
+    add_event(s, "", 0, ea, 2, 300); /* no name, no time */
+    add_event(s, "bare", T_START_NS, NULL, 0, 0);
+    s->status = OTEL_STATUS_ERROR;
+    s->status_message = long_value;
+
+    spans[4] = make_full_span(a, 5);
+    set_parent(spans[4], false);
+    spans[5] = make_span(b, "last of b", 6);
+    otel_tracer *c = make_tracer("svc-c", long_value); /* a 20000-byte resource value */
+    spans[6] = make_span(c, "last", 7);
+
+    assert_same_bytes(spans, 7);
+    for (size_t i = 0; i < 7; i++)
+        assert_same_bytes(&spans[i], 1);
+    null_str->v.s.ptr = ""; /* what it decodes to, for assert_attr_equal */
+    pb_request *req = encode(spans, 7);
+    assert_int_equal(req->n_resource_spans, 4);
+    assert_request_equal(req, spans, 7);
+    free_request(req);
+
+    free_spans(spans, 7);
+    otel_tracer_del(a);
+    otel_tracer_del(b);
+    otel_tracer_del(c);
+}
+
+/* Random spans (every attribute type, lengths of 0, over 127 and over
+ * 16383 bytes, random ids, flags, counts and times) under three resources:
+ * the request unpacks to exactly the spans, in the bytes protobuf-c packs,
+ * whole and in random slices through one warm encoder. */
+static void test_otel_otlp_encode_random_round_trip(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    uint64_t st = UINT64_C(0x9e3779b97f4a7c15);
+    otel_tracer *tracers[3] = {make_tracer("rand-a", "prod"), make_tracer("rand-b", NULL), NULL};
+    rand_strs rs = {0};
+    otel_span **spans = calloc(N, sizeof(*spans));
+    assert_non_null(spans);
+    for (size_t i = 0; i < N; i++)
+        spans[i] = rand_span(tracers[rnd(&st) % 3], &rs, &st);
+
+    otel_otlp_encoder *e = NULL;
+    assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
+    pb_request *req = encode_with(e, spans, N);
+    assert_request_equal(req, spans, N);
+    free_request(req);
+    assert_same_bytes_with(e, spans, N);
+
+    for (size_t first = 0; first < N;) {
+        size_t n = 1 + rnd(&st) % 40;
+        if (n > N - first)
+            n = N - first;
+        assert_same_bytes_with(e, &spans[first], n);
+        req = encode_with(e, &spans[first], n);
+        assert_request_equal(req, &spans[first], n);
+        free_request(req);
+        first += n;
+    }
+
+    otel_otlp_encoder_del(e);
+    free_spans(spans, N);
+    free(spans);
+    rand_strs_free(&rs);
+    otel_tracer_del(tracers[0]);
+    otel_tracer_del(tracers[1]);
+}
+
 /* ---- allocation failures -------------------------------------------------- */
 
 static void test_otel_otlp_encode_nomem(void **state)
@@ -1136,6 +1652,8 @@ int main(void)
         cmocka_unit_test(test_otel_otlp_encode_batch_512),
         cmocka_unit_test(test_otel_otlp_encode_reuse_no_stale_data),
         cmocka_unit_test(test_otel_otlp_encode_deterministic),
+        cmocka_unit_test(test_otel_otlp_encode_same_bytes_as_protobuf_c),
+        cmocka_unit_test(test_otel_otlp_encode_random_round_trip),
         cmocka_unit_test_teardown(test_otel_otlp_encode_nomem, reset_alloc),
         cmocka_unit_test_teardown(test_otel_otlp_encode_nomem_then_recovers, reset_alloc),
         cmocka_unit_test(test_otel_otlp_decode_response_partial_success),
