@@ -1074,6 +1074,21 @@ static void test_load_epoll(void **state)
     run_load(*state, "epoll");
 }
 
+static void test_load_select(void **state)
+{
+    run_load(*state, "select");
+}
+
+static void test_load_poll(void **state)
+{
+    run_load(*state, "poll");
+}
+
+static void test_load_external_loop(void **state)
+{
+    run_load(*state, "external");
+}
+
 /* ---- systemd-journal-gatewayd ------------------------------------------------------ */
 
 static const char *const gw_paths[GW_PATHS] = {"/browse", "/entries", "/machine", "/nope"};
@@ -1234,6 +1249,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_thread_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_thread_per_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_epoll, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_select, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_poll, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_external_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_gatewayd, setup, teardown),
     };
 
