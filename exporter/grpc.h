@@ -50,19 +50,30 @@ int otel_grpc_prefix_read(const uint8_t *in, size_t len, bool *compressed, uint3
 
 typedef struct otel_grpc_framer otel_grpc_framer;
 
-/* A framer whose buffer and deflate state are reused by every message.
- * Caller frees with otel_grpc_framer_del. Returns 0 or OTEL_ERR_NOMEM. */
+/* A framer whose compression buffer and deflate state are reused by every
+ * message. Caller frees with otel_grpc_framer_del. Returns 0 or
+ * OTEL_ERR_NOMEM. */
 int otel_grpc_framer_new(otel_grpc_framer **out);
 /* NULL does nothing. */
 void otel_grpc_framer_del(otel_grpc_framer *f);
 
-/* One length-prefixed gRPC message holding msg (len bytes), gzip-compressed
- * (deflate with a gzip wrapper) when gzip is set. *out points to the framed
- * bytes, owned by f and valid until the next call or otel_grpc_framer_del.
- * Returns 0, OTEL_ERR_RANGE (a message over 4 GiB), OTEL_ERR_NOMEM, or
- * OTEL_ERR_IO when zlib fails. */
+/* One length-prefixed gRPC message: the prefix, then payload_len bytes at
+ * payload, sent back to back. A value; payload is borrowed (see
+ * otel_grpc_framer_frame). */
+typedef struct otel_grpc_frame {
+    uint8_t prefix[OTEL_GRPC_PREFIX_LEN];
+    const uint8_t *payload;
+    size_t payload_len;
+} otel_grpc_frame;
+
+/* Frame msg (len bytes) as one gRPC message in *out, gzip-compressed
+ * (deflate with a gzip wrapper) when gzip is set. Nothing is copied without
+ * gzip: out->payload is msg, valid as long as msg is. With gzip it points to
+ * the compressed bytes, owned by f and valid until the next call or
+ * otel_grpc_framer_del. Returns 0, OTEL_ERR_RANGE (a message over 4 GiB),
+ * OTEL_ERR_NOMEM, or OTEL_ERR_IO when zlib fails. */
 int otel_grpc_framer_frame(otel_grpc_framer *f, const uint8_t *msg, size_t len, bool gzip,
-                           const uint8_t **out, size_t *out_len);
+                           otel_grpc_frame *out);
 
 /* The first message of a response body (data, len bytes of DATA frames).
  * encoding is the response's grpc-encoding (NULL: identity). When the

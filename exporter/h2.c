@@ -21,30 +21,55 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define H2_READ_CHUNK 16384
 #define H2_OUT_HIGH (64 * 1024)           /* stop asking nghttp2 for output */
+#define H2_IOV_MAX 64                     /* pieces of output per sendmsg */
+#define H2_FRAME_HD_LEN 9                 /* an HTTP/2 frame header */
 #define H2_DATA_MAX (16 * 1024 * 1024)    /* largest response body kept */
 #define H2_FIELDS_MAX (64 * 1024)         /* response header list limit */
 #define H2_STREAM_WINDOW (1024 * 1024)    /* our per-stream receive window */
 #define H2_CONN_WINDOW (16 * 1024 * 1024) /* our connection receive window */
 #define H2_READS_PER_WAKEUP 64
 
+/* A stretch of output waiting for the socket: len bytes at ptr, borrowed
+ * (a piece of the request body), or, when ptr is NULL, at out + off of the
+ * connection's own buffer. */
+typedef struct h2_seg {
+    const uint8_t *ptr;
+    size_t off, len;
+} h2_seg;
+
 struct otel_h2 {
     otel_h2_endpoint ep;
     int fd;                /* -1 when not connected */
     nghttp2_session *sess; /* NULL when not connected */
     uint64_t connects;
+    uint64_t write_stalls;
 
-    /* Output taken from nghttp2 and not yet by the socket:
-     * out[out_off..out_len), owned. */
+    /* Output nghttp2 has handed over and the socket has not taken yet, in
+     * order: segs[seg_head..n_segs), the first written up to head_done;
+     * q_bytes in all. The frames nghttp2 serialises (HEADERS, SETTINGS,
+     * WINDOW_UPDATE, DATA frame headers) are copied into out; DATA payloads
+     * are referenced where the caller keeps them (NGHTTP2_DATA_FLAG_NO_COPY),
+     * and one sendmsg writes many frames. Owned arrays, reused. */
     uint8_t *out;
-    size_t out_off, out_len, out_cap;
+    size_t out_len, out_cap;
+    h2_seg *segs;
+    size_t n_segs, seg_cap, seg_head, head_done, q_bytes;
+    bool q_nomem; /* a DATA frame could not be queued: the session failed */
 
-    /* The request in flight. body is borrowed for otel_h2_send_request only. */
+    nghttp2_nv *nva; /* the request's header list, owned, reused */
+    size_t nva_cap;
+
+    /* The request in flight. The body pieces are borrowed for
+     * otel_h2_send_request only; body_off bytes of them have been handed to
+     * nghttp2. */
     int32_t stream_id; /* 0: none */
-    const uint8_t *body;
+    otel_h2_buf body[OTEL_H2_BODY_PIECES_MAX];
+    size_t n_body;
     size_t body_len, body_off;
     bool stream_closed;
     uint32_t close_error;
@@ -164,32 +189,157 @@ static void response_reset(otel_h2 *c)
     c->stream_closed = false;
     c->close_error = 0;
     c->remote_ended = false;
-    c->body = NULL;
+    c->n_body = 0;
     c->body_len = 0;
     c->body_off = 0;
 }
 
-static int out_append(otel_h2 *c, const uint8_t *p, size_t n)
+/* ---- helpers: the output queue ------------------------------------------ */
+
+static void q_clear(otel_h2 *c)
 {
-    if (c->out_off > 0) {
-        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-        c->out_len -= c->out_off;
-        c->out_off = 0;
-    }
-    if (n > SIZE_MAX - c->out_len)
+    c->out_len = 0;
+    c->n_segs = c->seg_head = c->head_done = c->q_bytes = 0;
+}
+
+/* Room for nsegs more segments and nbytes more copied bytes. */
+static int q_reserve(otel_h2 *c, size_t nsegs, size_t nbytes)
+{
+    if (nbytes > SIZE_MAX - c->out_len || nsegs > SIZE_MAX / sizeof(h2_seg) - c->n_segs)
         return OTEL_ERR_NOMEM;
     void *buf = c->out;
-    if (grow(&buf, &c->out_cap, c->out_len + n) != OTEL_OK)
+    if (grow(&buf, &c->out_cap, c->out_len + nbytes) != OTEL_OK)
         return OTEL_ERR_NOMEM;
     c->out = buf;
-    memcpy(c->out + c->out_len, p, n);
-    c->out_len += n;
+    buf = c->segs;
+    size_t cap = c->seg_cap * sizeof(h2_seg);
+    if (grow(&buf, &cap, (c->n_segs + nsegs) * sizeof(h2_seg)) != OTEL_OK)
+        return OTEL_ERR_NOMEM;
+    c->segs = buf;
+    c->seg_cap = cap / sizeof(h2_seg);
     return OTEL_OK;
 }
 
-static bool out_pending(const otel_h2 *c)
+/* Queue a copy of n bytes at p (room reserved), joined to the last
+ * segment when that one ends where they go. */
+static void q_copy(otel_h2 *c, const uint8_t *p, size_t n)
 {
-    return c->out_off < c->out_len;
+    if (n == 0)
+        return;
+    memcpy(c->out + c->out_len, p, n);
+    h2_seg *last = c->n_segs > c->seg_head ? &c->segs[c->n_segs - 1] : NULL;
+    if (last != NULL && last->ptr == NULL && last->off + last->len == c->out_len)
+        last->len += n;
+    else
+        c->segs[c->n_segs++] = (h2_seg){.ptr = NULL, .off = c->out_len, .len = n};
+    c->out_len += n;
+    c->q_bytes += n;
+}
+
+/* Queue n bytes at p, by reference (room reserved). */
+static void q_ref(otel_h2 *c, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return;
+    c->segs[c->n_segs++] = (h2_seg){.ptr = p, .off = 0, .len = n};
+    c->q_bytes += n;
+}
+
+/* Drop the first n queued bytes (written). */
+static void q_consume(otel_h2 *c, size_t n)
+{
+    c->q_bytes -= n;
+    while (n > 0) {
+        size_t left = c->segs[c->seg_head].len - c->head_done;
+        if (n < left) {
+            c->head_done += n;
+            return;
+        }
+        n -= left;
+        c->seg_head++;
+        c->head_done = 0;
+    }
+    if (c->q_bytes == 0)
+        q_clear(c);
+}
+
+/* Move what is still queued to the front of segs and out, so that a peer
+ * that keeps the socket full does not make them grow. */
+static void q_compact(otel_h2 *c)
+{
+    size_t n = c->n_segs - c->seg_head;
+    if (c->seg_head > 0) {
+        memmove(c->segs, c->segs + c->seg_head, n * sizeof(h2_seg));
+        c->n_segs = n;
+        c->seg_head = 0;
+    }
+    size_t lo = c->out_len;
+    for (size_t i = 0; i < n; i++)
+        if (c->segs[i].ptr == NULL && c->segs[i].off < lo)
+            lo = c->segs[i].off;
+    if (lo == 0)
+        return;
+    memmove(c->out, c->out + lo, c->out_len - lo);
+    c->out_len -= lo;
+    for (size_t i = 0; i < n; i++)
+        if (c->segs[i].ptr == NULL)
+            c->segs[i].off -= lo;
+}
+
+/* Copy the queued bytes that still point into the request body into out:
+ * the body goes back to the caller. */
+static int q_own_body(otel_h2 *c)
+{
+    size_t need = 0;
+    for (size_t i = c->seg_head; i < c->n_segs; i++)
+        if (c->segs[i].ptr != NULL)
+            need += c->segs[i].len;
+    if (need == 0)
+        return OTEL_OK;
+    if (q_reserve(c, 0, need) != OTEL_OK)
+        return OTEL_ERR_NOMEM;
+    for (size_t i = c->seg_head; i < c->n_segs; i++) {
+        h2_seg *sg = &c->segs[i];
+        if (sg->ptr == NULL)
+            continue;
+        memcpy(c->out + c->out_len, sg->ptr, sg->len);
+        sg->ptr = NULL;
+        sg->off = c->out_len;
+        c->out_len += sg->len;
+    }
+    return OTEL_OK;
+}
+
+/* Write the queue until it is empty or the socket is full (then 0 with
+ * c->q_bytes > 0). Returns 0 or OTEL_ERR_IO. */
+static int q_write(otel_h2 *c)
+{
+    while (c->q_bytes > 0) {
+        struct iovec iov[H2_IOV_MAX];
+        size_t n = 0;
+        for (size_t i = c->seg_head; i < c->n_segs && n < H2_IOV_MAX; i++, n++) {
+            const h2_seg *sg = &c->segs[i];
+            size_t skip = i == c->seg_head ? c->head_done : 0;
+            const uint8_t *base = sg->ptr != NULL ? sg->ptr : c->out + sg->off;
+            iov[n].iov_base = (void *)(uintptr_t)(base + skip);
+            iov[n].iov_len = sg->len - skip;
+        }
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n};
+        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->write_stalls++;
+                q_compact(c);
+                return OTEL_OK;
+            }
+            set_errno_err(c, "write to", errno);
+            return OTEL_ERR_IO;
+        }
+        q_consume(c, (size_t)w);
+    }
+    return OTEL_OK;
 }
 
 static void fields_add(otel_h2 *c, const uint8_t *name, size_t nlen, const uint8_t *value,
@@ -216,21 +366,67 @@ static void fields_add(otel_h2 *c, const uint8_t *name, size_t nlen, const uint8
 
 /* ---- nghttp2 callbacks -------------------------------------------------- */
 
+/* The next DATA frame's payload: its length only; send_data_cb queues the
+ * bytes themselves. */
 static ssize_t body_read_cb(nghttp2_session *sess, int32_t stream_id, uint8_t *buf, size_t length,
                             uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
 {
     (void)sess;
     (void)stream_id;
+    (void)buf;
     (void)source;
     otel_h2 *c = user_data;
     size_t left = c->body_len - c->body_off;
     size_t n = left < length ? left : length;
-    if (n > 0)
-        memcpy(buf, c->body + c->body_off, n);
     c->body_off += n;
+    *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
     if (c->body_off == c->body_len)
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
     return (ssize_t)n;
+}
+
+/* A whole DATA frame, queued at once or not at all: its 9-byte header (and
+ * padding, which we never ask for) copied, its payload (the length bytes of
+ * the body that body_read_cb has just counted) referenced. Once the queue
+ * holds H2_OUT_HIGH bytes the frame is refused with
+ * NGHTTP2_ERR_WOULDBLOCK: nghttp2_session_mem_send then returns and offers
+ * the same frame again on a later call, after conn_flush has written. */
+static int send_data_cb(nghttp2_session *sess, nghttp2_frame *frame, const uint8_t *framehd,
+                        size_t length, nghttp2_data_source *source, void *user_data)
+{
+    (void)sess;
+    (void)source;
+    static const uint8_t zeros[256];
+    otel_h2 *c = user_data;
+    if (c->q_bytes >= H2_OUT_HIGH)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    size_t padlen = frame->data.padlen;
+    if (length > c->body_off || padlen > sizeof(zeros))
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (q_reserve(c, c->n_body + 3, H2_FRAME_HD_LEN + padlen) != OTEL_OK) {
+        c->q_nomem = true;
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    q_copy(c, framehd, H2_FRAME_HD_LEN);
+    if (padlen > 0) {
+        uint8_t padfield = (uint8_t)(padlen - 1);
+        q_copy(c, &padfield, 1);
+    }
+    size_t pos = c->body_off - length;
+    size_t start = 0;
+    for (size_t i = 0; i < c->n_body && length > 0; i++) {
+        size_t end = start + c->body[i].len;
+        if (pos < end) {
+            size_t n = end - pos < length ? end - pos : length;
+            q_ref(c, c->body[i].data + (pos - start), n);
+            pos += n;
+            length -= n;
+        }
+        start = end;
+    }
+    if (padlen > 1)
+        q_copy(c, zeros, padlen - 1);
+    return 0;
 }
 
 static int on_header_cb(nghttp2_session *sess, const nghttp2_frame *frame, const uint8_t *name,
@@ -316,7 +512,8 @@ static void conn_close(otel_h2 *c)
         close(c->fd);
         c->fd = -1;
     }
-    c->out_off = c->out_len = 0;
+    q_clear(c);
+    c->q_nomem = false;
     c->goaway = false;
     c->goaway_error = 0;
     c->eof = false;
@@ -393,6 +590,7 @@ static int session_open(otel_h2 *c)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk_cb);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv_cb);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close_cb);
+    nghttp2_session_callbacks_set_send_data_callback(cbs, send_data_cb);
     rv = nghttp2_session_client_new(&c->sess, cbs, c);
     nghttp2_session_callbacks_del(cbs);
     if (rv != 0) {
@@ -449,42 +647,39 @@ static int conn_open(otel_h2 *c, uint64_t deadline)
 }
 
 /* Hand nghttp2's output to the socket until it is all sent or the socket is
- * full. Returns 0 (check out_pending) or a negative code. */
+ * full. Returns 0 (check c->q_bytes) or a negative code. */
 static int conn_flush(otel_h2 *c)
 {
     for (;;) {
-        while (c->out_len - c->out_off < H2_OUT_HIGH) {
+        while (c->q_bytes < H2_OUT_HIGH) {
             const uint8_t *p;
             ssize_t n = nghttp2_session_mem_send(c->sess, &p);
+            if (n < 0 && c->q_nomem) {
+                set_err(c, "HTTP/2 to %s: out of memory", c->ep.authority);
+                return OTEL_ERR_NOMEM;
+            }
             if (n < 0) {
                 set_err(c, "HTTP/2 to %s: %s", c->ep.authority, nghttp2_strerror((int)n));
                 return map_ng_err((int)n);
             }
             if (n == 0)
                 break;
-            if (out_append(c, p, (size_t)n) != OTEL_OK)
+            if (q_reserve(c, 1, (size_t)n) != OTEL_OK)
                 return OTEL_ERR_NOMEM;
+            q_copy(c, p, (size_t)n);
         }
-        if (!out_pending(c)) {
-            c->out_off = c->out_len = 0;
+        if (c->q_bytes == 0)
             return OTEL_OK;
-        }
-        ssize_t w =
-            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return OTEL_OK;
-            set_errno_err(c, "write to", errno);
-            return OTEL_ERR_IO;
-        }
-        c->out_off += (size_t)w;
+        int rc = q_write(c);
+        if (rc != OTEL_OK || c->q_bytes > 0)
+            return rc;
     }
 }
 
 /* Read what the socket holds into the session. Returns 0, or OTEL_ERR_IO
- * when the peer closed (c->eof) or the read or the session failed. */
+ * when the peer closed (c->eof) or the read or the session failed. A short
+ * read is taken to have emptied the socket: poll says when more comes, and
+ * the recv that would only say EAGAIN is saved. */
 static int conn_read(otel_h2 *c)
 {
     uint8_t buf[H2_READ_CHUNK];
@@ -508,6 +703,8 @@ static int conn_read(otel_h2 *c)
             set_err(c, "HTTP/2 from %s: %s", c->ep.authority, nghttp2_strerror((int)r));
             return map_ng_err((int)r);
         }
+        if ((size_t)n < sizeof(buf))
+            return OTEL_OK;
     }
     return OTEL_OK;
 }
@@ -516,7 +713,7 @@ static int conn_read(otel_h2 *c)
 static bool session_done(const otel_h2 *c)
 {
     return !nghttp2_session_want_read(c->sess) && !nghttp2_session_want_write(c->sess) &&
-           !out_pending(c);
+           c->q_bytes == 0;
 }
 
 /* Before reusing an idle connection: take in what the peer sent meanwhile
@@ -524,13 +721,7 @@ static bool session_done(const otel_h2 *c)
  * longer usable. */
 static void conn_check_idle(otel_h2 *c)
 {
-    struct pollfd p = {.fd = c->fd, .events = POLLIN};
-    int r = poll(&p, 1, 0);
-    if (r > 0 && conn_read(c) != OTEL_OK) {
-        conn_close(c);
-        return;
-    }
-    if (conn_flush(c) != OTEL_OK || c->goaway || session_done(c))
+    if (conn_read(c) != OTEL_OK || conn_flush(c) != OTEL_OK || c->goaway || session_done(c))
         conn_close(c);
 }
 
@@ -558,7 +749,7 @@ static int conn_run(otel_h2 *c, uint64_t deadline)
             return OTEL_ERR_TIMEOUT;
         }
         uint64_t ms = (deadline - now + 999999) / 1000000;
-        struct pollfd p = {.fd = c->fd, .events = POLLIN | (out_pending(c) ? POLLOUT : 0)};
+        struct pollfd p = {.fd = c->fd, .events = POLLIN | (c->q_bytes > 0 ? POLLOUT : 0)};
         int r = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
         if (r < 0) {
             if (errno == EINTR)
@@ -578,9 +769,14 @@ static int conn_run(otel_h2 *c, uint64_t deadline)
 static int submit(otel_h2 *c, const otel_h2_request *req, int32_t *sid)
 {
     size_t n = 4 + req->n_headers;
-    nghttp2_nv *nva = otel_calloc(n, sizeof(*nva));
-    if (nva == NULL)
-        return OTEL_ERR_NOMEM;
+    if (n > c->nva_cap) {
+        nghttp2_nv *nva = otel_realloc(c->nva, n * sizeof(*nva));
+        if (nva == NULL)
+            return OTEL_ERR_NOMEM;
+        c->nva = nva;
+        c->nva_cap = n;
+    }
+    nghttp2_nv *nva = c->nva;
     const char *pseudo[4][2] = {{":method", req->method ? req->method : "POST"},
                                 {":scheme", "http"},
                                 {":authority", c->ep.authority},
@@ -598,8 +794,7 @@ static int submit(otel_h2 *c, const otel_h2_request *req, int32_t *sid)
     memset(&prd, 0, sizeof(prd));
     prd.source.ptr = c;
     prd.read_callback = body_read_cb;
-    int32_t rv = nghttp2_submit_request(c->sess, NULL, nva, n, req->body ? &prd : NULL, c);
-    otel_free(nva);
+    int32_t rv = nghttp2_submit_request(c->sess, NULL, nva, n, c->n_body > 0 ? &prd : NULL, c);
     if (rv < 0) {
         set_err(c, "HTTP/2 request to %s: %s", c->ep.authority, nghttp2_strerror(rv));
         return rv == NGHTTP2_ERR_NOMEM ? OTEL_ERR_NOMEM : OTEL_ERR_STATE;
@@ -723,6 +918,8 @@ void otel_h2_del(otel_h2 *c)
         return;
     conn_close(c);
     otel_free(c->out);
+    otel_free(c->segs);
+    otel_free(c->nva);
     otel_free(c->fields);
     otel_free(c->data);
     otel_free(c);
@@ -743,34 +940,63 @@ uint64_t otel_h2_connects(const otel_h2 *c)
     return c->connects;
 }
 
+uint64_t otel_h2_write_stalls(const otel_h2 *c)
+{
+    return c->write_stalls;
+}
+
+/* Take the body pieces of req (borrowed). */
+static int set_body(otel_h2 *c, const otel_h2_request *req)
+{
+    if (req->n_body > OTEL_H2_BODY_PIECES_MAX) {
+        set_err(c, "request body in %zu pieces (at most %d)", req->n_body, OTEL_H2_BODY_PIECES_MAX);
+        return OTEL_ERR_INVALID;
+    }
+    for (size_t i = 0; i < req->n_body; i++) {
+        if (req->body[i].len > SIZE_MAX - c->body_len) {
+            set_err(c, "request body too large");
+            return OTEL_ERR_INVALID;
+        }
+        c->body[i] = req->body[i];
+        c->body_len += req->body[i].len;
+    }
+    c->n_body = req->n_body;
+    return OTEL_OK;
+}
+
 int otel_h2_send_request(otel_h2 *c, const otel_h2_request *req, uint64_t deadline_ns,
                          otel_h2_response *resp)
 {
     memset(resp, 0, sizeof(*resp));
     response_reset(c);
     c->err[0] = '\0';
+    int rc = set_body(c, req);
+    if (rc != OTEL_OK)
+        return rc;
     if (c->sess != NULL)
         conn_check_idle(c);
     int32_t sid = 0;
-    int rc = OTEL_ERR_STATE;
+    rc = OTEL_ERR_STATE;
     /* A second try on a fresh connection when the old one takes no new
      * stream (ids used up, a GOAWAY that came in meanwhile). */
     for (int tries = 0; tries < 2 && rc == OTEL_ERR_STATE; tries++) {
         if (c->sess == NULL) {
             rc = conn_open(c, deadline_ns);
-            if (rc != OTEL_OK)
+            if (rc != OTEL_OK) {
+                c->n_body = 0;
                 return rc;
+            }
         }
         rc = submit(c, req, &sid);
         if (rc == OTEL_ERR_STATE)
             conn_close(c);
     }
-    if (rc != OTEL_OK)
+    if (rc != OTEL_OK) {
+        c->n_body = 0;
         return rc == OTEL_ERR_STATE ? OTEL_ERR_IO : rc;
+    }
     c->err[0] = '\0'; /* whatever an idle check or a retired connection said */
     c->stream_id = sid;
-    c->body = req->body;
-    c->body_len = req->body ? req->body_len : 0;
     rc = conn_run(c, deadline_ns);
     if (rc == OTEL_OK)
         rc = stream_result(c, resp);
@@ -778,7 +1004,11 @@ int otel_h2_send_request(otel_h2 *c, const otel_h2_request *req, uint64_t deadli
         resp->status = c->status;
         conn_close(c); /* the connection failed, or we give up on it */
     }
-    c->body = NULL;
+    /* The stream may close before the socket has taken all of its DATA (the
+     * peer answered early): what is left must not point into the body. */
+    if (c->sess != NULL && q_own_body(c) != OTEL_OK)
+        conn_close(c);
+    c->n_body = 0;
     c->stream_id = 0;
     if (c->sess != NULL && (c->goaway || c->eof || session_done(c)))
         conn_close(c);

@@ -41,19 +41,31 @@ void otel_h2_close(otel_h2 *c);
 bool otel_h2_is_connected(const otel_h2 *c);
 /* Connections established so far. */
 uint64_t otel_h2_connects(const otel_h2 *c);
+/* Times a write found the socket's send buffer full, so far. */
+uint64_t otel_h2_write_stalls(const otel_h2 *c);
 
 typedef struct otel_h2_header {
     const char *name; /* lowercase, as HTTP/2 requires */
     const char *value;
 } otel_h2_header;
 
+/* A piece of a request body. */
+typedef struct otel_h2_buf {
+    const uint8_t *data;
+    size_t len;
+} otel_h2_buf;
+
+#define OTEL_H2_BODY_PIECES_MAX 4
+
 typedef struct otel_h2_request {
     const char *method;            /* "POST" */
     const char *path;              /* "/pkg.Service/Method" */
     const otel_h2_header *headers; /* regular fields, after the pseudo-headers */
     size_t n_headers;
-    const uint8_t *body; /* NULL: no body; else body_len bytes */
-    size_t body_len;
+    /* The body: n_body (at most OTEL_H2_BODY_PIECES_MAX) pieces sent back to
+     * back, written to the socket from where they are; 0: no body. */
+    const otel_h2_buf *body;
+    size_t n_body;
 } otel_h2_request;
 
 typedef struct otel_h2_response {
@@ -66,7 +78,8 @@ typedef struct otel_h2_response {
                            * for a stream a GOAWAY left unprocessed) */
 } otel_h2_response;
 
-/* Send req (everything borrowed for the call only) with the pseudo-headers
+/* Send req (everything borrowed for the call only: what the socket has not
+ * taken of the body when it returns is copied) with the pseudo-headers
  * :method, :scheme http, :authority and :path, opening the connection first
  * when there is none, and wait until its stream closes or deadline_ns
  * (CLOCK_MONOTONIC, see otel_retry_monotonic_ns) passes. The body goes out
@@ -76,6 +89,7 @@ typedef struct otel_h2_response {
  *   OTEL_ERR_IO        no connection could be made, it broke, or the stream
  *                      was reset (resp->reset);
  *   OTEL_ERR_TIMEOUT   the deadline passed (while connecting or waiting);
+ *   OTEL_ERR_INVALID   more than OTEL_H2_BODY_PIECES_MAX body pieces;
  *   OTEL_ERR_NOMEM.
  * After a connection failure, a timeout, a GOAWAY or the peer closing, the
  * connection is closed and the next request opens a new one; a healthy one

@@ -278,8 +278,8 @@ static void read_status(otel_otlp *e, const otel_h2_response *resp, outcome *o)
     read_retry_info(e->h2, o);
 }
 
-/* One Export call of body (framed) with what is left until deadline. */
-static void attempt(otel_otlp *e, const uint8_t *body, size_t len, uint64_t deadline, outcome *o)
+/* One Export call of the framed message with what is left until deadline. */
+static void attempt(otel_otlp *e, const otel_grpc_frame *msg, uint64_t deadline, outcome *o)
 {
     memset(o, 0, sizeof(*o));
     uint64_t now = now_ns(e);
@@ -290,15 +290,19 @@ static void attempt(otel_otlp *e, const uint8_t *body, size_t len, uint64_t dead
     }
     char tmo[OTEL_GRPC_TIMEOUT_MAX];
     otel_grpc_timeout_format(deadline - now, tmo, sizeof(tmo));
+    /* The prefix and the message go out as two pieces: the message is
+     * written to the socket from the encoder's (or the framer's) buffer. */
+    const otel_h2_buf body[2] = {{msg->prefix, OTEL_GRPC_PREFIX_LEN},
+                                 {msg->payload, msg->payload_len}};
     otel_h2_request req = {.method = "POST",
                            .path = OTLP_PATH,
                            .headers = e->hdrs,
                            .n_headers = build_headers(e, tmo),
                            .body = body,
-                           .body_len = len};
+                           .n_body = 2};
     otel_h2_response resp;
     atomic_fetch_add(&e->requests, 1);
-    atomic_fetch_add(&e->bytes_sent, len);
+    atomic_fetch_add(&e->bytes_sent, OTEL_GRPC_PREFIX_LEN + msg->payload_len);
     int rc = otel_h2_send_request(e->h2, &req, deadline, &resp);
     atomic_store(&e->connects, otel_h2_connects(e->h2));
     if (rc == OTEL_OK) {
@@ -347,11 +351,14 @@ static int export_locked(otel_otlp *e, otel_span *const *spans, size_t n)
     if (e->shut)
         return OTEL_ERR_STATE;
     uint64_t deadline = now_ns(e) + e->timeout_ns;
-    const uint8_t *pb, *body;
-    size_t pb_len, body_len;
+    const uint8_t *pb;
+    size_t pb_len;
+    otel_grpc_frame msg;
+    /* pb stays valid until the next encode, after this export: the h2
+     * client sends from it directly. */
     int rc = otel_otlp_encode(e->enc, spans, n, &pb, &pb_len);
     if (rc == OTEL_OK)
-        rc = otel_grpc_framer_frame(e->framer, pb, pb_len, e->gzip, &body, &body_len);
+        rc = otel_grpc_framer_frame(e->framer, pb, pb_len, e->gzip, &msg);
     if (rc != OTEL_OK) {
         if (log_gate_open(&e->fail_log, now_ns(e)))
             otel_log(OTEL_LOG_ERROR, "otlp: cannot encode %zu spans: %s", n, otel_strerror(rc));
@@ -359,7 +366,7 @@ static int export_locked(otel_otlp *e, otel_span *const *spans, size_t n)
     }
     outcome o;
     for (unsigned i = 0;; i++) {
-        attempt(e, body, body_len, deadline, &o);
+        attempt(e, &msg, deadline, &o);
         if (o.err == OTEL_OK)
             return delivered(e, n, &o);
         if (o.err != OTEL_ERR_IO) {

@@ -98,19 +98,31 @@ static void test_otel_grpc_framer_frame_identity(void **state)
     otel_grpc_framer *f;
     assert_int_equal(otel_grpc_framer_new(&f), OTEL_OK);
     const uint8_t msg[] = "hello grpc";
-    const uint8_t *out;
-    size_t n;
-    assert_int_equal(otel_grpc_framer_frame(f, msg, 10, false, &out, &n), OTEL_OK);
-    assert_int_equal(n, 15);
+    otel_grpc_frame fr;
+    assert_int_equal(otel_grpc_framer_frame(f, msg, 10, false, &fr), OTEL_OK);
     const uint8_t want[5] = {0, 0, 0, 0, 10};
-    assert_memory_equal(out, want, 5);
-    assert_memory_equal(out + 5, msg, 10);
+    assert_memory_equal(fr.prefix, want, 5);
+    /* The message itself, not a copy. */
+    assert_ptr_equal(fr.payload, msg);
+    assert_int_equal(fr.payload_len, 10);
     /* An empty message is a bare prefix. */
-    assert_int_equal(otel_grpc_framer_frame(f, NULL, 0, false, &out, &n), OTEL_OK);
-    assert_int_equal(n, 5);
-    assert_int_equal(out[4], 0);
+    assert_int_equal(otel_grpc_framer_frame(f, NULL, 0, false, &fr), OTEL_OK);
+    assert_int_equal(fr.payload_len, 0);
+    assert_int_equal(fr.prefix[4], 0);
     otel_grpc_framer_del(f);
     otel_grpc_framer_del(NULL);
+}
+
+/* prefix + payload of fr in one malloc'd buffer, as it goes on the wire. */
+static uint8_t *wire(const otel_grpc_frame *fr, size_t *len)
+{
+    uint8_t *b = malloc(5 + fr->payload_len);
+    assert_non_null(b);
+    memcpy(b, fr->prefix, 5);
+    if (fr->payload_len > 0)
+        memcpy(b + 5, fr->payload, fr->payload_len);
+    *len = 5 + fr->payload_len;
+    return b;
 }
 
 static void test_otel_grpc_framer_frame_gzip_roundtrip(void **state)
@@ -118,17 +130,18 @@ static void test_otel_grpc_framer_frame_gzip_roundtrip(void **state)
     (void)state;
     otel_grpc_framer *f;
     assert_int_equal(otel_grpc_framer_new(&f), OTEL_OK);
-    /* Two messages of different sizes through the same framer: the deflate
+    /* Messages of different sizes through the same framer: the deflate
      * state is reset, the buffer reused. */
-    size_t sizes[] = {3 * 1024 * 1024, 1000, 0};
-    for (size_t k = 0; k < 3; k++) {
+    size_t sizes[] = {3 * 1024 * 1024, 1000, 0, 200000};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
         size_t sz = sizes[k];
         uint8_t *msg = malloc(sz + 1);
         assert_non_null(msg);
         fill(msg, sz);
-        const uint8_t *out;
+        otel_grpc_frame fr;
+        assert_int_equal(otel_grpc_framer_frame(f, msg, sz, true, &fr), OTEL_OK);
         size_t n;
-        assert_int_equal(otel_grpc_framer_frame(f, msg, sz, true, &out, &n), OTEL_OK);
+        uint8_t *out = wire(&fr, &n);
         bool comp;
         uint32_t len;
         assert_int_equal(otel_grpc_prefix_read(out, n, &comp, &len), OTEL_OK);
@@ -136,6 +149,7 @@ static void test_otel_grpc_framer_frame_gzip_roundtrip(void **state)
         assert_int_equal(len, n - 5);
         assert_int_equal(out[5], 0x1f); /* gzip magic */
         assert_int_equal(out[6], 0x8b);
+        assert_int_equal(out[13], 4); /* XFL: the fastest level */
         if (sz > 1000)
             assert_true(n < sz / 4 * 3);
         size_t back_len;
@@ -154,8 +168,36 @@ static void test_otel_grpc_framer_frame_gzip_roundtrip(void **state)
         assert_int_equal(mlen, sz);
         assert_memory_equal(m, msg, sz);
         otel_free(owned);
+        free(out);
         free(msg);
     }
+    otel_grpc_framer_del(f);
+}
+
+/* The same message framed twice with one framer gives the same bytes: the
+ * reused z_stream starts afresh every time. */
+static void test_otel_grpc_framer_frame_gzip_reuse_same_bytes(void **state)
+{
+    (void)state;
+    otel_grpc_framer *f;
+    assert_int_equal(otel_grpc_framer_new(&f), OTEL_OK);
+    size_t sz = 100000;
+    uint8_t *msg = malloc(sz);
+    assert_non_null(msg);
+    fill(msg, sz);
+    otel_grpc_frame fr;
+    assert_int_equal(otel_grpc_framer_frame(f, msg, sz, true, &fr), OTEL_OK);
+    size_t n1;
+    uint8_t *first = wire(&fr, &n1);
+    assert_int_equal(otel_grpc_framer_frame(f, msg, 777, true, &fr), OTEL_OK);
+    assert_int_equal(otel_grpc_framer_frame(f, msg, sz, true, &fr), OTEL_OK);
+    size_t n2;
+    uint8_t *second = wire(&fr, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(first, second, n1);
+    free(first);
+    free(second);
+    free(msg);
     otel_grpc_framer_del(f);
 }
 
@@ -168,16 +210,15 @@ static void test_otel_grpc_framer_new_alloc_failure(void **state)
     assert_null(f);
     otel_alloc_fail_after(-1);
     assert_int_equal(otel_grpc_framer_new(&f), OTEL_OK);
-    /* The buffer allocation fails: an error, and the framer stays usable. */
+    /* The compression buffer cannot be had: an error, and the framer stays
+     * usable. Framing without gzip allocates nothing. */
     otel_alloc_fail_after(0);
-    const uint8_t *out;
-    size_t n;
-    assert_int_equal(otel_grpc_framer_frame(f, (const uint8_t *)"abc", 3, false, &out, &n),
-                     OTEL_ERR_NOMEM);
-    assert_int_equal(otel_grpc_framer_frame(f, (const uint8_t *)"abc", 3, true, &out, &n),
+    otel_grpc_frame fr;
+    assert_int_equal(otel_grpc_framer_frame(f, (const uint8_t *)"abc", 3, false, &fr), OTEL_OK);
+    assert_int_equal(otel_grpc_framer_frame(f, (const uint8_t *)"abc", 3, true, &fr),
                      OTEL_ERR_NOMEM);
     otel_alloc_fail_after(-1);
-    assert_int_equal(otel_grpc_framer_frame(f, (const uint8_t *)"abc", 3, true, &out, &n), OTEL_OK);
+    assert_int_equal(otel_grpc_framer_frame(f, (const uint8_t *)"abc", 3, true, &fr), OTEL_OK);
     otel_grpc_framer_del(f);
 }
 
@@ -219,9 +260,10 @@ static void test_otel_grpc_message_read_gzip_limit(void **state)
     otel_grpc_framer *f;
     assert_int_equal(otel_grpc_framer_new(&f), OTEL_OK);
     uint8_t zeros[10000] = {0};
-    const uint8_t *out;
+    otel_grpc_frame fr;
+    assert_int_equal(otel_grpc_framer_frame(f, zeros, sizeof(zeros), true, &fr), OTEL_OK);
     size_t n;
-    assert_int_equal(otel_grpc_framer_frame(f, zeros, sizeof(zeros), true, &out, &n), OTEL_OK);
+    uint8_t *out = wire(&fr, &n);
     uint8_t *owned;
     const uint8_t *m;
     size_t mlen;
@@ -237,6 +279,7 @@ static void test_otel_grpc_message_read_gzip_limit(void **state)
     otel_grpc_prefix_write(cut, true, 15);
     assert_int_equal(otel_grpc_message_read(cut, 20, "gzip", 10000, &owned, &m, &mlen),
                      OTEL_ERR_PARSE);
+    free(out);
     otel_grpc_framer_del(f);
 }
 
@@ -398,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_otel_grpc_prefix_read_roundtrip_and_errors),
         cmocka_unit_test(test_otel_grpc_framer_frame_identity),
         cmocka_unit_test(test_otel_grpc_framer_frame_gzip_roundtrip),
+        cmocka_unit_test(test_otel_grpc_framer_frame_gzip_reuse_same_bytes),
         cmocka_unit_test_teardown(test_otel_grpc_framer_new_alloc_failure, reset_alloc),
         cmocka_unit_test(test_otel_grpc_message_read_identity_and_errors),
         cmocka_unit_test(test_otel_grpc_message_read_gzip_limit),

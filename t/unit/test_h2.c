@@ -48,7 +48,11 @@ typedef enum fake_kind {
     FAKE_GOAWAY_OK,     /* answer OK, then GOAWAY (last = this stream), close */
     FAKE_GOAWAY_REFUSE, /* GOAWAY (last = 0: not processed), close */
     FAKE_HANG,          /* never answer */
-    FAKE_CLOSE          /* close the TCP connection at once */
+    FAKE_CLOSE,         /* close the TCP connection at once */
+    FAKE_EARLY,         /* answer OK as soon as the request's HEADERS come;
+                         * its body is recorded when it has all come */
+    FAKE_EARLY_RST      /* the same, then RST_STREAM NO_ERROR: the rest of
+                         * the body is not wanted (RFC 9113 section 8.1) */
 } fake_kind;
 
 typedef struct fake_action {
@@ -63,11 +67,20 @@ typedef struct fake_action {
     uint32_t rst_error;
 } fake_action;
 
+/* How the fake server treats its connections (zero: as a normal peer). */
+typedef struct fake_opts {
+    int rcvbuf;             /* SO_RCVBUF of its sockets */
+    size_t read_chunk;      /* bytes per recv (at most 16384) */
+    unsigned read_delay_us; /* sleep after each recv */
+    int32_t window;         /* the stream and connection windows it grants */
+} fake_opts;
+
 typedef struct fake_server {
     int lfd;
     uint16_t port;
     int wake[2]; /* 'q' stops the thread, 'c' closes every connection */
     pthread_t thread;
+    fake_opts opts;
 
     pthread_mutex_t lock; /* everything below */
     fake_action script[FAKE_SCRIPT_MAX];
@@ -79,6 +92,8 @@ typedef struct fake_server {
     char headers[FAKE_HEADERS_MAX]; /* "name: value\n" lines */
     uint8_t *body;                  /* malloc'd, the whole DATA */
     size_t body_len;
+    uint8_t *prev_body; /* the one before, malloc'd */
+    size_t prev_body_len;
     bool prefix_ok;   /* its length prefix matched the DATA */
     bool compressed;  /* its compressed flag */
     uint8_t *message; /* malloc'd payload, inflated when compressed */
@@ -95,6 +110,8 @@ typedef struct fake_stream {
     size_t blen, bcap;
     uint8_t *resp; /* prefix + message to send */
     size_t resp_len, resp_off;
+    bool early;     /* answered at its HEADERS */
+    bool rst_after; /* and then reset */
 } fake_stream;
 
 typedef struct fake_conn {
@@ -166,18 +183,23 @@ static bool fake_gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *ou
     return true;
 }
 
-/* Record what came in on st and pick the action for it (under the lock). */
-static fake_action fake_record(fake_server *s, fake_stream *st)
+/* The action for the next request (under the lock). */
+static fake_action fake_next_action(fake_server *s)
 {
-    pthread_mutex_lock(&s->lock);
-    size_t idx = s->n_requests++;
+    size_t idx = s->n_requests;
     fake_action act = {.kind = FAKE_OK};
     if (s->n_script > 0)
         act = s->script[idx < s->n_script ? idx : s->n_script - 1];
-    memcpy(s->headers, st->headers, st->hlen);
-    s->headers[st->hlen] = '\0';
-    free(s->body);
+    return act;
+}
+
+/* Keep the body of st as the last request's (under the lock). */
+static void fake_store_body(fake_server *s, fake_stream *st)
+{
+    free(s->prev_body);
     free(s->message);
+    s->prev_body = s->body;
+    s->prev_body_len = s->body_len;
     s->body = st->body;
     s->body_len = st->blen;
     st->body = NULL;
@@ -200,6 +222,19 @@ static fake_action fake_record(fake_server *s, fake_stream *st)
             s->message_len = n;
         }
     }
+}
+
+/* Record what came in on st and pick the action for it (an early answer
+ * records no body). */
+static fake_action fake_record(fake_server *s, fake_stream *st)
+{
+    pthread_mutex_lock(&s->lock);
+    fake_action act = fake_next_action(s);
+    s->n_requests++;
+    memcpy(s->headers, st->headers, st->hlen);
+    s->headers[st->hlen] = '\0';
+    if (!st->early)
+        fake_store_body(s, st);
     pthread_mutex_unlock(&s->lock);
     return act;
 }
@@ -250,6 +285,8 @@ static void fake_answer(fake_conn *c, fake_stream *st)
     snprintf(http, sizeof(http), "%d", act.http_status);
     switch (act.kind) {
     case FAKE_OK:
+    case FAKE_EARLY:
+    case FAKE_EARLY_RST:
         fake_answer_ok(c, st, &act);
         break;
     case FAKE_STATUS: {
@@ -346,12 +383,39 @@ static int fake_on_data(nghttp2_session *sess, uint8_t flags, int32_t sid, const
 static int fake_on_frame(nghttp2_session *sess, const nghttp2_frame *frame, void *ud)
 {
     fake_conn *c = ud;
-    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-        return 0;
     fake_stream *st = nghttp2_session_get_stream_user_data(sess, frame->hd.stream_id);
-    if (st != NULL)
+    if (st == NULL || (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA))
+        return 0;
+    bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+    if (st->early) { /* answered: the body is all here */
+        if (end) {
+            pthread_mutex_lock(&c->srv->lock);
+            fake_store_body(c->srv, st);
+            pthread_mutex_unlock(&c->srv->lock);
+        }
+        return 0;
+    }
+    if (!end && frame->hd.type == NGHTTP2_HEADERS) {
+        pthread_mutex_lock(&c->srv->lock);
+        fake_kind k = fake_next_action(c->srv).kind;
+        pthread_mutex_unlock(&c->srv->lock);
+        st->early = k == FAKE_EARLY || k == FAKE_EARLY_RST;
+        st->rst_after = k == FAKE_EARLY_RST;
+    }
+    if (end || st->early)
         fake_answer(c, st);
+    return 0;
+}
+
+/* After an early answer's trailers: reset the stream if asked, without
+ * error. */
+static int fake_on_frame_sent(nghttp2_session *sess, const nghttp2_frame *frame, void *ud)
+{
+    (void)ud;
+    fake_stream *st = nghttp2_session_get_stream_user_data(sess, frame->hd.stream_id);
+    if (st != NULL && st->rst_after && frame->hd.type == NGHTTP2_HEADERS &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        nghttp2_submit_rst_stream(sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
     return 0;
 }
 
@@ -421,6 +485,7 @@ static void fake_conn_open(fake_server *s, fake_conn *c, int fd)
     nghttp2_session_callbacks_set_on_header_callback(cbs, fake_on_header);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, fake_on_data);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, fake_on_frame);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, fake_on_frame_sent);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, fake_on_close);
     c->srv = s;
     c->fd = fd;
@@ -428,8 +493,12 @@ static void fake_conn_open(fake_server *s, fake_conn *c, int fd)
     c->close_after_flush = c->draining = c->close_now = false;
     assert_int_equal(nghttp2_session_server_new(&c->sess, cbs, c), 0);
     nghttp2_session_callbacks_del(cbs);
-    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100}};
-    nghttp2_submit_settings(c->sess, NGHTTP2_FLAG_NONE, iv, 1);
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)s->opts.window}};
+    nghttp2_submit_settings(c->sess, NGHTTP2_FLAG_NONE, iv, s->opts.window > 0 ? 2 : 1);
+    if (s->opts.window > 0)
+        nghttp2_session_set_local_window_size(c->sess, NGHTTP2_FLAG_NONE, 0, s->opts.window);
     pthread_mutex_lock(&s->lock);
     s->n_connections++;
     s->open_conns++;
@@ -441,9 +510,14 @@ static void fake_conn_open(fake_server *s, fake_conn *c, int fd)
 static void fake_conn_input(fake_conn *c)
 {
     uint8_t buf[16384];
-    ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    size_t want = c->srv->opts.read_chunk;
+    if (want == 0 || want > sizeof(buf))
+        want = sizeof(buf);
+    ssize_t n = recv(c->fd, buf, want, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
+    if (c->srv->opts.read_delay_us > 0)
+        usleep(c->srv->opts.read_delay_us);
     if (c->draining) { /* after GOAWAY: wait for the client to close */
         if (n <= 0)
             fake_conn_close(c);
@@ -521,11 +595,15 @@ FAKE_FN uint16_t fake_free_port(void)
 }
 
 /* Start a fake server on 127.0.0.1:port (0: any) answering with script (n
- * actions, copied; the pointed-to bytes must outlive the server). */
-FAKE_FN fake_server *fake_start(uint16_t port, const fake_action *script, size_t n)
+ * actions, copied; the pointed-to bytes must outlive the server), treating
+ * its connections as opts says (NULL: as a normal peer). */
+FAKE_FN fake_server *fake_start_opts(uint16_t port, const fake_action *script, size_t n,
+                                     const fake_opts *opts)
 {
     fake_server *s = calloc(1, sizeof(*s));
     assert_non_null(s);
+    if (opts != NULL)
+        s->opts = *opts;
     assert_true(n <= FAKE_SCRIPT_MAX);
     if (n > 0)
         memcpy(s->script, script, n * sizeof(*script));
@@ -535,6 +613,8 @@ FAKE_FN fake_server *fake_start(uint16_t port, const fake_action *script, size_t
     assert_true(s->lfd >= 0);
     int one = 1;
     setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (s->opts.rcvbuf > 0) /* before listen: accepted sockets inherit it */
+        setsockopt(s->lfd, SOL_SOCKET, SO_RCVBUF, &s->opts.rcvbuf, sizeof(s->opts.rcvbuf));
     struct sockaddr_in a = {
         .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -545,6 +625,11 @@ FAKE_FN fake_server *fake_start(uint16_t port, const fake_action *script, size_t
     assert_int_equal(pipe(s->wake), 0);
     assert_int_equal(pthread_create(&s->thread, NULL, fake_main, s), 0);
     return s;
+}
+
+FAKE_FN fake_server *fake_start(uint16_t port, const fake_action *script, size_t n)
+{
+    return fake_start_opts(port, script, n, NULL);
 }
 
 FAKE_FN void fake_stop(fake_server *s)
@@ -558,6 +643,7 @@ FAKE_FN void fake_stop(fake_server *s)
     close(s->wake[1]);
     close(s->lfd);
     free(s->body);
+    free(s->prev_body);
     free(s->message);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -685,18 +771,51 @@ static uint8_t *framed(size_t n, size_t *len)
     return b;
 }
 
-static int send_one(otel_h2 *c, const uint8_t *body, size_t len, uint64_t ms,
-                    otel_h2_response *resp)
+static int send_pieces(otel_h2 *c, const otel_h2_buf *pieces, size_t n, uint64_t ms,
+                       otel_h2_response *resp)
 {
     const otel_h2_header hd[] = {
         {"content-type", "application/grpc"}, {"te", "trailers"}, {"x-custom", "Value 1"}};
-    otel_h2_request req = {.method = "POST",
-                           .path = PATH,
-                           .headers = hd,
-                           .n_headers = 3,
-                           .body = body,
-                           .body_len = len};
+    otel_h2_request req = {
+        .method = "POST", .path = PATH, .headers = hd, .n_headers = 3, .body = pieces, .n_body = n};
     return otel_h2_send_request(c, &req, deadline_in_ms(ms), resp);
+}
+
+/* A framed message (len >= 5) sent as the exporter sends one: the prefix
+ * and the message as two pieces. */
+static int send_one(otel_h2 *c, const uint8_t *body, size_t len, uint64_t ms,
+                    otel_h2_response *resp)
+{
+    const otel_h2_buf pieces[2] = {{body, 5}, {body + 5, len - 5}};
+    return send_pieces(c, pieces, 2, ms, resp);
+}
+
+/* Whether the last request's body (prev: the one before) is len bytes at
+ * want. */
+static bool fake_body_is(fake_server *s, bool prev, const uint8_t *want, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    const uint8_t *got = prev ? s->prev_body : s->body;
+    size_t got_len = prev ? s->prev_body_len : s->body_len;
+    bool same = got_len == len && (len == 0 || memcmp(got, want, len) == 0);
+    pthread_mutex_unlock(&s->lock);
+    return same;
+}
+
+/* Shrink the send buffer of the client's socket to the fake server at port
+ * (found among our descriptors by its peer) to about bytes. */
+static void shrink_client_sndbuf(uint16_t port, int bytes)
+{
+    for (int fd = 3; fd < 1024; fd++) {
+        struct sockaddr_in a;
+        socklen_t sl = sizeof(a);
+        if (getpeername(fd, (struct sockaddr *)&a, &sl) == 0 && a.sin_family == AF_INET &&
+            ntohs(a.sin_port) == port) {
+            assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)), 0);
+            return;
+        }
+    }
+    fail_msg("no client socket to port %u", port);
 }
 
 /* ---- endpoint ----------------------------------------------------------- */
@@ -849,6 +968,158 @@ static void test_otel_h2_send_request_large_body_flow_control(void **state)
         pthread_mutex_unlock(&cur_srv->lock);
     }
     assert_int_equal(fake_connections(cur_srv), 1);
+    free(body);
+}
+
+static void test_otel_h2_send_request_body_pieces(void **state)
+{
+    (void)state;
+    cur_srv = fake_start(0, NULL, 0);
+    cur_h2 = client_for(cur_srv->port);
+    size_t len;
+    uint8_t *body = framed(40000, &len);
+    otel_h2_response r;
+    /* Pieces that DATA frames (16384 bytes here) cut across, one empty. */
+    const otel_h2_buf p4[4] = {
+        {body, 3}, {body + 3, 0}, {body + 3, 16384 + 7}, {body + 16394, len - 16394}};
+    assert_int_equal(send_pieces(cur_h2, p4, 4, 2000, &r), OTEL_OK);
+    assert_int_equal(r.status, 200);
+    assert_true(fake_body_is(cur_srv, false, body, len));
+    /* Too many pieces: refused before anything is sent. */
+    const otel_h2_buf p5[5] = {
+        {body, 1}, {body + 1, 1}, {body + 2, 1}, {body + 3, 1}, {body + 4, len - 4}};
+    assert_int_equal(send_pieces(cur_h2, p5, 5, 2000, &r), OTEL_ERR_INVALID);
+    assert_non_null(strstr(otel_h2_error(cur_h2), "pieces"));
+    assert_int_equal(fake_requests(cur_srv), 1);
+    /* No body at all: END_STREAM on the HEADERS. */
+    assert_int_equal(send_pieces(cur_h2, NULL, 0, 2000, &r), OTEL_OK);
+    assert_int_equal(r.status, 200);
+    assert_true(fake_body_is(cur_srv, false, NULL, 0));
+    /* A body of one empty piece: an empty DATA frame. */
+    const otel_h2_buf empty = {body, 0};
+    assert_int_equal(send_pieces(cur_h2, &empty, 1, 2000, &r), OTEL_OK);
+    assert_true(fake_body_is(cur_srv, false, NULL, 0));
+    assert_int_equal(fake_requests(cur_srv), 3);
+    assert_int_equal(fake_connections(cur_srv), 1);
+    free(body);
+}
+
+/* A slow peer: a small receive buffer read 4 KiB at a time, and a 16 MiB
+ * window, so that HTTP/2 flow control does not hold the client back. */
+static const fake_opts slow_reader = {
+    .rcvbuf = 4096, .read_chunk = 4096, .read_delay_us = 20, .window = 16 << 20};
+
+/* A client connected to a slow reader with a small send buffer: request
+ * bodies fill the socket. */
+static void start_socket_full(const fake_action *script, size_t n)
+{
+    cur_srv = fake_start_opts(0, script, n, &slow_reader);
+    cur_h2 = client_for(cur_srv->port);
+    otel_h2_response r;
+    const otel_h2_buf none = {NULL, 0};
+    assert_int_equal(send_pieces(cur_h2, &none, 1, 2000, &r), OTEL_OK); /* connect */
+    shrink_client_sndbuf(cur_srv->port, 4096);
+}
+
+/* Writes stop part way through frames when the socket is full and go on
+ * where they stopped: every byte arrives, in order. */
+static void test_otel_h2_send_request_socket_full(void **state)
+{
+    (void)state;
+    start_socket_full(NULL, 0);
+    size_t len;
+    uint8_t *body = framed(2 * 1024 * 1024 + 3, &len);
+    otel_h2_response r;
+    assert_int_equal(send_one(cur_h2, body, len, 20000, &r), OTEL_OK);
+    assert_int_equal(r.status, 200);
+    assert_true(fake_body_is(cur_srv, false, body, len));
+    assert_true(otel_h2_write_stalls(cur_h2) > 10);
+    /* And the connection is fine for the next one. */
+    assert_int_equal(send_one(cur_h2, body, 105, 5000, &r), OTEL_OK);
+    assert_true(fake_body_is(cur_srv, false, body, 105));
+    assert_int_equal(fake_connections(cur_srv), 1);
+    free(body);
+}
+
+/* The peer answers at the request's HEADERS, so the stream closes as soon
+ * as its last DATA frame is queued, with frames still waiting for the full
+ * socket: those are copied before the call returns. The caller overwrites
+ * its body at once; the peer still gets the original, ahead of the next
+ * request. */
+static void test_otel_h2_send_request_early_answer(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_OK}, {.kind = FAKE_EARLY}, {.kind = FAKE_OK}};
+    start_socket_full(s, 3);
+    size_t len;
+    uint8_t *body = framed(1024 * 1024 + 1, &len);
+    uint8_t *want = malloc(len);
+    assert_non_null(want);
+    memcpy(want, body, len);
+    otel_h2_response r;
+    assert_int_equal(send_one(cur_h2, body, len, 20000, &r), OTEL_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(otel_h2_response_field(cur_h2, "grpc-status"), "0");
+    memset(body, 0xee, len);
+    size_t len2;
+    uint8_t *body2 = framed(10, &len2);
+    assert_int_equal(send_one(cur_h2, body2, len2, 20000, &r), OTEL_OK);
+    assert_true(fake_body_is(cur_srv, true, want, len));
+    assert_true(fake_body_is(cur_srv, false, body2, len2));
+    assert_int_equal(fake_connections(cur_srv), 1);
+    free(body);
+    free(body2);
+    free(want);
+}
+
+/* The same, but the peer then resets the stream (without error): nghttp2
+ * drops the rest of the body, the frames already queued go out whole, and
+ * the connection stays usable. */
+static void test_otel_h2_send_request_early_answer_reset(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_OK}, {.kind = FAKE_EARLY_RST}, {.kind = FAKE_OK}};
+    start_socket_full(s, 3);
+    size_t len;
+    uint8_t *body = framed(1024 * 1024 + 1, &len);
+    otel_h2_response r;
+    assert_int_equal(send_one(cur_h2, body, len, 20000, &r), OTEL_OK);
+    assert_int_equal(r.status, 200);
+    assert_false(r.reset);
+    memset(body, 0xee, len);
+    assert_int_equal(send_one(cur_h2, body, 15, 20000, &r), OTEL_OK);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(fake_requests(cur_srv), 3);
+    assert_int_equal(fake_connections(cur_srv), 1);
+    free(body);
+}
+
+/* Fail the i-th allocation of a first request (fresh buffers) and every one
+ * after it: OTEL_ERR_NOMEM or a success, never a crash or a leak, and the
+ * next request goes through. */
+static void test_otel_h2_send_request_alloc_failure(void **state)
+{
+    (void)state;
+    cur_srv = fake_start(0, NULL, 0);
+    size_t len;
+    uint8_t *body = framed(100000, &len);
+    otel_h2_response r;
+    int rc = OTEL_ERR_NOMEM;
+    long i;
+    for (i = 0; i < 50 && rc != OTEL_OK; i++) {
+        cur_h2 = client_for(cur_srv->port);
+        otel_alloc_fail_after(i);
+        rc = send_one(cur_h2, body, len, 2000, &r);
+        otel_alloc_fail_after(-1);
+        assert_true(rc == OTEL_OK || rc == OTEL_ERR_NOMEM);
+        if (rc == OTEL_ERR_NOMEM)
+            assert_int_equal(send_one(cur_h2, body, len, 2000, &r), OTEL_OK);
+        assert_true(fake_body_is(cur_srv, false, body, len));
+        otel_h2_del(cur_h2);
+        cur_h2 = NULL;
+    }
+    assert_int_equal(rc, OTEL_OK);
+    assert_true(i > 2);
     free(body);
 }
 
@@ -1032,6 +1303,11 @@ int main(void)
         cmocka_unit_test_teardown(test_otel_h2_send_request_ok_and_headers, teardown),
         cmocka_unit_test_teardown(test_otel_h2_send_request_reuses_connection, teardown),
         cmocka_unit_test_teardown(test_otel_h2_send_request_large_body_flow_control, teardown),
+        cmocka_unit_test_teardown(test_otel_h2_send_request_body_pieces, teardown),
+        cmocka_unit_test_teardown(test_otel_h2_send_request_socket_full, teardown),
+        cmocka_unit_test_teardown(test_otel_h2_send_request_early_answer, teardown),
+        cmocka_unit_test_teardown(test_otel_h2_send_request_early_answer_reset, teardown),
+        cmocka_unit_test_teardown(test_otel_h2_send_request_alloc_failure, teardown),
         cmocka_unit_test_teardown(test_otel_h2_send_request_refused_then_listening, teardown),
         cmocka_unit_test_teardown(test_otel_h2_send_request_rst_stream, teardown),
         cmocka_unit_test_teardown(test_otel_h2_send_request_goaway_refused, teardown),

@@ -323,6 +323,12 @@ static void test_otel_otlp_export_retries_unavailable(void **state)
     assert_int_equal(st.connects, 1);
     assert_int_equal(fake_requests(cur_srv), 3);
     assert_int_equal(logs(), 0);
+    /* Every attempt sends the whole message again from the same buffers. */
+    pthread_mutex_lock(&cur_srv->lock);
+    assert_true(cur_srv->prefix_ok);
+    pthread_mutex_unlock(&cur_srv->lock);
+    assert_true(message_has(cur_srv, "span-0"));
+    assert_true(message_has(cur_srv, "span-2"));
 }
 
 static void test_otel_otlp_export_not_retryable(void **state)
@@ -536,6 +542,39 @@ static void test_otel_otlp_export_gzip(void **state)
     assert_true(message_has(cur_srv, "span-49"));
 }
 
+/* With gzip the receiver inflates exactly the message sent without it; the
+ * deflate level is the fastest (the gzip header's XFL says 4). */
+static void test_otel_otlp_export_gzip_same_message(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < n_spans; i++)
+        free(spans[i]);
+    make_spans(200, true);
+    cur_srv = fake_start(0, NULL, 0);
+    otel_otlp *plain = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(plain), 0);
+    otel_otlp_del(plain);
+    pthread_mutex_lock(&cur_srv->lock);
+    size_t want_len = cur_srv->message_len;
+    uint8_t *want = malloc(want_len);
+    assert_non_null(want);
+    memcpy(want, cur_srv->message, want_len);
+    pthread_mutex_unlock(&cur_srv->lock);
+    cur_e = new_exporter(cur_srv->port, true, 5 * SEC_NS);
+    for (int k = 0; k < 2; k++) { /* the second reuses the deflate state */
+        assert_int_equal(do_export(cur_e), 0);
+        pthread_mutex_lock(&cur_srv->lock);
+        assert_true(cur_srv->compressed);
+        assert_true(cur_srv->inflate_ok);
+        assert_true(cur_srv->body_len > 5 + 10);
+        assert_int_equal(cur_srv->body[5 + 8], 4);
+        assert_int_equal(cur_srv->message_len, want_len);
+        assert_memory_equal(cur_srv->message, want, want_len);
+        pthread_mutex_unlock(&cur_srv->lock);
+    }
+    free(want);
+}
+
 static void test_otel_otlp_export_alloc_failure(void **state)
 {
     (void)state;
@@ -629,6 +668,7 @@ int main(void)
         T(test_otel_otlp_export_refused_then_listening),
         T(test_otel_otlp_export_large_batch),
         T(test_otel_otlp_export_gzip),
+        T(test_otel_otlp_export_gzip_same_message),
         T(test_otel_otlp_export_alloc_failure),
         T(test_otel_otlp_shutdown_closes_connection),
         T(test_otel_otlp_exporter_with_tracer),
