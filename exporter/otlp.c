@@ -410,6 +410,16 @@ static void otlp_shutdown(void *user_data)
     pthread_mutex_unlock(&e->lock);
 }
 
+/* In a forked child: the connection is the parent's. Forget it without a
+ * byte on the wire (closing our copy of the socket leaves the parent's
+ * open); the lock may have been held by the parent's exporter thread. */
+static void otlp_after_fork(void *user_data)
+{
+    otel_otlp *e = user_data;
+    pthread_mutex_init(&e->lock, NULL);
+    otel_h2_close(e->h2);
+}
+
 /* ---- API ---------------------------------------------------------------- */
 
 int otel_otlp_new(otel_otlp **out, const otel_otlp_config *cfg, char *err, size_t errlen)
@@ -479,8 +489,11 @@ void otel_otlp_del(otel_otlp *e)
 
 otel_exporter otel_otlp_exporter(otel_otlp *e)
 {
-    otel_exporter exp = {
-        .name = "otlp", .export_spans = otlp_export, .shutdown = otlp_shutdown, .user_data = e};
+    otel_exporter exp = {.name = "otlp",
+                         .export_spans = otlp_export,
+                         .shutdown = otlp_shutdown,
+                         .user_data = e,
+                         .after_fork = otlp_after_fork};
     return exp;
 }
 

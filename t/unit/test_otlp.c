@@ -615,6 +615,26 @@ static void test_otel_otlp_shutdown_closes_connection(void **state)
     assert_int_equal(fake_requests(cur_srv), 1);
 }
 
+/* What a forked child does before its first export: the inherited
+ * connection is dropped without a request on it, the next export opens its
+ * own. */
+static void test_otel_otlp_after_fork_drops_connection(void **state)
+{
+    (void)state;
+    cur_srv = fake_start(0, NULL, 0);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), 0);
+    assert_int_equal(stats().connects, 1);
+    otel_exporter x = otel_otlp_exporter(cur_e);
+    assert_non_null(x.after_fork);
+    x.after_fork(x.user_data);
+    assert_int_equal(fake_requests(cur_srv), 1); /* nothing sent by dropping */
+    assert_int_equal(do_export(cur_e), 0);
+    assert_int_equal(stats().connects, 2);
+    assert_int_equal(fake_connections(cur_srv), 2);
+    assert_int_equal(fake_requests(cur_srv), 2);
+}
+
 static void test_otel_otlp_exporter_with_tracer(void **state)
 {
     (void)state;
@@ -671,6 +691,7 @@ int main(void)
         T(test_otel_otlp_export_gzip_same_message),
         T(test_otel_otlp_export_alloc_failure),
         T(test_otel_otlp_shutdown_closes_connection),
+        T(test_otel_otlp_after_fork_drops_connection),
         T(test_otel_otlp_exporter_with_tracer),
     };
 #undef T
