@@ -86,12 +86,13 @@ static uint64_t next64(void)
     return result;
 }
 
+/* v big-endian into out[0..8). */
 static void put64(uint8_t *out, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(out, &v, 8);
 }
 
 void otel_trace_id_new(uint8_t out[16])

@@ -254,8 +254,8 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
         begin_unhandled_span(r);
     otel_span *span = r->span;
     if (otel_span_is_recording(span)) {
-        if (status != 0)
-            otel_span_set_attr_int(span, "http.response.status_code", status);
+        if (status != 0) /* a key only the module sets */
+            otel_span_add_attr_int_sk(span, OTEL_KEY("http.response.status_code"), status);
         const char *term = termination_name(toe);
         char code[16];
         if (term != NULL) {

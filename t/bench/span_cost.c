@@ -40,7 +40,7 @@ static void one_span(otel_tracer *t, uint64_t start)
     otel_span_add_attr_int_sk(s, OTEL_KEY("client.port"), 45678);
     add_str(s, OTEL_KEY("network.protocol.version"), "1.1");
     add_str(s, OTEL_KEY("user_agent.original"), "wrk/4.2.0");
-    otel_span_set_attr_int(s, "http.response.status_code", 200);
+    otel_span_add_attr_int_sk(s, OTEL_KEY("http.response.status_code"), 200);
     otel_span_end(s);
 }
 
