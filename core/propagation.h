@@ -1,0 +1,203 @@
+/* propagation.h - context propagation through any library's headers: the
+ * carrier interface, propagator sets (tracecontext, baggage, b3, b3multi),
+ * W3C Baggage, B3 and tracestate mutation. Nothing here allocates. */
+#ifndef OTEL_PROPAGATION_H
+#define OTEL_PROPAGATION_H
+
+#include "otel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- carriers ------------------------------------------------------------ */
+
+/* Read header name from carrier: the first value, or NULL when absent. Names
+ * are compared case-insensitively by the getter. The string must stay valid
+ * until the extract call that asked for it returns. */
+typedef const char *(*otel_carrier_get)(void *carrier, const char *name);
+
+/* Write header name: value to carrier (replacing an existing value is the
+ * setter's choice). Both strings are valid during the call only; the setter
+ * copies what it keeps. Values never contain bytes < 0x20 or 0x7f. */
+typedef void (*otel_carrier_set)(void *carrier, const char *name, const char *value);
+
+/* ---- W3C Baggage (baggage.c) --------------------------------------------- */
+
+#define OTEL_BAGGAGE_MAX_MEMBERS 180 /* list-members per header */
+#define OTEL_BAGGAGE_MAX_BYTES 8192  /* bytes of the formatted header */
+/* Arena of decoded members: key, value and properties, each NUL-terminated. */
+#define OTEL_BAGGAGE_BUF_SIZE (OTEL_BAGGAGE_MAX_BYTES + 2 * OTEL_BAGGAGE_MAX_MEMBERS)
+
+/* Where a member's strings start in the arena (private to baggage.c). */
+typedef struct otel_baggage_slot {
+    uint16_t key;
+    uint16_t value;
+    uint16_t props;
+    uint16_t wire; /* bytes of "key=encoded-value[;props]" */
+} otel_baggage_slot;
+
+/* A baggage: at most 180 members whose formatted header fits 8192 bytes.
+ * Owned by the caller (stack, or inside a larger struct); about 10 KiB. A
+ * zeroed struct is an empty baggage. Use the functions, not the fields. */
+typedef struct otel_baggage {
+    uint16_t count;
+    uint16_t used;     /* bytes of buf in use */
+    uint16_t wire_sum; /* sum of the members' wire lengths */
+    otel_baggage_slot slot[OTEL_BAGGAGE_MAX_MEMBERS];
+    char buf[OTEL_BAGGAGE_BUF_SIZE];
+} otel_baggage;
+
+/* One member as read back. The strings are borrowed from the baggage and
+ * valid until its next change. value is decoded UTF-8 (may be ""); props is
+ * the member's properties as "p1;p2=v" with OWS removed ("" for none). */
+typedef struct otel_baggage_member {
+    const char *key;
+    const char *value;
+    const char *props;
+} otel_baggage_member;
+
+/* Empty b. */
+void otel_baggage_init(otel_baggage *b);
+
+/* Replace the content of b with the members of a baggage header value (len
+ * bytes, not NUL-terminated). Members are dropped one by one, never the
+ * whole header: an invalid one (key not a token, a raw byte outside
+ * baggage-octet, a bad percent escape, a bad property), and those that would
+ * take b over 180 members or 8192 formatted bytes. Percent-decoded values
+ * that are not UTF-8 (and NUL) get U+FFFD. A repeated key: the last wins
+ * (unless it would break a limit).
+ * Returns the number of members kept (>= 0), or OTEL_ERR_INVALID for NULL b. */
+int otel_baggage_parse(otel_baggage *b, const char *value, size_t len);
+
+/* Format b as a baggage header value into out (cap bytes, NUL-terminated):
+ * values percent-encoded outside baggage-octet (and '%'), members added in
+ * order until the next would not fit in cap - 1 bytes. Returns the length
+ * written (0 for an empty baggage), or OTEL_ERR_INVALID when cap is 0.
+ * OTEL_BAGGAGE_MAX_BYTES + 1 bytes always hold a whole baggage. */
+int otel_baggage_format(const otel_baggage *b, char *out, size_t cap);
+
+/* Add key = value (props NULL or "p1;p2=v") to b, copied; an existing member
+ * with that key is replaced (and moves to the end). Returns 0,
+ * OTEL_ERR_INVALID (key not a token, value not UTF-8, props malformed: b is
+ * unchanged) or OTEL_ERR_FULL (over 180 members or 8192 bytes: unchanged). */
+int otel_baggage_set(otel_baggage *b, const char *key, const char *value, const char *props);
+
+/* The value of key, or NULL. Borrowed: valid until b changes. */
+const char *otel_baggage_get(const otel_baggage *b, const char *key);
+
+/* Remove the member key. True when there was one. */
+bool otel_baggage_remove(otel_baggage *b, const char *key);
+
+size_t otel_baggage_count(const otel_baggage *b);
+
+/* The i-th member (i < count) into out. Returns 0 or OTEL_ERR_RANGE. */
+int otel_baggage_at(const otel_baggage *b, size_t i, otel_baggage_member *out);
+
+/* ---- B3 (b3.c) ----------------------------------------------------------- */
+
+#define OTEL_B3_LEN 51 /* 32 "-" 16 "-" 1 */
+
+/* Parse a single "b3" header value (len bytes): {TraceId}-{SpanId} with an
+ * optional -{SamplingState} (0, 1, d) and -{ParentSpanId}; a 64-bit trace
+ * id is left-padded with zeros. Lowercase hex only. Debug means sampled; no
+ * sampling state (deferred) means not sampled. Returns 0 (out is marked
+ * remote), or OTEL_ERR_PARSE (out zeroed) for a malformed value, all-zero
+ * ids, and a sampling state alone ("0", "d"), which carries no context. */
+int otel_b3_parse(const char *value, size_t len, otel_span_context *out);
+
+/* The same from the X-B3-* header values (NUL-terminated, NULL when absent):
+ * trace id (16 or 32 hex) and span id are required; sampled is 0, 1, true,
+ * false (case-insensitive); flags is 0 or 1 (1: debug, sampled). Returns 0 or
+ * OTEL_ERR_PARSE (out zeroed). X-B3-ParentSpanId plays no part. */
+int otel_b3_multi_parse(const char *trace_id, const char *span_id, const char *sampled,
+                        const char *flags, otel_span_context *out);
+
+/* Format sc as "{32 hex}-{16 hex}-{1|0}" into out (OTEL_B3_LEN + 1 bytes). */
+void otel_b3_format(const otel_span_context *sc, char *out);
+
+/* ---- propagator sets (propagation.c) ------------------------------------- */
+
+typedef enum otel_propagator {
+    OTEL_PROPAGATOR_NONE = 0,
+    OTEL_PROPAGATOR_TRACECONTEXT,
+    OTEL_PROPAGATOR_BAGGAGE,
+    OTEL_PROPAGATOR_B3,
+    OTEL_PROPAGATOR_B3MULTI
+} otel_propagator;
+
+#define OTEL_PROPAGATORS_MAX 4
+#define OTEL_PROPAGATORS_DEFAULT "tracecontext,baggage" /* OTEL_PROPAGATORS' */
+
+/* The configured propagators, in order. A small value: copy it freely. A
+ * zeroed one propagates nothing. */
+typedef struct otel_propagators {
+    uint8_t mask; /* bit (1 << otel_propagator) */
+    uint8_t n;
+    uint8_t order[OTEL_PROPAGATORS_MAX];
+} otel_propagators;
+
+/* The set named by list ("tracecontext,baggage", "b3 b3multi": names are
+ * separated by commas and/or blanks, case-insensitive, repeats ignored).
+ * NULL or blank: the default, tracecontext,baggage; "none" alone: the empty
+ * set. Returns 0, or OTEL_ERR_INVALID for an unknown name or "none" with
+ * others: err (err_cap bytes, may be NULL) then says which, and out holds
+ * the recognised names, for a caller that warns and goes on. */
+int otel_propagators_from_names(otel_propagators *out, const char *list, char *err, size_t err_cap);
+
+/* True when p includes kind. */
+bool otel_propagators_has(const otel_propagators *p, otel_propagator kind);
+
+/* "tracecontext", "baggage", "b3", "b3multi", "none". */
+const char *otel_propagator_name(otel_propagator kind);
+
+/* What extraction found. About 10.5 KiB: keep it in a per-request struct or
+ * on a thread's stack. */
+typedef struct otel_extracted {
+    otel_span_context context;            /* remote; zeroed when none valid */
+    otel_propagator source;               /* which propagator gave it, or NONE */
+    char tracestate[OTEL_TRACESTATE_MAX]; /* "" unless tracecontext gave it */
+    otel_baggage baggage;                 /* empty unless baggage is configured */
+} otel_extracted;
+
+/* Read the context of an incoming request from carrier through get. The
+ * trace propagators of p are tried in order and the first valid context
+ * wins; baggage is read on its own. out is always reset first. Returns 0
+ * (check otel_span_context_is_valid(&out->context)), or OTEL_ERR_INVALID for
+ * a NULL argument. */
+int otel_propagation_extract(const otel_propagators *p, otel_carrier_get get, void *carrier,
+                             otel_extracted *out);
+
+/* Write sc (skipped unless valid), tracestate (NULL or "": none; re-validated,
+ * an invalid one is not sent) and bag (NULL: none; not sent when empty) to
+ * carrier through set, for each propagator of p in order: tracecontext
+ * writes traceparent and tracestate, b3 writes b3, b3multi writes
+ * X-B3-TraceId, X-B3-SpanId and X-B3-Sampled, baggage writes baggage. A
+ * value is handed to set only when every byte is printable ASCII (0x20 to
+ * 0x7e), so no CR, LF or other control byte ever reaches a header. */
+void otel_propagation_inject(const otel_propagators *p, const otel_span_context *sc,
+                             const char *tracestate, const otel_baggage *bag, otel_carrier_set set,
+                             void *carrier);
+
+/* ---- tracestate mutation (propagation.c) --------------------------------- */
+
+/* Put key=value at the front of the tracestate in ts (cap bytes, a valid
+ * value, NUL-terminated), removing the key's earlier entry: what a vendor
+ * does to record its own state. When the result would have 33 members the
+ * last goes; when it would not fit in min(cap, OTEL_TRACESTATE_MAX) - 1
+ * bytes, other members go by the W3C truncation rule (the new one stays).
+ * Returns the new length, OTEL_ERR_INVALID (key or value invalid per W3C,
+ * ts invalid or not terminated within cap: ts unchanged) or OTEL_ERR_RANGE
+ * (key=value alone does not fit: ts unchanged). */
+int otel_tracestate_update(char *ts, size_t cap, const char *key, const char *value);
+
+/* Copy the value of key in the tracestate ts into out (cap bytes). Returns
+ * its length, 0 when key is absent (out ""; a present value is never empty),
+ * or OTEL_ERR_RANGE when it does not fit (out ""). */
+int otel_tracestate_get(const char *ts, const char *key, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OTEL_PROPAGATION_H */
