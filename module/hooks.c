@@ -81,12 +81,47 @@ static long daemon_port(struct MHD_Connection *conn)
     return di ? di->port : 0;
 }
 
+/* The request headers the module reads, found in one pass (each
+ * MHD_lookup_connection_value is a scan of its own). First value wins, as
+ * with MHD_lookup_connection_value. Borrowed from MHD for the request. */
+typedef struct req_headers {
+    const char *host;
+    const char *user_agent;
+    const char *traceparent;
+    size_t traceparent_len;
+    const char *tracestate;
+    size_t tracestate_len;
+} req_headers;
+
+static bool name_is(const char *key, size_t key_size, const char *name, size_t name_len)
+{
+    return key_size == name_len && strncasecmp(key, name, name_len) == 0;
+}
+
+static enum MHD_Result header_seen(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    req_headers *h = cls;
+    if (h->host == NULL && name_is(key, key_size, "host", 4)) {
+        h->host = value;
+    } else if (h->user_agent == NULL && name_is(key, key_size, "user-agent", 10)) {
+        h->user_agent = value;
+    } else if (h->traceparent == NULL && name_is(key, key_size, "traceparent", 11)) {
+        h->traceparent = value;
+        h->traceparent_len = value_size;
+    } else if (h->tracestate == NULL && name_is(key, key_size, "tracestate", 10)) {
+        h->tracestate = value;
+        h->tracestate_len = value_size;
+    }
+    return MHD_YES;
+}
+
 /* server.address and server.port from the Host header ("h", "h:p",
  * "[v6]:p"), else the daemon's port. */
 static void set_server_address(otel_span *span, struct MHD_Connection *conn,
-                               const mhd_otel_daemon *d)
+                               const mhd_otel_daemon *d, const char *host)
 {
-    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     long port = 0;
     if (host != NULL && host[0] != '\0') {
         const char *name = host, *colon;
@@ -117,7 +152,7 @@ static void set_server_address(otel_span *span, struct MHD_Connection *conn,
 }
 
 static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, const char *method,
-                              const char *version, const char *route)
+                              const char *version, const char *route, const req_headers *h)
 {
     mhd_otel *m = r->daemon->m;
     otel_span *span = r->span;
@@ -135,14 +170,13 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
     otel_span_add_attr_strn_sk(span, OTEL_KEY("url.scheme"), scheme, strlen(scheme));
     if (route != NULL)
         otel_span_add_attr_strn_sk(span, OTEL_KEY("http.route"), route, strlen(route));
-    set_server_address(span, conn, r->daemon);
+    set_server_address(span, conn, r->daemon, h->host);
     set_client_address(span, conn);
     if (version != NULL && strncmp(version, "HTTP/", 5) == 0)
         otel_span_add_attr_strn_sk(span, OTEL_KEY("network.protocol.version"), version + 5, strlen(version + 5));
-    const char *ua =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
-    if (ua != NULL)
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("user_agent.original"), ua, strlen(ua));
+    if (h->user_agent != NULL)
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("user_agent.original"), h->user_agent,
+                                   strlen(h->user_agent));
     for (size_t i = 0; i < m->conf->capture_headers.n; i++) {
         const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                     m->conf->capture_headers.v[i]);
@@ -154,15 +188,15 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
 /* ---- span start and end ------------------------------------------------- */
 
 /* The incoming trace context, if the request carries a valid one. */
-static bool extract_parent(struct MHD_Connection *conn, otel_span_context *parent, char *ts,
+static bool extract_parent(const req_headers *h, otel_span_context *parent, char *ts,
                            size_t ts_cap)
 {
     ts[0] = '\0';
-    const char *tp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent");
-    if (tp == NULL || otel_traceparent_parse(tp, strlen(tp), parent) != OTEL_OK)
+    if (h->traceparent == NULL ||
+        otel_traceparent_parse(h->traceparent, h->traceparent_len, parent) != OTEL_OK)
         return false;
-    const char *st = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "tracestate");
-    if (st != NULL && otel_tracestate_parse(st, strlen(st), ts, ts_cap) < 0)
+    if (h->tracestate != NULL &&
+        otel_tracestate_parse(h->tracestate, h->tracestate_len, ts, ts_cap) < 0)
         ts[0] = '\0';
     return true;
 }
@@ -195,9 +229,11 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
         r->skipped = true;
         return;
     }
+    req_headers h = {0};
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_seen, &h);
     otel_span_context parent;
     char tracestate[OTEL_TRACESTATE_MAX];
-    bool has_parent = extract_parent(conn, &parent, tracestate, sizeof(tracestate));
+    bool has_parent = extract_parent(&h, &parent, tracestate, sizeof(tracestate));
     otel_span_options opt = {
         .kind = OTEL_SPAN_KIND_SERVER,
         .parent = has_parent ? &parent : NULL,
@@ -211,7 +247,7 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
         return;
     const char *route = mhd_otel_route_match(&m->conf->routes, url, url_len);
     set_span_name(r->span, known_method(method), route);
-    set_request_attrs(r, conn, method, version, route);
+    set_request_attrs(r, conn, method, version, route, &h);
     if (m->request_hook != NULL) {
         r->hooked = true;
         m->request_hook(m->request_hook_ud, r->span, conn, method, url);
