@@ -17,14 +17,14 @@ extern "C" {
 /* ---- errors ------------------------------------------------------------ */
 
 #define OTEL_OK 0
-#define OTEL_ERR_NOMEM (-1)    /* an allocation failed */
-#define OTEL_ERR_INVALID (-2)  /* an argument or input value is invalid */
-#define OTEL_ERR_FULL (-3)     /* a bounded queue or table is full */
-#define OTEL_ERR_TIMEOUT (-4)  /* a deadline passed */
-#define OTEL_ERR_IO (-5)       /* an exporter could not write or send */
-#define OTEL_ERR_STATE (-6)    /* the object is not in a state for this */
-#define OTEL_ERR_PARSE (-7)    /* input could not be parsed */
-#define OTEL_ERR_RANGE (-8)    /* a number is out of its allowed range */
+#define OTEL_ERR_NOMEM (-1)   /* an allocation failed */
+#define OTEL_ERR_INVALID (-2) /* an argument or input value is invalid */
+#define OTEL_ERR_FULL (-3)    /* a bounded queue or table is full */
+#define OTEL_ERR_TIMEOUT (-4) /* a deadline passed */
+#define OTEL_ERR_IO (-5)      /* an exporter could not write or send */
+#define OTEL_ERR_STATE (-6)   /* the object is not in a state for this */
+#define OTEL_ERR_PARSE (-7)   /* input could not be parsed */
+#define OTEL_ERR_RANGE (-8)   /* a number is out of its allowed range */
 #define OTEL_ERR_UNSUPPORTED (-9)
 
 /* A static English string for an OTEL_ERR_* code; never NULL. */
@@ -258,11 +258,11 @@ const char *otel_span_kind_name(otel_span_kind kind);     /* "server", ... */
 const char *otel_status_code_name(otel_status_code code); /* "unset", ... */
 
 typedef struct otel_span_options {
-    otel_span_kind kind;              /* 0 means internal */
-    const otel_span_context *parent;  /* NULL: the current span, if any */
-    bool root;                        /* ignore any parent: a new trace */
-    uint64_t start_ns;                /* 0: now */
-    const char *tracestate;           /* carried from the parent (remote) */
+    otel_span_kind kind;             /* 0 means internal */
+    const otel_span_context *parent; /* NULL: the current span, if any */
+    bool root;                       /* ignore any parent: a new trace */
+    uint64_t start_ns;               /* 0: now */
+    const char *tracestate;          /* carried from the parent (remote) */
 } otel_span_options;
 
 /* Start a span. tracer NULL: the current span's tracer (no current span:
@@ -307,6 +307,10 @@ void otel_span_record_exception(otel_span *span, const char *type, const char *m
 /* Set status; message is kept only for ERROR (ERROR with a NULL message
  * keeps the message of an earlier ERROR). UNSET is ignored; OK is final. */
 void otel_span_set_status(otel_span *span, otel_status_code code, const char *message);
+/* Link the span to ctx (copied; skipped unless valid), with tracestate (NULL
+ * or "": none; copied, cut to OTEL_TRACESTATE_MAX - 1 bytes). A span holds
+ * 4 links; more are counted as dropped. */
+void otel_span_add_link(otel_span *span, const otel_span_context *ctx, const char *tracestate);
 void otel_span_update_name(otel_span *span, const char *name);
 
 /* ---- current span (per thread) ------------------------------------------ */

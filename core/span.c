@@ -369,6 +369,26 @@ void otel_span_set_status(otel_span *span, otel_status_code code, const char *me
     }
 }
 
+void otel_span_add_link(otel_span *span, const otel_span_context *ctx, const char *tracestate)
+{
+    if (span == NULL || !span->recording || ctx == NULL || !otel_span_context_is_valid(ctx))
+        return;
+    if (span->n_links == OTEL_SPAN_MAX_LINKS) {
+        span->dropped_links++;
+        return;
+    }
+    otel_link *l = &span->links[span->n_links];
+    const char *ts = tracestate != NULL ? tracestate : "";
+    l->tracestate =
+        arena_copy(span, ts, strnlen(ts, OTEL_TRACESTATE_MAX - 1), OTEL_TRACESTATE_MAX - 1, NULL);
+    if (l->tracestate == NULL) {
+        span->dropped_links++;
+        return;
+    }
+    l->ctx = *ctx;
+    span->n_links++;
+}
+
 void otel_span_update_name(otel_span *span, const char *name)
 {
     if (span == NULL || !span->recording || name == NULL)
@@ -447,6 +467,8 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_spa
     s->end_ns = 0;
     s->n_attrs = s->n_events = s->n_ev_attrs = 0;
     s->dropped_attrs = s->dropped_events = 0;
+    s->n_links = 0;
+    s->dropped_links = 0;
     s->arena_used = 0;
     s->name = arena_str(s, name);
     if (s->name == NULL)

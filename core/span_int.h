@@ -10,6 +10,7 @@
 #define OTEL_SPAN_MAX_ATTRS 32
 #define OTEL_SPAN_MAX_EVENTS 16
 #define OTEL_SPAN_MAX_EVENT_ATTRS 32 /* shared by all events of a span */
+#define OTEL_SPAN_MAX_LINKS 4        /* more are counted as dropped */
 #define OTEL_SPAN_ARENA 4096         /* bytes for names, keys, string values */
 
 /* A stored attribute. key and string values point into the owning span's
@@ -37,6 +38,12 @@ typedef struct otel_event {
     uint32_t dropped_attrs;
 } otel_event;
 
+/* A link to another span's context (OTLP Span.Link, no attributes). */
+typedef struct otel_link {
+    otel_span_context ctx;  /* valid; is_remote as given */
+    const char *tracestate; /* in the arena; "" when none */
+} otel_link;
+
 struct otel_span {
     otel_span_context ctx;
     uint8_t parent_span_id[8];
@@ -60,6 +67,10 @@ struct otel_span {
     otel_attr attrs[OTEL_SPAN_MAX_ATTRS];
     otel_event events[OTEL_SPAN_MAX_EVENTS];
     otel_attr ev_attrs[OTEL_SPAN_MAX_EVENT_ATTRS];
+
+    uint16_t n_links;
+    uint32_t dropped_links;
+    otel_link links[OTEL_SPAN_MAX_LINKS];
 
     uint16_t tracestate_len;
     char tracestate[OTEL_TRACESTATE_MAX]; /* NUL-terminated */

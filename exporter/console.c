@@ -467,6 +467,28 @@ static int pretty_events(otel_console *c, const otel_span *span) {
     return OTEL_OK;
 }
 
+static int pretty_links(otel_console *c, const otel_span *span) {
+    size_t n = span->n_links < OTEL_SPAN_MAX_LINKS ? span->n_links : OTEL_SPAN_MAX_LINKS;
+    if (n == 0)
+        return OTEL_OK;
+    if (buf_puts(c, "  links:\n") != OTEL_OK)
+        return OTEL_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const otel_link *l = &span->links[i];
+        char trace[33];
+        char id[17];
+        otel_hex_encode(l->ctx.trace_id, 16, trace);
+        otel_hex_encode(l->ctx.span_id, 8, id);
+        if (buf_printf(c, "    trace=%s span=%s flags=%02x", trace, id, l->ctx.trace_flags) !=
+                OTEL_OK ||
+            (l->tracestate && l->tracestate[0] &&
+             (buf_puts(c, " tracestate=") != OTEL_OK || pretty_quoted(c, l->tracestate) != OTEL_OK)) ||
+            buf_puts(c, "\n") != OTEL_OK)
+            return OTEL_ERR_NOMEM;
+    }
+    return OTEL_OK;
+}
+
 /* Append span as a block of text to c->buf. */
 static int render_pretty(otel_console *c, const otel_span *span) {
     char trace[33];
@@ -493,8 +515,13 @@ static int render_pretty(otel_console *c, const otel_span *span) {
     if (n_attrs > 0 && (buf_puts(c, "  attributes:\n") != OTEL_OK ||
                         pretty_attrs(c, span->attrs, n_attrs, 4) != OTEL_OK))
         return OTEL_ERR_NOMEM;
-    if (pretty_events(c, span) != OTEL_OK)
+    if (pretty_events(c, span) != OTEL_OK || pretty_links(c, span) != OTEL_OK)
         return OTEL_ERR_NOMEM;
+    if (span->dropped_links)
+        return buf_printf(c,
+                          "  dropped: %" PRIu32 " attributes, %" PRIu32 " events, %" PRIu32
+                          " links\n",
+                          span->dropped_attrs, span->dropped_events, span->dropped_links);
     if (span->dropped_attrs || span->dropped_events)
         return buf_printf(c, "  dropped: %" PRIu32 " attributes, %" PRIu32 " events\n",
                           span->dropped_attrs, span->dropped_events);

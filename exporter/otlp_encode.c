@@ -47,7 +47,7 @@ typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse p
 /* common.v1.InstrumentationScope (attributes = 3, dropped = 4 unused) */
 #define SCOPE_NAME TAG(1, WT_LEN)
 #define SCOPE_VERSION TAG(2, WT_LEN)
-/* trace.v1.Span (links = 13, dropped_links_count = 14 unused) */
+/* trace.v1.Span */
 #define SPAN_TRACE_ID TAG(1, WT_LEN)
 #define SPAN_SPAN_ID TAG(2, WT_LEN)
 #define SPAN_TRACE_STATE TAG(3, WT_LEN)
@@ -60,6 +60,8 @@ typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse p
 #define SPAN_DROPPED_ATTRS TAG(10, WT_VARINT)
 #define SPAN_EVENTS TAG(11, WT_LEN)
 #define SPAN_DROPPED_EVENTS TAG(12, WT_VARINT)
+#define SPAN_LINKS TAG(13, WT_LEN)
+#define SPAN_DROPPED_LINKS TAG(14, WT_VARINT)
 #define SPAN_STATUS TAG(15, WT_LEN)
 #define SPAN_FLAGS_TAG ((16u << 3) | WT_I32) /* two bytes as a varint */
 #define SPAN_FLAGS_TAG_SIZE 2
@@ -68,6 +70,11 @@ typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse p
 #define EV_NAME TAG(2, WT_LEN)
 #define EV_ATTRIBUTES TAG(3, WT_LEN)
 #define EV_DROPPED_ATTRS TAG(4, WT_VARINT)
+/* trace.v1.Span.Link (attributes = 4, dropped_attributes_count = 5 unused) */
+#define LINK_TRACE_ID TAG(1, WT_LEN)
+#define LINK_SPAN_ID TAG(2, WT_LEN)
+#define LINK_TRACE_STATE TAG(3, WT_LEN)
+#define LINK_FLAGS TAG(6, WT_I32)
 /* trace.v1.Status (field 1 reserved) */
 #define STATUS_MESSAGE TAG(2, WT_LEN)
 #define STATUS_CODE TAG(3, WT_VARINT)
@@ -201,6 +208,11 @@ static size_t event_attr_count(const otel_span *s, const otel_event *ev)
     return ev->attr_count <= room ? ev->attr_count : room;
 }
 
+static size_t span_link_count(const otel_span *s)
+{
+    return s->n_links <= OTEL_SPAN_MAX_LINKS ? s->n_links : OTEL_SPAN_MAX_LINKS;
+}
+
 static size_t str_len(const char *s)
 {
     return s != NULL ? strlen(s) : 0;
@@ -227,6 +239,13 @@ static uint32_t span_flags(const otel_span *s)
 {
     return ((uint32_t)s->ctx.trace_flags & FLAGS_TRACE_MASK) | FLAGS_HAS_IS_REMOTE |
            (s->parent_is_remote ? (uint32_t)FLAGS_IS_REMOTE : 0u);
+}
+
+/* A link's flags: its trace flags, and whether its context is remote. */
+static uint32_t link_flags(const otel_link *l)
+{
+    return ((uint32_t)l->ctx.trace_flags & FLAGS_TRACE_MASK) | FLAGS_HAS_IS_REMOTE |
+           (l->ctx.is_remote ? (uint32_t)FLAGS_IS_REMOTE : 0u);
 }
 
 /* ---- sizes (first pass: arithmetic only) ---------------------------------- */
@@ -302,6 +321,12 @@ static size_t event_size(const otel_span *s, const otel_event *ev)
     return size;
 }
 
+/* trace_id, span_id, trace_state, flags (never 0: HAS_IS_REMOTE is set) */
+static size_t link_size(const otel_link *l)
+{
+    return 18 + 10 + opt_len_field_size(str_len(l->tracestate)) + 1 + 4;
+}
+
 static size_t status_size(const otel_span *s)
 {
     size_t size = opt_len_field_size(str_len(s->status_message));
@@ -331,6 +356,11 @@ static size_t span_size(const otel_span *s, uint32_t *name_len)
         size += len_field_size(event_size(s, &s->events[j]));
     if (s->dropped_events != 0)
         size += 1 + varint_size(s->dropped_events);
+    size_t nk = span_link_count(s);
+    for (size_t j = 0; j < nk; j++)
+        size += len_field_size(link_size(&s->links[j]));
+    if (s->dropped_links != 0)
+        size += 1 + varint_size(s->dropped_links);
     if (s->status != OTEL_STATUS_UNSET)
         size += len_field_size(status_size(s));
     size += SPAN_FLAGS_TAG_SIZE + 4; /* never 0: HAS_IS_REMOTE is set */
@@ -477,6 +507,18 @@ static uint8_t *put_event(uint8_t *p, const otel_span *s, const otel_event *ev)
     return p;
 }
 
+static uint8_t *put_link(uint8_t *p, const otel_link *l)
+{
+    p = put_len(p, SPAN_LINKS, link_size(l));
+    p = put_bytes(p, LINK_TRACE_ID, l->ctx.trace_id, sizeof(l->ctx.trace_id));
+    p = put_bytes(p, LINK_SPAN_ID, l->ctx.span_id, sizeof(l->ctx.span_id));
+    size_t tl = str_len(l->tracestate);
+    if (tl > 0)
+        p = put_bytes(p, LINK_TRACE_STATE, l->tracestate, tl);
+    *p++ = LINK_FLAGS;
+    return put_fixed32(p, link_flags(l));
+}
+
 static uint8_t *put_status(uint8_t *p, const otel_span *s)
 {
     p = put_len(p, SPAN_STATUS, status_size(s));
@@ -526,6 +568,13 @@ static uint8_t *put_span(uint8_t *p, const otel_span *s, const span_plan *pl)
     if (s->dropped_events != 0) {
         *p++ = SPAN_DROPPED_EVENTS;
         p = put_varint(p, s->dropped_events);
+    }
+    size_t nk = span_link_count(s);
+    for (size_t j = 0; j < nk; j++)
+        p = put_link(p, &s->links[j]);
+    if (s->dropped_links != 0) {
+        *p++ = SPAN_DROPPED_LINKS;
+        p = put_varint(p, s->dropped_links);
     }
     if (s->status != OTEL_STATUS_UNSET)
         p = put_status(p, s);

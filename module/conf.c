@@ -610,6 +610,80 @@ static int set_sampler(conf_parser *ps, const conf_cmd *cmd, void *target, conf_
     return OTEL_OK;
 }
 
+/* The first name of list that is not a propagator, or NULL; its length in
+ * *len. */
+static const char *unknown_propagator(const char *list, size_t *len)
+{
+    static const char seps[] = ", \t\r\n";
+    for (const char *s = list; *s != '\0';) {
+        s += strspn(s, seps);
+        size_t n = strcspn(s, seps);
+        char name[16];
+        otel_propagators one;
+        if (n == 0)
+            break;
+        *len = n;
+        if (n >= sizeof(name))
+            return s; /* longer than any name */
+        memcpy(name, s, n);
+        name[n] = '\0';
+        if (otel_propagators_from_names(&one, name, NULL, 0) != OTEL_OK)
+            return s;
+        s += n;
+    }
+    return NULL;
+}
+
+int mhd_otel_conf_propagators(conf_parser *ps, const char *var, size_t line, const char *list,
+                              otel_propagators *out)
+{
+    char a[CONF_SHOW], hint[96], why[CONF_SHOW + 128];
+    if (otel_propagators_from_names(out, list, why, sizeof(why)) == OTEL_OK)
+        return OTEL_OK;
+    size_t n = 0;
+    const char *bad = unknown_propagator(list, &n);
+    if (bad != NULL) {
+        size_t k = n < sizeof(a) ? n : sizeof(a) - 1;
+        memcpy(a, bad, k);
+        a[k] = '\0';
+        conf_hint h = {a, NULL, 0};
+        for (int kind = OTEL_PROPAGATOR_NONE; kind <= OTEL_PROPAGATOR_B3MULTI; kind++)
+            hint_try(&h, otel_propagator_name((otel_propagator)kind));
+        hint_text(&h, hint, sizeof(hint));
+        snprintf(why, sizeof(why), "unknown propagator \"%s\"%s", SHOW(a, a), hint);
+    }
+    if (var != NULL)
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_PARSE, "%s", why);
+    return conf_error(ps, line, OTEL_ERR_PARSE, "%s", why);
+}
+
+/* otel_propagators NAME...: the set replaces an earlier one. */
+static int set_propagators(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stmt *st)
+{
+    otel_propagators all = {0}, one;
+    bool none = false;
+    for (size_t i = 1; i < st->n; i++) {
+        const mhd_otel_tok *arg = &st->w[i];
+        if (arg->text[strspn(arg->text, ", \t\r\n")] == '\0')
+            return conf_error(ps, arg->line, OTEL_ERR_PARSE, "empty value in \"%s\"", cmd->name);
+        int rc = mhd_otel_conf_propagators(ps, NULL, arg->line, arg->text, &one);
+        if (rc != OTEL_OK)
+            return rc;
+        none = none || one.n == 0;
+        for (size_t k = 0; k < one.n; k++) {
+            if ((all.mask & (1u << one.order[k])) != 0)
+                continue;
+            all.mask = (uint8_t)(all.mask | (1u << one.order[k]));
+            all.order[all.n++] = one.order[k];
+        }
+    }
+    if (none && all.n > 0)
+        return conf_error(ps, st->w[0].line, OTEL_ERR_PARSE,
+                          "propagator \"none\" given with others in \"%s\"", cmd->name);
+    *(otel_propagators *)field(target, cmd) = all;
+    return OTEL_OK;
+}
+
 static const conf_enum console_formats[] = {
     {"json", OTEL_CONSOLE_JSON},
     {"pretty", OTEL_CONSOLE_PRETTY},
@@ -715,6 +789,9 @@ static const conf_cmd main_cmds[] = {
     {"otel_route", 0, 1, CONF_ANY, set_strv, offsetof(mhd_otel_conf, routes), NULL, check_route},
     {"otel_capture_request_header", 0, 1, CONF_ANY, set_strv,
      offsetof(mhd_otel_conf, capture_headers), NULL, check_header},
+    {"otel_propagators", 0, 1, CONF_ANY, set_propagators, offsetof(mhd_otel_conf, propagators),
+     NULL, NULL},
+    {"otel_trust_incoming", 0, 1, 1, set_flag, offsetof(mhd_otel_conf, trust_incoming), NULL, NULL},
     {"otel_exporter", CONF_BLOCK, 1, 1, set_exporter, 0, exporter_types, NULL},
     {"otel_batch", CONF_BLOCK, 0, 0, set_block, offsetof(mhd_otel_conf, batch), batch_cmds, NULL},
     {NULL, 0, 0, 0, NULL, 0, NULL, NULL},
@@ -926,6 +1003,8 @@ static int parse_block(conf_parser *ps, const conf_cmd *table, void *target, con
 static int conf_defaults(conf_parser *ps, mhd_otel_conf *c)
 {
     c->trace = true;
+    c->trust_incoming = true;
+    (void)otel_propagators_from_names(&c->propagators, OTEL_PROPAGATORS_DEFAULT, NULL, 0);
     otel_sampler_init(&c->sampler, OTEL_SAMPLER_PARENTBASED_ALWAYS_ON, 1.0);
     otel_tracer_config_default(&c->batch);
     c->console = false;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "../core/otel.h"
+#include "../core/propagation.h"
 #include "../exporter/console.h"
 
 typedef struct mhd_otel_kv_str {
@@ -32,6 +33,10 @@ typedef struct mhd_otel_conf {
     mhd_otel_strv skip_prefixes;
     mhd_otel_strv routes;          /* patterns such as /hello/{name} */
     mhd_otel_strv capture_headers; /* request header names, as written */
+    otel_propagators propagators;  /* otel_propagators / OTEL_PROPAGATORS;
+                                      default tracecontext,baggage */
+    bool trust_incoming;           /* otel_trust_incoming on|off; default on. Off: a
+                                      new trace, the incoming context as a link */
 
     bool console;                  /* an otel_exporter console block was given */
     otel_console_format console_format; /* default json */

@@ -220,6 +220,15 @@ static int env_sampler(conf_parser *ps, mhd_otel_env_fn fn)
     return OTEL_OK;
 }
 
+/* OTEL_PROPAGATORS: a comma list of propagators, or none. */
+static int env_propagators(conf_parser *ps, mhd_otel_env_fn fn)
+{
+    const char *var = "OTEL_PROPAGATORS", *v = env_get(fn, var);
+    if (v == NULL)
+        return OTEL_OK;
+    return mhd_otel_conf_propagators(ps, var, 0, v, &ps->conf->propagators);
+}
+
 static int env_disabled(conf_parser *ps, mhd_otel_env_fn fn)
 {
     char a[CONF_SHOW], buf[8];
@@ -446,6 +455,8 @@ int mhd_otel_conf_env_apply(conf_parser *ps, mhd_otel_env_fn fn)
         rc = env_resource(ps, fn);
     if (rc == OTEL_OK)
         rc = env_sampler(ps, fn);
+    if (rc == OTEL_OK)
+        rc = env_propagators(ps, fn);
     if (rc == OTEL_OK)
         rc = env_batch(ps, fn);
     if (rc == OTEL_OK)

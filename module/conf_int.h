@@ -49,6 +49,11 @@ int mhd_otel_conf_attr_set(conf_parser *ps, mhd_otel_conf *c, char *key, char *v
 /* conf.c: "unknown sampler" with a "did you mean", for the variable var or
  * (var NULL) the file's line. */
 int mhd_otel_conf_unknown_sampler(conf_parser *ps, const char *var, size_t line, const char *name);
+/* conf.c: the propagator set named by list (names separated by commas and/or
+ * blanks) into *out; an unknown name is reported, with a "did you mean", for
+ * the variable var or (var NULL) the file's line. */
+int mhd_otel_conf_propagators(conf_parser *ps, const char *var, size_t line, const char *list,
+                              otel_propagators *out);
 
 /* conf.c: one or more RFC 9110 tchar (s[0..n)). */
 bool mhd_otel_conf_header_name_ok(const char *s, size_t n);
@@ -69,7 +74,7 @@ void mhd_otel_conf_headers_clear(mhd_otel_conf *c);
 const char *mhd_otel_conf_endpoint_problem(const char *url);
 
 /* conf_env.c: OTEL_SDK_DISABLED, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME,
- * OTEL_TRACES_SAMPLER[_ARG], OTEL_BSP_* and OTEL_EXPORTER_OTLP_[TRACES_]*
+ * OTEL_TRACES_SAMPLER[_ARG], OTEL_PROPAGATORS, OTEL_BSP_* and OTEL_EXPORTER_OTLP_[TRACES_]*
  * (fn NULL: none) into ps->conf; OTEL_TRACES_EXPORTER into ps->env_exporters. */
 int mhd_otel_conf_env_apply(conf_parser *ps, mhd_otel_env_fn fn);
 

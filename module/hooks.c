@@ -22,7 +22,7 @@ static _Thread_local mhd_otel_req *tls_req;
 /* The method as the semantic conventions want it: a known one, or "_OTHER". */
 static const char *known_method(const char *method)
 {
-    static const char *const known[] = {"GET",     "HEAD",  "POST",  "PUT",  "DELETE",
+    static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
                                         "CONNECT", "OPTIONS", "TRACE", "PATCH"};
     for (size_t i = 0; method != NULL && i < sizeof(known) / sizeof(known[0]); i++)
         if (strcmp(method, known[i]) == 0)
@@ -81,21 +81,58 @@ static long daemon_port(struct MHD_Connection *conn)
     return di ? di->port : 0;
 }
 
+/* A header value MHD gave, with its length (values may hold a NUL). */
+typedef struct req_value {
+    const char *v;
+    size_t len;
+} req_value;
+
 /* The request headers the module reads, found in one pass (each
  * MHD_lookup_connection_value is a scan of its own). First value wins, as
- * with MHD_lookup_connection_value. Borrowed from MHD for the request. */
+ * with MHD_lookup_connection_value. Borrowed from MHD for the request. The
+ * propagation headers are looked for only when want (a propagator mask)
+ * includes their propagator. */
 typedef struct req_headers {
+    unsigned want;
     const char *host;
     const char *user_agent;
-    const char *traceparent;
-    size_t traceparent_len;
-    const char *tracestate;
-    size_t tracestate_len;
+    req_value traceparent, tracestate;
+    req_value b3, b3_trace_id, b3_span_id, b3_sampled, b3_flags;
+    req_value baggage;
 } req_headers;
+
+#define WANTS(h, kind) (((h)->want & (1u << (kind))) != 0)
 
 static bool name_is(const char *key, size_t key_size, const char *name, size_t name_len)
 {
     return key_size == name_len && strncasecmp(key, name, name_len) == 0;
+}
+
+/* Keep the first value of a header. */
+static void keep(req_value *slot, const char *value, size_t value_size)
+{
+    if (slot->v == NULL) {
+        slot->v = value;
+        slot->len = value_size;
+    }
+}
+
+/* The B3 header key names (key_size bytes), if it is one. */
+static req_value *b3_slot(req_headers *h, const char *key, size_t key_size)
+{
+    if (WANTS(h, OTEL_PROPAGATOR_B3) && name_is(key, key_size, "b3", 2))
+        return &h->b3;
+    if (!WANTS(h, OTEL_PROPAGATOR_B3MULTI) || key_size < 10 || strncasecmp(key, "x-b3-", 5) != 0)
+        return NULL;
+    if (name_is(key, key_size, "x-b3-traceid", 12))
+        return &h->b3_trace_id;
+    if (name_is(key, key_size, "x-b3-spanid", 11))
+        return &h->b3_span_id;
+    if (name_is(key, key_size, "x-b3-sampled", 12))
+        return &h->b3_sampled;
+    if (name_is(key, key_size, "x-b3-flags", 10))
+        return &h->b3_flags;
+    return NULL;
 }
 
 static enum MHD_Result header_seen(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -103,18 +140,51 @@ static enum MHD_Result header_seen(void *cls, enum MHD_ValueKind kind, const cha
 {
     (void)kind;
     req_headers *h = cls;
+    req_value *slot = NULL;
     if (h->host == NULL && name_is(key, key_size, "host", 4)) {
         h->host = value;
     } else if (h->user_agent == NULL && name_is(key, key_size, "user-agent", 10)) {
         h->user_agent = value;
-    } else if (h->traceparent == NULL && name_is(key, key_size, "traceparent", 11)) {
-        h->traceparent = value;
-        h->traceparent_len = value_size;
-    } else if (h->tracestate == NULL && name_is(key, key_size, "tracestate", 10)) {
-        h->tracestate = value;
-        h->tracestate_len = value_size;
+    } else if (WANTS(h, OTEL_PROPAGATOR_TRACECONTEXT) &&
+               name_is(key, key_size, "traceparent", 11)) {
+        slot = &h->traceparent;
+    } else if (WANTS(h, OTEL_PROPAGATOR_TRACECONTEXT) && name_is(key, key_size, "tracestate", 10)) {
+        slot = &h->tracestate;
+    } else if (WANTS(h, OTEL_PROPAGATOR_BAGGAGE) && name_is(key, key_size, "baggage", 7)) {
+        slot = &h->baggage;
+    } else {
+        slot = b3_slot(h, key, key_size);
     }
+    if (slot != NULL)
+        keep(slot, value, value_size);
     return MHD_YES;
+}
+
+/* otel_carrier_get over the captured headers: no copy, no allocation. A
+ * value with a NUL inside counts as absent. */
+static const char *req_header_get(void *carrier, const char *name)
+{
+    req_headers *h = carrier;
+    const req_value *r = NULL;
+    if (strcasecmp(name, "traceparent") == 0)
+        r = &h->traceparent;
+    else if (strcasecmp(name, "tracestate") == 0)
+        r = &h->tracestate;
+    else if (strcasecmp(name, "b3") == 0)
+        r = &h->b3;
+    else if (strcasecmp(name, "x-b3-traceid") == 0)
+        r = &h->b3_trace_id;
+    else if (strcasecmp(name, "x-b3-spanid") == 0)
+        r = &h->b3_span_id;
+    else if (strcasecmp(name, "x-b3-sampled") == 0)
+        r = &h->b3_sampled;
+    else if (strcasecmp(name, "x-b3-flags") == 0)
+        r = &h->b3_flags;
+    else if (strcasecmp(name, "baggage") == 0)
+        r = &h->baggage;
+    if (r == NULL || r->v == NULL || strlen(r->v) != r->len)
+        return NULL;
+    return r->v;
 }
 
 /* server.address and server.port from the Host header ("h", "h:p",
@@ -160,7 +230,8 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
     const char *m_attr = meth ? meth : "_OTHER";
     otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method"), m_attr, strlen(m_attr));
     if (meth == NULL && method != NULL)
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method_original"), method, strlen(method));
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method_original"), method,
+                                   strlen(method));
     const char *q = memchr(r->uri, '?', r->uri_len);
     size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
     otel_span_add_attr_strn_sk(span, OTEL_KEY("url.path"), r->uri, path_len);
@@ -173,13 +244,14 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
     set_server_address(span, conn, r->daemon, h->host);
     set_client_address(span, conn);
     if (version != NULL && strncmp(version, "HTTP/", 5) == 0)
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("network.protocol.version"), version + 5, strlen(version + 5));
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("network.protocol.version"), version + 5,
+                                   strlen(version + 5));
     if (h->user_agent != NULL)
         otel_span_add_attr_strn_sk(span, OTEL_KEY("user_agent.original"), h->user_agent,
                                    strlen(h->user_agent));
     for (size_t i = 0; i < m->conf->capture_headers.n; i++) {
-        const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                    m->conf->capture_headers.v[i]);
+        const char *v =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, m->conf->capture_headers.v[i]);
         if (v != NULL)
             otel_span_set_attr_str(span, m->capture_keys[i], v);
     }
@@ -187,18 +259,19 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
 
 /* ---- span start and end ------------------------------------------------- */
 
-/* The incoming trace context, if the request carries a valid one. */
-static bool extract_parent(const req_headers *h, otel_span_context *parent, char *ts,
-                           size_t ts_cap)
+/* What the calling thread's last request carried (about 10 KiB: kept here,
+ * not on the handler's stack). Valid until the thread's next request. */
+static _Thread_local otel_extracted tls_extracted;
+
+/* The incoming context through the configured propagators, or NULL when the
+ * request carries no valid one. */
+static const otel_extracted *extract_incoming(const mhd_otel *m, req_headers *h)
 {
-    ts[0] = '\0';
-    if (h->traceparent == NULL ||
-        otel_traceparent_parse(h->traceparent, h->traceparent_len, parent) != OTEL_OK)
-        return false;
-    if (h->tracestate != NULL &&
-        otel_tracestate_parse(h->tracestate, h->tracestate_len, ts, ts_cap) < 0)
-        ts[0] = '\0';
-    return true;
+    if (h->want == 0)
+        return NULL;
+    otel_extracted *x = &tls_extracted;
+    (void)otel_propagation_extract(&m->conf->propagators, req_header_get, h, x);
+    return otel_span_context_is_valid(&x->context) ? x : NULL;
 }
 
 /* "METHOD route", "METHOD", or "HTTP" for a method outside the standard
@@ -229,22 +302,23 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
         r->skipped = true;
         return;
     }
-    req_headers h = {0};
+    req_headers h = {.want = m->conf->propagators.mask};
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_seen, &h);
-    otel_span_context parent;
-    char tracestate[OTEL_TRACESTATE_MAX];
-    bool has_parent = extract_parent(&h, &parent, tracestate, sizeof(tracestate));
+    const otel_extracted *in = extract_incoming(m, &h);
+    bool trusted = in != NULL && m->conf->trust_incoming;
     otel_span_options opt = {
         .kind = OTEL_SPAN_KIND_SERVER,
-        .parent = has_parent ? &parent : NULL,
-        .root = !has_parent,
+        .parent = trusted ? &in->context : NULL,
+        .root = !trusted,
         .start_ns = r->start_ns,
-        .tracestate = has_parent ? tracestate : NULL,
+        .tracestate = trusted ? in->tracestate : NULL,
     };
     /* The name is made only for a span that records. */
     r->span = otel_span_start(m->tracer, NULL, &opt);
     if (!otel_span_is_recording(r->span))
         return;
+    if (in != NULL && !trusted) /* a new trace that remembers where it came from */
+        otel_span_add_link(r->span, &in->context, in->tracestate);
     const char *route = mhd_otel_route_match(&m->conf->routes, url, url_len);
     set_span_name(r->span, known_method(method), route);
     set_request_attrs(r, conn, method, version, route, &h);
@@ -289,8 +363,7 @@ static void begin_unhandled_span(mhd_otel_req *r)
     size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
     if (mhd_otel_path_skipped(&m->conf->skip_paths, &m->conf->skip_prefixes, r->uri, path_len))
         return;
-    otel_span_options opt = {
-        .kind = OTEL_SPAN_KIND_SERVER, .root = true, .start_ns = r->start_ns};
+    otel_span_options opt = {.kind = OTEL_SPAN_KIND_SERVER, .root = true, .start_ns = r->start_ns};
     r->span = otel_span_start(m->tracer, "HTTP", &opt);
     if (!otel_span_is_recording(r->span))
         return;
@@ -369,8 +442,7 @@ enum MHD_Result mhd_otel_on_request(void *cls, struct MHD_Connection *conn, cons
     mhd_otel_daemon *d = cls;
     mhd_otel_req *r = (tls_req != NULL && tls_req == *req_cls) ? tls_req : ours(conn, *req_cls);
     if (r == NULL) /* not ours (allocation failed at its start) */
-        return d->dh(d->dh_cls, conn, url, method, version, upload_data, upload_data_size,
-                     req_cls);
+        return d->dh(d->dh_cls, conn, url, method, version, upload_data, upload_data_size, req_cls);
     if (!r->handled) {
         r->handled = true;
         begin_span(r, conn, url, method, version);
@@ -378,8 +450,8 @@ enum MHD_Result mhd_otel_on_request(void *cls, struct MHD_Connection *conn, cons
     otel_span *prev_span = otel_context_attach(r->span);
     mhd_otel_req *prev_req = tls_req;
     tls_req = r;
-    enum MHD_Result ret = d->dh(d->dh_cls, conn, url, method, version, upload_data,
-                                upload_data_size, &r->app_cls);
+    enum MHD_Result ret =
+        d->dh(d->dh_cls, conn, url, method, version, upload_data, upload_data_size, &r->app_cls);
     tls_req = prev_req;
     otel_context_detach(prev_span);
     unsigned int st = queued_status(conn);
@@ -433,8 +505,8 @@ void mhd_otel_on_connection(void *cls, struct MHD_Connection *conn, void **socke
     unsigned int status = r->status ? r->status : queued_status(conn);
     enum MHD_RequestTerminationCode how = MHD_REQUEST_TERMINATED_WITH_ERROR;
     if (!r->handled) /* MHD answered it itself, or the client left first */
-        how = status != 0 ? MHD_REQUEST_TERMINATED_COMPLETED_OK
-                          : MHD_REQUEST_TERMINATED_CLIENT_ABORT;
+        how =
+            status != 0 ? MHD_REQUEST_TERMINATED_COMPLETED_OK : MHD_REQUEST_TERMINATED_CLIENT_ABORT;
     finish(r, status, how);
 }
 

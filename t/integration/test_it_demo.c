@@ -449,6 +449,81 @@ static void test_traceparent_invalid_new_root(void **state)
     itest_spans_free(&sp);
 }
 
+#define B3_TRACE_ID "80f198ee56343ba864fe8b2a57d3eff7"
+#define B3_SPAN_ID "e457b5a2e4d86bd1"
+#define B3_SAMPLED "b3: " B3_TRACE_ID "-" B3_SPAN_ID "-1"
+
+static void test_b3_continued(void **state)
+{
+    itest_server *s = *state;
+    static const char *const multi[] = {"-H", "X-B3-TraceId: " B3_TRACE_ID,
+                                        "-H", "X-B3-SpanId: " B3_SPAN_ID,
+                                        "-H", "X-B3-Sampled: 1",
+                                        NULL};
+    char body[256];
+    itest_spans sp;
+
+    start_ok(s, BASE_CONF "otel_propagators b3 b3multi;\n");
+    assert_int_equal(get_with_header(s, "/hello/b3", B3_SAMPLED), 200);
+    assert_int_equal(get_full(s, "/hello/multi", multi, body, sizeof(body)), 200);
+    /* traceparent is not configured: ignored */
+    assert_int_equal(get_with_header(s, "/hello/w3c", TRACEPARENT_SAMPLED), 200);
+    stop_ok(s);
+    read_spans(s, &sp);
+    assert_int_equal(sp.n, 3);
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *span = span_for_path(&sp, i == 0 ? "/hello/b3" : "/hello/multi");
+        assert_string_equal(itest_span_str(span, "trace_id"), B3_TRACE_ID);
+        assert_string_equal(itest_span_str(span, "parent_span_id"), B3_SPAN_ID);
+    }
+    const cJSON *w3c = span_for_path(&sp, "/hello/w3c");
+    assert_string_not_equal(itest_span_str(w3c, "trace_id"), PARENT_TRACE_ID);
+    assert_string_equal(itest_span_str(w3c, "parent_span_id"), "");
+    itest_spans_free(&sp);
+}
+
+static void test_b3_wins_over_invalid_traceparent(void **state)
+{
+    itest_server *s = *state;
+    static const char *const both[] = {
+        "-H", "traceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01", "-H",
+        B3_SAMPLED, NULL};
+    static const char *const valid_both[] = {"-H", TRACEPARENT_SAMPLED, "-H", B3_SAMPLED, NULL};
+    char body[256];
+    itest_spans sp;
+
+    start_ok(s, BASE_CONF "otel_propagators tracecontext b3;\n");
+    assert_int_equal(get_full(s, "/hello/b3wins", both, body, sizeof(body)), 200);
+    assert_int_equal(get_full(s, "/hello/w3cfirst", valid_both, body, sizeof(body)), 200);
+    stop_ok(s);
+    read_spans(s, &sp);
+    assert_int_equal(sp.n, 2);
+    const cJSON *span = span_for_path(&sp, "/hello/b3wins");
+    assert_string_equal(itest_span_str(span, "trace_id"), B3_TRACE_ID);
+    assert_string_equal(itest_span_str(span, "parent_span_id"), B3_SPAN_ID);
+    span = span_for_path(&sp, "/hello/w3cfirst");
+    assert_string_equal(itest_span_str(span, "trace_id"), PARENT_TRACE_ID);
+    assert_string_equal(itest_span_str(span, "parent_span_id"), PARENT_SPAN_ID);
+    itest_spans_free(&sp);
+}
+
+static void test_trust_incoming_off_new_trace(void **state)
+{
+    itest_server *s = *state;
+    itest_spans sp;
+
+    start_ok(s, BASE_CONF "otel_trust_incoming off;\n");
+    assert_int_equal(get_with_header(s, "/hello/untrusted", TRACEPARENT_SAMPLED), 200);
+    stop_ok(s);
+    read_spans(s, &sp);
+    assert_int_equal(sp.n, 1);
+    const char *trace = itest_span_str(sp.v[0], "trace_id");
+    assert_true(itest_is_hex_id(trace, 32));
+    assert_string_not_equal(trace, PARENT_TRACE_ID);
+    assert_string_equal(itest_span_str(sp.v[0], "parent_span_id"), "");
+    itest_spans_free(&sp);
+}
+
 static void test_capture_request_header(void **state)
 {
     itest_server *s = *state;
@@ -608,6 +683,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_traceparent_continued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_unsampled_parent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_invalid_new_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_b3_continued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_b3_wins_over_invalid_traceparent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trust_incoming_off_new_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capture_request_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sampler_always_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sampler_traceidratio_half, setup, teardown),

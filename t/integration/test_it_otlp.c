@@ -521,6 +521,36 @@ static void test_otlp_spans_match_console(void **state)
 
 /* compression gzip: the spans arrive whole, and far fewer bytes cross the
  * wire than the receiver decodes. */
+/* otel_trust_incoming off: a new trace whose one link is the incoming
+ * context, with its tracestate. */
+static void test_otlp_untrusted_parent_is_link(void **state)
+{
+    fixture *f = *state;
+    const char *parent[] = {"-H", TRACEPARENT, "-H", "tracestate: " TRACESTATE_VALUE, NULL};
+    itest_spans sp;
+
+    sink_start_ok(&f->k, 0, NULL);
+    server_start_ok(&f->s, f->k.port, "", "otel_trust_incoming off;\n");
+    assert_int_equal(get(&f->s, "/hello/untrusted", parent), 200);
+    server_stop_ok(&f->s);
+    sink_stop_ok(&f->k);
+    read_exact(f->k.out_path, &sp);
+    assert_int_equal(sp.n, 1);
+    const cJSON *k = sp.v[0];
+    assert_string_not_equal(itest_span_str(k, "trace_id"), PARENT_TRACE_ID);
+    assert_string_equal(itest_span_str(k, "parent_span_id"), "");
+    assert_string_equal(itest_span_str(k, "trace_state"), "");
+    const cJSON *links = member(k, "links");
+    assert_int_equal(cJSON_GetArraySize(links), 1);
+    const cJSON *l = cJSON_GetArrayItem(links, 0);
+    assert_string_equal(itest_span_str(l, "trace_id"), PARENT_TRACE_ID);
+    assert_string_equal(itest_span_str(l, "span_id"), PARENT_SPAN_ID);
+    assert_string_equal(itest_span_str(l, "trace_state"), TRACESTATE_VALUE);
+    assert_int_equal(member_u64(l, "flags"), 0x301u); /* sampled, remote */
+    assert_int_equal(member_u64(k, "dropped_links_count"), 0);
+    itest_spans_free(&sp);
+}
+
 static void test_otlp_gzip(void **state)
 {
     fixture *f = *state;
@@ -720,6 +750,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_otlp_spans_match_console, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_otlp_untrusted_parent_is_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_otlp_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_otlp_large_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_otlp_retry_after_failures, setup, teardown),

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../core/alloc.h"
+#include "../../core/propagation.h"
 #include "../../module/conf.h"
 
 #define MS 1000000ULL
@@ -1615,6 +1616,93 @@ static void test_mhd_otel_conf_load_alloc_failures(void **state)
     assert_true(n < 10000);
 }
 
+/* ---- propagators and trust ------------------------------------------------ */
+
+/* p holds exactly the kinds given, in that order (n of them). */
+static void assert_propagators(const otel_propagators *p, size_t n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    assert_int_equal(p->n, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(p->order[i], va_arg(ap, int));
+    va_end(ap);
+}
+
+static void test_mhd_otel_conf_parse_propagators(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("");
+    assert_propagators(&c->propagators, 2, OTEL_PROPAGATOR_TRACECONTEXT, OTEL_PROPAGATOR_BAGGAGE);
+    assert_true(c->trust_incoming);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_propagators b3 tracecontext b3multi b3;\notel_trust_incoming off;");
+    assert_propagators(&c->propagators, 3, OTEL_PROPAGATOR_B3, OTEL_PROPAGATOR_TRACECONTEXT,
+                       OTEL_PROPAGATOR_B3MULTI);
+    assert_false(c->trust_incoming);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_propagators baggage;\notel_propagators none;");
+    assert_propagators(&c->propagators, 0);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_propagators \"B3,baggage\";");
+    assert_propagators(&c->propagators, 2, OTEL_PROPAGATOR_B3, OTEL_PROPAGATOR_BAGGAGE);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_bad_propagators(void **state)
+{
+    (void)state;
+    expect_error("\notel_propagators tracecontext x;", OTEL_ERR_PARSE,
+                 "test.conf:2: unknown propagator \"x\"");
+    expect_error("otel_propagators b3mutli;", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown propagator \"b3mutli\" (did you mean \"b3multi\"?)");
+    expect_error("otel_propagators \"tracecontext,bagage\";", OTEL_ERR_PARSE,
+                 "test.conf:1: unknown propagator \"bagage\" (did you mean \"baggage\"?)");
+    expect_error("otel_propagators none b3;", OTEL_ERR_PARSE,
+                 "test.conf:1: propagator \"none\" given with others in \"otel_propagators\"");
+    expect_error("otel_propagators \"\";", OTEL_ERR_PARSE,
+                 "test.conf:1: empty value in \"otel_propagators\"");
+    expect_error("otel_propagators;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"otel_propagators\"");
+    expect_error("otel_trust_incoming maybe;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid value \"maybe\" in \"otel_trust_incoming\", it must be "
+                 "\"on\" or \"off\"");
+}
+
+static void test_mhd_otel_conf_from_env_propagators(void **state)
+{
+    (void)state;
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    static const char *const env[] = {"OTEL_PROPAGATORS", " b3multi , tracecontext ", NULL};
+    fake_env = env;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    assert_propagators(&c->propagators, 2, OTEL_PROPAGATOR_B3MULTI, OTEL_PROPAGATOR_TRACECONTEXT);
+    mhd_otel_conf_del(c);
+    /* the file wins */
+    c = parse_ok("otel_propagators baggage;");
+    assert_propagators(&c->propagators, 1, OTEL_PROPAGATOR_BAGGAGE);
+    mhd_otel_conf_del(c);
+    fake_env = NULL;
+    static const char *const none[] = {"OTEL_PROPAGATORS", "none", NULL};
+    fake_env = none;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    assert_propagators(&c->propagators, 0);
+    mhd_otel_conf_del(c);
+    fake_env = NULL;
+    static const char *const bad[] = {"OTEL_PROPAGATORS", "tracecontext,jaeger", NULL};
+    expect_env_error(bad, OTEL_ERR_PARSE,
+                     "environment OTEL_PROPAGATORS: unknown propagator "
+                     "\"jaeger\"");
+    static const char *const typo[] = {"OTEL_PROPAGATORS", "b4", NULL};
+    expect_env_error(typo, OTEL_ERR_PARSE,
+                     "environment OTEL_PROPAGATORS: unknown propagator "
+                     "\"b4\" (did you mean \"b3\"?)");
+    static const char *const mixed[] = {"OTEL_PROPAGATORS", "none,b3", NULL};
+    expect_env_error(mixed, OTEL_ERR_PARSE,
+                     "environment OTEL_PROPAGATORS: propagator \"none\" given with others");
+}
+
 static void test_mhd_otel_conf_del_null(void **state)
 {
     (void)state;
@@ -1680,6 +1768,9 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_load_otlp_conf),
         cmocka_unit_test(test_mhd_otel_conf_parse_alloc_failures),
         cmocka_unit_test(test_mhd_otel_conf_load_alloc_failures),
+        cmocka_unit_test(test_mhd_otel_conf_parse_propagators),
+        cmocka_unit_test(test_mhd_otel_conf_parse_bad_propagators),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_propagators),
         cmocka_unit_test(test_mhd_otel_conf_del_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,7 @@ typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_resource_spans;
 typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_scope_spans;
 typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
 typedef Opentelemetry__Proto__Trace__V1__Span__Event pb_event;
+typedef Opentelemetry__Proto__Trace__V1__Span__Link pb_link;
 typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
 typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
 
@@ -149,6 +150,21 @@ static void add_event(otel_span *s, const char *name, uint64_t time_ns, const ot
     ev->dropped_attrs = dropped;
     for (size_t i = 0; i < n; i++)
         s->ev_attrs[s->n_ev_attrs++] = attrs[i];
+}
+
+/* Append a link to a context derived from seed. */
+static void add_link(otel_span *s, unsigned seed, const char *tracestate, uint8_t flags,
+                     bool remote)
+{
+    assert_true(s->n_links < OTEL_SPAN_MAX_LINKS);
+    otel_link *l = &s->links[s->n_links++];
+    for (int i = 0; i < 16; i++)
+        l->ctx.trace_id[i] = (uint8_t)(0x30 + i + seed * 5);
+    for (int i = 0; i < 8; i++)
+        l->ctx.span_id[i] = (uint8_t)(0x70 + i + seed * 11);
+    l->ctx.trace_flags = flags;
+    l->ctx.is_remote = remote;
+    l->tracestate = tracestate;
 }
 
 /* A span with everything the core records: a remote parent, tracestate,
@@ -288,8 +304,19 @@ static void assert_span_equal(const pb_span *m, const otel_span *s)
         assert_int_equal(ev->dropped_attributes_count, want->dropped_attrs);
     }
     assert_int_equal(m->dropped_events_count, s->dropped_events);
-    assert_int_equal(m->n_links, 0);
-    assert_int_equal(m->dropped_links_count, 0);
+    assert_int_equal(m->n_links, s->n_links);
+    for (size_t j = 0; j < s->n_links; j++) {
+        const pb_link *l = m->links[j];
+        const otel_link *want = &s->links[j];
+        assert_bytes(l->trace_id, want->ctx.trace_id, 16);
+        assert_bytes(l->span_id, want->ctx.span_id, 8);
+        assert_string_equal(l->trace_state, want->tracestate != NULL ? want->tracestate : "");
+        assert_int_equal(l->flags,
+                         want->ctx.trace_flags | 0x100u | (want->ctx.is_remote ? 0x200u : 0u));
+        assert_int_equal(l->n_attributes, 0);
+        assert_int_equal(l->dropped_attributes_count, 0);
+    }
+    assert_int_equal(m->dropped_links_count, s->dropped_links);
     if (s->status == OTEL_STATUS_UNSET) {
         assert_true(m->status == NULL || m->status->code == 0);
     } else {
@@ -438,6 +465,21 @@ static pb_span *ref_span(ref_pool *pool, const otel_span *s)
         m->events[j] = ev;
     }
     m->dropped_events_count = s->dropped_events;
+    m->n_links = s->n_links;
+    m->links = s->n_links > 0 ? ref_alloc(pool, s->n_links * sizeof(*m->links)) : NULL;
+    for (size_t j = 0; j < s->n_links; j++) {
+        const otel_link *src = &s->links[j];
+        pb_link *l = ref_alloc(pool, sizeof(*l));
+        opentelemetry__proto__trace__v1__span__link__init(l);
+        l->trace_id.len = 16;
+        l->trace_id.data = (uint8_t *)src->ctx.trace_id;
+        l->span_id.len = 8;
+        l->span_id.data = (uint8_t *)src->ctx.span_id;
+        l->trace_state = (char *)(src->tracestate != NULL ? src->tracestate : "");
+        l->flags = src->ctx.trace_flags | 0x100u | (src->ctx.is_remote ? 0x200u : 0u);
+        m->links[j] = l;
+    }
+    m->dropped_links_count = s->dropped_links;
     if (s->status != OTEL_STATUS_UNSET) {
         pb_status *st = ref_alloc(pool, sizeof(*st));
         opentelemetry__proto__trace__v1__status__init(st);
@@ -1202,6 +1244,30 @@ static void test_otel_otlp_encode_deterministic(void **state)
     otel_tracer_del(t);
 }
 
+static void test_otel_otlp_encode_links(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer("svc", NULL);
+    otel_span *s = make_span(t, "linked", 1);
+    add_link(s, 1, "k=v", OTEL_TRACE_FLAG_SAMPLED, true);
+    add_link(s, 2, "", 0, false);
+    s->dropped_links = 7;
+    pb_request *req = encode(&s, 1);
+    const pb_scope_spans *ss = only_scope(req);
+    assert_int_equal(ss->n_spans, 1);
+    const pb_span *m = ss->spans[0];
+    assert_int_equal(m->n_links, 2);
+    assert_string_equal(m->links[0]->trace_state, "k=v");
+    assert_int_equal(m->links[0]->flags, 0x301);
+    assert_int_equal(m->links[1]->flags, 0x100);
+    assert_int_equal(m->dropped_links_count, 7);
+    assert_span_equal(m, s);
+    free_request(req);
+    assert_same_bytes(&s, 1);
+    free(s);
+    otel_tracer_del(t);
+}
+
 /* ---- the same bytes as protobuf-c ------------------------------------------- */
 
 static void test_otel_otlp_encode_same_bytes_as_protobuf_c(void **state)
@@ -1254,6 +1320,14 @@ static void test_otel_otlp_encode_same_bytes_as_protobuf_c(void **state)
     add_event(s, "bare", T_START_NS, NULL, 0, 0);
     s->status = OTEL_STATUS_ERROR;
     s->status_message = long_value;
+    static char long_ts[OTEL_TRACESTATE_MAX];
+    memset(long_ts, 'l', sizeof(long_ts) - 1);
+    for (unsigned k = 0; k < OTEL_SPAN_MAX_LINKS; k++)
+        add_link(s, k, k % 2 ? long_ts : "", (uint8_t)(k * 0x55), k % 2 == 0);
+    s->dropped_links = UINT32_MAX;
+
+    add_link(spans[1], 9, "vendor=linked", OTEL_TRACE_FLAG_SAMPLED, true);
+    spans[1]->dropped_links = 3;
 
     spans[4] = make_full_span(a, 5);
     set_parent(spans[4], false);
@@ -1652,6 +1726,7 @@ int main(void)
         cmocka_unit_test(test_otel_otlp_encode_batch_512),
         cmocka_unit_test(test_otel_otlp_encode_reuse_no_stale_data),
         cmocka_unit_test(test_otel_otlp_encode_deterministic),
+        cmocka_unit_test(test_otel_otlp_encode_links),
         cmocka_unit_test(test_otel_otlp_encode_same_bytes_as_protobuf_c),
         cmocka_unit_test(test_otel_otlp_encode_random_round_trip),
         cmocka_unit_test_teardown(test_otel_otlp_encode_nomem, reset_alloc),

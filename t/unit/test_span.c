@@ -64,6 +64,8 @@ static int capture_export(void *user_data, otel_span *const *spans, size_t n)
         copy_attrs(to->ev_attrs, from->ev_attrs, from->n_ev_attrs, from, to);
         for (uint16_t e = 0; e < from->n_events; e++)
             to->events[e].name = relocate(from->events[e].name, from, to);
+        for (uint16_t k = 0; k < from->n_links; k++)
+            to->links[k].tracestate = relocate(from->links[k].tracestate, from, to);
     }
     return OTEL_OK;
 }
@@ -730,6 +732,80 @@ static void test_otel_span_update_name_replaces(void **state)
 
 /* ---- NULL and non-sampled spans ----------------------------------------- */
 
+/* ---- links ------------------------------------------------------------- */
+
+static otel_span_context link_ctx(uint8_t seed, uint8_t flags, bool remote)
+{
+    otel_span_context sc = {.trace_flags = flags, .is_remote = remote};
+    memset(sc.trace_id, seed, sizeof(sc.trace_id));
+    memset(sc.span_id, (uint8_t)(seed + 1), sizeof(sc.span_id));
+    return sc;
+}
+
+static void test_otel_span_add_link_added(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer();
+    otel_span *s = otel_span_start(t, "links", NULL);
+    otel_span_context a = link_ctx(0x11, OTEL_TRACE_FLAG_SAMPLED, true);
+    otel_span_context b = link_ctx(0x22, 0, false);
+    otel_span_context invalid = {0};
+    otel_span_add_link(s, &a, "k=v,x=y");
+    otel_span_add_link(s, &b, NULL);
+    otel_span_add_link(s, &invalid, "k=v"); /* skipped, not counted */
+    otel_span_add_link(s, NULL, NULL);
+    otel_span_end(s);
+    flush();
+    const otel_span *c = captured("links");
+    assert_int_equal(c->n_links, 2);
+    assert_int_equal(c->dropped_links, 0);
+    assert_memory_equal(c->links[0].ctx.trace_id, a.trace_id, 16);
+    assert_memory_equal(c->links[0].ctx.span_id, a.span_id, 8);
+    assert_int_equal(c->links[0].ctx.trace_flags, OTEL_TRACE_FLAG_SAMPLED);
+    assert_true(c->links[0].ctx.is_remote);
+    assert_string_equal(c->links[0].tracestate, "k=v,x=y");
+    assert_memory_equal(c->links[1].ctx.trace_id, b.trace_id, 16);
+    assert_false(c->links[1].ctx.is_remote);
+    assert_string_equal(c->links[1].tracestate, "");
+}
+
+static void test_otel_span_add_link_limit_counts_dropped(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer();
+    otel_span *s = otel_span_start(t, "links.limit", NULL);
+    for (int i = 0; i < OTEL_SPAN_MAX_LINKS + 3; i++) {
+        otel_span_context sc = link_ctx((uint8_t)(i + 1), 0, true);
+        otel_span_add_link(s, &sc, NULL);
+    }
+    otel_span_end(s);
+    /* a span from the pool starts with no links */
+    otel_span *again = otel_span_start(t, "links.fresh", NULL);
+    otel_span_end(again);
+    flush();
+    const otel_span *c = captured("links.limit");
+    assert_int_equal(c->n_links, OTEL_SPAN_MAX_LINKS);
+    assert_int_equal(c->dropped_links, 3);
+    assert_int_equal(c->links[OTEL_SPAN_MAX_LINKS - 1].ctx.trace_id[0], OTEL_SPAN_MAX_LINKS);
+    const otel_span *f = captured("links.fresh");
+    assert_int_equal(f->n_links, 0);
+    assert_int_equal(f->dropped_links, 0);
+}
+
+static void test_otel_span_add_link_not_recording(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer_with(OTEL_SAMPLER_ALWAYS_OFF, 1024);
+    otel_span *s = otel_span_start(t, "links.off", NULL);
+    otel_span_context sc = link_ctx(0x33, 0, true);
+    assert_false(otel_span_is_recording(s));
+    otel_span_add_link(s, &sc, "k=v"); /* nothing recorded, nothing touched */
+    otel_span_end(s);
+    flush();
+    assert_int_equal(cap.n, 0);
+    otel_span_add_link(NULL, &sc, "k=v");
+}
+
 static void test_otel_span_null_accepted(void **state)
 {
     (void)state;
@@ -1096,6 +1172,9 @@ int main(void)
         T(test_otel_span_set_status_ok_final),
         T(test_otel_span_set_status_ok_ignores_message),
         T(test_otel_span_update_name_replaces),
+        T(test_otel_span_add_link_added),
+        T(test_otel_span_add_link_limit_counts_dropped),
+        T(test_otel_span_add_link_not_recording),
         T(test_otel_span_null_accepted),
         T(test_otel_span_start_not_sampled),
         T(test_otel_span_start_unsampled_remote_parent),
