@@ -8,7 +8,7 @@ BUILD ?= build
 SAN ?=
 CC ?= cc
 
-PKGS := libmicrohttpd libcjson libnghttp2 libprotobuf-c zlib
+PKGS := libmicrohttpd libcjson libnghttp2 libprotobuf-c zlib libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
@@ -79,7 +79,7 @@ $(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	$(Q)$(CC) $(CFLAGS_ALL) -I$(BUILD)/gen $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
 # The LD_PRELOAD interposers live only in the shared library.
-PRELOAD_OBJ := $(BUILD)/obj/module/preload.o
+PRELOAD_OBJ := $(BUILD)/obj/module/preload.o $(BUILD)/obj/module/curl_preload.o
 
 $(BUILD)/libmhd-otel.a: $(filter-out $(PRELOAD_OBJ),$(LIB_OBJ))
 	@rm -f $@

@@ -20,8 +20,9 @@ if command -v pkg-config >/dev/null 2>&1; then
     need_pkg libprotobuf-c libprotobuf-c-dev
     need_pkg cmocka libcmocka-dev
     need_pkg zlib zlib1g-dev
+    need_pkg libcurl libcurl4-openssl-dev
 else
-    missing="$missing libmicrohttpd-dev libcjson-dev libnghttp2-dev libprotobuf-c-dev libcmocka-dev zlib1g-dev"
+    missing="$missing libmicrohttpd-dev libcjson-dev libnghttp2-dev libprotobuf-c-dev libcmocka-dev zlib1g-dev libcurl4-openssl-dev"
 fi
 need_cmd protoc-c protobuf-c-compiler
 need_cmd curl curl
