@@ -1,6 +1,7 @@
 /* baggage.c - W3C Baggage: a fixed-capacity member list, the baggage header's
  * parsing (percent-decoding) and formatting (percent-encoding). */
 #include "propagation.h"
+#include "utf8.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -69,40 +70,12 @@ static int hex_value(char c)
     return -1;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 when the
- * bytes there are not one (NUL, overlong forms, surrogates and values over
- * U+10FFFF are refused). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c == 0)
-        return 0;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        return (n >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-            return 0;
-        if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
-            return 0;
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-            return 0;
-        if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
 
 static bool utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq_len(p + i, n - i);
+        size_t k = otel_utf8_seq_len(p + i, n - i);
         if (k == 0)
             return false;
         i += k;
@@ -179,7 +152,7 @@ static int decode_value(const char *s, size_t n, char *out, size_t cap)
             if (got == 1 && c < 0x80)
                 break;
         }
-        size_t k = utf8_seq_len(seq, got);
+        size_t k = otel_utf8_seq_len(seq, got);
         const unsigned char *src = seq;
         size_t out_len = k;
         if (k == 0) {

@@ -3,6 +3,7 @@
 #include "span_int.h"
 
 #include "tracer_int.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -10,32 +11,6 @@ static _Thread_local otel_span *tls_current;
 
 /* ---- UTF-8-safe copies into the span's arena ---------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 when the
- * bytes there are not one (overlong forms, surrogates and values over
- * U+10FFFF are invalid). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        return (n >= 2 && (s[1] & 0xc0) == 0x80) ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-            return 0;
-        if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
-            return 0;
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-            return 0;
-        if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
 
 /* Length of the leading run of src (n bytes) that is plain ASCII without
  * NUL: such bytes are copied as they are. Eight bytes at a time. */
@@ -69,7 +44,7 @@ static size_t utf8_clean(char *dst, const char *src, size_t len, size_t max)
             dst[o++] = (char)p[i++];
             continue;
         }
-        size_t k = p[i] == 0 ? 0 : utf8_seq_len(p + i, len - i);
+        size_t k = otel_utf8_seq_len(p + i, len - i);
         if (k == 0) {
             if (o + 3 > max)
                 break;
