@@ -70,7 +70,6 @@ static int hex_value(char c)
     return -1;
 }
 
-
 static bool utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -10,15 +10,15 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#define CACHE_OBJS 16  /* objects one thread keeps for one pool */
-#define CACHE_POOLS 4  /* pools one thread keeps a cache for */
+#define CACHE_OBJS 16 /* objects one thread keeps for one pool */
+#define CACHE_POOLS 4 /* pools one thread keeps a cache for */
 
 struct otel_pool {
-    uint64_t id;       /* never reused, unlike the address */
+    uint64_t id; /* never reused, unlike the address */
     size_t obj_size;
-    otel_queue *ring;  /* owned; free objects, owned */
+    otel_queue *ring; /* owned; free objects, owned */
     _Atomic uint64_t allocated;
-    otel_pool *next;   /* in the registry of live pools */
+    otel_pool *next; /* in the registry of live pools */
 };
 
 typedef struct cache {

@@ -17,8 +17,8 @@
 
 struct otel_processor {
     otel_tracer_config cfg;
-    otel_queue *queue;    /* owned; ended spans */
-    otel_span **batch;    /* owned, cfg.max_export_batch_size slots */
+    otel_queue *queue; /* owned; ended spans */
+    otel_span **batch; /* owned, cfg.max_export_batch_size slots */
     otel_release_fn release;
     void *release_ud;
     otel_exporter exporters[MAX_EXPORTERS];
@@ -29,8 +29,8 @@ struct otel_processor {
     _Atomic uint64_t failed;
     _Atomic uint64_t rejected;
     _Atomic uint64_t in_flight; /* taken from the queue, export not done */
-    atomic_bool closed;      /* shutdown began: new spans are dropped */
-    atomic_bool wake_posted; /* a producer already woke the worker */
+    atomic_bool closed;         /* shutdown began: new spans are dropped */
+    atomic_bool wake_posted;    /* a producer already woke the worker */
 
     pthread_mutex_t mu; /* guards the fields below; never held while exporting */
     pthread_cond_t wake;
@@ -43,9 +43,9 @@ struct otel_processor {
     uint64_t flush_done;
     int final_rc; /* the worker's last drain: 0 or OTEL_ERR_TIMEOUT */
 
-    uint64_t pushed_base;         /* queue pushes made before a fork */
-    atomic_bool restart;          /* forked child: start the worker again */
-    otel_processor *next;         /* in the registry of processors */
+    uint64_t pushed_base; /* queue pushes made before a fork */
+    atomic_bool restart;  /* forked child: start the worker again */
+    otel_processor *next; /* in the registry of processors */
 };
 
 /* Every processor, for the fork handlers. */
@@ -233,8 +233,8 @@ static void install_atfork(void)
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
-int otel_processor_new(otel_processor **out, const otel_tracer_config *cfg,
-                       otel_release_fn release, void *release_ud)
+int otel_processor_new(otel_processor **out, const otel_tracer_config *cfg, otel_release_fn release,
+                       void *release_ud)
 {
     *out = NULL;
     if (cfg->max_queue_size == 0 || cfg->max_export_batch_size == 0 || release == NULL)

@@ -13,8 +13,8 @@ typedef void (*otel_release_fn)(void *user_data, otel_span *span);
 
 /* A processor with cfg's queue and batch sizes and delays. Spans it is done
  * with go to release. Caller frees with otel_processor_del. */
-int otel_processor_new(otel_processor **out, const otel_tracer_config *cfg,
-                       otel_release_fn release, void *release_ud);
+int otel_processor_new(otel_processor **out, const otel_tracer_config *cfg, otel_release_fn release,
+                       void *release_ud);
 /* Copies exp. Before otel_processor_start only; at most 4. */
 int otel_processor_add_exporter(otel_processor *p, const otel_exporter *exp);
 /* Starts the worker thread; idempotent. */

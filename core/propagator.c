@@ -27,12 +27,14 @@ typedef struct ts_member {
 static const char hex_digits[] = "0123456789abcdef";
 
 /* Optional whitespace (RFC 7230 OWS): space or horizontal tab. */
-static bool is_ows(char c) {
+static bool is_ows(char c)
+{
     return c == ' ' || c == '\t';
 }
 
 /* Narrow [*s, *s + *len) to drop OWS at both ends. */
-static void trim_ows(const char **s, size_t *len) {
+static void trim_ows(const char **s, size_t *len)
+{
     while (*len > 0 && is_ows((*s)[0])) {
         (*s)++;
         (*len)--;
@@ -43,7 +45,8 @@ static void trim_ows(const char **s, size_t *len) {
 }
 
 /* Value of a lowercase hex digit, or -1 for anything else (uppercase too). */
-static int hex_value(char c) {
+static int hex_value(char c)
+{
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
@@ -54,7 +57,8 @@ static int hex_value(char c) {
 }
 
 /* Decode 2n lowercase hex chars at s into n bytes. False on a bad char. */
-static bool hex_decode(const char *s, size_t n, uint8_t *out) {
+static bool hex_decode(const char *s, size_t n, uint8_t *out)
+{
     for (size_t i = 0; i < n; i++) {
         int hi = hex_value(s[2 * i]);
         int lo = hex_value(s[2 * i + 1]);
@@ -67,14 +71,16 @@ static bool hex_decode(const char *s, size_t n, uint8_t *out) {
 }
 
 /* Write n bytes as 2n lowercase hex chars at out (no NUL). */
-static void hex_write(const uint8_t *in, size_t n, char *out) {
+static void hex_write(const uint8_t *in, size_t n, char *out)
+{
     for (size_t i = 0; i < n; i++) {
         out[2 * i] = hex_digits[in[i] >> 4];
         out[2 * i + 1] = hex_digits[in[i] & 0x0f];
     }
 }
 
-static bool all_zero(const uint8_t *b, size_t n) {
+static bool all_zero(const uint8_t *b, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         if (b[i] != 0) {
             return false;
@@ -84,7 +90,8 @@ static bool all_zero(const uint8_t *b, size_t n) {
 }
 
 /* Parse a trimmed traceparent value into sc. False when it must be ignored. */
-static bool traceparent_decode(const char *v, size_t len, otel_span_context *sc) {
+static bool traceparent_decode(const char *v, size_t len, otel_span_context *sc)
+{
     uint8_t version;
     uint8_t flags;
 
@@ -117,21 +124,25 @@ static bool traceparent_decode(const char *v, size_t len, otel_span_context *sc)
     return true;
 }
 
-static bool is_lcalpha(char c) {
+static bool is_lcalpha(char c)
+{
     return c >= 'a' && c <= 'z';
 }
 
-static bool is_digit(char c) {
+static bool is_digit(char c)
+{
     return c >= '0' && c <= '9';
 }
 
 /* lcalpha / DIGIT / "_" / "-" / "*" / "/" */
-static bool is_key_char(char c) {
+static bool is_key_char(char c)
+{
     return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '*' || c == '/';
 }
 
 /* All chars after the first are key chars and 1 <= n <= max. */
-static bool key_part_valid(const char *s, size_t n, size_t max) {
+static bool key_part_valid(const char *s, size_t n, size_t max)
+{
     if (n == 0 || n > max) {
         return false;
     }
@@ -144,7 +155,8 @@ static bool key_part_valid(const char *s, size_t n, size_t max) {
 }
 
 /* simple-key, or multi-tenant key tenant-id "@" system-id. */
-static bool ts_key_valid(const char *k, size_t n) {
+static bool ts_key_valid(const char *k, size_t n)
+{
     const char *at = n > 0 ? memchr(k, '@', n) : NULL;
     if (at == NULL) {
         return n > 0 && is_lcalpha(k[0]) && key_part_valid(k, n, TS_SIMPLE_KEY_MAX);
@@ -158,7 +170,8 @@ static bool ts_key_valid(const char *k, size_t n) {
 }
 
 /* 1 to 256 printable ASCII chars but ',' and '=', not ending in a space. */
-static bool ts_value_valid(const char *v, size_t n) {
+static bool ts_value_valid(const char *v, size_t n)
+{
     if (n == 0 || n > TS_VALUE_MAX || v[n - 1] == ' ') {
         return false;
     }
@@ -171,7 +184,8 @@ static bool ts_value_valid(const char *v, size_t n) {
 }
 
 /* Validate the trimmed, non-empty member s (n bytes) and describe it in m. */
-static bool ts_member_parse(const char *s, size_t n, ts_member *m) {
+static bool ts_member_parse(const char *s, size_t n, ts_member *m)
+{
     const char *eq = memchr(s, '=', n);
     if (eq == NULL) {
         return false;
@@ -188,7 +202,8 @@ static bool ts_member_parse(const char *s, size_t n, ts_member *m) {
 }
 
 /* True when an earlier member of m[0..n) has the key of m[n]. */
-static bool ts_key_seen(const ts_member *m, size_t n) {
+static bool ts_key_seen(const ts_member *m, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         if (m[i].key_len == m[n].key_len && memcmp(m[i].start, m[n].start, m[n].key_len) == 0) {
             return true;
@@ -199,7 +214,8 @@ static bool ts_key_seen(const ts_member *m, size_t n) {
 
 /* Split and validate the whole header into m (room for the maximum count).
  * Returns the member count, or -1 when the header is invalid as a whole. */
-static int ts_split(const char *v, size_t len, ts_member *m) {
+static int ts_split(const char *v, size_t len, ts_member *m)
+{
     size_t n = 0;
     size_t pos = 0;
 
@@ -222,7 +238,8 @@ static int ts_split(const char *v, size_t len, ts_member *m) {
 }
 
 /* Length of the kept members joined by ','. */
-static size_t ts_joined_len(const ts_member *m, size_t n) {
+static size_t ts_joined_len(const ts_member *m, size_t n)
+{
     size_t total = 0;
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
@@ -236,7 +253,8 @@ static size_t ts_joined_len(const ts_member *m, size_t n) {
 
 /* Index of the member truncation drops next: the last kept one longer than
  * 128 bytes, else the last kept one. n must have a kept member. */
-static size_t ts_victim(const ts_member *m, size_t n) {
+static size_t ts_victim(const ts_member *m, size_t n)
+{
     size_t last = n;
     for (size_t i = n; i-- > 0;) {
         if (!m[i].keep) {
@@ -253,13 +271,15 @@ static size_t ts_victim(const ts_member *m, size_t n) {
 }
 
 /* Drop members per the spec until the joined length fits in max bytes. */
-static void ts_truncate(ts_member *m, size_t n, size_t max) {
+static void ts_truncate(ts_member *m, size_t n, size_t max)
+{
     while (ts_joined_len(m, n) > max) {
         m[ts_victim(m, n)].keep = false;
     }
 }
 
-int otel_traceparent_parse(const char *value, size_t len, otel_span_context *out) {
+int otel_traceparent_parse(const char *value, size_t len, otel_span_context *out)
+{
     otel_span_context sc;
 
     memset(&sc, 0, sizeof sc);
@@ -275,7 +295,8 @@ int otel_traceparent_parse(const char *value, size_t len, otel_span_context *out
     return OTEL_OK;
 }
 
-void otel_traceparent_format(const otel_span_context *sc, char *out) {
+void otel_traceparent_format(const otel_span_context *sc, char *out)
+{
     char *p = out;
 
     *p++ = '0';
@@ -292,7 +313,8 @@ void otel_traceparent_format(const otel_span_context *sc, char *out) {
     *p = '\0';
 }
 
-int otel_tracestate_parse(const char *value, size_t len, char *out, size_t cap) {
+int otel_tracestate_parse(const char *value, size_t len, char *out, size_t cap)
+{
     ts_member m[OTEL_TRACESTATE_MAX_MEMBERS];
     size_t written = 0;
 

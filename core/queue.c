@@ -69,8 +69,8 @@ bool otel_queue_push(otel_queue *q, void *item)
             pos - atomic_load_explicit(&q->tail, memory_order_acquire) >= q->capacity)
             return false;
         if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&q->head, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed)) {
+            if (atomic_compare_exchange_weak_explicit(&q->head, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
                 c->item = item;
                 atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
                 return true;
@@ -91,8 +91,8 @@ void *otel_queue_pop(otel_queue *q)
         uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         int64_t dif = (int64_t)(seq - (pos + 1));
         if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&q->tail, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed)) {
+            if (atomic_compare_exchange_weak_explicit(&q->tail, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
                 void *item = c->item;
                 atomic_store_explicit(&c->seq, pos + q->n_cells, memory_order_release);
                 return item;

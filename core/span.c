@@ -11,7 +11,6 @@ static _Thread_local otel_span *tls_current;
 
 /* ---- UTF-8-safe copies into the span's arena ---------------------------- */
 
-
 /* Length of the leading run of src (n bytes) that is plain ASCII without
  * NUL: such bytes are copied as they are. Eight bytes at a time. */
 static size_t ascii_prefix(const unsigned char *p, size_t n)

@@ -40,7 +40,8 @@ struct otel_console {
 
 /* Make room for extra more bytes in c->buf. Returns 0 or OTEL_ERR_NOMEM (the
  * buffer is then unchanged). */
-static int buf_reserve(otel_console *c, size_t extra) {
+static int buf_reserve(otel_console *c, size_t extra)
+{
     if (extra > SIZE_MAX - c->len)
         return OTEL_ERR_NOMEM;
     size_t need = c->len + extra;
@@ -57,7 +58,8 @@ static int buf_reserve(otel_console *c, size_t extra) {
     return OTEL_OK;
 }
 
-static int buf_append(otel_console *c, const char *s, size_t n) {
+static int buf_append(otel_console *c, const char *s, size_t n)
+{
     if (buf_reserve(c, n) != OTEL_OK)
         return OTEL_ERR_NOMEM;
     memcpy(c->buf + c->len, s, n);
@@ -65,12 +67,14 @@ static int buf_append(otel_console *c, const char *s, size_t n) {
     return OTEL_OK;
 }
 
-static int buf_puts(otel_console *c, const char *s) {
+static int buf_puts(otel_console *c, const char *s)
+{
     return buf_append(c, s, strlen(s));
 }
 
 /* printf onto the end of c->buf (kept NUL-free: the NUL is not counted). */
-__attribute__((format(printf, 2, 3))) static int buf_printf(otel_console *c, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static int buf_printf(otel_console *c, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     char small[256];
@@ -92,7 +96,8 @@ __attribute__((format(printf, 2, 3))) static int buf_printf(otel_console *c, con
 /* ---- writing ------------------------------------------------------------ */
 
 /* Wait until fd takes more bytes (a non-blocking output). */
-static int wait_writable(int fd) {
+static int wait_writable(int fd)
+{
     struct pollfd p = {.fd = fd, .events = POLLOUT};
     for (;;) {
         int r = poll(&p, 1, CONSOLE_POLL_MS);
@@ -107,7 +112,8 @@ static int wait_writable(int fd) {
 /* Write all n bytes of p to fd with as few write() calls as the kernel
  * allows: retried on EINTR and short writes. Returns 0 or OTEL_ERR_IO (errno
  * kept: EPIPE, ENOSPC, ...). */
-static int write_all(int fd, const char *p, size_t n) {
+static int write_all(int fd, const char *p, size_t n)
+{
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
@@ -128,7 +134,8 @@ static int write_all(int fd, const char *p, size_t n) {
 }
 
 /* Write out and empty the whole buffer. */
-static int flush_all(otel_console *c) {
+static int flush_all(otel_console *c)
+{
     int rc = write_all(c->fd, c->buf, c->len);
     c->len = 0;
     return rc;
@@ -137,7 +144,8 @@ static int flush_all(otel_console *c) {
 /* A block (line or pretty block) was just appended at c->buf[start..len).
  * When it would take the buffer past CONSOLE_BATCH_MAX, write out what came
  * before it and keep only the block, so that no write() splits a block. */
-static int commit_block(otel_console *c, size_t start) {
+static int commit_block(otel_console *c, size_t start)
+{
     if (start == 0 || c->len <= CONSOLE_BATCH_MAX)
         return OTEL_OK;
     int rc = write_all(c->fd, c->buf, start);
@@ -150,7 +158,8 @@ static int commit_block(otel_console *c, size_t start) {
 
 /* Add item to obj under key. Takes item in every case (freed on failure).
  * Returns 0 or OTEL_ERR_NOMEM (item NULL counts as a failed allocation). */
-static int add_item(cJSON *obj, const char *key, cJSON *item) {
+static int add_item(cJSON *obj, const char *key, cJSON *item)
+{
     if (item == NULL)
         return OTEL_ERR_NOMEM;
     if (!cJSON_AddItemToObject(obj, key ? key : "", item)) {
@@ -161,19 +170,22 @@ static int add_item(cJSON *obj, const char *key, cJSON *item) {
 }
 
 /* An exact integer: JSON numbers in cJSON are doubles, so write the digits. */
-static cJSON *json_u64(uint64_t v) {
+static cJSON *json_u64(uint64_t v)
+{
     char s[24];
     snprintf(s, sizeof(s), "%" PRIu64, v);
     return cJSON_CreateRaw(s);
 }
 
-static cJSON *json_i64(int64_t v) {
+static cJSON *json_i64(int64_t v)
+{
     char s[24];
     snprintf(s, sizeof(s), "%" PRId64, v);
     return cJSON_CreateRaw(s);
 }
 
-static cJSON *json_hex(const uint8_t *id, size_t n) {
+static cJSON *json_hex(const uint8_t *id, size_t n)
+{
     char s[33]; /* n <= 16 */
     otel_hex_encode(id, n, s);
     return cJSON_CreateString(s);
@@ -182,11 +194,13 @@ static cJSON *json_hex(const uint8_t *id, size_t n) {
 /* A double as a JSON number; NaN and the infinities, which JSON lacks, as
  * the strings "NaN", "Infinity", "-Infinity". */
 /* The parent span id in hex, or "" for a root span. */
-static cJSON *json_parent(const otel_span *span) {
+static cJSON *json_parent(const otel_span *span)
+{
     return span->has_parent ? json_hex(span->parent_span_id, 8) : cJSON_CreateString("");
 }
 
-static cJSON *json_double(double d) {
+static cJSON *json_double(double d)
+{
     if (isnan(d))
         return cJSON_CreateString("NaN");
     if (isinf(d))
@@ -194,7 +208,8 @@ static cJSON *json_double(double d) {
     return cJSON_CreateNumber(d);
 }
 
-static cJSON *json_attr_value(const otel_attr *a) {
+static cJSON *json_attr_value(const otel_attr *a)
+{
     switch (a->type) {
     case OTEL_ATTR_STRING:
         return cJSON_CreateString(a->v.s.ptr ? a->v.s.ptr : "");
@@ -210,7 +225,8 @@ static cJSON *json_attr_value(const otel_attr *a) {
 
 /* An object of the n attributes at a. Caller frees with cJSON_Delete; NULL
  * when out of memory. */
-static cJSON *json_attrs(const otel_attr *a, size_t n) {
+static cJSON *json_attrs(const otel_attr *a, size_t n)
+{
     cJSON *obj = cJSON_CreateObject();
     if (obj == NULL)
         return NULL;
@@ -223,7 +239,8 @@ static cJSON *json_attrs(const otel_attr *a, size_t n) {
     return obj;
 }
 
-static cJSON *json_event(const otel_span *span, const otel_event *ev) {
+static cJSON *json_event(const otel_span *span, const otel_event *ev)
+{
     size_t first = ev->attr_first;
     size_t count = ev->attr_count;
     if (first > OTEL_SPAN_MAX_EVENT_ATTRS)
@@ -243,7 +260,8 @@ static cJSON *json_event(const otel_span *span, const otel_event *ev) {
     return obj;
 }
 
-static cJSON *json_events(const otel_span *span) {
+static cJSON *json_events(const otel_span *span)
+{
     size_t n = span->n_events < OTEL_SPAN_MAX_EVENTS ? span->n_events : OTEL_SPAN_MAX_EVENTS;
     cJSON *arr = cJSON_CreateArray();
     if (arr == NULL)
@@ -259,17 +277,20 @@ static cJSON *json_events(const otel_span *span) {
     return arr;
 }
 
-static const char *kind_name(otel_span_kind kind) {
+static const char *kind_name(otel_span_kind kind)
+{
     const char *s = otel_span_kind_name(kind);
     return s ? s : "internal";
 }
 
-static const char *status_name(otel_status_code code) {
+static const char *status_name(otel_status_code code)
+{
     const char *s = otel_status_code_name(code);
     return s ? s : "unset";
 }
 
-static cJSON *json_status(const otel_span *span) {
+static cJSON *json_status(const otel_span *span)
+{
     cJSON *obj = cJSON_CreateObject();
     if (obj == NULL)
         return NULL;
@@ -283,7 +304,8 @@ static cJSON *json_status(const otel_span *span) {
 }
 
 /* The tracer's resource as an object of strings; {} without a tracer. */
-static cJSON *json_resource(const otel_tracer *tracer) {
+static cJSON *json_resource(const otel_tracer *tracer)
+{
     cJSON *obj = cJSON_CreateObject();
     if (obj == NULL)
         return NULL;
@@ -303,7 +325,8 @@ static cJSON *json_resource(const otel_tracer *tracer) {
 
 /* The whole span as a cJSON tree, keys in the documented order. Caller frees
  * with cJSON_Delete; NULL when out of memory. */
-static cJSON *json_span(const otel_span *span) {
+static cJSON *json_span(const otel_span *span)
+{
     size_t n_attrs = span->n_attrs < OTEL_SPAN_MAX_ATTRS ? span->n_attrs : OTEL_SPAN_MAX_ATTRS;
     cJSON *obj = cJSON_CreateObject();
     if (obj == NULL)
@@ -326,7 +349,8 @@ static cJSON *json_span(const otel_span *span) {
 }
 
 /* Append span as one JSON line (with its newline) to c->buf. */
-static int render_json(otel_console *c, const otel_span *span) {
+static int render_json(otel_console *c, const otel_span *span)
+{
     char *line = otel_console_span_json(span); /* ours, freed below */
     if (line == NULL)
         return OTEL_ERR_NOMEM;
@@ -345,7 +369,8 @@ static int render_json(otel_console *c, const otel_span *span) {
 
 /* s quoted, with '"', '\\' and control characters (C0, DEL, and the C1 range
  * a terminal could act on) escaped; other UTF-8 passes through. */
-static int pretty_quoted(otel_console *c, const char *s) {
+static int pretty_quoted(otel_console *c, const char *s)
+{
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     if (buf_puts(c, "\"") != OTEL_OK)
         return OTEL_ERR_NOMEM;
@@ -379,7 +404,8 @@ static int pretty_quoted(otel_console *c, const char *s) {
 }
 
 /* The shortest of %.15g / %.17g that reads back as the same double. */
-static int pretty_double(otel_console *c, double d) {
+static int pretty_double(otel_console *c, double d)
+{
     char s[32];
     snprintf(s, sizeof(s), "%.15g", d);
     if (isfinite(d) && strtod(s, NULL) != d)
@@ -387,7 +413,8 @@ static int pretty_double(otel_console *c, double d) {
     return buf_puts(c, s);
 }
 
-static int pretty_value(otel_console *c, const otel_attr *a) {
+static int pretty_value(otel_console *c, const otel_attr *a)
+{
     switch (a->type) {
     case OTEL_ATTR_STRING:
         return pretty_quoted(c, a->v.s.ptr);
@@ -402,7 +429,8 @@ static int pretty_value(otel_console *c, const otel_attr *a) {
 }
 
 /* One "key = value" line per attribute, indented by indent spaces. */
-static int pretty_attrs(otel_console *c, const otel_attr *a, size_t n, int indent) {
+static int pretty_attrs(otel_console *c, const otel_attr *a, size_t n, int indent)
+{
     for (size_t i = 0; i < n; i++) {
         if (buf_printf(c, "%*s%s = ", indent, "", a[i].key ? a[i].key : "") != OTEL_OK ||
             pretty_value(c, &a[i]) != OTEL_OK || buf_puts(c, "\n") != OTEL_OK)
@@ -412,13 +440,15 @@ static int pretty_attrs(otel_console *c, const otel_attr *a, size_t n, int inden
 }
 
 /* A duration in ns as milliseconds with three decimals, signed. */
-static int pretty_ms(otel_console *c, const char *sign, uint64_t ns) {
+static int pretty_ms(otel_console *c, const char *sign, uint64_t ns)
+{
     return buf_printf(c, "%s%" PRIu64 ".%03u ms", sign, ns / 1000000,
                       (unsigned)(ns % 1000000 / 1000));
 }
 
 /* Unix ns as RFC 3339 UTC with nanoseconds. */
-static int pretty_time(otel_console *c, uint64_t ns) {
+static int pretty_time(otel_console *c, uint64_t ns)
+{
     time_t secs = (time_t)(ns / 1000000000);
     struct tm tm;
     char date[32];
@@ -427,7 +457,8 @@ static int pretty_time(otel_console *c, uint64_t ns) {
     return buf_printf(c, "%s.%09uZ", date, (unsigned)(ns % 1000000000));
 }
 
-static int pretty_resource(otel_console *c, const otel_resource *r) {
+static int pretty_resource(otel_console *c, const otel_resource *r)
+{
     if (buf_puts(c, "resource:") != OTEL_OK)
         return OTEL_ERR_NOMEM;
     size_t n = r ? otel_resource_count(r) : 0;
@@ -441,7 +472,8 @@ static int pretty_resource(otel_console *c, const otel_resource *r) {
     return buf_puts(c, "\n");
 }
 
-static int pretty_events(otel_console *c, const otel_span *span) {
+static int pretty_events(otel_console *c, const otel_span *span)
+{
     size_t n = span->n_events < OTEL_SPAN_MAX_EVENTS ? span->n_events : OTEL_SPAN_MAX_EVENTS;
     if (n == 0)
         return OTEL_OK;
@@ -467,7 +499,8 @@ static int pretty_events(otel_console *c, const otel_span *span) {
     return OTEL_OK;
 }
 
-static int pretty_links(otel_console *c, const otel_span *span) {
+static int pretty_links(otel_console *c, const otel_span *span)
+{
     size_t n = span->n_links < OTEL_SPAN_MAX_LINKS ? span->n_links : OTEL_SPAN_MAX_LINKS;
     if (n == 0)
         return OTEL_OK;
@@ -482,7 +515,8 @@ static int pretty_links(otel_console *c, const otel_span *span) {
         if (buf_printf(c, "    trace=%s span=%s flags=%02x", trace, id, l->ctx.trace_flags) !=
                 OTEL_OK ||
             (l->tracestate && l->tracestate[0] &&
-             (buf_puts(c, " tracestate=") != OTEL_OK || pretty_quoted(c, l->tracestate) != OTEL_OK)) ||
+             (buf_puts(c, " tracestate=") != OTEL_OK ||
+              pretty_quoted(c, l->tracestate) != OTEL_OK)) ||
             buf_puts(c, "\n") != OTEL_OK)
             return OTEL_ERR_NOMEM;
     }
@@ -490,7 +524,8 @@ static int pretty_links(otel_console *c, const otel_span *span) {
 }
 
 /* Append span as a block of text to c->buf. */
-static int render_pretty(otel_console *c, const otel_span *span) {
+static int render_pretty(otel_console *c, const otel_span *span)
+{
     char trace[33];
     char id[17];
     char parent[17] = "-";
@@ -518,10 +553,9 @@ static int render_pretty(otel_console *c, const otel_span *span) {
     if (pretty_events(c, span) != OTEL_OK || pretty_links(c, span) != OTEL_OK)
         return OTEL_ERR_NOMEM;
     if (span->dropped_links)
-        return buf_printf(c,
-                          "  dropped: %" PRIu32 " attributes, %" PRIu32 " events, %" PRIu32
-                          " links\n",
-                          span->dropped_attrs, span->dropped_events, span->dropped_links);
+        return buf_printf(
+            c, "  dropped: %" PRIu32 " attributes, %" PRIu32 " events, %" PRIu32 " links\n",
+            span->dropped_attrs, span->dropped_events, span->dropped_links);
     if (span->dropped_attrs || span->dropped_events)
         return buf_printf(c, "  dropped: %" PRIu32 " attributes, %" PRIu32 " events\n",
                           span->dropped_attrs, span->dropped_events);
@@ -531,7 +565,8 @@ static int render_pretty(otel_console *c, const otel_span *span) {
 /* ---- exporter ----------------------------------------------------------- */
 
 /* Render and write one batch; c->lock is held. */
-static int export_locked(otel_console *c, otel_span *const *spans, size_t n) {
+static int export_locked(otel_console *c, otel_span *const *spans, size_t n)
+{
     const otel_resource *shown = NULL;
     bool any_shown = false;
     c->len = 0;
@@ -571,7 +606,8 @@ static int export_locked(otel_console *c, otel_span *const *spans, size_t n) {
     return flush_all(c);
 }
 
-static int console_export(void *user_data, otel_span *const *spans, size_t n) {
+static int console_export(void *user_data, otel_span *const *spans, size_t n)
+{
     otel_console *c = user_data;
     if (c == NULL || (spans == NULL && n > 0))
         return OTEL_ERR_INVALID;
@@ -583,13 +619,15 @@ static int console_export(void *user_data, otel_span *const *spans, size_t n) {
 
 /* Every export writes its batch before it returns: nothing is held back, so
  * there is nothing left to flush here. */
-static void console_shutdown(void *user_data) {
+static void console_shutdown(void *user_data)
+{
     (void)user_data;
 }
 
 /* ---- API ---------------------------------------------------------------- */
 
-int otel_console_new(otel_console **out, otel_console_format format, const char *output) {
+int otel_console_new(otel_console **out, otel_console_format format, const char *output)
+{
     if (out == NULL)
         return OTEL_ERR_INVALID;
     *out = NULL;
@@ -623,7 +661,8 @@ int otel_console_new(otel_console **out, otel_console_format format, const char 
     return OTEL_OK;
 }
 
-void otel_console_del(otel_console *c) {
+void otel_console_del(otel_console *c)
+{
     if (c == NULL)
         return;
     if (c->owns_fd)
@@ -633,7 +672,8 @@ void otel_console_del(otel_console *c) {
     otel_free(c);
 }
 
-otel_exporter otel_console_exporter(otel_console *c) {
+otel_exporter otel_console_exporter(otel_console *c)
+{
     otel_exporter e = {
         .name = "console",
         .export_spans = console_export,
@@ -643,7 +683,8 @@ otel_exporter otel_console_exporter(otel_console *c) {
     return e;
 }
 
-char *otel_console_span_json(const otel_span *span) {
+char *otel_console_span_json(const otel_span *span)
+{
     if (span == NULL)
         return NULL;
     cJSON *tree = json_span(span); /* ours, deleted below */

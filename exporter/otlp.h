@@ -12,7 +12,7 @@ typedef struct otel_otlp_header {
 } otel_otlp_header;
 
 typedef struct otel_otlp_config {
-    const char *endpoint;           /* "http://HOST:PORT"; default http://localhost:4317 */
+    const char *endpoint;            /* "http://HOST:PORT"; default http://localhost:4317 */
     const otel_otlp_header *headers; /* extra request metadata, n_headers of them */
     size_t n_headers;
     bool gzip;           /* grpc-encoding: gzip */
@@ -36,11 +36,11 @@ void otel_otlp_del(otel_otlp *e);
 otel_exporter otel_otlp_exporter(otel_otlp *e);
 
 typedef struct otel_otlp_stats {
-    uint64_t requests;    /* Export calls sent, retries included */
+    uint64_t requests; /* Export calls sent, retries included */
     uint64_t retries;
-    uint64_t connects;    /* connections established */
-    uint64_t bytes_sent;  /* gRPC message bytes, after compression */
-    uint64_t rejected;    /* spans the receiver reported rejected */
+    uint64_t connects;   /* connections established */
+    uint64_t bytes_sent; /* gRPC message bytes, after compression */
+    uint64_t rejected;   /* spans the receiver reported rejected */
 } otel_otlp_stats;
 
 void otel_otlp_get_stats(const otel_otlp *e, otel_otlp_stats *out);

@@ -24,12 +24,12 @@ typedef struct mhd_otel_strv {
 /* Everything a config file and the environment can say. All strings are
  * heap copies owned by the conf and freed by mhd_otel_conf_del. */
 typedef struct mhd_otel_conf {
-    bool trace;             /* otel_trace on|off; default on */
-    char *service_name;     /* otel_service_name / OTEL_SERVICE_NAME; NULL = default */
+    bool trace;                      /* otel_trace on|off; default on */
+    char *service_name;              /* otel_service_name / OTEL_SERVICE_NAME; NULL = default */
     mhd_otel_kv_str *resource_attrs; /* otel_resource_attr / OTEL_RESOURCE_ATTRIBUTES */
     size_t n_resource_attrs;
-    otel_sampler sampler;   /* otel_sampler / OTEL_TRACES_SAMPLER[_ARG] */
-    mhd_otel_strv skip_paths;      /* exact paths */
+    otel_sampler sampler;     /* otel_sampler / OTEL_TRACES_SAMPLER[_ARG] */
+    mhd_otel_strv skip_paths; /* exact paths */
     mhd_otel_strv skip_prefixes;
     mhd_otel_strv routes;          /* patterns such as /hello/{name} */
     mhd_otel_strv capture_headers; /* request header names, as written */
@@ -38,9 +38,9 @@ typedef struct mhd_otel_conf {
     bool trust_incoming;           /* otel_trust_incoming on|off; default on. Off: a
                                       new trace, the incoming context as a link */
 
-    bool console;                  /* an otel_exporter console block was given */
+    bool console;                       /* an otel_exporter console block was given */
     otel_console_format console_format; /* default json */
-    char *console_output;          /* "stdout" (default), "stderr" or a path */
+    char *console_output;               /* "stdout" (default), "stderr" or a path */
 
     bool otlp;                     /* an otel_exporter otlp block, OTEL_TRACES_EXPORTER=otlp,
                                       or no exporter named anywhere (the spec default) */
@@ -48,10 +48,10 @@ typedef struct mhd_otel_conf {
                                       NULL = http://localhost:4317 */
     mhd_otel_kv_str *otlp_headers; /* header NAME VALUE / OTEL_EXPORTER_OTLP_[TRACES_]HEADERS */
     size_t n_otlp_headers;
-    bool otlp_gzip;                /* compression gzip|none / ..._COMPRESSION */
-    uint64_t otlp_timeout_ns;      /* timeout / ..._TIMEOUT (ms); default 10 s */
+    bool otlp_gzip;           /* compression gzip|none / ..._COMPRESSION */
+    uint64_t otlp_timeout_ns; /* timeout / ..._TIMEOUT (ms); default 10 s */
 
-    otel_tracer_config batch;      /* otel_batch / OTEL_BSP_* (+ sampler above) */
+    otel_tracer_config batch; /* otel_batch / OTEL_BSP_* (+ sampler above) */
 } mhd_otel_conf;
 
 /* Load path, with the environment applied first (the file wins over it).

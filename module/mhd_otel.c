@@ -210,8 +210,7 @@ void mhd_otel_stats(const mhd_otel *m, otel_stats *out)
 
 static struct MHD_Daemon *start_traced(mhd_otel *m, unsigned int flags, uint16_t port,
                                        MHD_AcceptPolicyCallback apc, void *apc_cls,
-                                       MHD_AccessHandlerCallback dh, void *dh_cls,
-                                       mhd_otel_opts *o)
+                                       MHD_AccessHandlerCallback dh, void *dh_cls, mhd_otel_opts *o)
 {
     mhd_otel_daemon *d = otel_calloc(1, sizeof(*d));
     if (d == NULL)
@@ -244,9 +243,8 @@ static struct MHD_Daemon *start_traced(mhd_otel *m, unsigned int flags, uint16_t
      * a process that forks after loading the config serves from the child. */
     if (otel_tracer_start(m->tracer) != OTEL_OK)
         otel_log(OTEL_LOG_ERROR, "cannot start the exporter thread: spans stay queued");
-    struct MHD_Daemon *daemon =
-        mhd_otel_real_start(flags, port, apc, apc_cls, mhd_otel_on_request, d, MHD_OPTION_ARRAY,
-                            o->items, MHD_OPTION_END);
+    struct MHD_Daemon *daemon = mhd_otel_real_start(flags, port, apc, apc_cls, mhd_otel_on_request,
+                                                    d, MHD_OPTION_ARRAY, o->items, MHD_OPTION_END);
     if (daemon == NULL) {
         otel_free(d);
         return NULL;
@@ -261,8 +259,7 @@ static struct MHD_Daemon *start_traced(mhd_otel *m, unsigned int flags, uint16_t
 
 struct MHD_Daemon *mhd_otel_start_daemon_va(mhd_otel *m, unsigned int flags, uint16_t port,
                                             MHD_AcceptPolicyCallback apc, void *apc_cls,
-                                            MHD_AccessHandlerCallback dh, void *dh_cls,
-                                            va_list ap)
+                                            MHD_AccessHandlerCallback dh, void *dh_cls, va_list ap)
 {
     if (!mhd_otel_enabled(m) || dh == NULL)
         return mhd_otel_real_start_va()(flags, port, apc, apc_cls, dh, dh_cls, ap);

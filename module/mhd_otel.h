@@ -46,8 +46,7 @@ struct MHD_Daemon *mhd_otel_start_daemon(mhd_otel *m, unsigned int flags, uint16
                                          MHD_AccessHandlerCallback dh, void *dh_cls, ...);
 struct MHD_Daemon *mhd_otel_start_daemon_va(mhd_otel *m, unsigned int flags, uint16_t port,
                                             MHD_AcceptPolicyCallback apc, void *apc_cls,
-                                            MHD_AccessHandlerCallback dh, void *dh_cls,
-                                            va_list ap);
+                                            MHD_AccessHandlerCallback dh, void *dh_cls, va_list ap);
 /* MHD_stop_daemon, then free what the module kept for the daemon. */
 void mhd_otel_stop_daemon(struct MHD_Daemon *daemon);
 

@@ -11,9 +11,9 @@
 #include <microhttpd.h>
 
 typedef struct MHD_Daemon *(*mhd_otel_start_va_fn)(unsigned int flags, uint16_t port,
-                                                    MHD_AcceptPolicyCallback apc, void *apc_cls,
-                                                    MHD_AccessHandlerCallback dh, void *dh_cls,
-                                                    va_list ap);
+                                                   MHD_AcceptPolicyCallback apc, void *apc_cls,
+                                                   MHD_AccessHandlerCallback dh, void *dh_cls,
+                                                   va_list ap);
 typedef void (*mhd_otel_stop_fn)(struct MHD_Daemon *daemon);
 
 /* libmicrohttpd's MHD_start_daemon_va / MHD_stop_daemon: the next

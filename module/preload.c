@@ -45,9 +45,8 @@ struct MHD_Daemon *MHD_start_daemon_va(unsigned int flags, uint16_t port,
     return mhd_otel_start_daemon_va(module, flags, port, apc, apc_cls, dh, dh_cls, ap);
 }
 
-struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port,
-                                    MHD_AcceptPolicyCallback apc, void *apc_cls,
-                                    MHD_AccessHandlerCallback dh, void *dh_cls, ...)
+struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc,
+                                    void *apc_cls, MHD_AccessHandlerCallback dh, void *dh_cls, ...)
 {
     va_list ap;
     va_start(ap, dh_cls);

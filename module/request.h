@@ -19,15 +19,15 @@ struct mhd_otel_daemon;
 typedef struct mhd_otel_req {
     struct mhd_otel_daemon *daemon;
     struct MHD_Connection *conn;
-    void *app_cls;  /* the server's own per-request pointer */
+    void *app_cls;   /* the server's own per-request pointer */
     otel_span *span; /* owned until ended; NULL when not traced */
     uint64_t start_ns;
     unsigned int status; /* last status seen queued */
     bool handled;        /* the access handler ran at least once */
     bool skipped;
-    bool hooked;         /* the request hook ran: the response hook will */
+    bool hooked; /* the request hook ran: the response hook will */
     uint16_t uri_len;
-    struct mhd_otel_req *next; /* in its connection-table bucket */
+    struct mhd_otel_req *next;  /* in its connection-table bucket */
     char uri[MHD_OTEL_URI_MAX]; /* raw URI (path and query), NUL-terminated */
 } mhd_otel_req;
 

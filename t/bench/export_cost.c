@@ -91,12 +91,12 @@ int main(int argc, char **argv)
     otel_tracer_stats(t, &st);
     otel_otlp_stats os;
     otel_otlp_get_stats(o, &os);
-    printf("exporter: %llu spans exported, %llu failed, %.0f spans/s (wall, flush time), "
-           "%.0f spans per exporter-CPU second, %.2f us CPU/span, %.0f bytes/span sent%s\n",
-           (unsigned long long)st.exported, (unsigned long long)st.failed,
-           (double)st.exported / wall, (double)st.exported / worker_cpu,
-           worker_cpu / (double)st.exported * 1e6,
-           (double)os.bytes_sent / (double)(st.exported ? st.exported : 1), oc.gzip ? " (gzip)" : "");
+    printf(
+        "exporter: %llu spans exported, %llu failed, %.0f spans/s (wall, flush time), "
+        "%.0f spans per exporter-CPU second, %.2f us CPU/span, %.0f bytes/span sent%s\n",
+        (unsigned long long)st.exported, (unsigned long long)st.failed, (double)st.exported / wall,
+        (double)st.exported / worker_cpu, worker_cpu / (double)st.exported * 1e6,
+        (double)os.bytes_sent / (double)(st.exported ? st.exported : 1), oc.gzip ? " (gzip)" : "");
     otel_tracer_del(t);
     otel_otlp_del(o);
     return st.failed != 0;

@@ -76,8 +76,7 @@ int main(int argc, char **argv)
     otel_stats st;
     otel_tracer_stats(t, &st);
     printf("spans %ld  request-thread ns/span %.1f  exported %llu dropped %llu\n", n,
-           busy / (double)n * 1e9, (unsigned long long)st.exported,
-           (unsigned long long)st.dropped);
+           busy / (double)n * 1e9, (unsigned long long)st.exported, (unsigned long long)st.dropped);
     otel_tracer_del(t);
     return 0;
 }

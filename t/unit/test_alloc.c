@@ -65,9 +65,9 @@ static void test_otel_realloc_keeps_content(void **state)
 static void test_otel_strerror_every_code(void **state)
 {
     (void)state;
-    const int codes[] = {OTEL_OK,      OTEL_ERR_NOMEM, OTEL_ERR_INVALID, OTEL_ERR_FULL,
-                         OTEL_ERR_TIMEOUT, OTEL_ERR_IO, OTEL_ERR_STATE,   OTEL_ERR_PARSE,
-                         OTEL_ERR_RANGE, OTEL_ERR_UNSUPPORTED};
+    const int codes[] = {OTEL_OK,          OTEL_ERR_NOMEM,      OTEL_ERR_INVALID, OTEL_ERR_FULL,
+                         OTEL_ERR_TIMEOUT, OTEL_ERR_IO,         OTEL_ERR_STATE,   OTEL_ERR_PARSE,
+                         OTEL_ERR_RANGE,   OTEL_ERR_UNSUPPORTED};
     const char *unknown = otel_strerror(-1000);
     assert_string_equal(unknown, "unknown error");
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {

@@ -28,7 +28,8 @@
 
 /* A recorded, ended server span with fixed ids. Caller frees with free().
  * Strings point at static storage; the exporter only reads. */
-static otel_span *make_span(const char *name) {
+static otel_span *make_span(const char *name)
+{
     otel_span *s = calloc(1, sizeof(*s));
     assert_non_null(s);
     for (int i = 0; i < 16; i++)
@@ -47,33 +48,38 @@ static otel_span *make_span(const char *name) {
     return s;
 }
 
-static void attr_str(otel_attr *a, const char *key, const char *v) {
+static void attr_str(otel_attr *a, const char *key, const char *v)
+{
     a->key = key;
     a->type = OTEL_ATTR_STRING;
     a->v.s.ptr = v;
     a->v.s.len = (uint32_t)strlen(v);
 }
 
-static void attr_int(otel_attr *a, const char *key, int64_t v) {
+static void attr_int(otel_attr *a, const char *key, int64_t v)
+{
     a->key = key;
     a->type = OTEL_ATTR_INT;
     a->v.i = v;
 }
 
-static void attr_bool(otel_attr *a, const char *key, bool v) {
+static void attr_bool(otel_attr *a, const char *key, bool v)
+{
     a->key = key;
     a->type = OTEL_ATTR_BOOL;
     a->v.b = v;
 }
 
-static void attr_double(otel_attr *a, const char *key, double v) {
+static void attr_double(otel_attr *a, const char *key, double v)
+{
     a->key = key;
     a->type = OTEL_ATTR_DOUBLE;
     a->v.d = v;
 }
 
 /* Render span; parse it. *text gets the line (free with free()). */
-static cJSON *render(const otel_span *span, char **text) {
+static cJSON *render(const otel_span *span, char **text)
+{
     char *line = otel_console_span_json(span);
     assert_non_null(line);
     assert_null(strchr(line, '\n'));
@@ -87,7 +93,8 @@ static cJSON *render(const otel_span *span, char **text) {
     return root;
 }
 
-static const char *get_str(const cJSON *obj, const char *key) {
+static const char *get_str(const cJSON *obj, const char *key)
+{
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
     assert_non_null(item);
     assert_true(cJSON_IsString(item));
@@ -95,7 +102,8 @@ static const char *get_str(const cJSON *obj, const char *key) {
 }
 
 /* Assert obj's keys are exactly keys[0..n), in that order. */
-static void assert_keys(const cJSON *obj, const char *const *keys, size_t n) {
+static void assert_keys(const cJSON *obj, const char *const *keys, size_t n)
+{
     size_t i = 0;
     for (const cJSON *it = obj->child; it != NULL; it = it->next, i++) {
         assert_true(i < n);
@@ -124,19 +132,22 @@ typedef struct tmp_path {
     char path[96];
 } tmp_path;
 
-static void tmp_path_make(tmp_path *t) {
+static void tmp_path_make(tmp_path *t)
+{
     snprintf(t->dir, sizeof(t->dir), "/tmp/test_console.XXXXXX");
     assert_non_null(mkdtemp(t->dir));
     snprintf(t->path, sizeof(t->path), "%s/spans.out", t->dir);
 }
 
-static void tmp_path_remove(tmp_path *t) {
+static void tmp_path_remove(tmp_path *t)
+{
     unlink(t->path);
     rmdir(t->dir);
 }
 
 /* Whole file as a NUL-terminated heap string (free with free()). */
-static char *slurp(const char *path, size_t *len) {
+static char *slurp(const char *path, size_t *len)
+{
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
     size_t cap = 4096, n = 0;
@@ -159,7 +170,8 @@ static char *slurp(const char *path, size_t *len) {
 }
 
 /* Count the lines of text, asserting each is a JSON object; returns n. */
-static size_t check_json_lines(char *text, size_t len) {
+static size_t check_json_lines(char *text, size_t len)
+{
     size_t lines = 0;
     assert_true(len > 0);
     assert_int_equal(text[len - 1], '\n');
@@ -178,7 +190,8 @@ static size_t check_json_lines(char *text, size_t len) {
     return lines;
 }
 
-static size_t count_substr(const char *hay, const char *needle) {
+static size_t count_substr(const char *hay, const char *needle)
+{
     size_t n = 0;
     for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
         n++;
@@ -187,7 +200,8 @@ static size_t count_substr(const char *hay, const char *needle) {
 
 /* ---- otel_console_span_json ---------------------------------------------- */
 
-static void test_otel_console_span_json_keys_in_order(void **state) {
+static void test_otel_console_span_json_keys_in_order(void **state)
+{
     (void)state;
     otel_span *s = make_span("GET /");
     cJSON *root = render(s, NULL);
@@ -200,12 +214,14 @@ static void test_otel_console_span_json_keys_in_order(void **state) {
     free(s);
 }
 
-static void test_otel_console_span_json_null(void **state) {
+static void test_otel_console_span_json_null(void **state)
+{
     (void)state;
     assert_null(otel_console_span_json(NULL));
 }
 
-static void test_otel_console_span_json_ids_hex(void **state) {
+static void test_otel_console_span_json_ids_hex(void **state)
+{
     (void)state;
     otel_span *s = make_span("child");
     s->has_parent = true;
@@ -219,7 +235,8 @@ static void test_otel_console_span_json_ids_hex(void **state) {
     free(s);
 }
 
-static void test_otel_console_span_json_root_parent_empty(void **state) {
+static void test_otel_console_span_json_root_parent_empty(void **state)
+{
     (void)state;
     otel_span *s = make_span("root");
     s->parent_span_id[0] = 0x55; /* ignored without has_parent */
@@ -229,7 +246,8 @@ static void test_otel_console_span_json_root_parent_empty(void **state) {
     free(s);
 }
 
-static void test_otel_console_span_json_kind_names(void **state) {
+static void test_otel_console_span_json_kind_names(void **state)
+{
     (void)state;
     static const struct {
         otel_span_kind kind;
@@ -249,7 +267,8 @@ static void test_otel_console_span_json_kind_names(void **state) {
     free(s);
 }
 
-static void test_otel_console_span_json_times_exact(void **state) {
+static void test_otel_console_span_json_times_exact(void **state)
+{
     (void)state;
     otel_span *s = make_span("t");
     s->end_ns = UINT64_MAX;
@@ -264,7 +283,8 @@ static void test_otel_console_span_json_times_exact(void **state) {
     free(s);
 }
 
-static void test_otel_console_span_json_attr_types(void **state) {
+static void test_otel_console_span_json_attr_types(void **state)
+{
     (void)state;
     otel_span *s = make_span("attrs");
     attr_str(&s->attrs[0], "http.request.method", "GET");
@@ -302,7 +322,8 @@ static void test_otel_console_span_json_attr_types(void **state) {
     free(s);
 }
 
-static void test_otel_console_span_json_string_escaping(void **state) {
+static void test_otel_console_span_json_string_escaping(void **state)
+{
     (void)state;
     static const char tricky[] = "q\"b\\s\nnl\ttab\x01 caf\xc3\xa9 \xe2\x9c\x93";
     otel_span *s = make_span(tricky);
@@ -316,7 +337,8 @@ static void test_otel_console_span_json_string_escaping(void **state) {
     free(s);
 }
 
-static void test_otel_console_span_json_events(void **state) {
+static void test_otel_console_span_json_events(void **state)
+{
     (void)state;
     otel_span *s = make_span("ev");
     s->events[0] = (otel_event){
@@ -360,7 +382,8 @@ static void test_otel_console_span_json_events(void **state) {
     free(s);
 }
 
-static void test_otel_console_span_json_event_attrs_clamped(void **state) {
+static void test_otel_console_span_json_event_attrs_clamped(void **state)
+{
     (void)state;
     otel_span *s = make_span("ev");
     /* An out-of-range slice must not read past ev_attrs. */
@@ -375,7 +398,8 @@ static void test_otel_console_span_json_event_attrs_clamped(void **state) {
     free(s);
 }
 
-static void test_otel_console_span_json_status(void **state) {
+static void test_otel_console_span_json_status(void **state)
+{
     (void)state;
     static const struct {
         otel_status_code code;
@@ -400,7 +424,8 @@ static void test_otel_console_span_json_status(void **state) {
     free(s);
 }
 
-static void test_otel_console_span_json_resource(void **state) {
+static void test_otel_console_span_json_resource(void **state)
+{
     (void)state;
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "demo"), OTEL_OK);
@@ -423,7 +448,8 @@ static void test_otel_console_span_json_resource(void **state) {
     otel_tracer_del(t);
 }
 
-static void test_otel_console_span_json_resource_empty_without_tracer(void **state) {
+static void test_otel_console_span_json_resource_empty_without_tracer(void **state)
+{
     (void)state;
     otel_span *s = make_span("nores");
     char *text = NULL;
@@ -437,7 +463,8 @@ static void test_otel_console_span_json_resource_empty_without_tracer(void **sta
     free(s);
 }
 
-static void test_otel_console_span_json_dropped_same_keys(void **state) {
+static void test_otel_console_span_json_dropped_same_keys(void **state)
+{
     (void)state;
     otel_span *s = make_span("dropped");
     s->dropped_attrs = 3;
@@ -457,7 +484,8 @@ static void test_otel_console_span_json_dropped_same_keys(void **state) {
  * (ASan checks), and in the end the span renders. */
 static long cjson_fail_at = -1;
 
-static void *failing_malloc(size_t n) {
+static void *failing_malloc(size_t n)
+{
     if (cjson_fail_at == 0)
         return NULL;
     if (cjson_fail_at > 0)
@@ -465,7 +493,8 @@ static void *failing_malloc(size_t n) {
     return malloc(n);
 }
 
-static void test_otel_console_span_json_nomem(void **state) {
+static void test_otel_console_span_json_nomem(void **state)
+{
     (void)state;
     otel_span *s = make_span("nomem");
     attr_str(&s->attrs[0], "a", "b");
@@ -497,7 +526,8 @@ static void test_otel_console_span_json_nomem(void **state) {
 
 /* ---- otel_console_new / del / exporter ----------------------------------- */
 
-static void test_otel_console_new_unwritable_path(void **state) {
+static void test_otel_console_new_unwritable_path(void **state)
+{
     (void)state;
     otel_console *c = (otel_console *)&c; /* must be reset to NULL */
     errno = 0;
@@ -506,7 +536,8 @@ static void test_otel_console_new_unwritable_path(void **state) {
     assert_null(c);
 }
 
-static void test_otel_console_new_invalid(void **state) {
+static void test_otel_console_new_invalid(void **state)
+{
     (void)state;
     otel_console *c = NULL;
     assert_int_equal(otel_console_new(NULL, OTEL_CONSOLE_JSON, "stdout"), OTEL_ERR_INVALID);
@@ -515,7 +546,8 @@ static void test_otel_console_new_invalid(void **state) {
     assert_null(c);
 }
 
-static void test_otel_console_new_stdout_stderr(void **state) {
+static void test_otel_console_new_stdout_stderr(void **state)
+{
     (void)state;
     otel_console *c = NULL;
     assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_JSON, "stdout"), OTEL_OK);
@@ -526,7 +558,8 @@ static void test_otel_console_new_stdout_stderr(void **state) {
     assert_true(fcntl(STDERR_FILENO, F_GETFD) >= 0);
 }
 
-static void test_otel_console_new_nomem(void **state) {
+static void test_otel_console_new_nomem(void **state)
+{
     (void)state;
     otel_console *c = NULL;
     otel_alloc_fail_after(0);
@@ -536,7 +569,8 @@ static void test_otel_console_new_nomem(void **state) {
     assert_null(c);
 }
 
-static void test_otel_console_new_file_mode(void **state) {
+static void test_otel_console_new_file_mode(void **state)
+{
     (void)state;
     tmp_path tp;
     tmp_path_make(&tp);
@@ -551,12 +585,14 @@ static void test_otel_console_new_file_mode(void **state) {
     tmp_path_remove(&tp);
 }
 
-static void test_otel_console_del_null(void **state) {
+static void test_otel_console_del_null(void **state)
+{
     (void)state;
     otel_console_del(NULL);
 }
 
-static void test_otel_console_exporter_vtable(void **state) {
+static void test_otel_console_exporter_vtable(void **state)
+{
     (void)state;
     otel_console *c = NULL;
     assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_JSON, "stdout"), OTEL_OK);
@@ -572,7 +608,8 @@ static void test_otel_console_exporter_vtable(void **state) {
 
 /* ---- export_spans --------------------------------------------------------- */
 
-static void test_otel_console_export_spans_file_three_lines(void **state) {
+static void test_otel_console_export_spans_file_three_lines(void **state)
+{
     (void)state;
     tmp_path tp;
     tmp_path_make(&tp);
@@ -604,7 +641,8 @@ static void test_otel_console_export_spans_file_three_lines(void **state) {
 
 /* Batches far over the 64 KiB gathering size, and a single line larger than
  * it, arrive whole and in order. */
-static void test_otel_console_export_spans_large_batch(void **state) {
+static void test_otel_console_export_spans_large_batch(void **state)
+{
     (void)state;
     enum { N = 300 };
     static char big[100 * 1024];
@@ -649,7 +687,8 @@ static void test_otel_console_export_spans_large_batch(void **state) {
     tmp_path_remove(&tp);
 }
 
-static void test_otel_console_export_spans_pretty(void **state) {
+static void test_otel_console_export_spans_pretty(void **state)
+{
     (void)state;
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "demo"), OTEL_OK);
@@ -718,7 +757,8 @@ static void test_otel_console_export_spans_pretty(void **state) {
     otel_tracer_del(t);
 }
 
-static void test_otel_console_export_spans_dev_full(void **state) {
+static void test_otel_console_export_spans_dev_full(void **state)
+{
     (void)state;
     otel_console *c = NULL;
     if (otel_console_new(&c, OTEL_CONSOLE_JSON, "/dev/full") != OTEL_OK)
@@ -732,7 +772,8 @@ static void test_otel_console_export_spans_dev_full(void **state) {
     otel_console_del(c);
 }
 
-static void test_otel_console_export_spans_broken_pipe(void **state) {
+static void test_otel_console_export_spans_broken_pipe(void **state)
+{
     (void)state;
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -753,7 +794,8 @@ static void test_otel_console_export_spans_broken_pipe(void **state) {
     otel_console_del(c);
 }
 
-static void test_otel_console_export_spans_nomem(void **state) {
+static void test_otel_console_export_spans_nomem(void **state)
+{
     (void)state;
     tmp_path tp;
     tmp_path_make(&tp);
@@ -787,7 +829,8 @@ static void test_otel_console_export_spans_nomem(void **state) {
     tmp_path_remove(&tp);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_otel_console_span_json_keys_in_order),
         cmocka_unit_test(test_otel_console_span_json_null),

@@ -152,10 +152,14 @@ static otel_tracer *make_tracer(size_t queue, size_t batch, uint64_t delay_ns, b
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
     assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
-    otel_exporter a = {.name = "a", .export_spans = sink_export, .shutdown = sink_shutdown, .user_data = &sink_a};
+    otel_exporter a = {
+        .name = "a", .export_spans = sink_export, .shutdown = sink_shutdown, .user_data = &sink_a};
     assert_int_equal(otel_tracer_add_exporter(cur_t, &a), OTEL_OK);
     if (two) {
-        otel_exporter b = {.name = "b", .export_spans = sink_export, .shutdown = sink_shutdown, .user_data = &sink_b};
+        otel_exporter b = {.name = "b",
+                           .export_spans = sink_export,
+                           .shutdown = sink_shutdown,
+                           .user_data = &sink_b};
         assert_int_equal(otel_tracer_add_exporter(cur_t, &b), OTEL_OK);
     }
     if (start)
@@ -319,7 +323,8 @@ static void test_otel_processor_shutdown_without_start(void **state)
     assert_int_equal(atomic_load(&sink_a.spans), 30);
     assert_int_equal(atomic_load(&sink_a.shutdowns), 1);
     assert_int_equal(otel_tracer_start(t), OTEL_ERR_STATE);
-    otel_exporter b = {.name = "b", .export_spans = sink_export, .shutdown = NULL, .user_data = &sink_b};
+    otel_exporter b = {
+        .name = "b", .export_spans = sink_export, .shutdown = NULL, .user_data = &sink_b};
     assert_int_equal(otel_tracer_add_exporter(t, &b), OTEL_ERR_STATE);
 }
 
@@ -404,7 +409,8 @@ static void test_otel_processor_add_exporter_limits(void **state)
 {
     (void)state;
     otel_tracer *t = make_tracer(64, 8, 60 * SEC, false, false); /* one exporter */
-    otel_exporter e = {.name = "x", .export_spans = sink_export, .shutdown = NULL, .user_data = &sink_b};
+    otel_exporter e = {
+        .name = "x", .export_spans = sink_export, .shutdown = NULL, .user_data = &sink_b};
     for (int i = 0; i < 3; i++)
         assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_OK);
     assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_ERR_FULL);

@@ -23,7 +23,8 @@ typedef struct strbuf {
     size_t len;
 } strbuf;
 
-static void sb_add(strbuf *b, const char *s) {
+static void sb_add(strbuf *b, const char *s)
+{
     size_t n = strlen(s);
     assert_true(b->len + n < sizeof b->s);
     memcpy(b->s + b->len, s, n);
@@ -31,7 +32,8 @@ static void sb_add(strbuf *b, const char *s) {
     b->s[b->len] = '\0';
 }
 
-static void sb_rep(strbuf *b, char c, size_t n) {
+static void sb_rep(strbuf *b, char c, size_t n)
+{
     assert_true(b->len + n < sizeof b->s);
     memset(b->s + b->len, c, n);
     b->len += n;
@@ -39,7 +41,8 @@ static void sb_rep(strbuf *b, char c, size_t n) {
 }
 
 /* Append "k<i>=v" (key of letters only: "k" then i as letters a..). */
-static void sb_member(strbuf *b, size_t i) {
+static void sb_member(strbuf *b, size_t i)
+{
     char key[4] = {'k', (char)('a' + i / 26), (char)('a' + i % 26), '\0'};
     if (b->len > 0) {
         sb_add(b, ",");
@@ -48,16 +51,19 @@ static void sb_member(strbuf *b, size_t i) {
     sb_add(b, "=v");
 }
 
-static int tp(const char *s, otel_span_context *sc) {
+static int tp(const char *s, otel_span_context *sc)
+{
     return otel_traceparent_parse(s, strlen(s), sc);
 }
 
-static int ts(const char *s, char *out, size_t cap) {
+static int ts(const char *s, char *out, size_t cap)
+{
     return otel_tracestate_parse(s, strlen(s), out, cap);
 }
 
 /* Expect tp(s) to fail and zero the context. */
-static void tp_reject(const char *s) {
+static void tp_reject(const char *s)
+{
     otel_span_context sc;
     memset(&sc, 0xaa, sizeof sc);
     assert_int_equal(tp(s, &sc), OTEL_ERR_PARSE);
@@ -67,7 +73,8 @@ static void tp_reject(const char *s) {
 }
 
 /* Expect ts(s) to fail as a whole and leave out "". */
-static void ts_reject(const char *s) {
+static void ts_reject(const char *s)
+{
     char out[OTEL_TRACESTATE_MAX];
     memset(out, 'X', sizeof out);
     assert_int_equal(ts(s, out, sizeof out), OTEL_ERR_PARSE);
@@ -75,7 +82,8 @@ static void ts_reject(const char *s) {
 }
 
 /* Expect ts(s) to succeed with output want (cap OTEL_TRACESTATE_MAX). */
-static void ts_expect(const char *s, const char *want) {
+static void ts_expect(const char *s, const char *want)
+{
     char out[OTEL_TRACESTATE_MAX];
     assert_int_equal(ts(s, out, sizeof out), (int)strlen(want));
     assert_string_equal(out, want);
@@ -83,7 +91,8 @@ static void ts_expect(const char *s, const char *want) {
 
 /* ---- otel_traceparent_parse -------------------------------------------- */
 
-static void test_otel_traceparent_parse_valid_sampled(void **state) {
+static void test_otel_traceparent_parse_valid_sampled(void **state)
+{
     (void)state;
     otel_span_context sc;
     assert_int_equal(tp(TP_VALID, &sc), 0);
@@ -93,7 +102,8 @@ static void test_otel_traceparent_parse_valid_sampled(void **state) {
     assert_true(sc.is_remote);
 }
 
-static void test_otel_traceparent_parse_valid_unsampled(void **state) {
+static void test_otel_traceparent_parse_valid_unsampled(void **state)
+{
     (void)state;
     otel_span_context sc;
     assert_int_equal(tp("00-" TP_TRACE "-" TP_SPAN "-00", &sc), 0);
@@ -103,7 +113,8 @@ static void test_otel_traceparent_parse_valid_unsampled(void **state) {
     assert_true(sc.is_remote);
 }
 
-static void test_otel_traceparent_parse_v00_keeps_all_flag_bits(void **state) {
+static void test_otel_traceparent_parse_v00_keeps_all_flag_bits(void **state)
+{
     (void)state;
     otel_span_context sc;
     assert_int_equal(tp("00-" TP_TRACE "-" TP_SPAN "-09", &sc), 0);
@@ -112,7 +123,8 @@ static void test_otel_traceparent_parse_v00_keeps_all_flag_bits(void **state) {
     assert_int_equal(sc.trace_flags, 0xff);
 }
 
-static void test_otel_traceparent_parse_uppercase_hex(void **state) {
+static void test_otel_traceparent_parse_uppercase_hex(void **state)
+{
     (void)state;
     tp_reject("0A-" TP_TRACE "-" TP_SPAN "-01");
     tp_reject("00-0AF7651916CD43DD8448EB211C80319C-" TP_SPAN "-01");
@@ -123,7 +135,8 @@ static void test_otel_traceparent_parse_uppercase_hex(void **state) {
     tp_reject("01-" TP_TRACE "-" TP_SPAN "-0B");
 }
 
-static void test_otel_traceparent_parse_wrong_length(void **state) {
+static void test_otel_traceparent_parse_wrong_length(void **state)
+{
     (void)state;
     tp_reject("00-" TP_TRACE "-" TP_SPAN "-0");                     /* 54 */
     tp_reject("00-" TP_TRACE "-" TP_SPAN "-010");                   /* 56 */
@@ -133,17 +146,20 @@ static void test_otel_traceparent_parse_wrong_length(void **state) {
     tp_reject("00-" TP_TRACE "-" TP_SPAN "-001");                   /* long flags */
 }
 
-static void test_otel_traceparent_parse_zero_trace_id(void **state) {
+static void test_otel_traceparent_parse_zero_trace_id(void **state)
+{
     (void)state;
     tp_reject("00-00000000000000000000000000000000-" TP_SPAN "-01");
 }
 
-static void test_otel_traceparent_parse_zero_span_id(void **state) {
+static void test_otel_traceparent_parse_zero_span_id(void **state)
+{
     (void)state;
     tp_reject("00-" TP_TRACE "-0000000000000000-01");
 }
 
-static void test_otel_traceparent_parse_zero_ids_but_one_bit(void **state) {
+static void test_otel_traceparent_parse_zero_ids_but_one_bit(void **state)
+{
     (void)state;
     otel_span_context sc;
     assert_int_equal(tp("00-00000000000000000000000000000001-0000000000000001-00", &sc), 0);
@@ -151,13 +167,15 @@ static void test_otel_traceparent_parse_zero_ids_but_one_bit(void **state) {
     assert_int_equal(sc.span_id[7], 1);
 }
 
-static void test_otel_traceparent_parse_version_ff(void **state) {
+static void test_otel_traceparent_parse_version_ff(void **state)
+{
     (void)state;
     tp_reject("ff-" TP_TRACE "-" TP_SPAN "-01");
     tp_reject("ff-" TP_TRACE "-" TP_SPAN "-01-what-the-future-will-be-like");
 }
 
-static void test_otel_traceparent_parse_future_version(void **state) {
+static void test_otel_traceparent_parse_future_version(void **state)
+{
     (void)state;
     otel_span_context sc;
     assert_int_equal(tp("01-" TP_TRACE "-" TP_SPAN "-01-what-the-future-will-be-like", &sc), 0);
@@ -171,7 +189,8 @@ static void test_otel_traceparent_parse_future_version(void **state) {
     assert_int_equal(sc.trace_flags, 0x00);
 }
 
-static void test_otel_traceparent_parse_future_version_keeps_only_sampled(void **state) {
+static void test_otel_traceparent_parse_future_version_keeps_only_sampled(void **state)
+{
     (void)state;
     otel_span_context sc;
     assert_int_equal(tp("fe-" TP_TRACE "-" TP_SPAN "-0b-x", &sc), 0);
@@ -180,20 +199,23 @@ static void test_otel_traceparent_parse_future_version_keeps_only_sampled(void *
     assert_int_equal(sc.trace_flags, 0x00);
 }
 
-static void test_otel_traceparent_parse_future_version_bad_separator(void **state) {
+static void test_otel_traceparent_parse_future_version_bad_separator(void **state)
+{
     (void)state;
     tp_reject("01-" TP_TRACE "-" TP_SPAN "-01.what-the-future-will-be-like");
     tp_reject("cc-" TP_TRACE "-" TP_SPAN "-010");
     tp_reject("01-" TP_TRACE "-" TP_SPAN "-0"); /* 54 */
 }
 
-static void test_otel_traceparent_parse_v00_extra_fields(void **state) {
+static void test_otel_traceparent_parse_v00_extra_fields(void **state)
+{
     (void)state;
     tp_reject(TP_VALID "-what-the-future-will-be-like");
     tp_reject(TP_VALID ".");
 }
 
-static void test_otel_traceparent_parse_non_hex(void **state) {
+static void test_otel_traceparent_parse_non_hex(void **state)
+{
     (void)state;
     tp_reject("0g-" TP_TRACE "-" TP_SPAN "-01");
     tp_reject("00-0af7651916cd43dd8448eb211c80319g-" TP_SPAN "-01");
@@ -203,7 +225,8 @@ static void test_otel_traceparent_parse_non_hex(void **state) {
     tp_reject("00-" TP_TRACE "-" TP_SPAN "-.1");
 }
 
-static void test_otel_traceparent_parse_missing_dashes(void **state) {
+static void test_otel_traceparent_parse_missing_dashes(void **state)
+{
     (void)state;
     tp_reject("00_" TP_TRACE "-" TP_SPAN "-01");
     tp_reject("00-" TP_TRACE "_" TP_SPAN "-01");
@@ -213,7 +236,8 @@ static void test_otel_traceparent_parse_missing_dashes(void **state) {
     tp_reject("00-" TP_TRACE TP_SPAN "-01");
 }
 
-static void test_otel_traceparent_parse_ows_trimmed(void **state) {
+static void test_otel_traceparent_parse_ows_trimmed(void **state)
+{
     (void)state;
     otel_span_context sc;
     assert_int_equal(tp("  \t" TP_VALID " \t ", &sc), 0);
@@ -224,14 +248,16 @@ static void test_otel_traceparent_parse_ows_trimmed(void **state) {
     assert_int_equal(tp(TP_VALID " ", &sc), 0);
 }
 
-static void test_otel_traceparent_parse_inner_space(void **state) {
+static void test_otel_traceparent_parse_inner_space(void **state)
+{
     (void)state;
     tp_reject("00- " TP_TRACE "-" TP_SPAN "-01");
     tp_reject("00-" TP_TRACE "-" TP_SPAN "- 1");
     tp_reject("\n" TP_VALID);
 }
 
-static void test_otel_traceparent_parse_empty(void **state) {
+static void test_otel_traceparent_parse_empty(void **state)
+{
     (void)state;
     otel_span_context sc;
     tp_reject("");
@@ -242,7 +268,8 @@ static void test_otel_traceparent_parse_empty(void **state) {
     assert_int_equal(sc.trace_id[0], 0);
 }
 
-static void test_otel_traceparent_parse_respects_len(void **state) {
+static void test_otel_traceparent_parse_respects_len(void **state)
+{
     (void)state;
     otel_span_context sc;
     const char *s = TP_VALID "-trailing junk";
@@ -253,7 +280,8 @@ static void test_otel_traceparent_parse_respects_len(void **state) {
 
 /* ---- otel_traceparent_format ------------------------------------------- */
 
-static void test_otel_traceparent_format_known(void **state) {
+static void test_otel_traceparent_format_known(void **state)
+{
     (void)state;
     otel_span_context sc;
     char out[OTEL_TRACEPARENT_LEN + 8];
@@ -267,7 +295,8 @@ static void test_otel_traceparent_format_known(void **state) {
     assert_int_equal(out[OTEL_TRACEPARENT_LEN + 1], 'X');
 }
 
-static void test_otel_traceparent_format_flags_lowercase(void **state) {
+static void test_otel_traceparent_format_flags_lowercase(void **state)
+{
     (void)state;
     otel_span_context sc;
     char out[OTEL_TRACEPARENT_LEN + 1];
@@ -279,7 +308,8 @@ static void test_otel_traceparent_format_flags_lowercase(void **state) {
     assert_string_equal(out, "00-abababababababababababababababab-abababababababab-fe");
 }
 
-static void test_otel_traceparent_format_round_trip(void **state) {
+static void test_otel_traceparent_format_round_trip(void **state)
+{
     (void)state;
     const char *in[] = {TP_VALID, "00-" TP_TRACE "-" TP_SPAN "-00",
                         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff"};
@@ -292,7 +322,8 @@ static void test_otel_traceparent_format_round_trip(void **state) {
     }
 }
 
-static void test_otel_traceparent_format_downgrades_version(void **state) {
+static void test_otel_traceparent_format_downgrades_version(void **state)
+{
     (void)state;
     otel_span_context sc;
     char out[OTEL_TRACEPARENT_LEN + 1];
@@ -303,14 +334,16 @@ static void test_otel_traceparent_format_downgrades_version(void **state) {
 
 /* ---- otel_tracestate_parse --------------------------------------------- */
 
-static void test_otel_tracestate_parse_simple(void **state) {
+static void test_otel_tracestate_parse_simple(void **state)
+{
     (void)state;
     ts_expect("rojo=00f067aa0ba902b7", "rojo=00f067aa0ba902b7");
     ts_expect("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
     ts_expect("a_-*/9=!\"#$%&'()*+-./:;<>?@[\\]^_`{|}~", "a_-*/9=!\"#$%&'()*+-./:;<>?@[\\]^_`{|}~");
 }
 
-static void test_otel_tracestate_parse_multi_tenant_key(void **state) {
+static void test_otel_tracestate_parse_multi_tenant_key(void **state)
+{
     (void)state;
     ts_expect("fw529a3039@dt=ffffffff,congo=1", "fw529a3039@dt=ffffffff,congo=1");
     ts_expect("0tenant@sys-_*/1=v", "0tenant@sys-_*/1=v");
@@ -322,7 +355,8 @@ static void test_otel_tracestate_parse_multi_tenant_key(void **state) {
     ts_reject("_t@sys=1");
 }
 
-static void test_otel_tracestate_parse_multi_tenant_lengths(void **state) {
+static void test_otel_tracestate_parse_multi_tenant_lengths(void **state)
+{
     (void)state;
     strbuf b = {.len = 0};
     char out[OTEL_TRACESTATE_MAX];
@@ -345,7 +379,8 @@ static void test_otel_tracestate_parse_multi_tenant_lengths(void **state) {
     ts_reject(b.s);
 }
 
-static void test_otel_tracestate_parse_simple_key_length(void **state) {
+static void test_otel_tracestate_parse_simple_key_length(void **state)
+{
     (void)state;
     strbuf b = {.len = 0};
     char out[OTEL_TRACESTATE_MAX];
@@ -361,7 +396,8 @@ static void test_otel_tracestate_parse_simple_key_length(void **state) {
     ts_reject(b.s);
 }
 
-static void test_otel_tracestate_parse_ows_around_members(void **state) {
+static void test_otel_tracestate_parse_ows_around_members(void **state)
+{
     (void)state;
     char out[OTEL_TRACESTATE_MAX];
     ts_expect(" \t a=1 ,\tb=2 \t", "a=1,b=2");
@@ -370,7 +406,8 @@ static void test_otel_tracestate_parse_ows_around_members(void **state) {
     assert_null(strchr(out, '\t'));
 }
 
-static void test_otel_tracestate_parse_empty_members(void **state) {
+static void test_otel_tracestate_parse_empty_members(void **state)
+{
     (void)state;
     char out[OTEL_TRACESTATE_MAX];
     ts_expect(",,a=1,, ,\t,b=2,", "a=1,b=2");
@@ -379,7 +416,8 @@ static void test_otel_tracestate_parse_empty_members(void **state) {
     assert_string_equal(out, "");
 }
 
-static void test_otel_tracestate_parse_empty(void **state) {
+static void test_otel_tracestate_parse_empty(void **state)
+{
     (void)state;
     char out[8];
     memset(out, 'X', sizeof out);
@@ -390,7 +428,8 @@ static void test_otel_tracestate_parse_empty(void **state) {
     assert_string_equal(out, "");
 }
 
-static void test_otel_tracestate_parse_32_members(void **state) {
+static void test_otel_tracestate_parse_32_members(void **state)
+{
     (void)state;
     strbuf b = {.len = 0};
     char out[OTEL_TRACESTATE_MAX];
@@ -404,7 +443,8 @@ static void test_otel_tracestate_parse_32_members(void **state) {
     assert_int_equal(ts(b.s, out, sizeof out), (int)b.len - 4);
 }
 
-static void test_otel_tracestate_parse_33_members(void **state) {
+static void test_otel_tracestate_parse_33_members(void **state)
+{
     (void)state;
     strbuf b = {.len = 0};
     for (size_t i = 0; i < 33; i++) {
@@ -413,14 +453,16 @@ static void test_otel_tracestate_parse_33_members(void **state) {
     ts_reject(b.s);
 }
 
-static void test_otel_tracestate_parse_duplicate_keys(void **state) {
+static void test_otel_tracestate_parse_duplicate_keys(void **state)
+{
     (void)state;
     ts_reject("a=1,b=2,a=3");
     ts_reject("t@s=1,t@s=2");
     ts_expect("ab=1,a=2,abc=3", "ab=1,a=2,abc=3"); /* prefixes are not duplicates */
 }
 
-static void test_otel_tracestate_parse_bad_key(void **state) {
+static void test_otel_tracestate_parse_bad_key(void **state)
+{
     (void)state;
     ts_reject("Foo=1");
     ts_reject("fOo=1");
@@ -432,7 +474,8 @@ static void test_otel_tracestate_parse_bad_key(void **state) {
     ts_reject("a=1,b\tc=2");
 }
 
-static void test_otel_tracestate_parse_bad_value(void **state) {
+static void test_otel_tracestate_parse_bad_value(void **state)
+{
     (void)state;
     ts_reject("foo=bar=baz");
     ts_reject("foo=,bar=3");
@@ -443,13 +486,15 @@ static void test_otel_tracestate_parse_bad_value(void **state) {
     ts_reject("foo=\xc3\xa9");
 }
 
-static void test_otel_tracestate_parse_invalid_member_invalidates_all(void **state) {
+static void test_otel_tracestate_parse_invalid_member_invalidates_all(void **state)
+{
     (void)state;
     ts_reject("a=1,B=2,c=3");
     ts_reject("a=1,b=2,c=");
 }
 
-static void test_otel_tracestate_parse_value_spaces(void **state) {
+static void test_otel_tracestate_parse_value_spaces(void **state)
+{
     (void)state;
     /* Trailing spaces are OWS, not part of the value; leading ones are kept. */
     ts_expect("foo=bar   ,x=1", "foo=bar,x=1");
@@ -458,7 +503,8 @@ static void test_otel_tracestate_parse_value_spaces(void **state) {
     ts_reject("foo=   ,x=1");
 }
 
-static void test_otel_tracestate_parse_value_length(void **state) {
+static void test_otel_tracestate_parse_value_length(void **state)
+{
     (void)state;
     strbuf b = {.len = 0};
     char out[OTEL_TRACESTATE_MAX];
@@ -476,7 +522,8 @@ static void test_otel_tracestate_parse_value_length(void **state) {
     ts_reject(b.s);
 }
 
-static void test_otel_tracestate_parse_truncate_from_end(void **state) {
+static void test_otel_tracestate_parse_truncate_from_end(void **state)
+{
     (void)state;
     char out[16];
 
@@ -498,7 +545,8 @@ static void test_otel_tracestate_parse_truncate_from_end(void **state) {
     assert_int_equal(out[1], 'X');
 }
 
-static void test_otel_tracestate_parse_truncate_long_first(void **state) {
+static void test_otel_tracestate_parse_truncate_long_first(void **state)
+{
     (void)state;
     strbuf b = {.len = 0};
     strbuf big1 = {.len = 0};
@@ -529,7 +577,8 @@ static void test_otel_tracestate_parse_truncate_long_first(void **state) {
     assert_string_equal(out, "a=1,b=2");
 }
 
-static void test_otel_tracestate_parse_truncate_default_cap(void **state) {
+static void test_otel_tracestate_parse_truncate_default_cap(void **state)
+{
     (void)state;
     strbuf b = {.len = 0};
     char out[OTEL_TRACESTATE_MAX];
@@ -553,7 +602,8 @@ static void test_otel_tracestate_parse_truncate_default_cap(void **state) {
     assert_int_equal(out[509], '\0');
 }
 
-static void test_otel_tracestate_parse_respects_len(void **state) {
+static void test_otel_tracestate_parse_respects_len(void **state)
+{
     (void)state;
     char out[16];
     assert_int_equal(otel_tracestate_parse("a=1,b=2", 3, out, sizeof out), 3);
@@ -561,7 +611,8 @@ static void test_otel_tracestate_parse_respects_len(void **state) {
     assert_int_equal(otel_tracestate_parse("a=1,B=2", 4, out, sizeof out), 3);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_otel_traceparent_parse_valid_sampled),
         cmocka_unit_test(test_otel_traceparent_parse_valid_unsampled),

@@ -111,7 +111,10 @@ static otel_tracer *tracer_with(otel_sampler_kind kind, size_t attr_value_max_le
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "test-span"), OTEL_OK);
     assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
-    otel_exporter e = {.name = "capture", .export_spans = capture_export, .shutdown = capture_shutdown, .user_data = &cap};
+    otel_exporter e = {.name = "capture",
+                       .export_spans = capture_export,
+                       .shutdown = capture_shutdown,
+                       .user_data = &cap};
     assert_int_equal(otel_tracer_add_exporter(cur_t, &e), OTEL_OK);
     return cur_t;
 }
@@ -1125,7 +1128,10 @@ static void test_otel_tracer_new_alloc_failure_loop(void **state)
             failures++;
             continue;
         }
-        otel_exporter e = {.name = "capture", .export_spans = capture_export, .shutdown = capture_shutdown, .user_data = &cap};
+        otel_exporter e = {.name = "capture",
+                           .export_spans = capture_export,
+                           .shutdown = capture_shutdown,
+                           .user_data = &cap};
         assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_OK);
         otel_span *s = otel_span_start(t, "span", NULL);
         otel_span_set_attr_str(s, "k", "v");
