@@ -1,6 +1,7 @@
 # Makefile - builds libmhd-otel (.so and .a), the demo server and the tests.
 #   make            library and demo server in build/
 #   make demo       run the demo server with the console exporter
+#   make demo-services  service A calling service B: one trace over both
 #   make test       every test, then again under ASan+UBSan and TSan
 #   make bench      performance figures (not part of make test)
 
@@ -46,9 +47,10 @@ ITEST_BIN := $(ITEST_SRC:t/integration/%.c=$(BUILD)/t/%)
 T_HELPER_SRC := $(sort $(wildcard t/lib/*.c))
 T_HELPER_OBJ := $(T_HELPER_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps demo test check bench clean format
+.PHONY: all deps demo demo-services test check bench clean format
 .SECONDARY:
-all: $(BUILD)/libmhd-otel.so $(BUILD)/libmhd-otel.a $(BUILD)/demo-server
+all: $(BUILD)/libmhd-otel.so $(BUILD)/libmhd-otel.a $(BUILD)/demo-server $(BUILD)/service-a \
+	$(BUILD)/service-b
 
 deps:
 	@sh mk/deps.sh
@@ -94,6 +96,11 @@ $(BUILD)/demo-server: $(BUILD)/obj/examples/demo_server.o $(BUILD)/libmhd-otel.a
 	$(ECHO) LD $@
 	$(Q)$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
 
+# The two-service demo: service-a calls service-b through libcurl.
+$(BUILD)/service-%: $(BUILD)/obj/examples/service_%.o $(BUILD)/libmhd-otel.a
+	$(ECHO) LD $@
+	$(Q)$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
+
 $(BUILD)/t/%: $(BUILD)/obj/t/unit/%.o $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a
 	@mkdir -p $(dir $@)
 	$(ECHO) LD $@
@@ -126,6 +133,10 @@ check: all $(UNIT_BIN) $(ITEST_BIN) $(BUILD)/t/plain-server
 demo: deps
 	@$(MAKE) -s --no-print-directory all
 	@sh examples/demo.sh $(BUILD)
+
+demo-services: deps
+	@$(MAKE) -s --no-print-directory all
+	@sh examples/demo_services.sh $(BUILD)
 
 test: deps
 	@$(MAKE) --no-print-directory check BUILD=build

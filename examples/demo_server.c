@@ -1,8 +1,10 @@
 /* demo_server.c - the aiohttp tracing guide's demo on libmicrohttpd: a few
- * routes whose requests are traced through mhd-otel, run as
+ * routes whose requests are traced through mhd-otel, plus POST /test, the W3C
+ * trace-context test suite's test service, run as
  * demo-server -p PORT -c CONFIG [-a ADDR]. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -14,12 +16,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <microhttpd.h>
 
 #include "../module/mhd_otel.h"
+#include "../module/mhd_otel_curl.h"
 
 #define DEMO_THREADS 4
 #define DEMO_ERR_LEN 512
+#define DEMO_TEST_BODY_MAX 65536 /* bytes of a POST /test body; more: 413 */
+#define DEMO_CALL_TIMEOUT_S 10L  /* per callback of POST /test */
 
 static const char DATA_JSON[] = "{\"user_id\": 123, \"items\": 3, \"processed\": true}";
 static const char NOT_ALLOWED[] = "Method Not Allowed";
@@ -190,8 +197,172 @@ static enum MHD_Result handle_error(struct MHD_Connection *connection)
                         "Internal Server Error: Something went wrong in /error\n");
 }
 
-/* The access handler: routes GET requests, 405 for other methods on known
- * routes, 404 for the rest. The first call only marks the request: MHD keeps
+/* ---- POST /test: the W3C trace-context test service ---------------------- */
+
+/* The body of a POST /test being read. Owned by the request: freed by
+ * on_completed. */
+typedef struct demo_upload {
+    char *data; /* heap, NUL-terminated; NULL while empty */
+    size_t len;
+    bool too_large; /* over DEMO_TEST_BODY_MAX: the rest is discarded */
+} demo_upload;
+
+/* Append n bytes of p to u; past the cap, drop what was read and mark u too
+ * large. Returns 0, or -1 when out of memory. */
+static int upload_append(demo_upload *u, const char *p, size_t n)
+{
+    char *grown;
+
+    if (u->too_large)
+        return 0;
+    if (n > DEMO_TEST_BODY_MAX - u->len) {
+        free(u->data);
+        u->data = NULL;
+        u->len = 0;
+        u->too_large = true;
+        return 0;
+    }
+    grown = realloc(u->data, u->len + n + 1);
+    if (grown == NULL)
+        return -1;
+    memcpy(grown + u->len, p, n);
+    u->data = grown;
+    u->len += n;
+    u->data[u->len] = '\0';
+    return 0;
+}
+
+/* CURLOPT_WRITEFUNCTION that discards the callback's answer. */
+static size_t discard_body(char *p, size_t size, size_t n, void *user)
+{
+    (void)p;
+    (void)user;
+    return size * n;
+}
+
+/* True when v is a string naming an http:// or https:// URL. */
+static bool is_http_url(const cJSON *v)
+{
+    return cJSON_IsString(v) && (strncmp(v->valuestring, "http://", 7) == 0 ||
+                                 strncmp(v->valuestring, "https://", 8) == 0);
+}
+
+/* True when list is a JSON array of {"url": http(s) URL, "arguments": ...}. */
+static bool test_list_valid(const cJSON *list)
+{
+    const cJSON *item;
+
+    if (!cJSON_IsArray(list))
+        return false;
+    cJSON_ArrayForEach(item, list)
+    {
+        if (!cJSON_IsObject(item) || !is_http_url(cJSON_GetObjectItemCaseSensitive(item, "url")) ||
+            cJSON_GetObjectItemCaseSensitive(item, "arguments") == NULL)
+            return false;
+    }
+    return true;
+}
+
+/* POST body (len bytes, application/json) to url on an instrumented handle:
+ * a CLIENT span, child of the current span, whose context goes out in the
+ * headers. Returns the CURLcode (CURLE_OUT_OF_MEMORY when setting up
+ * failed). */
+static CURLcode post_json(const char *url, const char *body, size_t len)
+{
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
+    CURL *h = curl_easy_init();
+
+    if (headers != NULL && h != NULL && mhd_otel_curl_instrument(h, NULL) == 0 &&
+        mhd_otel_curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
+        mhd_otel_curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK &&
+        mhd_otel_curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len) == CURLE_OK &&
+        mhd_otel_curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
+        mhd_otel_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body) == CURLE_OK &&
+        mhd_otel_curl_easy_setopt(h, CURLOPT_TIMEOUT, DEMO_CALL_TIMEOUT_S) == CURLE_OK &&
+        mhd_otel_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK)
+        rc = mhd_otel_curl_easy_perform(h);
+    if (h != NULL)
+        mhd_otel_curl_easy_cleanup(h);
+    curl_slist_free_all(headers);
+    return rc;
+}
+
+/* POST /test once its body u is read: for each {"url", "arguments"} of the
+ * array, POST the serialized arguments to url, then 200. 400 for a body that
+ * is no such array, 413 for one over DEMO_TEST_BODY_MAX. */
+static enum MHD_Result handle_test(struct MHD_Connection *connection, const demo_upload *u)
+{
+    const cJSON *item;
+    cJSON *list;
+
+    if (u->too_large)
+        return respond_text(connection, MHD_HTTP_CONTENT_TOO_LARGE, "Payload Too Large");
+    list = u->data != NULL ? cJSON_ParseWithLength(u->data, u->len) : NULL;
+    if (!test_list_valid(list)) {
+        cJSON_Delete(list);
+        return respond_text(connection, MHD_HTTP_BAD_REQUEST,
+                            "expected a JSON array of {\"url\": ..., \"arguments\": ...}");
+    }
+    cJSON_ArrayForEach(item, list)
+    {
+        const char *url = cJSON_GetObjectItemCaseSensitive(item, "url")->valuestring;
+        char *args = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(item, "arguments"));
+        CURLcode rc = args != NULL ? post_json(url, args, strlen(args)) : CURLE_OUT_OF_MEMORY;
+
+        if (rc != CURLE_OK)
+            otel_span_add_event(otel_span_current(), "test.callback.failed", 0,
+                                &OTEL_KV_STR("error.type", mhd_otel_curl_code_name(rc)), 1);
+        cJSON_free(args);
+    }
+    cJSON_Delete(list);
+    return respond_text(connection, MHD_HTTP_OK, "OK");
+}
+
+/* The address marking requests with no state of their own. */
+static int seen;
+
+/* Free the per-request body of a POST /test (MHD_OPTION_NOTIFY_COMPLETED). */
+static void on_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    demo_upload *u = *req_cls;
+
+    (void)cls;
+    (void)connection;
+    (void)toe;
+    if (u != NULL && (void *)u != (void *)&seen) {
+        free(u->data);
+        free(u);
+    }
+    *req_cls = NULL;
+}
+
+/* POST /test: the first call makes the request's upload state, the next ones
+ * read the body, the last one (no data) answers. */
+static enum MHD_Result test_handler(struct MHD_Connection *connection, const char *upload_data,
+                                    size_t *upload_data_size, void **req_cls)
+{
+    demo_upload *u = *req_cls;
+
+    if (u == NULL) {
+        u = calloc(1, sizeof(*u));
+        if (u == NULL)
+            return MHD_NO;
+        *req_cls = u;
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        if (upload_append(u, upload_data, *upload_data_size) != 0)
+            return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return handle_test(connection, u);
+}
+
+/* The access handler: routes GET requests and POST /test, 405 for other
+ * methods on known routes, 404 for the rest. The first call only marks the request: MHD keeps
  * a connection alive only when the answer comes after it (a response queued
  * on the first call makes MHD discard the request and close). Any body is
  * read and ignored. */
@@ -205,11 +376,22 @@ static enum MHD_Result demo_handler(void *cls, struct MHD_Connection *connection
     int known = 1;
     int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 
-    static int seen; /* address used as the per-request mark */
-
     (void)cls;
     (void)version;
-    (void)upload_data;
+    if (strcmp(url, "/test") == 0) {
+        if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+            return test_handler(connection, upload_data, upload_data_size, req_cls);
+        if (*req_cls == NULL) {
+            *req_cls = &seen;
+            return MHD_YES;
+        }
+        if (*upload_data_size != 0) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
+                       NOT_ALLOWED, sizeof(NOT_ALLOWED) - 1, MHD_HTTP_METHOD_POST);
+    }
     if (*req_cls == NULL) {
         *req_cls = &seen;
         return MHD_YES;
@@ -279,6 +461,7 @@ static struct MHD_Daemon *start_daemon(mhd_otel *m, const demo_opts *o)
     if (is_ipv6)
         flags |= MHD_USE_IPv6;
     return mhd_otel_start_daemon(m, flags, o->port, NULL, NULL, demo_handler, NULL,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                                  MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)DEMO_THREADS,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
@@ -399,6 +582,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "demo-server: cannot set up signals: %s\n", strerror(errno));
         return 1;
     }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "demo-server: cannot initialise libcurl\n");
+        return 1;
+    }
     otel_log_set(log_to_stderr, NULL);
     err[0] = '\0';
     rc = mhd_otel_new(&m, o.config, err, sizeof(err));
@@ -422,5 +609,6 @@ int main(int argc, char **argv)
     mhd_otel_stop_daemon(d);
     report_stats(m);
     mhd_otel_del(m);
+    curl_global_cleanup();
     return 0;
 }

@@ -1530,9 +1530,10 @@ static void test_mhd_otel_conf_load_demo_conf(void **state)
     assert_int_equal(c->sampler.kind, OTEL_SAMPLER_PARENTBASED_ALWAYS_ON);
     assert_int_equal(c->skip_paths.n, 1);
     assert_string_equal(c->skip_paths.v[0], "/health");
-    assert_int_equal(c->routes.n, 4);
+    assert_int_equal(c->routes.n, 5);
     assert_string_equal(c->routes.v[0], "/hello/{name}");
     assert_string_equal(c->routes.v[3], "/error");
+    assert_string_equal(c->routes.v[4], "/test");
     assert_int_equal(c->capture_headers.n, 1);
     assert_string_equal(c->capture_headers.v[0], "X-User-ID");
     assert_true(c->console);
