@@ -236,6 +236,17 @@ void otel_client_inject(const otel_span *span, const otel_propagators *props,
     otel_span_context sc = otel_span_get_context(span);
     char ts[OTEL_TRACESTATE_MAX];
     otel_span_get_tracestate(span, ts, sizeof(ts));
+    /* No baggage given: carry on the baggage of the request being handled.
+     * Parsed again (and so validated) into a per-thread table: it is large
+     * for a stack. */
+    static _Thread_local otel_baggage incoming;
+    const char *raw = otel_baggage_current();
+    if (bag == NULL && raw != NULL && otel_propagators_has(props, OTEL_PROPAGATOR_BAGGAGE)) {
+        otel_baggage_init(&incoming);
+        if (otel_baggage_parse(&incoming, raw, strlen(raw)) >= 0 &&
+            otel_baggage_count(&incoming) > 0)
+            bag = &incoming;
+    }
     otel_propagation_inject(props, &sc, ts, bag, set, carrier);
 }
 

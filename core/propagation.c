@@ -399,3 +399,17 @@ int otel_tracestate_get(const char *ts, const char *key, char *out, size_t cap)
     }
     return 0;
 }
+
+static _Thread_local const char *tls_baggage;
+
+const char *otel_baggage_current(void)
+{
+    return tls_baggage;
+}
+
+const char *otel_baggage_attach(const char *raw)
+{
+    const char *prev = tls_baggage;
+    tls_baggage = raw;
+    return prev;
+}

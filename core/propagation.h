@@ -200,4 +200,12 @@ int otel_tracestate_get(const char *ts, const char *key, char *out, size_t cap);
 }
 #endif
 
+/* The incoming baggage of the request this thread is handling, as a raw W3C
+ * baggage header value (not validated; borrowed, valid while it is current),
+ * or NULL. Client spans inject it when no baggage is given to them. */
+const char *otel_baggage_current(void);
+/* Make raw (NULL: none) the current baggage; returns the previous one, to
+ * make current again when the scope ends. */
+const char *otel_baggage_attach(const char *raw);
+
 #endif /* OTEL_PROPAGATION_H */

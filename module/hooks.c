@@ -306,6 +306,10 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_seen, &h);
     const otel_extracted *in = extract_incoming(m, &h);
     bool trusted = in != NULL && m->conf->trust_incoming;
+    /* Baggage goes on to outgoing calls unless incoming context is not
+     * trusted. The value stays MHD's for the whole request. */
+    if (m->conf->trust_incoming && h.baggage.v != NULL)
+        r->baggage = h.baggage.v;
     otel_span_options opt = {
         .kind = OTEL_SPAN_KIND_SERVER,
         .parent = trusted ? &in->context : NULL,
@@ -448,11 +452,13 @@ enum MHD_Result mhd_otel_on_request(void *cls, struct MHD_Connection *conn, cons
         begin_span(r, conn, url, method, version);
     }
     otel_span *prev_span = otel_context_attach(r->span);
+    const char *prev_bag = otel_baggage_attach(r->baggage);
     mhd_otel_req *prev_req = tls_req;
     tls_req = r;
     enum MHD_Result ret =
         d->dh(d->dh_cls, conn, url, method, version, upload_data, upload_data_size, &r->app_cls);
     tls_req = prev_req;
+    otel_baggage_attach(prev_bag);
     otel_context_detach(prev_span);
     unsigned int st = queued_status(conn);
     if (st != 0)

@@ -26,6 +26,7 @@ typedef struct mhd_otel_req {
     bool handled;        /* the access handler ran at least once */
     bool skipped;
     bool hooked; /* the request hook ran: the response hook will */
+    const char *baggage; /* incoming baggage header, trusted; MHD's, for the request */
     uint16_t uri_len;
     struct mhd_otel_req *next;  /* in its connection-table bucket */
     char uri[MHD_OTEL_URI_MAX]; /* raw URI (path and query), NUL-terminated */

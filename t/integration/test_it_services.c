@@ -41,6 +41,7 @@
 typedef struct cb_call {
     char path[64];
     char traceparent[64];
+    char baggage[128];
     char content_type[64];
     char body[CB_TEXT_MAX];
     size_t body_len;
@@ -103,6 +104,8 @@ static enum MHD_Result cb_handler(void *cls, struct MHD_Connection *c, const cha
                MHD_lookup_connection_value(c, MHD_HEADER_KIND, "traceparent"));
     copy_value(call->content_type, sizeof(call->content_type),
                MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"));
+    copy_value(call->baggage, sizeof(call->baggage),
+               MHD_lookup_connection_value(c, MHD_HEADER_KIND, "baggage"));
     pthread_mutex_lock(&cb->mu);
     if (cb->n < CB_MAX_CALLS)
         cb->calls[cb->n++] = *call;
@@ -360,7 +363,9 @@ static void test_demo_post_test_propagates(void **state)
 {
     fixture *f = *state;
     char json[512];
-    const char *extra[] = {"-H", "Content-Type: application/json", "--data-binary", json, NULL};
+    const char *extra[] = {"-H",  "Content-Type: application/json",
+                           "-H",  "baggage: user.id=alice, tenant=t%201;p=1",
+                           "--data-binary", json, NULL};
     const cJSON *srv, *cli1, *cli2;
     char tp[64];
     char url[96];
@@ -381,6 +386,9 @@ static void test_demo_post_test_propagates(void **state)
     assert_string_equal(c1.body, "[1,\"two\",{\"three\":3}]");
     assert_string_equal(c2.body, "[]");
     assert_string_equal(c1.content_type, "application/json");
+    /* The incoming baggage goes on to every outgoing call, re-encoded. */
+    assert_string_equal(c1.baggage, "user.id=alice,tenant=t%201;p=1");
+    assert_string_equal(c2.baggage, c1.baggage);
 
     read_spans(&f->demo, &sp);
     assert_int_equal(sp.n, 3);

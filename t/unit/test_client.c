@@ -511,11 +511,39 @@ static void test_otel_client_span_start_alloc_failure_loop(void **state)
     }
 }
 
+/* The baggage of the request being handled goes on to outgoing calls when
+ * none is given, and only through a baggage propagator. */
+static void test_otel_client_inject_current_baggage(void **state)
+{
+    (void)state;
+    tracer();
+    const char *prev = otel_baggage_attach("user.id=alice , bad key=x,tenant=t%201");
+    otel_span *c = otel_client_span_start(cur_t, "GET", "http://h/", NULL, header_set, &hdr);
+    assert_non_null(header("traceparent"));
+    assert_string_equal(header("baggage"), "user.id=alice,tenant=t%201"); /* bad member dropped */
+    otel_client_span_end(c, 200, NULL);
+
+    hdr.n = 0;
+    otel_propagators tc_only;
+    assert_int_equal(otel_propagators_from_names(&tc_only, "tracecontext", NULL, 0), OTEL_OK);
+    c = otel_client_span_start(cur_t, "GET", "http://h/", &tc_only, header_set, &hdr);
+    assert_non_null(header("traceparent"));
+    assert_null(header("baggage"));
+    otel_client_span_end(c, 200, NULL);
+
+    otel_baggage_attach(prev);
+    hdr.n = 0;
+    c = otel_client_span_start(cur_t, "GET", "http://h/", NULL, header_set, &hdr);
+    assert_null(header("baggage")); /* none current any more */
+    otel_client_span_end(c, 200, NULL);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_otel_client_span_start_child_of_current),
+        T(test_otel_client_inject_current_baggage),
         T(test_otel_client_span_start_root_without_current),
         T(test_otel_client_span_start_no_tracer),
         T(test_otel_client_span_start_tracestate_carried),
