@@ -126,9 +126,19 @@ $(BUILD)/t/plain-server: t/preload/plain_server.c
 	    $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) -o $@ $< \
 	    $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
+# Tests of what only the shared library does, linked with it (not the .a).
+SO_TEST_SRC := $(sort $(wildcard t/so/test_*.c))
+SO_TEST_BIN := $(SO_TEST_SRC:t/so/%.c=$(BUILD)/t/so_%)
+
+$(BUILD)/t/so_%: $(BUILD)/obj/t/so/%.o $(BUILD)/libmhd-otel.so
+	@mkdir -p $(dir $@)
+	$(ECHO) LD $@
+	$(Q)$(CC) -o $@ $< -L$(BUILD) -lmhd-otel -Wl,-rpath,$(abspath $(BUILD)) $(LDFLAGS_ALL) \
+	    $(TEST_LIBS) $(LIBS_ALL)
+
 # Build and run every test binary of one build dir.
-check: all $(UNIT_BIN) $(ITEST_BIN) $(BUILD)/t/plain-server
-	@sh t/run.sh $(BUILD) $(UNIT_BIN) $(ITEST_BIN)
+check: all $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN) $(BUILD)/t/plain-server
+	@sh t/run.sh $(BUILD) $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN)
 
 demo: deps
 	@$(MAKE) -s --no-print-directory all
