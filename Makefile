@@ -92,14 +92,16 @@ $(BUILD)/libmhd-otel.so: $(LIB_OBJ)
 	$(ECHO) LD $@
 	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS_ALL) $(LIBS_ALL)
 
-$(BUILD)/demo-server: $(BUILD)/obj/examples/demo_server.o $(BUILD)/libmhd-otel.a
+EXAMPLE_UTIL_OBJ := $(BUILD)/obj/examples/server_util.o
+
+$(BUILD)/demo-server: $(BUILD)/obj/examples/demo_server.o $(EXAMPLE_UTIL_OBJ) $(BUILD)/libmhd-otel.a
 	$(ECHO) LD $@
-	$(Q)$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
+	$(Q)$(CC) -o $@ $< $(EXAMPLE_UTIL_OBJ) $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
 
 # The two-service demo: service-a calls service-b through libcurl.
-$(BUILD)/service-%: $(BUILD)/obj/examples/service_%.o $(BUILD)/libmhd-otel.a
+$(BUILD)/service-%: $(BUILD)/obj/examples/service_%.o $(EXAMPLE_UTIL_OBJ) $(BUILD)/libmhd-otel.a
 	$(ECHO) LD $@
-	$(Q)$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
+	$(Q)$(CC) -o $@ $< $(EXAMPLE_UTIL_OBJ) $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
 
 $(BUILD)/t/%: $(BUILD)/obj/t/unit/%.o $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a
 	@mkdir -p $(dir $@)

@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "../module/mhd_otel.h"
+#include "server_util.h"
 #include "../module/mhd_otel_curl.h"
 
 #define DEMO_THREADS 4
@@ -44,22 +45,6 @@ static void usage(void)
     fprintf(stderr, "usage: demo-server -p PORT -c CONFIG [-a ADDR]\n");
 }
 
-/* Parse a decimal port 0..65535 from s into *out. Returns 0 or -1. */
-static int parse_port(const char *s, uint16_t *out)
-{
-    char *end = NULL;
-    unsigned long v;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v > 65535UL)
-        return -1;
-    *out = (uint16_t)v;
-    return 0;
-}
-
 /* Fill o from argv. Returns 0, or -1 after printing what is wrong. */
 static int parse_args(int argc, char **argv, demo_opts *o)
 {
@@ -72,7 +57,7 @@ static int parse_args(int argc, char **argv, demo_opts *o)
     while ((c = getopt(argc, argv, "p:c:a:h")) != -1) {
         switch (c) {
         case 'p':
-            if (parse_port(optarg, &o->port) != 0) {
+            if (example_parse_port(optarg, &o->port) != 0) {
                 fprintf(stderr, "demo-server: bad port '%s'\n", optarg);
                 return -1;
             }
@@ -107,34 +92,6 @@ static void sleep_ms(long ms)
         ;
 }
 
-/* Queue a response holding a copy of len bytes of body with content_type,
- * plus an Allow header when allow is not NULL. */
-static enum MHD_Result respond(struct MHD_Connection *connection, unsigned int status,
-                               const char *content_type, const char *body, size_t len,
-                               const char *allow)
-{
-    struct MHD_Response *resp;
-    enum MHD_Result ret;
-
-    resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (resp == NULL)
-        return MHD_NO;
-    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
-        (allow != NULL && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES)) {
-        MHD_destroy_response(resp);
-        return MHD_NO;
-    }
-    ret = MHD_queue_response(connection, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static enum MHD_Result respond_text(struct MHD_Connection *connection, unsigned int status,
-                                    const char *text)
-{
-    return respond(connection, status, "text/plain; charset=utf-8", text, strlen(text), NULL);
-}
-
 /* GET /hello and GET /hello/{name}. */
 static enum MHD_Result handle_hello(struct MHD_Connection *connection, const char *name)
 {
@@ -154,7 +111,7 @@ static enum MHD_Result handle_hello(struct MHD_Connection *connection, const cha
     memcpy(body + sizeof(prefix) - 1, name, name_len);
     body[len - 1] = '!';
     body[len] = '\0';
-    ret = respond(connection, MHD_HTTP_OK, "text/plain; charset=utf-8", body, len, NULL);
+    ret = example_respond(connection, MHD_HTTP_OK, "text/plain; charset=utf-8", body, len, NULL);
     free(body);
     return ret;
 }
@@ -182,8 +139,8 @@ static enum MHD_Result handle_data(struct MHD_Connection *connection)
 {
     traced_step("fetch-user-data", "database_query", 123, 5);
     traced_step("process-data", "data_processing", -1, 3);
-    return respond(connection, MHD_HTTP_OK, "application/json", DATA_JSON, sizeof(DATA_JSON) - 1,
-                   NULL);
+    return example_respond(connection, MHD_HTTP_OK, "application/json", DATA_JSON,
+                           sizeof(DATA_JSON) - 1, NULL);
 }
 
 /* GET /error: records the exception on the server span, answers 500. */
@@ -193,8 +150,8 @@ static enum MHD_Result handle_error(struct MHD_Connection *connection)
 
     otel_span_record_exception(span, "ValueError", ERROR_MESSAGE);
     otel_span_set_status(span, OTEL_STATUS_ERROR, ERROR_MESSAGE);
-    return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                        "Internal Server Error: Something went wrong in /error\n");
+    return example_respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                "Internal Server Error: Something went wrong in /error\n");
 }
 
 /* ---- POST /test: the W3C trace-context test service ---------------------- */
@@ -297,12 +254,12 @@ static enum MHD_Result handle_test(struct MHD_Connection *connection, const demo
     cJSON *list;
 
     if (u->too_large)
-        return respond_text(connection, MHD_HTTP_CONTENT_TOO_LARGE, "Payload Too Large");
+        return example_respond_text(connection, MHD_HTTP_CONTENT_TOO_LARGE, "Payload Too Large");
     list = u->data != NULL ? cJSON_ParseWithLength(u->data, u->len) : NULL;
     if (!test_list_valid(list)) {
         cJSON_Delete(list);
-        return respond_text(connection, MHD_HTTP_BAD_REQUEST,
-                            "expected a JSON array of {\"url\": ..., \"arguments\": ...}");
+        return example_respond_text(connection, MHD_HTTP_BAD_REQUEST,
+                                    "expected a JSON array of {\"url\": ..., \"arguments\": ...}");
     }
     cJSON_ArrayForEach(item, list)
     {
@@ -316,7 +273,7 @@ static enum MHD_Result handle_test(struct MHD_Connection *connection, const demo
         cJSON_free(args);
     }
     cJSON_Delete(list);
-    return respond_text(connection, MHD_HTTP_OK, "OK");
+    return example_respond_text(connection, MHD_HTTP_OK, "OK");
 }
 
 /* The address marking requests with no state of their own. */
@@ -389,8 +346,8 @@ static enum MHD_Result demo_handler(void *cls, struct MHD_Connection *connection
             *upload_data_size = 0;
             return MHD_YES;
         }
-        return respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
-                       NOT_ALLOWED, sizeof(NOT_ALLOWED) - 1, MHD_HTTP_METHOD_POST);
+        return example_respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
+                               NOT_ALLOWED, sizeof(NOT_ALLOWED) - 1, MHD_HTTP_METHOD_POST);
     }
     if (*req_cls == NULL) {
         *req_cls = &seen;
@@ -411,17 +368,17 @@ static enum MHD_Result demo_handler(void *cls, struct MHD_Connection *connection
         known = 0;
     }
     if (!known)
-        return respond_text(connection, MHD_HTTP_NOT_FOUND, "Not Found");
+        return example_respond_text(connection, MHD_HTTP_NOT_FOUND, "Not Found");
     if (!is_get)
-        return respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
-                       NOT_ALLOWED, sizeof(NOT_ALLOWED) - 1, MHD_HTTP_METHOD_GET);
+        return example_respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
+                               NOT_ALLOWED, sizeof(NOT_ALLOWED) - 1, MHD_HTTP_METHOD_GET);
     if (name != NULL)
         return handle_hello(connection, name);
     if (strcmp(url, "/data") == 0)
         return handle_data(connection);
     if (strcmp(url, "/error") == 0)
         return handle_error(connection);
-    return respond_text(connection, MHD_HTTP_OK, "OK");
+    return example_respond_text(connection, MHD_HTTP_OK, "OK");
 }
 
 /* The socket address for addr:port, IPv4 or IPv6. Returns 0 or -1. */
@@ -467,102 +424,9 @@ static struct MHD_Daemon *start_daemon(mhd_otel *m, const demo_opts *o)
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
 }
 
-/* Print the listening line with the port the daemon really bound. */
-static int announce(struct MHD_Daemon *d, const char *addr)
-{
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    int v6 = strchr(addr, ':') != NULL;
-
-    if (info == NULL || info->port == 0) {
-        fprintf(stderr, "demo-server: cannot read the bound port\n");
-        return -1;
-    }
-    printf("demo-server: listening on http://%s%s%s:%u\n", v6 ? "[" : "", addr, v6 ? "]" : "",
-           (unsigned int)info->port);
-    fflush(stdout);
-    return 0;
-}
-
-/* The library's own messages (drops, export failures) go to stderr. */
-static void log_to_stderr(void *user_data, otel_log_level level, const char *msg)
-{
-    static const char *const names[] = {"error", "warning", "info"};
-
-    (void)user_data;
-    fprintf(stderr, "demo-server: otel %s: %s\n", (unsigned int)level < 3 ? names[level] : "log",
-            msg);
-}
-
 /* The self-pipe SIGINT and SIGTERM write to, whichever thread takes them
  * (the mask below keeps them off the MHD and exporter threads, but a
  * runtime's own threads, such as a sanitizer's, may still receive them). */
-static int stop_pipe[2] = {-1, -1};
-
-static void on_stop_signal(int sig)
-{
-    int saved = errno;
-    unsigned char b = (unsigned char)sig;
-
-    if (write(stop_pipe[1], &b, 1) < 0) {
-        /* Full pipe: a stop is already pending. */
-    }
-    errno = saved;
-}
-
-/* Install the handlers and block the signals in this thread, so that the
- * threads started later inherit the mask. Returns 0 or -1. */
-static int stop_signals_setup(const sigset_t *set)
-{
-    struct sigaction sa;
-    int flags;
-
-    if (pipe2(stop_pipe, O_CLOEXEC) != 0)
-        return -1;
-    flags = fcntl(stop_pipe[1], F_GETFL);
-    if (flags < 0 || fcntl(stop_pipe[1], F_SETFL, flags | O_NONBLOCK) != 0)
-        return -1;
-    memset(&sa, 0, sizeof(sa));
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGPIPE, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = on_stop_signal;
-    /* No SA_RESTART: the read in wait_for_stop must see EINTR (some runtimes,
-     * TSan's among them, run handlers only when the call returns). */
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        return -1;
-    return pthread_sigmask(SIG_BLOCK, set, NULL) == 0 ? 0 : -1;
-}
-
-/* Unblock the signals in this thread and wait for one of them. */
-static void wait_for_stop(const sigset_t *set)
-{
-    unsigned char b;
-    ssize_t r;
-
-    (void)pthread_sigmask(SIG_UNBLOCK, set, NULL);
-    do {
-        r = read(stop_pipe[0], &b, 1);
-    } while (r < 0 && errno == EINTR);
-}
-
-/* Flush the tracer and print its counters on one line of stderr. */
-static void report_stats(mhd_otel *m)
-{
-    otel_tracer *t = mhd_otel_tracer(m);
-    otel_stats st;
-
-    if (t != NULL)
-        (void)otel_tracer_shutdown(t);
-    memset(&st, 0, sizeof(st));
-    mhd_otel_stats(m, &st);
-    fprintf(stderr,
-            "demo-server: spans ended=%llu exported=%llu dropped=%llu failed=%llu rejected=%llu "
-            "queued=%llu\n",
-            (unsigned long long)st.ended, (unsigned long long)st.exported,
-            (unsigned long long)st.dropped, (unsigned long long)st.failed,
-            (unsigned long long)st.rejected, (unsigned long long)st.queued);
-}
 
 int main(int argc, char **argv)
 {
@@ -573,12 +437,14 @@ int main(int argc, char **argv)
     char err[DEMO_ERR_LEN];
     int rc;
 
+    example_set_name("demo-server");
+
     if (parse_args(argc, argv, &o) != 0)
         return 2;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    if (stop_signals_setup(&set) != 0) {
+    if (example_stop_signals_setup(&set) != 0) {
         fprintf(stderr, "demo-server: cannot set up signals: %s\n", strerror(errno));
         return 1;
     }
@@ -586,7 +452,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "demo-server: cannot initialise libcurl\n");
         return 1;
     }
-    otel_log_set(log_to_stderr, NULL);
+    otel_log_set(example_log_to_stderr, NULL);
     err[0] = '\0';
     rc = mhd_otel_new(&m, o.config, err, sizeof(err));
     if (rc != 0) {
@@ -600,14 +466,14 @@ int main(int argc, char **argv)
         mhd_otel_del(m);
         return 1;
     }
-    if (announce(d, o.addr) != 0) {
+    if (example_announce(d, o.addr) != 0) {
         mhd_otel_stop_daemon(d);
         mhd_otel_del(m);
         return 1;
     }
-    wait_for_stop(&set);
+    example_wait_for_stop(&set);
     mhd_otel_stop_daemon(d);
-    report_stats(m);
+    example_report_stats(m);
     mhd_otel_del(m);
     curl_global_cleanup();
     return 0;
