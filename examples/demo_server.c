@@ -276,9 +276,6 @@ static enum MHD_Result handle_test(struct MHD_Connection *connection, const demo
     return example_respond_text(connection, MHD_HTTP_OK, "OK");
 }
 
-/* The address marking requests with no state of their own. */
-static int seen;
-
 /* Free the per-request body of a POST /test (MHD_OPTION_NOTIFY_COMPLETED). */
 static void on_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
@@ -288,7 +285,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
     (void)cls;
     (void)connection;
     (void)toe;
-    if (u != NULL && (void *)u != (void *)&seen) {
+    if (u != NULL && !example_is_mark(u)) {
         free(u->data);
         free(u);
     }
@@ -335,28 +332,13 @@ static enum MHD_Result demo_handler(void *cls, struct MHD_Connection *connection
 
     (void)cls;
     (void)version;
-    if (strcmp(url, "/test") == 0) {
-        if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
-            return test_handler(connection, upload_data, upload_data_size, req_cls);
-        if (*req_cls == NULL) {
-            *req_cls = &seen;
-            return MHD_YES;
-        }
-        if (*upload_data_size != 0) {
-            *upload_data_size = 0;
-            return MHD_YES;
-        }
+    if (strcmp(url, "/test") == 0 && strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+        return test_handler(connection, upload_data, upload_data_size, req_cls);
+    if (!example_ready_to_answer(req_cls, upload_data_size))
+        return MHD_YES;
+    if (strcmp(url, "/test") == 0)
         return example_respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
                                NOT_ALLOWED, sizeof(NOT_ALLOWED) - 1, MHD_HTTP_METHOD_POST);
-    }
-    if (*req_cls == NULL) {
-        *req_cls = &seen;
-        return MHD_YES;
-    }
-    if (*upload_data_size != 0) {
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
     if (strcmp(url, "/hello") == 0) {
         name = "World";
     } else if (strncmp(url, hello_prefix, sizeof(hello_prefix) - 1) == 0) {

@@ -10,10 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #define ID_MAX 64
 
 static const char *name = "example";
 static int stop_pipe[2] = {-1, -1};
+static int mark; /* its address marks a request past its first call */
 
 static void on_stop_signal(int sig)
 {
@@ -80,6 +83,35 @@ enum MHD_Result example_respond_text(struct MHD_Connection *connection, unsigned
 {
     return example_respond(connection, status, "text/plain; charset=utf-8", text, strlen(text),
                            NULL);
+}
+
+enum MHD_Result example_respond_json(struct MHD_Connection *connection, char *body)
+{
+    enum MHD_Result ret;
+
+    if (body == NULL)
+        return example_respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    ret = example_respond(connection, MHD_HTTP_OK, "application/json", body, strlen(body), NULL);
+    cJSON_free(body);
+    return ret;
+}
+
+bool example_ready_to_answer(void **req_cls, size_t *upload_data_size)
+{
+    if (*req_cls == NULL) {
+        *req_cls = &mark;
+        return false;
+    }
+    if (*upload_data_size != 0) {
+        *upload_data_size = 0;
+        return false;
+    }
+    return true;
+}
+
+bool example_is_mark(const void *p)
+{
+    return p == &mark;
 }
 
 int example_announce(struct MHD_Daemon *d, const char *addr)

@@ -4,6 +4,7 @@
 #define EXAMPLE_SERVER_UTIL_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -30,6 +31,18 @@ enum MHD_Result example_respond(struct MHD_Connection *connection, unsigned int 
                                 const char *allow);
 enum MHD_Result example_respond_text(struct MHD_Connection *connection, unsigned int status,
                                      const char *text);
+
+/* Answer 200 with body, JSON text from cJSON_Print*, which is freed here;
+ * a NULL body (cJSON out of memory) answers 500. */
+enum MHD_Result example_respond_json(struct MHD_Connection *connection, char *body);
+
+/* The MHD idiom for a handler that answers without reading a body: the first
+ * call only marks the request (a response queued then makes MHD discard the
+ * request and close the connection), later calls drain any body. True when
+ * the handler should answer now; false: it returns MHD_YES. */
+bool example_ready_to_answer(void **req_cls, size_t *upload_data_size);
+/* True when p is the mark example_ready_to_answer leaves in *req_cls. */
+bool example_is_mark(const void *p);
 
 /* Print "NAME: listening on http://ADDR:PORT" with the port d really bound.
  * Returns 0 or -1. */

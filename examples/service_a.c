@@ -179,7 +179,6 @@ static enum MHD_Result handle_order(struct MHD_Connection *connection, const svc
     static const char bad_gateway[] = "{\"error\": \"inventory service unavailable\"}";
     cJSON *inv = process_order(o, id);
     cJSON *out = NULL;
-    enum MHD_Result ret;
     char *body = NULL;
 
     otel_span_set_attr_str(otel_span_current(), "order.id", id);
@@ -197,11 +196,7 @@ static enum MHD_Result handle_order(struct MHD_Connection *connection, const svc
     }
     cJSON_Delete(inv);
     cJSON_Delete(out);
-    if (body == NULL)
-        return example_respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    ret = example_respond(connection, MHD_HTTP_OK, "application/json", body, strlen(body), NULL);
-    cJSON_free(body);
-    return ret;
+    return example_respond_json(connection, body);
 }
 
 /* The access handler: GET /order/{id}, 404 for the rest. The first call
@@ -210,19 +205,12 @@ static enum MHD_Result svc_handler(void *cls, struct MHD_Connection *connection,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **req_cls)
 {
-    static int seen; /* address used as the per-request mark */
     const char *id;
 
     (void)version;
     (void)upload_data;
-    if (*req_cls == NULL) {
-        *req_cls = &seen;
+    if (!example_ready_to_answer(req_cls, upload_data_size))
         return MHD_YES;
-    }
-    if (*upload_data_size != 0) {
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
     if (strncmp(url, ORDER_PREFIX, sizeof(ORDER_PREFIX) - 1) != 0)
         return example_respond_text(connection, MHD_HTTP_NOT_FOUND, "Not Found");
     id = url + sizeof(ORDER_PREFIX) - 1;

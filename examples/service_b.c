@@ -73,7 +73,6 @@ static int parse_args(int argc, char **argv, svc_opts *o)
 static enum MHD_Result handle_inventory(struct MHD_Connection *connection, const char *id)
 {
     cJSON *obj = cJSON_CreateObject();
-    enum MHD_Result ret;
     char *body = NULL;
 
     otel_span_set_attr_str(otel_span_current(), "inventory.id", id);
@@ -81,11 +80,7 @@ static enum MHD_Result handle_inventory(struct MHD_Connection *connection, const
         cJSON_AddBoolToObject(obj, "available", strcmp(id, "0") != 0) != NULL)
         body = cJSON_PrintUnformatted(obj);
     cJSON_Delete(obj);
-    if (body == NULL)
-        return example_respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    ret = example_respond(connection, MHD_HTTP_OK, "application/json", body, strlen(body), NULL);
-    cJSON_free(body);
-    return ret;
+    return example_respond_json(connection, body);
 }
 
 /* The access handler: GET /inventory/{id}, 404 for the rest. The first call
@@ -94,20 +89,13 @@ static enum MHD_Result svc_handler(void *cls, struct MHD_Connection *connection,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **req_cls)
 {
-    static int seen; /* address used as the per-request mark */
     const char *id;
 
     (void)cls;
     (void)version;
     (void)upload_data;
-    if (*req_cls == NULL) {
-        *req_cls = &seen;
+    if (!example_ready_to_answer(req_cls, upload_data_size))
         return MHD_YES;
-    }
-    if (*upload_data_size != 0) {
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
     if (strncmp(url, INVENTORY_PREFIX, sizeof(INVENTORY_PREFIX) - 1) != 0)
         return example_respond_text(connection, MHD_HTTP_NOT_FOUND, "Not Found");
     id = url + sizeof(INVENTORY_PREFIX) - 1;
