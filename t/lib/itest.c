@@ -161,9 +161,9 @@ static int find_port(const char *text, uint16_t *port)
     return 0;
 }
 
-/* Run argv with stdout to a pipe returned in *out_fd and stderr to
- * err_path (or /dev/null when NULL). Returns the pid or -1. */
-static pid_t spawn(char *const argv[], int *out_fd, const char *err_path)
+/* Run argv with the environment envp, stdout to a pipe returned in *out_fd
+ * and stderr to err_path (or /dev/null when NULL). Returns the pid or -1. */
+static pid_t spawn_env(char *const argv[], char *const envp[], int *out_fd, const char *err_path)
 {
     int pfd[2];
     pid_t pid;
@@ -186,12 +186,18 @@ static pid_t spawn(char *const argv[], int *out_fd, const char *err_path)
         if (efd < 0 || nfd < 0 || dup2(pfd[1], STDOUT_FILENO) < 0 || dup2(efd, STDERR_FILENO) < 0 ||
             dup2(nfd, STDIN_FILENO) < 0)
             _exit(126);
-        execvp(argv[0], argv);
+        execvpe(argv[0], argv, envp);
         _exit(127);
     }
     close(pfd[1]);
     *out_fd = pfd[0];
     return pid;
+}
+
+/* spawn_env with this process's environment. */
+static pid_t spawn(char *const argv[], int *out_fd, const char *err_path)
+{
+    return spawn_env(argv, environ, out_fd, err_path);
 }
 
 /* waitpid with a deadline. Returns 0 when pid was reaped (*status set), -1
@@ -1528,36 +1534,6 @@ static char **make_env(const char *const *env)
     return out;
 }
 
-/* spawn with the environment envp. Returns the pid or -1. */
-static pid_t spawn_env(char *const argv[], char *const envp[], int *out_fd, const char *err_path)
-{
-    int pfd[2];
-    pid_t pid;
-
-    if (pipe2(pfd, O_CLOEXEC) != 0)
-        return -1;
-    pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        int efd = open(err_path != NULL ? err_path : "/dev/null",
-                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        int nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (efd < 0 || nfd < 0 || dup2(pfd[1], STDOUT_FILENO) < 0 || dup2(efd, STDERR_FILENO) < 0 ||
-            dup2(nfd, STDIN_FILENO) < 0)
-            _exit(126);
-        execvpe(argv[0], argv, envp);
-        _exit(127);
-    }
-    close(pfd[1]);
-    *out_fd = pfd[0];
-    return pid;
-}
 
 /* Parse "<prefix>PORT\n" out of text. */
 static int find_port_after(const char *text, const char *prefix, uint16_t *port)
