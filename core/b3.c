@@ -106,15 +106,15 @@ static size_t split_fields(const char *v, size_t len, b3_field f[B3_FIELDS_MAX])
     return n;
 }
 
-/* The flags for a single-header sampling state: 0, 1 or d (debug). -1 for
- * anything else. */
-static int sampling_state_flags(b3_field f)
+/* Apply a single-header sampling state to sc: 0, 1 or d (debug, which
+ * implies sampled). False for anything else. */
+static bool sampling_state_apply(b3_field f, otel_span_context *sc)
 {
-    if (f.len != 1)
-        return -1;
-    if (f.s[0] == '1' || f.s[0] == 'd')
-        return OTEL_TRACE_FLAG_SAMPLED;
-    return f.s[0] == '0' ? 0 : -1;
+    if (f.len != 1 || (f.s[0] != '0' && f.s[0] != '1' && f.s[0] != 'd'))
+        return false;
+    sc->trace_flags = f.s[0] == '0' ? 0 : OTEL_TRACE_FLAG_SAMPLED;
+    sc->debug = f.s[0] == 'd';
+    return true;
 }
 
 /* The flags for a trimmed X-B3-Sampled value: 0, 1, true, false (any
@@ -150,12 +150,8 @@ int otel_b3_parse(const char *value, size_t len, otel_span_context *out)
     /* One field is a sampling state alone: a decision without a context. */
     if (n < 2 || !ids_decode(f[0], f[1], &sc))
         return OTEL_ERR_PARSE;
-    if (n >= 3) {
-        int flags = sampling_state_flags(f[2]);
-        if (flags < 0)
-            return OTEL_ERR_PARSE;
-        sc.trace_flags = (uint8_t)flags;
-    }
+    if (n >= 3 && !sampling_state_apply(f[2], &sc))
+        return OTEL_ERR_PARSE;
     uint8_t parent[8];
     if (n == 4 && !span_id_decode(f[3].s, f[3].len, parent))
         return OTEL_ERR_PARSE;
@@ -182,8 +178,10 @@ int otel_b3_multi_parse(const char *trace_id, const char *span_id, const char *s
         b3_field f = field_of(flags);
         if (f.len != 1 || (f.s[0] != '0' && f.s[0] != '1'))
             return OTEL_ERR_PARSE;
-        if (f.s[0] == '1') /* debug */
+        if (f.s[0] == '1') { /* debug: an accept decision, whatever X-B3-Sampled says */
             sc.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
+            sc.debug = true;
+        }
     }
     sc.is_remote = true;
     *out = sc;
@@ -196,6 +194,6 @@ void otel_b3_format(const otel_span_context *sc, char *out)
     out[32] = '-';
     otel_hex_encode(sc->span_id, sizeof sc->span_id, out + 33);
     out[49] = '-';
-    out[50] = (sc->trace_flags & OTEL_TRACE_FLAG_SAMPLED) ? '1' : '0';
+    out[50] = sc->debug ? 'd' : (sc->trace_flags & OTEL_TRACE_FLAG_SAMPLED) ? '1' : '0';
     out[51] = '\0';
 }

@@ -334,13 +334,9 @@ void otel_baggage_init(otel_baggage *b)
     b->wire_sum = 0;
 }
 
-int otel_baggage_parse(otel_baggage *b, const char *value, size_t len)
+/* Add the members of one field line (len bytes) to b. */
+static void parse_line(otel_baggage *b, const char *value, size_t len)
 {
-    if (b == NULL)
-        return OTEL_ERR_INVALID;
-    otel_baggage_init(b);
-    if (value == NULL)
-        return 0;
     size_t pos = 0;
     while (pos <= len) {
         const char *seg = value + pos;
@@ -351,7 +347,24 @@ int otel_baggage_parse(otel_baggage *b, const char *value, size_t len)
         if (seg_len > 0)
             (void)parse_member(b, seg, seg_len); /* a bad member is dropped */
     }
+}
+
+int otel_baggage_parse_lines(otel_baggage *b, const char *const *values, const size_t *lens,
+                             size_t n_lines)
+{
+    if (b == NULL)
+        return OTEL_ERR_INVALID;
+    otel_baggage_init(b);
+    for (size_t i = 0; i < n_lines; i++) {
+        if (values[i] != NULL)
+            parse_line(b, values[i], lens[i]);
+    }
     return b->count;
+}
+
+int otel_baggage_parse(otel_baggage *b, const char *value, size_t len)
+{
+    return otel_baggage_parse_lines(b, &value, &len, 1);
 }
 
 int otel_baggage_format(const otel_baggage *b, char *out, size_t cap)

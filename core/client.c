@@ -228,10 +228,10 @@ void otel_client_inject(const otel_span *span, const otel_propagators *props,
 {
     if (span == NULL || set == NULL)
         return;
-    otel_propagators def;
+    otel_propagators configured;
     if (props == NULL) {
-        otel_propagators_from_names(&def, NULL, NULL, 0);
-        props = &def;
+        otel_propagators_global(&configured);
+        props = &configured;
     }
     otel_span_context sc = otel_span_get_context(span);
     char ts[OTEL_TRACESTATE_MAX];
@@ -240,11 +240,9 @@ void otel_client_inject(const otel_span *span, const otel_propagators *props,
      * Parsed again (and so validated) into a per-thread table: it is large
      * for a stack. */
     static _Thread_local otel_baggage incoming;
-    const char *raw = otel_baggage_current();
+    const otel_baggage_lines *raw = otel_baggage_current();
     if (bag == NULL && raw != NULL && otel_propagators_has(props, OTEL_PROPAGATOR_BAGGAGE)) {
-        otel_baggage_init(&incoming);
-        if (otel_baggage_parse(&incoming, raw, strlen(raw)) >= 0 &&
-            otel_baggage_count(&incoming) > 0)
+        if (otel_baggage_parse_lines(&incoming, raw->values, raw->lens, raw->n) > 0)
             bag = &incoming;
     }
     otel_propagation_inject(props, &sc, ts, bag, set, carrier);

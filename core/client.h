@@ -27,7 +27,8 @@ extern "C" {
  *            Signature, sig and X-Goog-Signature by REDACTED;
  *            server.address is its host, server.port its port or the
  *            scheme's default (http 80, https 443)
- *   props    the propagators (NULL: tracecontext,baggage)
+ *   props    the propagators (NULL: the configured set,
+ *            otel_propagators_global)
  *   set      the setter (NULL: nothing injected), called before returning
  * Unsampled spans are returned and injected too (trace flags 00). The span
  * belongs to the caller until otel_client_span_end. Returns NULL when no
@@ -37,10 +38,12 @@ otel_span *otel_client_span_start(otel_tracer *t, const char *method, const char
                                   const otel_propagators *props, otel_carrier_set set,
                                   void *carrier);
 
-/* Inject the context of span (its trace flags and tracestate) and bag (NULL
- * or empty: no baggage header) through set, for the propagators of props
- * (NULL: tracecontext,baggage). Values never carry CR, LF or other control
- * bytes. NULL span or set: nothing. */
+/* Inject the context of span (its trace flags, B3 debug flag and
+ * tracestate) and bag through set, for the propagators of props (NULL: the
+ * configured set, otel_propagators_global). bag NULL: the calling thread's
+ * current incoming baggage (otel_baggage_current), if any; an empty bag: no
+ * baggage header. Values never carry CR, LF or other control bytes. NULL
+ * span or set: nothing. */
 void otel_client_inject(const otel_span *span, const otel_propagators *props,
                         const otel_baggage *bag, otel_carrier_set set, void *carrier);
 

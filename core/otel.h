@@ -65,6 +65,10 @@ typedef struct otel_span_context {
     uint8_t span_id[8];
     uint8_t trace_flags;
     bool is_remote;
+    /* B3's debug flag, received as sampling state "d" or X-B3-Flags: 1:
+     * implies sampled, is inherited by child spans and injected again by
+     * the b3 and b3multi propagators. Unknown to W3C trace context. */
+    bool debug;
 } otel_span_context;
 
 /* True when trace id and span id are both non-zero. */
@@ -86,12 +90,21 @@ int otel_traceparent_parse(const char *value, size_t len, otel_span_context *out
 void otel_traceparent_format(const otel_span_context *sc, char *out);
 
 /* Validate a tracestate header value (len bytes) and copy the members worth
- * keeping into out (cap bytes, NUL-terminated): surrounding whitespace and
- * empty members dropped, at most 32 members; longer than cap-1 bytes, members
- * over 128 bytes go first, then members from the end. Returns the length
- * written (0 = nothing to carry), or OTEL_ERR_PARSE when the header is
- * invalid as a whole (out is then ""). */
+ * keeping into out (cap bytes, NUL-terminated), per W3C Trace Context
+ * Level 1: OWS around members and empty members dropped; a member whose key
+ * repeats an earlier one dropped; more than 32 members, or one member that
+ * is not key=value by the grammar, make the whole value invalid. Longer than
+ * cap-1 bytes, members over 128 bytes go first, then members from the end.
+ * Returns the length written (0 = nothing to carry: an empty or blank
+ * value), or OTEL_ERR_PARSE when the value is invalid as a whole (out is
+ * then ""). */
 int otel_tracestate_parse(const char *value, size_t len, char *out, size_t cap);
+
+/* The same for a tracestate sent as several header field lines (values[i],
+ * lens[i] bytes; a NULL value is skipped): they are one list, combined in
+ * order (RFC 9110 section 5.3), and the limits apply to the combination. */
+int otel_tracestate_parse_lines(const char *const *values, const size_t *lens, size_t n_lines,
+                                char *out, size_t cap);
 
 /* ---- attributes --------------------------------------------------------- */
 
@@ -99,7 +112,8 @@ typedef enum otel_attr_type {
     OTEL_ATTR_STRING = 0,
     OTEL_ATTR_BOOL,
     OTEL_ATTR_INT,
-    OTEL_ATTR_DOUBLE
+    OTEL_ATTR_DOUBLE,
+    OTEL_ATTR_STRING_ARRAY /* a homogeneous array of strings */
 } otel_attr_type;
 
 /* A key and typed value passed in by callers (events, resources). Strings
@@ -112,6 +126,10 @@ typedef struct otel_kv {
         bool b;
         int64_t i;
         double d;
+        struct {
+            const char *const *v; /* n strings; a NULL one is "" */
+            size_t n;
+        } sa;
     } v;
 } otel_kv;
 
@@ -119,6 +137,8 @@ typedef struct otel_kv {
 #define OTEL_KV_INT(k, val) ((otel_kv){.key = (k), .type = OTEL_ATTR_INT, .v.i = (val)})
 #define OTEL_KV_BOOL(k, val) ((otel_kv){.key = (k), .type = OTEL_ATTR_BOOL, .v.b = (val)})
 #define OTEL_KV_DOUBLE(k, val) ((otel_kv){.key = (k), .type = OTEL_ATTR_DOUBLE, .v.d = (val)})
+#define OTEL_KV_STR_ARRAY(k, vals, count)                                                          \
+    ((otel_kv){.key = (k), .type = OTEL_ATTR_STRING_ARRAY, .v.sa = {(vals), (count)}})
 
 /* ---- samplers ----------------------------------------------------------- */
 
@@ -296,6 +316,10 @@ void otel_span_set_attr_strn(otel_span *span, const char *key, const char *value
 void otel_span_set_attr_bool(otel_span *span, const char *key, bool value);
 void otel_span_set_attr_int(otel_span *span, const char *key, int64_t value);
 void otel_span_set_attr_double(otel_span *span, const char *key, double value);
+/* An array of n strings (each cut and cleaned like a string value; NULL
+ * elements are ""). Stored whole or not at all. */
+void otel_span_set_attr_str_array(otel_span *span, const char *key, const char *const *values,
+                                  size_t n);
 void otel_span_set_attr(otel_span *span, const otel_kv *kv);
 
 /* Add an event at now (time_ns 0) with attrs copied. */

@@ -2,6 +2,7 @@
  * extraction and injection through a carrier, and W3C tracestate mutation. */
 #include "propagation.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -65,31 +66,64 @@ static void report_unknown(char *err, size_t cap, const char *s, size_t n)
 
 /* ---- extraction ---------------------------------------------------------- */
 
+/* Field lines of one header read at most: more lines than this make a list
+ * (tracestate, baggage) end there. */
+#define LINES_MAX 64
+
+/* The value of a header that holds one value (traceparent, b3, X-B3-*):
+ * NULL when absent, and when it came on two lines, which makes it invalid
+ * (a second traceparent is not the same traceparent). */
+static const char *single_value(otel_carrier_get get, void *carrier, const char *name)
+{
+    const char *v = get(carrier, name, 0);
+    return v != NULL && get(carrier, name, 1) == NULL ? v : NULL;
+}
+
+/* Every field line of a list-valued header into values/lens (LINES_MAX
+ * room). Returns how many. */
+static size_t all_lines(otel_carrier_get get, void *carrier, const char *name,
+                        const char *values[LINES_MAX], size_t lens[LINES_MAX])
+{
+    size_t n = 0;
+    const char *v;
+    while (n < LINES_MAX && (v = get(carrier, name, n)) != NULL) {
+        values[n] = v;
+        lens[n] = strlen(v);
+        n++;
+    }
+    return n;
+}
+
 static bool extract_tracecontext(otel_carrier_get get, void *carrier, otel_extracted *out)
 {
-    const char *tp = get(carrier, "traceparent");
+    const char *tp = single_value(get, carrier, "traceparent");
     if (tp == NULL || otel_traceparent_parse(tp, strlen(tp), &out->context) != OTEL_OK)
         return false;
-    const char *ts = get(carrier, "tracestate");
-    if (ts != NULL) /* an invalid one leaves "" */
-        (void)otel_tracestate_parse(ts, strlen(ts), out->tracestate, sizeof out->tracestate);
+    const char *values[LINES_MAX];
+    size_t lens[LINES_MAX];
+    size_t n = all_lines(get, carrier, "tracestate", values, lens);
+    /* An invalid tracestate leaves "": the traceparent still counts. */
+    (void)otel_tracestate_parse_lines(values, lens, n, out->tracestate, sizeof out->tracestate);
     return true;
 }
 
+/* B3 in either form: the single header first, then the X-B3-* headers (the
+ * OpenTelemetry B3 requirements: both are extracted, single wins). */
 static bool extract_b3(otel_carrier_get get, void *carrier, otel_span_context *sc)
 {
-    const char *v = get(carrier, "b3");
-    return v != NULL && otel_b3_parse(v, strlen(v), sc) == OTEL_OK;
-}
-
-static bool extract_b3multi(otel_carrier_get get, void *carrier, otel_span_context *sc)
-{
-    const char *trace_id = get(carrier, "X-B3-TraceId");
-    const char *span_id = get(carrier, "X-B3-SpanId");
+    const char *v = single_value(get, carrier, "b3");
+    if (v != NULL && otel_b3_parse(v, strlen(v), sc) == OTEL_OK)
+        return true;
+    const char *trace_id = single_value(get, carrier, "X-B3-TraceId");
+    const char *span_id = single_value(get, carrier, "X-B3-SpanId");
     if (trace_id == NULL || span_id == NULL)
         return false;
-    return otel_b3_multi_parse(trace_id, span_id, get(carrier, "X-B3-Sampled"),
-                               get(carrier, "X-B3-Flags"), sc) == OTEL_OK;
+    const char *sampled = get(carrier, "X-B3-Sampled", 0);
+    const char *flags = get(carrier, "X-B3-Flags", 0);
+    if ((sampled != NULL && get(carrier, "X-B3-Sampled", 1) != NULL) ||
+        (flags != NULL && get(carrier, "X-B3-Flags", 1) != NULL))
+        return false;
+    return otel_b3_multi_parse(trace_id, span_id, sampled, flags, sc) == OTEL_OK;
 }
 
 /* Run trace propagator kind unless a context was found already. */
@@ -101,12 +135,18 @@ static void extract_trace(otel_propagator kind, otel_carrier_get get, void *carr
         return;
     if (kind == OTEL_PROPAGATOR_TRACECONTEXT)
         found = extract_tracecontext(get, carrier, out);
-    else if (kind == OTEL_PROPAGATOR_B3)
+    else if (kind == OTEL_PROPAGATOR_B3 || kind == OTEL_PROPAGATOR_B3MULTI)
         found = extract_b3(get, carrier, &out->context);
-    else if (kind == OTEL_PROPAGATOR_B3MULTI)
-        found = extract_b3multi(get, carrier, &out->context);
     if (found)
         out->source = kind;
+}
+
+static void extract_baggage(otel_carrier_get get, void *carrier, otel_baggage *b)
+{
+    const char *values[LINES_MAX];
+    size_t lens[LINES_MAX];
+    size_t n = all_lines(get, carrier, "baggage", values, lens);
+    (void)otel_baggage_parse_lines(b, values, lens, n);
 }
 
 /* ---- injection ----------------------------------------------------------- */
@@ -150,7 +190,12 @@ static void inject_b3multi(const otel_span_context *sc, otel_carrier_set set, vo
     otel_hex_encode(sc->span_id, sizeof sc->span_id, span_id);
     emit(set, carrier, "X-B3-TraceId", trace_id);
     emit(set, carrier, "X-B3-SpanId", span_id);
-    emit(set, carrier, "X-B3-Sampled", (sc->trace_flags & OTEL_TRACE_FLAG_SAMPLED) ? "1" : "0");
+    /* B3: "Debug implies an accept decision, so don't also send the
+     * X-B3-Sampled header." */
+    if (sc->debug)
+        emit(set, carrier, "X-B3-Flags", "1");
+    else
+        emit(set, carrier, "X-B3-Sampled", (sc->trace_flags & OTEL_TRACE_FLAG_SAMPLED) ? "1" : "0");
 }
 
 static void inject_baggage(const otel_baggage *bag, otel_carrier_set set, void *carrier)
@@ -295,9 +340,7 @@ int otel_propagation_extract(const otel_propagators *p, otel_carrier_get get, vo
     for (size_t i = 0; i < p->n && i < OTEL_PROPAGATORS_MAX; i++) {
         otel_propagator kind = (otel_propagator)p->order[i];
         if (kind == OTEL_PROPAGATOR_BAGGAGE) {
-            const char *v = get(carrier, "baggage");
-            if (v != NULL)
-                (void)otel_baggage_parse(&out->baggage, v, strlen(v));
+            extract_baggage(get, carrier, &out->baggage);
         } else {
             extract_trace(kind, get, carrier, out);
         }
@@ -400,16 +443,46 @@ int otel_tracestate_get(const char *ts, const char *key, char *out, size_t cap)
     return 0;
 }
 
-static _Thread_local const char *tls_baggage;
+/* The configured set, packed into one word so that any thread reads it
+ * whole: mask, count and order, a byte each. 0 until set: the default. */
+static _Atomic uint64_t global_set;
 
-const char *otel_baggage_current(void)
+static uint64_t pack(const otel_propagators *p)
+{
+    uint64_t w = (uint64_t)p->mask | (uint64_t)p->n << 8;
+    for (size_t i = 0; i < OTEL_PROPAGATORS_MAX; i++)
+        w |= (uint64_t)p->order[i] << (16 + 8 * i);
+    return w | UINT64_C(1) << 63; /* set, even when empty */
+}
+
+void otel_propagators_set_global(const otel_propagators *p)
+{
+    atomic_store(&global_set, p != NULL ? pack(p) : 0);
+}
+
+void otel_propagators_global(otel_propagators *out)
+{
+    uint64_t w = atomic_load(&global_set);
+    if (w == 0) {
+        (void)otel_propagators_from_names(out, NULL, NULL, 0);
+        return;
+    }
+    out->mask = (uint8_t)w;
+    out->n = (uint8_t)(w >> 8);
+    for (size_t i = 0; i < OTEL_PROPAGATORS_MAX; i++)
+        out->order[i] = (uint8_t)(w >> (16 + 8 * i));
+}
+
+static _Thread_local const otel_baggage_lines *tls_baggage;
+
+const otel_baggage_lines *otel_baggage_current(void)
 {
     return tls_baggage;
 }
 
-const char *otel_baggage_attach(const char *raw)
+const otel_baggage_lines *otel_baggage_attach(const otel_baggage_lines *lines)
 {
-    const char *prev = tls_baggage;
-    tls_baggage = raw;
+    const otel_baggage_lines *prev = tls_baggage;
+    tls_baggage = lines;
     return prev;
 }

@@ -12,10 +12,14 @@ extern "C" {
 
 /* ---- carriers ------------------------------------------------------------ */
 
-/* Read header name from carrier: the first value, or NULL when absent. Names
- * are compared case-insensitively by the getter. The string must stay valid
- * until the extract call that asked for it returns. */
-typedef const char *(*otel_carrier_get)(void *carrier, const char *name);
+/* Read header name from carrier: the value of its index-th field line
+ * (index 0 is the first, in the order received), or NULL when the carrier
+ * has no line of that name that far (index 0: the header is absent). Names
+ * are compared case-insensitively by the getter. A carrier whose library
+ * joins repeated lines hands out the joined value as line 0 and nothing at
+ * index 1 (RFC 9110 section 5.3: the same field). The string must stay
+ * valid until the extract call that asked for it returns. */
+typedef const char *(*otel_carrier_get)(void *carrier, const char *name, size_t index);
 
 /* Write header name: value to carrier (replacing an existing value is the
  * setter's choice). Both strings are valid during the call only; the setter
@@ -70,6 +74,12 @@ void otel_baggage_init(otel_baggage *b);
  * Returns the number of members kept (>= 0), or OTEL_ERR_INVALID for NULL b. */
 int otel_baggage_parse(otel_baggage *b, const char *value, size_t len);
 
+/* The same for a baggage sent as several header field lines (values[i],
+ * lens[i] bytes; a NULL value is skipped): one list, combined in order, the
+ * limits applying to the combination (W3C Baggage, "Limits"). */
+int otel_baggage_parse_lines(otel_baggage *b, const char *const *values, const size_t *lens,
+                             size_t n_lines);
+
 /* Format b as a baggage header value into out (cap bytes, NUL-terminated):
  * values percent-encoded outside baggage-octet (and '%'), members added in
  * order until the next would not fit in cap - 1 bytes. Returns the length
@@ -100,20 +110,23 @@ int otel_baggage_at(const otel_baggage *b, size_t i, otel_baggage_member *out);
 
 /* Parse a single "b3" header value (len bytes): {TraceId}-{SpanId} with an
  * optional -{SamplingState} (0, 1, d) and -{ParentSpanId}; a 64-bit trace
- * id is left-padded with zeros. Lowercase hex only. Debug means sampled; no
- * sampling state (deferred) means not sampled. Returns 0 (out is marked
- * remote), or OTEL_ERR_PARSE (out zeroed) for a malformed value, all-zero
- * ids, and a sampling state alone ("0", "d"), which carries no context. */
+ * id is left-padded with zeros. Lowercase hex only. Debug ("d") sets
+ * out->debug and sampled; no sampling state (deferred) means not sampled.
+ * Returns 0 (out is marked remote), or OTEL_ERR_PARSE (out zeroed) for a
+ * malformed value, all-zero ids, and a sampling state alone ("0", "d"),
+ * which carries no context. */
 int otel_b3_parse(const char *value, size_t len, otel_span_context *out);
 
 /* The same from the X-B3-* header values (NUL-terminated, NULL when absent):
  * trace id (16 or 32 hex) and span id are required; sampled is 0, 1, true,
- * false (case-insensitive); flags is 0 or 1 (1: debug, sampled). Returns 0 or
- * OTEL_ERR_PARSE (out zeroed). X-B3-ParentSpanId plays no part. */
+ * false (case-insensitive); flags is 0 or 1 (1: debug, which sets out->debug
+ * and sampled whatever sampled says). Returns 0 or OTEL_ERR_PARSE (out
+ * zeroed). X-B3-ParentSpanId plays no part. */
 int otel_b3_multi_parse(const char *trace_id, const char *span_id, const char *sampled,
                         const char *flags, otel_span_context *out);
 
-/* Format sc as "{32 hex}-{16 hex}-{1|0}" into out (OTEL_B3_LEN + 1 bytes). */
+/* Format sc as "{32 hex}-{16 hex}-{d|1|0}" into out (OTEL_B3_LEN + 1
+ * bytes): d when sc->debug, else the sampled flag. */
 void otel_b3_format(const otel_span_context *sc, char *out);
 
 /* ---- propagator sets (propagation.c) ------------------------------------- */
@@ -151,6 +164,13 @@ bool otel_propagators_has(const otel_propagators *p, otel_propagator kind);
 /* "tracecontext", "baggage", "b3", "b3multi", "none". */
 const char *otel_propagator_name(otel_propagator kind);
 
+/* The process's configured set: what outgoing requests carry when no set is
+ * given to them (CLIENT spans, the libcurl helper). tracecontext,baggage
+ * until set; mhd_otel_new sets it from otel_propagators / OTEL_PROPAGATORS.
+ * Both are safe from any thread. NULL p restores the default. */
+void otel_propagators_set_global(const otel_propagators *p);
+void otel_propagators_global(otel_propagators *out);
+
 /* What extraction found. About 10.5 KiB: keep it in a per-request struct or
  * on a thread's stack. */
 typedef struct otel_extracted {
@@ -162,9 +182,15 @@ typedef struct otel_extracted {
 
 /* Read the context of an incoming request from carrier through get. The
  * trace propagators of p are tried in order and the first valid context
- * wins; baggage is read on its own. out is always reset first. Returns 0
- * (check otel_span_context_is_valid(&out->context)), or OTEL_ERR_INVALID for
- * a NULL argument. */
+ * wins: tracecontext reads traceparent (a request with two traceparent
+ * lines has none valid) and then tracestate, all its lines as one list;
+ * b3 and b3multi both read the single b3 header first and the X-B3-*
+ * headers when it gives no valid context (they differ in what they
+ * inject); a header that holds one value (traceparent, b3, X-B3-*) given on
+ * two lines is invalid. baggage is read on its own, all lines as one list.
+ * out is always reset first. Returns 0 (check
+ * otel_span_context_is_valid(&out->context)), or OTEL_ERR_INVALID for a
+ * NULL argument. */
 int otel_propagation_extract(const otel_propagators *p, otel_carrier_get get, void *carrier,
                              otel_extracted *out);
 
@@ -172,7 +198,8 @@ int otel_propagation_extract(const otel_propagators *p, otel_carrier_get get, vo
  * an invalid one is not sent) and bag (NULL: none; not sent when empty) to
  * carrier through set, for each propagator of p in order: tracecontext
  * writes traceparent and tracestate, b3 writes b3, b3multi writes
- * X-B3-TraceId, X-B3-SpanId and X-B3-Sampled, baggage writes baggage. A
+ * X-B3-TraceId, X-B3-SpanId and X-B3-Sampled (X-B3-Flags: 1 instead of
+ * X-B3-Sampled for a debug context), baggage writes baggage. A
  * value is handed to set only when every byte is printable ASCII (0x20 to
  * 0x7e), so no CR, LF or other control byte ever reaches a header. */
 void otel_propagation_inject(const otel_propagators *p, const otel_span_context *sc,
@@ -196,16 +223,26 @@ int otel_tracestate_update(char *ts, size_t cap, const char *key, const char *va
  * or OTEL_ERR_RANGE when it does not fit (out ""). */
 int otel_tracestate_get(const char *ts, const char *key, char *out, size_t cap);
 
+/* ---- current baggage (per thread) ---------------------------------------- */
+
+/* Raw baggage header field lines, as received: values[i] is lens[i] bytes
+ * (not validated). Everything is borrowed. */
+typedef struct otel_baggage_lines {
+    const char *const *values;
+    const size_t *lens;
+    size_t n;
+} otel_baggage_lines;
+
+/* The incoming baggage of the request this thread is handling (borrowed,
+ * valid while it is current), or NULL. Client spans inject it, parsed as one
+ * list, when no baggage is given to them. */
+const otel_baggage_lines *otel_baggage_current(void);
+/* Make lines (NULL: none) the current baggage; returns the previous one, to
+ * make current again when the scope ends. */
+const otel_baggage_lines *otel_baggage_attach(const otel_baggage_lines *lines);
+
 #ifdef __cplusplus
 }
 #endif
-
-/* The incoming baggage of the request this thread is handling, as a raw W3C
- * baggage header value (not validated; borrowed, valid while it is current),
- * or NULL. Client spans inject it when no baggage is given to them. */
-const char *otel_baggage_current(void);
-/* Make raw (NULL: none) the current baggage; returns the previous one, to
- * make current again when the scope ends. */
-const char *otel_baggage_attach(const char *raw);
 
 #endif /* OTEL_PROPAGATION_H */

@@ -8,10 +8,9 @@
 #define TP_SPAN_ID_OFF 36
 #define TP_FLAGS_OFF 53
 
-/* Limits of the tracestate grammar (W3C Trace Context level 1). */
-#define TS_SIMPLE_KEY_MAX 256
-#define TS_TENANT_ID_MAX 241
-#define TS_SYSTEM_ID_MAX 14
+/* Limits of the tracestate grammar (W3C Trace Context Level 1, "list" and
+ * "list-members"). */
+#define TS_KEY_MAX 256
 #define TS_VALUE_MAX 256
 #define TS_LONG_MEMBER 128 /* truncation drops members longer than this first */
 
@@ -134,39 +133,24 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* lcalpha / DIGIT / "_" / "-" / "*" / "/" */
+/* keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@" */
 static bool is_key_char(char c)
 {
-    return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '*' || c == '/';
+    return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '*' || c == '/' || c == '@';
 }
 
-/* All chars after the first are key chars and 1 <= n <= max. */
-static bool key_part_valid(const char *s, size_t n, size_t max)
+/* key = ( lcalpha / DIGIT ) 0*255( keychar ): 1 to 256 characters. */
+static bool ts_key_valid(const char *k, size_t n)
 {
-    if (n == 0 || n > max) {
+    if (n == 0 || n > TS_KEY_MAX || !(is_lcalpha(k[0]) || is_digit(k[0]))) {
         return false;
     }
     for (size_t i = 1; i < n; i++) {
-        if (!is_key_char(s[i])) {
+        if (!is_key_char(k[i])) {
             return false;
         }
     }
     return true;
-}
-
-/* simple-key, or multi-tenant key tenant-id "@" system-id. */
-static bool ts_key_valid(const char *k, size_t n)
-{
-    const char *at = n > 0 ? memchr(k, '@', n) : NULL;
-    if (at == NULL) {
-        return n > 0 && is_lcalpha(k[0]) && key_part_valid(k, n, TS_SIMPLE_KEY_MAX);
-    }
-    size_t tenant_len = (size_t)(at - k);
-    const char *sys = at + 1;
-    size_t sys_len = n - tenant_len - 1;
-    return tenant_len > 0 && (is_lcalpha(k[0]) || is_digit(k[0])) &&
-           key_part_valid(k, tenant_len, TS_TENANT_ID_MAX) && sys_len > 0 && is_lcalpha(sys[0]) &&
-           key_part_valid(sys, sys_len, TS_SYSTEM_ID_MAX);
 }
 
 /* 1 to 256 printable ASCII chars but ',' and '=', not ending in a space. */
@@ -212,11 +196,19 @@ static bool ts_key_seen(const ts_member *m, size_t n)
     return false;
 }
 
-/* Split and validate the whole header into m (room for the maximum count).
- * Returns the member count, or -1 when the header is invalid as a whole. */
-static int ts_split(const char *v, size_t len, ts_member *m)
+/* The list being read: its members so far and how many the input had. */
+typedef struct ts_list {
+    ts_member m[OTEL_TRACESTATE_MAX_MEMBERS];
+    size_t n;     /* members kept in m */
+    size_t count; /* non-empty members read, duplicates included */
+} ts_list;
+
+/* Split and validate one field line v (len bytes) into l. A later member
+ * with the key of an earlier one is dropped (the spec's "discard duplicate
+ * keys" mutation) but counts as a member. Returns false when the line makes
+ * the list invalid as a whole. */
+static bool ts_split(const char *v, size_t len, ts_list *l)
 {
-    size_t n = 0;
     size_t pos = 0;
 
     while (pos <= len) {
@@ -228,13 +220,15 @@ static int ts_split(const char *v, size_t len, ts_member *m)
         if (seg_len == 0) {
             continue;
         }
-        if (n == OTEL_TRACESTATE_MAX_MEMBERS || !ts_member_parse(seg, seg_len, &m[n]) ||
-            ts_key_seen(m, n)) {
-            return -1;
+        if (++l->count > OTEL_TRACESTATE_MAX_MEMBERS ||
+            !ts_member_parse(seg, seg_len, &l->m[l->n])) {
+            return false;
         }
-        n++;
+        if (!ts_key_seen(l->m, l->n)) {
+            l->n++;
+        }
     }
-    return (int)n;
+    return true;
 }
 
 /* Length of the kept members joined by ','. */
@@ -313,30 +307,36 @@ void otel_traceparent_format(const otel_span_context *sc, char *out)
     *p = '\0';
 }
 
-int otel_tracestate_parse(const char *value, size_t len, char *out, size_t cap)
+int otel_tracestate_parse_lines(const char *const *values, const size_t *lens, size_t n_lines,
+                                char *out, size_t cap)
 {
-    ts_member m[OTEL_TRACESTATE_MAX_MEMBERS];
+    ts_list l;
     size_t written = 0;
 
     out[0] = '\0';
-    if (value == NULL || len == 0) {
-        return 0;
+    l.n = 0;
+    l.count = 0;
+    for (size_t i = 0; i < n_lines; i++) {
+        if (values[i] != NULL && !ts_split(values[i], lens[i], &l)) {
+            return OTEL_ERR_PARSE;
+        }
     }
-    int n = ts_split(value, len, m);
-    if (n < 0) {
-        return OTEL_ERR_PARSE;
-    }
-    ts_truncate(m, (size_t)n, cap - 1);
-    for (int i = 0; i < n; i++) {
-        if (!m[i].keep) {
+    ts_truncate(l.m, l.n, cap - 1);
+    for (size_t i = 0; i < l.n; i++) {
+        if (!l.m[i].keep) {
             continue;
         }
         if (written > 0) {
             out[written++] = ',';
         }
-        memcpy(out + written, m[i].start, m[i].len);
-        written += m[i].len;
+        memcpy(out + written, l.m[i].start, l.m[i].len);
+        written += l.m[i].len;
     }
     out[written] = '\0';
     return (int)written;
+}
+
+int otel_tracestate_parse(const char *value, size_t len, char *out, size_t cap)
+{
+    return otel_tracestate_parse_lines(&value, &len, 1, out, cap);
 }

@@ -138,6 +138,23 @@ static otel_attr *find_attr(otel_span *s, const char *key, size_t key_len)
     return NULL;
 }
 
+/* Copy n strings into the arena back to back as a's array value. */
+static bool store_array(otel_span *s, otel_attr *a, const char *const *v, size_t n)
+{
+    if (n > 0 && v == NULL)
+        return false;
+    uint32_t start = s->arena_used;
+    a->v.s.ptr = s->arena + start;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = v[i] != NULL ? v[i] : "";
+        if (arena_copy(s, e, strlen(e), s->tracer->cfg.attr_value_max_len, NULL) == NULL)
+            return false;
+    }
+    a->v.s.len = s->arena_used - start;
+    a->v.s.n = (uint32_t)n;
+    return true;
+}
+
 /* Store kv's value into a: the string sval (slen bytes) when sval is not
  * NULL, else kv's typed value. Returns false when it did not fit. */
 static bool store_value(otel_span *s, otel_attr *a, const otel_kv *kv, const char *sval,
@@ -161,6 +178,8 @@ static bool store_value(otel_span *s, otel_attr *a, const otel_kv *kv, const cha
     case OTEL_ATTR_DOUBLE:
         a->v.d = kv->v.d;
         return true;
+    case OTEL_ATTR_STRING_ARRAY:
+        return store_array(s, a, kv->v.sa.v, kv->v.sa.n);
     }
     return false;
 }
@@ -239,6 +258,13 @@ void otel_span_set_attr_int(otel_span *span, const char *key, int64_t value)
 void otel_span_set_attr_double(otel_span *span, const char *key, double value)
 {
     otel_kv kv = OTEL_KV_DOUBLE(key, value);
+    set_attr_n(span, &kv, NULL, 0);
+}
+
+void otel_span_set_attr_str_array(otel_span *span, const char *key, const char *const *values,
+                                  size_t n)
+{
+    otel_kv kv = OTEL_KV_STR_ARRAY(key, values, n);
     set_attr_n(span, &kv, NULL, 0);
 }
 
@@ -423,6 +449,7 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_spa
     }
     otel_span_id_new(s->ctx.span_id);
     s->ctx.is_remote = false;
+    s->ctx.debug = parent != NULL && parent->debug;
     s->recording = otel_sampler_should_sample(&tracer->cfg.sampler, parent, s->ctx.trace_id);
     s->ctx.trace_flags = s->recording ? OTEL_TRACE_FLAG_SAMPLED : 0;
     s->ended = false;

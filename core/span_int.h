@@ -5,6 +5,8 @@
 
 #include "otel.h"
 
+#include <string.h>
+
 /* Room in one span. Spans are pooled and never grow: whatever does not fit
  * is counted as dropped, the way the spec's limits drop attributes. */
 #define OTEL_SPAN_MAX_ATTRS 32
@@ -14,7 +16,9 @@
 #define OTEL_SPAN_ARENA 4096         /* bytes for names, keys, string values */
 
 /* A stored attribute. key and string values point into the owning span's
- * arena and are NUL-terminated, valid UTF-8. */
+ * arena and are NUL-terminated, valid UTF-8. A string array keeps its n
+ * elements back to back at s.ptr, each NUL-terminated, s.len bytes in all
+ * (the NULs included); read them with otel_attr_array_next. */
 typedef struct otel_attr {
     const char *key;
     uint16_t key_len;
@@ -23,6 +27,7 @@ typedef struct otel_attr {
         struct {
             const char *ptr;
             uint32_t len;
+            uint32_t n; /* elements of a string array */
         } s;
         bool b;
         int64_t i;
@@ -78,6 +83,19 @@ struct otel_span {
     uint32_t arena_used;
     char arena[OTEL_SPAN_ARENA];
 };
+
+/* The element of a string array after *pos (start with *pos = NULL) and
+ * its length, or NULL after the last. */
+static inline const char *otel_attr_array_next(const otel_attr *a, const char **pos, size_t *len)
+{
+    const char *end = a->v.s.ptr + a->v.s.len;
+    const char *p = *pos == NULL ? a->v.s.ptr : *pos + strlen(*pos) + 1;
+    if (a->v.s.n == 0 || p >= end)
+        return NULL;
+    *pos = p;
+    *len = strlen(p);
+    return p;
+}
 
 /* Fast adders for instrumentation that owns its keys: key must outlive the
  * span (a literal, or storage freed only after the tracer), be valid UTF-8,

@@ -208,11 +208,30 @@ static cJSON *json_double(double d)
     return cJSON_CreateNumber(d);
 }
 
+/* A JSON array of a string array's elements; NULL when out of memory. */
+static cJSON *json_str_array(const otel_attr *a)
+{
+    cJSON *arr = cJSON_CreateArray();
+    const char *pos = NULL, *e;
+    size_t len;
+    while (arr != NULL && (e = otel_attr_array_next(a, &pos, &len)) != NULL) {
+        cJSON *item = cJSON_CreateString(e);
+        if (item == NULL || !cJSON_AddItemToArray(arr, item)) {
+            cJSON_Delete(item);
+            cJSON_Delete(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 static cJSON *json_attr_value(const otel_attr *a)
 {
     switch (a->type) {
     case OTEL_ATTR_STRING:
         return cJSON_CreateString(a->v.s.ptr ? a->v.s.ptr : "");
+    case OTEL_ATTR_STRING_ARRAY:
+        return json_str_array(a);
     case OTEL_ATTR_BOOL:
         return cJSON_CreateBool(a->v.b);
     case OTEL_ATTR_INT:
@@ -413,11 +432,29 @@ static int pretty_double(otel_console *c, double d)
     return buf_puts(c, s);
 }
 
+/* ["a", "b"] */
+static int pretty_str_array(otel_console *c, const otel_attr *a)
+{
+    const char *pos = NULL, *e;
+    size_t len;
+    int rc = buf_puts(c, "[");
+    for (bool first = true; rc == OTEL_OK && (e = otel_attr_array_next(a, &pos, &len)) != NULL;
+         first = false) {
+        if (!first)
+            rc = buf_puts(c, ", ");
+        if (rc == OTEL_OK)
+            rc = pretty_quoted(c, e);
+    }
+    return rc == OTEL_OK ? buf_puts(c, "]") : rc;
+}
+
 static int pretty_value(otel_console *c, const otel_attr *a)
 {
     switch (a->type) {
     case OTEL_ATTR_STRING:
         return pretty_quoted(c, a->v.s.ptr);
+    case OTEL_ATTR_STRING_ARRAY:
+        return pretty_str_array(c, a);
     case OTEL_ATTR_BOOL:
         return buf_puts(c, a->v.b ? "true" : "false");
     case OTEL_ATTR_INT:

@@ -86,6 +86,8 @@ typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse p
 #define ANY_BOOL TAG(2, WT_VARINT)
 #define ANY_INT TAG(3, WT_VARINT)
 #define ANY_DOUBLE TAG(4, WT_I64)
+#define ANY_ARRAY TAG(5, WT_LEN)
+#define ARRAY_VALUES TAG(1, WT_LEN)
 
 /* What the first pass learns of one span of the batch. */
 typedef struct span_plan {
@@ -283,11 +285,23 @@ static inline size_t opt_len_field_size(size_t n)
     return n > 0 ? len_field_size(n) : 0;
 }
 
+/* The ArrayValue of a string array: one AnyValue{string_value} each. */
+static size_t str_array_size(const otel_attr *a)
+{
+    size_t size = 0, len;
+    const char *pos = NULL;
+    while (otel_attr_array_next(a, &pos, &len) != NULL)
+        size += len_field_size(len_field_size(len));
+    return size;
+}
+
 static inline size_t any_size(const otel_attr *a)
 {
     switch (a->type) {
     case OTEL_ATTR_STRING:
         return len_field_size(value_len(a)); /* a set oneof member: "" too */
+    case OTEL_ATTR_STRING_ARRAY:
+        return len_field_size(str_array_size(a));
     case OTEL_ATTR_BOOL:
         return 2;
     case OTEL_ATTR_INT:
@@ -442,6 +456,18 @@ static inline uint8_t *put_bytes(uint8_t *p, uint8_t tag, const void *src, size_
     return p + n;
 }
 
+static uint8_t *put_str_array(uint8_t *p, const otel_attr *a)
+{
+    const char *pos = NULL, *e;
+    size_t len;
+    p = put_len(p, ANY_ARRAY, str_array_size(a));
+    while ((e = otel_attr_array_next(a, &pos, &len)) != NULL) {
+        p = put_len(p, ARRAY_VALUES, len_field_size(len));
+        p = put_bytes(p, ANY_STRING, e, len);
+    }
+    return p;
+}
+
 static uint8_t *put_kv(uint8_t *p, uint8_t tag, const otel_attr *a)
 {
     size_t any = any_size(a), kl = key_len(a);
@@ -452,6 +478,9 @@ static uint8_t *put_kv(uint8_t *p, uint8_t tag, const otel_attr *a)
     switch (a->type) {
     case OTEL_ATTR_STRING:
         p = put_bytes(p, ANY_STRING, a->v.s.ptr, value_len(a));
+        break;
+    case OTEL_ATTR_STRING_ARRAY:
+        p = put_str_array(p, a);
         break;
     case OTEL_ATTR_BOOL:
         *p++ = ANY_BOOL;

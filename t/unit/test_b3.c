@@ -297,20 +297,44 @@ static void test_otel_b3_format_round_trip(void **state)
     }
 }
 
+/* A 64-bit trace id goes out padded to 128 bits; a debug context keeps its
+ * "d" (OpenTelemetry B3 Requirements: a received debug flag MUST be
+ * propagated with subsequent requests). */
 static void test_otel_b3_format_64_padded(void **state)
 {
     (void)state;
     otel_span_context sc;
     char out[OTEL_B3_LEN + 1];
     assert_int_equal(b3(TRACE64 "-" SPAN "-d", &sc), 0);
+    assert_true(sc.debug);
+    otel_b3_format(&sc, out);
+    assert_string_equal(out, "0000000000000000" TRACE64 "-" SPAN "-d");
+    sc.debug = false;
     otel_b3_format(&sc, out);
     assert_string_equal(out, "0000000000000000" TRACE64 "-" SPAN "-1");
+}
+
+/* X-B3-Flags: 1 is debug: sampled whatever X-B3-Sampled says, and kept. */
+static void test_otel_b3_multi_parse_debug(void **state)
+{
+    (void)state;
+    otel_span_context sc;
+    assert_int_equal(otel_b3_multi_parse(TRACE64, SPAN, "0", "1", &sc), 0);
+    assert_true(sc.debug);
+    assert_int_equal(sc.trace_flags, OTEL_TRACE_FLAG_SAMPLED);
+    assert_int_equal(otel_b3_multi_parse(TRACE64, SPAN, NULL, "1", &sc), 0);
+    assert_true(sc.debug);
+    assert_int_equal(otel_b3_multi_parse(TRACE64, SPAN, "1", "0", &sc), 0);
+    assert_false(sc.debug);
+    assert_int_equal(otel_b3_multi_parse(TRACE64, SPAN, "1", NULL, &sc), 0);
+    assert_false(sc.debug);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_otel_b3_parse_128_sampled),
+        cmocka_unit_test(test_otel_b3_multi_parse_debug),
         cmocka_unit_test(test_otel_b3_parse_64_padded),
         cmocka_unit_test(test_otel_b3_parse_sampling_states),
         cmocka_unit_test(test_otel_b3_parse_parent_span_id),

@@ -517,7 +517,12 @@ static void test_otel_client_inject_current_baggage(void **state)
 {
     (void)state;
     tracer();
-    const char *prev = otel_baggage_attach("user.id=alice , bad key=x,tenant=t%201");
+    /* Two baggage lines of the incoming request: one list (W3C Baggage:
+     * "Multiple baggage headers are allowed"). */
+    const char *values[] = {"user.id=alice , bad key=x", "tenant=t%201"};
+    const size_t lens[] = {strlen(values[0]), strlen(values[1])};
+    const otel_baggage_lines lines = {values, lens, 2};
+    const otel_baggage_lines *prev = otel_baggage_attach(&lines);
     otel_span *c = otel_client_span_start(cur_t, "GET", "http://h/", NULL, header_set, &hdr);
     assert_non_null(header("traceparent"));
     assert_string_equal(header("baggage"), "user.id=alice,tenant=t%201"); /* bad member dropped */

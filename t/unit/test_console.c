@@ -77,6 +77,17 @@ static void attr_double(otel_attr *a, const char *key, double v)
     a->v.d = v;
 }
 
+/* v holds n NUL-terminated elements back to back (size bytes with the
+ * NULs), as the core stores a string array. */
+static void attr_str_array(otel_attr *a, const char *key, const char *v, size_t size, uint32_t n)
+{
+    a->key = key;
+    a->type = OTEL_ATTR_STRING_ARRAY;
+    a->v.s.ptr = v;
+    a->v.s.len = (uint32_t)size;
+    a->v.s.n = n;
+}
+
 /* Render span; parse it. *text gets the line (free with free()). */
 static cJSON *render(const otel_span *span, char **text)
 {
@@ -317,6 +328,32 @@ static void test_otel_console_span_json_attr_types(void **state)
     assert_string_equal(get_str(a, "nan"), "NaN");
     assert_string_equal(get_str(a, "inf"), "Infinity");
     assert_string_equal(get_str(a, "ninf"), "-Infinity");
+    cJSON_Delete(root);
+    free(text);
+    free(s);
+}
+
+/* A string array attribute (captured headers: one element per header
+ * line) is a JSON array of strings. */
+static void test_otel_console_span_json_str_array(void **state)
+{
+    (void)state;
+    otel_span *s = make_span("arrays");
+    static const char two[] = "text/html\0application/json";
+    attr_str_array(&s->attrs[0], "http.request.header.accept", two, sizeof two, 2);
+    attr_str_array(&s->attrs[1], "none", "", 0, 0);
+    static const char q[] = "a\"b\\\n";
+    attr_str_array(&s->attrs[2], "escaped", q, sizeof q, 1);
+    s->n_attrs = 3;
+    char *text = NULL;
+    cJSON *root = render(s, &text);
+    assert_non_null(strstr(text, "\"http.request.header.accept\":[\"text/html\","
+                                 "\"application/json\"]"));
+    assert_non_null(strstr(text, "\"none\":[]"));
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "attributes");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(a, "escaped");
+    assert_true(cJSON_IsArray(e));
+    assert_string_equal(cJSON_GetArrayItem(e, 0)->valuestring, "a\"b\\\n");
     cJSON_Delete(root);
     free(text);
     free(s);
@@ -713,7 +750,9 @@ static void test_otel_console_export_spans_pretty(void **state)
     attr_str(&s->attrs[3], "evil", "\x1b[31mred\n");
     attr_double(&s->attrs[4], "ratio", 0.1);
     attr_double(&s->attrs[5], "third", 1.0 / 3.0);
-    s->n_attrs = 6;
+    static const char accept[] = "text/html\0*/*";
+    attr_str_array(&s->attrs[6], "http.request.header.accept", accept, sizeof accept, 2);
+    s->n_attrs = 7;
     s->events[0] = (otel_event){.name = "exception",
                                 .time_ns = T_PRETTY_START_NS + 512000,
                                 .attr_first = 0,
@@ -745,6 +784,7 @@ static void test_otel_console_export_spans_pretty(void **state)
     assert_null(strchr(text, '\x1b'));
     assert_non_null(strstr(text, "    ratio = 0.1\n"));
     assert_non_null(strstr(text, "    third = 0.33333333333333331\n"));
+    assert_non_null(strstr(text, "    http.request.header.accept = [\"text/html\", \"*/*\"]\n"));
     assert_non_null(strstr(text, "  events:\n    exception at +0.512 ms\n"));
     assert_non_null(strstr(text, "      exception.type = \"ValueError\"\n"));
     assert_non_null(strstr(text, "parent=1011121314151617\n"));
@@ -839,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_otel_console_span_json_kind_names),
         cmocka_unit_test(test_otel_console_span_json_times_exact),
         cmocka_unit_test(test_otel_console_span_json_attr_types),
+        cmocka_unit_test(test_otel_console_span_json_str_array),
         cmocka_unit_test(test_otel_console_span_json_string_escaping),
         cmocka_unit_test(test_otel_console_span_json_events),
         cmocka_unit_test(test_otel_console_span_json_event_attrs_clamped),

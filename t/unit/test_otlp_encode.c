@@ -38,6 +38,7 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
 #define ANY_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
 #define ANY_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 #define ANY_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
+#define ANY_ARRAY OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -269,6 +270,19 @@ static void assert_attr_equal(const pb_kv *kv, const otel_attr *a)
         else
             assert_memory_equal(&v->double_value, &a->v.d, sizeof(double));
         break;
+    case OTEL_ATTR_STRING_ARRAY: {
+        assert_int_equal(v->value_case, ANY_ARRAY);
+        assert_int_equal(v->array_value->n_values, a->v.s.n);
+        const char *pos = NULL, *e;
+        size_t len, i = 0;
+        while ((e = otel_attr_array_next(a, &pos, &len)) != NULL) {
+            assert_int_equal(v->array_value->values[i]->value_case, ANY_STRING);
+            assert_string_equal(v->array_value->values[i]->string_value, e);
+            i++;
+        }
+        assert_int_equal(i, a->v.s.n);
+        break;
+    }
     }
 }
 
@@ -416,6 +430,24 @@ static pb_kv *ref_kv(ref_pool *pool, const otel_attr *a)
         v->value_case = ANY_DOUBLE;
         v->double_value = a->v.d;
         break;
+    case OTEL_ATTR_STRING_ARRAY: {
+        Opentelemetry__Proto__Common__V1__ArrayValue *arr = ref_alloc(pool, sizeof(*arr));
+        opentelemetry__proto__common__v1__array_value__init(arr);
+        arr->n_values = a->v.s.n;
+        arr->values = a->v.s.n > 0 ? ref_alloc(pool, a->v.s.n * sizeof(*arr->values)) : NULL;
+        const char *pos = NULL, *e;
+        size_t len;
+        for (size_t i = 0; (e = otel_attr_array_next(a, &pos, &len)) != NULL; i++) {
+            pb_any *ev = ref_alloc(pool, sizeof(*ev));
+            opentelemetry__proto__common__v1__any_value__init(ev);
+            ev->value_case = ANY_STRING;
+            ev->string_value = (char *)e;
+            arr->values[i] = ev;
+        }
+        v->value_case = ANY_ARRAY;
+        v->array_value = arr;
+        break;
+    }
     }
     return kv;
 }
@@ -668,6 +700,28 @@ static const char *rand_str(rand_strs *rs, uint64_t *st, size_t len)
     return p;
 }
 
+/* A string array value of 0 to 5 random elements, back to back in one
+ * buffer as the core stores them. */
+static void rand_array(otel_attr *a, rand_strs *rs, uint64_t *st)
+{
+    size_t n = rnd(st) % 6, total = 0;
+    const char *el[5];
+    for (size_t i = 0; i < n; i++) {
+        el[i] = rand_str(rs, st, rnd(st) % 4 == 0 ? 0 : rand_len(st) % 200);
+        total += strlen(el[i]) + 1;
+    }
+    char *buf = (char *)rand_str(rs, st, total); /* owned by rs, overwritten */
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(el[i]) + 1;
+        memcpy(buf + off, el[i], l);
+        off += l;
+    }
+    a->v.s.ptr = buf;
+    a->v.s.len = (uint32_t)total;
+    a->v.s.n = (uint32_t)n;
+}
+
 static void rand_strs_free(rand_strs *rs)
 {
     for (size_t i = 0; i < rs->n; i++)
@@ -694,8 +748,11 @@ static void rand_attr(otel_attr *a, rand_strs *rs, uint64_t *st)
     size_t kl = rnd(st) % 50 == 0 ? 0 : 1 + rnd(st) % 255; /* the core's KEY_MAX */
     a->key = rand_str(rs, st, kl);
     a->key_len = (uint16_t)kl;
-    a->type = (otel_attr_type)(rnd(st) % 4);
+    a->type = (otel_attr_type)(rnd(st) % 5);
     switch (a->type) {
+    case OTEL_ATTR_STRING_ARRAY:
+        rand_array(a, rs, st);
+        break;
     case OTEL_ATTR_STRING: {
         size_t len = rand_len(st);
         a->v.s.ptr = rand_str(rs, st, len);

@@ -69,10 +69,16 @@ static void carrier_add(carrier *c, const char *name, const char *value)
     carrier_addn(c, name, value, strlen(value));
 }
 
-static const char *get(void *carrier_ptr, const char *name)
+/* The index-th header called name, in the order added: a carrier that
+ * keeps repeated header lines apart. */
+static const char *get(void *carrier_ptr, const char *name, size_t index)
 {
-    header *h = carrier_find(carrier_ptr, name);
-    return h != NULL ? h->value : NULL;
+    carrier *c = carrier_ptr;
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcasecmp(c->h[i].name, name) == 0 && index-- == 0)
+            return c->h[i].value;
+    }
+    return NULL;
 }
 
 /* The setter every injection goes through: checks each byte of the name and
@@ -96,7 +102,7 @@ static void set(void *carrier_ptr, const char *name, const char *value)
 
 static const char *out_get(const char *name)
 {
-    return get(&out, name);
+    return get(&out, name, 0);
 }
 
 static otel_propagators props(const char *names)
@@ -428,13 +434,240 @@ static void test_otel_propagation_extract_first_valid_wins(void **state)
     assert_int_equal(ex.context.trace_id[0], 0x80);
     assert_int_equal(ex.context.trace_flags, 0);
 
-    /* A b3 deny alone is no context: the next propagator runs. */
+    /* A b3 deny alone is no context: the b3 propagator goes on to the
+     * X-B3-* headers (see test_otel_propagation_extract_b3_both_forms). */
     carrier_clear(&in);
     carrier_add(&in, "b3", "0");
     carrier_add(&in, "X-B3-TraceId", B3_TRACE);
     carrier_add(&in, "X-B3-SpanId", B3_SPAN);
     assert_int_equal(extract("b3,b3multi,tracecontext"), 0);
-    assert_int_equal(ex.source, OTEL_PROPAGATOR_B3MULTI);
+    assert_int_equal(ex.source, OTEL_PROPAGATOR_B3);
+    assert_int_equal(ex.context.trace_id[0], 0x80);
+
+    /* Nothing valid for B3: tracecontext, the next one, runs. */
+    carrier_clear(&in);
+    carrier_add(&in, "b3", "0");
+    carrier_add(&in, "traceparent", TP_VALID);
+    assert_int_equal(extract("b3,b3multi,tracecontext"), 0);
+    assert_int_equal(ex.source, OTEL_PROPAGATOR_TRACECONTEXT);
+}
+
+/* W3C Trace Context Level 1, "traceparent Header": the header holds one
+ * traceparent; two header lines are not one valid value, and the official
+ * suite's test_traceparent_duplicated expects a new trace. The next
+ * propagator then gets its chance. */
+static void test_otel_propagation_extract_two_traceparents_invalid(void **state)
+{
+    (void)state;
+    carrier_clear(&in);
+    carrier_add(&in, "traceparent", "00-12345678901234567890123456789011-1234567890123456-01");
+    carrier_add(&in, "traceparent", "00-12345678901234567890123456789012-1234567890123456-01");
+    carrier_add(&in, "tracestate", "foo=1");
+    assert_int_equal(extract("tracecontext"), 0);
+    assert_false(otel_span_context_is_valid(&ex.context));
+    assert_int_equal(ex.source, OTEL_PROPAGATOR_NONE);
+    assert_string_equal(ex.tracestate, ""); /* not read without a traceparent */
+
+    /* The same value twice is two lines as well. */
+    carrier_clear(&in);
+    carrier_add(&in, "traceparent", TP_VALID);
+    carrier_add(&in, "TraceParent", TP_VALID);
+    carrier_add(&in, "b3", B3_TRACE "-" B3_SPAN "-1");
+    assert_int_equal(extract("tracecontext,b3"), 0);
+    assert_int_equal(ex.source, OTEL_PROPAGATOR_B3);
+
+    /* A carrier that joined the lines itself: the joined value is invalid. */
+    carrier_clear(&in);
+    carrier_add(&in, "traceparent", TP_VALID ", " TP_VALID);
+    assert_int_equal(extract("tracecontext"), 0);
+    assert_false(otel_span_context_is_valid(&ex.context));
+}
+
+/* "tracestate Header Field Values": several tracestate lines are one list,
+ * combined in order (RFC 9110 section 5.3), for extraction too. */
+static void test_otel_propagation_extract_tracestate_lines(void **state)
+{
+    (void)state;
+    carrier_clear(&in);
+    carrier_add(&in, "traceparent", TP_VALID);
+    carrier_add(&in, "tracestate", "foo=1,bar=2");
+    carrier_add(&in, "TRACESTATE", "rojo=1,congo=2");
+    carrier_add(&in, "tracestate", "");
+    carrier_add(&in, "tracestate", "baz=3");
+    assert_int_equal(extract("tracecontext"), 0);
+    assert_int_equal(ex.source, OTEL_PROPAGATOR_TRACECONTEXT);
+    assert_string_equal(ex.tracestate, "foo=1,bar=2,rojo=1,congo=2,baz=3");
+
+    /* An invalid line: no tracestate, the traceparent still counts ("failure
+     * to parse tracestate MUST NOT affect the parsing of traceparent"). */
+    carrier_add(&in, "tracestate", "Bad=1");
+    assert_int_equal(extract("tracecontext"), 0);
+    assert_true(otel_span_context_is_valid(&ex.context));
+    assert_string_equal(ex.tracestate, "");
+}
+
+/* W3C Baggage, "Baggage HTTP Header Format": "Multiple baggage headers are
+ * allowed", combined as one list; "Limits": "all limits apply to the
+ * combination of all baggage headers and not each header individually". */
+static void test_otel_propagation_extract_baggage_lines(void **state)
+{
+    (void)state;
+    carrier_clear(&in);
+    carrier_add(&in, "baggage", "userId=alice");
+    carrier_add(&in, "Baggage", "serverNode = DF%2028, isProduction = false");
+    assert_int_equal(extract("baggage"), 0);
+    assert_int_equal(otel_baggage_count(&ex.baggage), 3);
+    assert_string_equal(otel_baggage_get(&ex.baggage, "userId"), "alice");
+    assert_string_equal(otel_baggage_get(&ex.baggage, "serverNode"), "DF 28");
+    assert_string_equal(otel_baggage_get(&ex.baggage, "isProduction"), "false");
+
+    /* 100 members on each of two lines: 180 in all are kept (the ABNF's
+     * 0*179 more), the rest dropped one by one. */
+    static char line1[2000], line2[2000];
+    size_t a = 0, b = 0;
+    for (int i = 0; i < 100; i++) {
+        a += (size_t)snprintf(line1 + a, sizeof line1 - a, "%sa%d=1", i ? "," : "", i);
+        b += (size_t)snprintf(line2 + b, sizeof line2 - b, "%sb%d=1", i ? "," : "", i);
+    }
+    carrier_clear(&in);
+    carrier_add(&in, "baggage", line1);
+    carrier_add(&in, "baggage", line2);
+    assert_int_equal(extract("baggage"), 0);
+    assert_int_equal(otel_baggage_count(&ex.baggage), OTEL_BAGGAGE_MAX_MEMBERS);
+    assert_non_null(otel_baggage_get(&ex.baggage, "a99"));
+    assert_non_null(otel_baggage_get(&ex.baggage, "b79"));
+    assert_null(otel_baggage_get(&ex.baggage, "b80"));
+}
+
+/* OpenTelemetry specification, Propagators API, "B3 Requirements", "B3
+ * Extract": propagators "MUST attempt to extract B3 encoded using single
+ * and multi-header formats. The single-header variant takes precedence";
+ * per its configuration table, b3 and b3multi extract the same way and
+ * differ only in the format they inject. */
+static void test_otel_propagation_extract_b3_both_forms(void **state)
+{
+    (void)state;
+    static const char *const configs[] = {"b3", "b3multi"};
+    for (size_t i = 0; i < 2; i++) {
+        otel_propagator kind = i == 0 ? OTEL_PROPAGATOR_B3 : OTEL_PROPAGATOR_B3MULTI;
+        carrier_clear(&in);
+        carrier_add(&in, "X-B3-TraceId", B3_TRACE);
+        carrier_add(&in, "X-B3-SpanId", B3_SPAN);
+        carrier_add(&in, "X-B3-Sampled", "1");
+        assert_int_equal(extract(configs[i]), 0);
+        assert_int_equal(ex.source, kind);
+        assert_int_equal(ex.context.trace_id[0], 0x80);
+        assert_int_equal(ex.context.trace_flags, OTEL_TRACE_FLAG_SAMPLED);
+
+        /* Both forms: the single header wins. */
+        carrier_add(&in, "b3", "0af7651916cd43dd8448eb211c80319c-" TP_SPAN "-0");
+        assert_int_equal(extract(configs[i]), 0);
+        assert_int_equal(ex.source, kind);
+        assert_int_equal(ex.context.trace_id[0], 0x0a);
+        assert_int_equal(ex.context.trace_flags, 0);
+
+        /* A single header that is no context: the multi headers count. */
+        header *h = carrier_find(&in, "b3");
+        snprintf(h->value, sizeof h->value, "not-b3");
+        assert_int_equal(extract(configs[i]), 0);
+        assert_int_equal(ex.context.trace_id[0], 0x80);
+    }
+}
+
+/* A B3 header that holds one value, sent twice, is not one valid value. */
+static void test_otel_propagation_extract_b3_repeated_invalid(void **state)
+{
+    (void)state;
+    carrier_clear(&in);
+    carrier_add(&in, "b3", B3_TRACE "-" B3_SPAN "-1");
+    carrier_add(&in, "b3", B3_TRACE "-" B3_SPAN "-1");
+    assert_int_equal(extract("b3"), 0);
+    assert_false(otel_span_context_is_valid(&ex.context));
+
+    carrier_clear(&in);
+    carrier_add(&in, "X-B3-TraceId", B3_TRACE);
+    carrier_add(&in, "X-B3-TraceId", "64fe8b2a57d3eff7");
+    carrier_add(&in, "X-B3-SpanId", B3_SPAN);
+    assert_int_equal(extract("b3multi"), 0);
+    assert_false(otel_span_context_is_valid(&ex.context));
+
+    carrier_clear(&in);
+    carrier_add(&in, "X-B3-TraceId", B3_TRACE);
+    carrier_add(&in, "X-B3-SpanId", B3_SPAN);
+    carrier_add(&in, "X-B3-Sampled", "1");
+    carrier_add(&in, "X-B3-Sampled", "0");
+    assert_int_equal(extract("b3multi"), 0);
+    assert_false(otel_span_context_is_valid(&ex.context));
+}
+
+/* "B3 Extract": propagators "MUST preserve a debug trace flag, if received,
+ * and propagate it with subsequent requests. Additionally, an OpenTelemetry
+ * implementation MUST set the sampled trace flag when the debug flag is
+ * set." The debug flag goes out as "d" (single) or X-B3-Flags: 1 (multi),
+ * and openzipkin/b3-propagation: "Debug implies an accept decision, so
+ * don't also send the X-B3-Sampled header". */
+static void test_otel_propagation_b3_debug_kept(void **state)
+{
+    (void)state;
+    carrier_clear(&in);
+    carrier_add(&in, "b3", B3_TRACE "-" B3_SPAN "-d");
+    assert_int_equal(extract("b3"), 0);
+    assert_true(ex.context.debug);
+    assert_int_equal(ex.context.trace_flags, OTEL_TRACE_FLAG_SAMPLED);
+    inject("b3", &ex.context, NULL, NULL);
+    assert_string_equal(out_get("b3"), B3_TRACE "-" B3_SPAN "-d");
+    inject("b3multi", &ex.context, NULL, NULL);
+    assert_string_equal(out_get("X-B3-Flags"), "1");
+    assert_null(out_get("X-B3-Sampled"));
+    inject("tracecontext", &ex.context, NULL, NULL);
+    assert_string_equal(out_get("traceparent"), "00-" B3_TRACE "-" B3_SPAN "-01");
+
+    carrier_clear(&in);
+    carrier_add(&in, "X-B3-TraceId", B3_TRACE);
+    carrier_add(&in, "X-B3-SpanId", B3_SPAN);
+    carrier_add(&in, "X-B3-Sampled", "0");
+    carrier_add(&in, "X-B3-Flags", "1");
+    assert_int_equal(extract("b3multi"), 0);
+    assert_true(ex.context.debug);
+    assert_int_equal(ex.context.trace_flags, OTEL_TRACE_FLAG_SAMPLED);
+    inject("b3", &ex.context, NULL, NULL);
+    assert_string_equal(out_get("b3"), B3_TRACE "-" B3_SPAN "-d");
+
+    /* Without debug: the sampled flag as it is, no X-B3-Flags. */
+    header *h = carrier_find(&in, "X-B3-Flags");
+    snprintf(h->value, sizeof h->value, "0");
+    assert_int_equal(extract("b3multi"), 0);
+    assert_false(ex.context.debug);
+    inject("b3multi", &ex.context, NULL, NULL);
+    assert_string_equal(out_get("X-B3-Sampled"), "0");
+    assert_null(out_get("X-B3-Flags"));
+}
+
+/* The process's configured set: the default until set, then what was set,
+ * read whole from any thread. */
+static void test_otel_propagators_global_set_and_read(void **state)
+{
+    (void)state;
+    otel_propagators p;
+    otel_propagators_set_global(NULL);
+    otel_propagators_global(&p);
+    otel_propagators def = props(OTEL_PROPAGATORS_DEFAULT);
+    assert_memory_equal(&p, &def, sizeof p);
+
+    otel_propagators b3 = props("b3multi, baggage, b3");
+    otel_propagators_set_global(&b3);
+    otel_propagators_global(&p);
+    assert_memory_equal(&p, &b3, sizeof p);
+
+    otel_propagators none = props("none");
+    otel_propagators_set_global(&none);
+    otel_propagators_global(&p);
+    assert_int_equal(p.n, 0);
+    assert_int_equal(p.mask, 0);
+
+    otel_propagators_set_global(NULL);
+    otel_propagators_global(&p);
+    assert_memory_equal(&p, &def, sizeof p);
 }
 
 static void test_otel_propagation_extract_unconfigured_ignored(void **state)
@@ -839,7 +1072,7 @@ static void test_otel_tracestate_update_invalid_refused(void **state)
     long_value[257] = '\0';
     update_refused("", "1", OTEL_ERR_INVALID);
     update_refused("Foo", "1", OTEL_ERR_INVALID);
-    update_refused("1foo", "1", OTEL_ERR_INVALID);
+    update_refused("@foo", "1", OTEL_ERR_INVALID);
     update_refused(" a", "1", OTEL_ERR_INVALID);
     update_refused("a,b", "1", OTEL_ERR_INVALID);
     update_refused("a=b", "1", OTEL_ERR_INVALID);
@@ -992,6 +1225,13 @@ int main(void)
         cmocka_unit_test(test_otel_propagation_extract_b3_single),
         cmocka_unit_test(test_otel_propagation_extract_b3_multi),
         cmocka_unit_test(test_otel_propagation_extract_first_valid_wins),
+        cmocka_unit_test(test_otel_propagation_extract_two_traceparents_invalid),
+        cmocka_unit_test(test_otel_propagation_extract_tracestate_lines),
+        cmocka_unit_test(test_otel_propagation_extract_baggage_lines),
+        cmocka_unit_test(test_otel_propagation_extract_b3_both_forms),
+        cmocka_unit_test(test_otel_propagation_extract_b3_repeated_invalid),
+        cmocka_unit_test(test_otel_propagation_b3_debug_kept),
+        cmocka_unit_test(test_otel_propagators_global_set_and_read),
         cmocka_unit_test(test_otel_propagation_extract_unconfigured_ignored),
         cmocka_unit_test(test_otel_propagation_extract_baggage_independent),
         cmocka_unit_test(test_otel_propagation_extract_resets_out),

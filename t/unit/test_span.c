@@ -45,7 +45,7 @@ static void copy_attrs(otel_attr *dst, const otel_attr *src, size_t n, const ote
     for (size_t i = 0; i < n; i++) {
         dst[i] = src[i];
         dst[i].key = relocate(src[i].key, from, to);
-        if (src[i].type == OTEL_ATTR_STRING)
+        if (src[i].type == OTEL_ATTR_STRING || src[i].type == OTEL_ATTR_STRING_ARRAY)
             dst[i].v.s.ptr = relocate(src[i].v.s.ptr, from, to);
     }
 }
@@ -327,6 +327,82 @@ static void test_otel_span_set_attr_types(void **state)
     assert_false(attr(c, "kv.b")->v.b);
     assert_int_equal(attr(c, "kv.d")->type, OTEL_ATTR_DOUBLE);
     assert_true(attr(c, "kv.d")->v.d == -0.25);
+}
+
+/* The elements of string array attribute key of s, joined by '|'. */
+static const char *array_attr(const otel_span *s, const char *key, char *buf, size_t bufcap)
+{
+    const otel_attr *a = attr(s, key);
+    assert_non_null(a);
+    assert_int_equal(a->type, OTEL_ATTR_STRING_ARRAY);
+    const char *pos = NULL, *e;
+    size_t len, w = 0, n = 0;
+    buf[0] = '\0';
+    while ((e = otel_attr_array_next(a, &pos, &len)) != NULL) {
+        assert_int_equal(strlen(e), len);
+        w += (size_t)snprintf(buf + w, bufcap - w, "%s%s", n++ ? "|" : "", e);
+        assert_true(w < bufcap);
+    }
+    assert_int_equal(n, a->v.s.n);
+    return buf;
+}
+
+/* OpenTelemetry attributes may be homogeneous arrays of strings (the
+ * common AnyValue/ArrayValue); the HTTP semantic conventions' captured
+ * request headers are such arrays. */
+static void test_otel_span_set_attr_str_array(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer_with(OTEL_SAMPLER_ALWAYS_ON, 4);
+    otel_span *s = otel_span_start(t, "arrays", NULL);
+    char first[] = "alpha";
+    const char *v[] = {first, NULL, "", "b\xc3\xa9ta-long", "\xff"};
+    otel_span_set_attr_str_array(s, "a", v, 5);
+    first[0] = 'X'; /* copied */
+    otel_span_set_attr_str_array(s, "empty", v, 0);
+    otel_kv kv = OTEL_KV_STR_ARRAY("kv", v, 1);
+    otel_span_set_attr(s, &kv);
+    otel_span_add_event(s, "ev", 0, &kv, 1);
+    otel_span_set_attr_str_array(s, "bad", NULL, 2); /* no values: dropped */
+    otel_span_set_attr_str_array(s, "kv", v + 3, 1); /* replaces */
+    otel_span_end(s);
+    flush();
+
+    const otel_span *c = captured("arrays");
+    char buf[256];
+    /* Each element cut to attr_value_max_len (4) and cleaned like a string. */
+    assert_string_equal(array_attr(c, "a", buf, sizeof buf), "alph|||b\xc3\xa9t|" FFFD);
+    assert_string_equal(array_attr(c, "empty", buf, sizeof buf), "");
+    assert_string_equal(array_attr(c, "kv", buf, sizeof buf), "b\xc3\xa9t");
+    assert_null(attr(c, "bad"));
+    assert_int_equal(c->dropped_attrs, 1);
+    const otel_attr *ev =
+        find_attr(&c->ev_attrs[c->events[0].attr_first], c->events[0].attr_count, "kv");
+    assert_non_null(ev);
+    assert_int_equal(ev->type, OTEL_ATTR_STRING_ARRAY);
+    assert_int_equal(ev->v.s.n, 1);
+}
+
+/* An array that does not fit in the span's arena is dropped whole. */
+static void test_otel_span_set_attr_str_array_arena_full(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer_with(OTEL_SAMPLER_ALWAYS_ON, 1024);
+    otel_span *s = otel_span_start(t, "full", NULL);
+    static char big[1000];
+    memset(big, 'x', sizeof big - 1);
+    const char *v[] = {big, big, big, big, big};
+    otel_span_set_attr_str_array(s, "fits", v, 2);
+    otel_span_set_attr_str_array(s, "too.big", v, 5);
+    otel_span_set_attr_str(s, "after", "still room");
+    otel_span_end(s);
+    flush();
+    const otel_span *c = captured("full");
+    char buf[4096];
+    assert_int_equal(strlen(array_attr(c, "fits", buf, sizeof buf)), 2 * 999 + 1);
+    assert_null(attr(c, "too.big"));
+    assert_int_equal(c->dropped_attrs, 1);
+    assert_string_equal(str_attr(c, "after"), "still room");
 }
 
 static void test_otel_span_set_attr_replace(void **state)
@@ -1003,6 +1079,38 @@ static void test_otel_span_start_remote_parent(void **state)
     assert_memory_not_equal(ci->ctx.trace_id, rp.trace_id, 16);
 }
 
+/* OpenTelemetry B3 Requirements: a received debug flag is propagated with
+ * subsequent requests, so every span of the trace in this process carries
+ * it on; a new root does not. */
+static void test_otel_span_start_debug_inherited(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer();
+    otel_span_context rp;
+    memset(&rp, 0, sizeof(rp));
+    otel_trace_id_new(rp.trace_id);
+    otel_span_id_new(rp.span_id);
+    rp.is_remote = true;
+    rp.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
+    rp.debug = true; /* as b3 "d" gives it */
+    otel_span_options opt = {.kind = OTEL_SPAN_KIND_SERVER, .parent = &rp};
+    otel_span *server = otel_span_start(t, "server", &opt);
+    assert_true(otel_span_get_context(server).debug);
+    otel_span *prev = otel_context_attach(server);
+    otel_span *child = otel_span_start_child("child", OTEL_SPAN_KIND_CLIENT);
+    assert_true(otel_span_get_context(child).debug);
+    otel_span_options root = {.root = true};
+    otel_span *other = otel_span_start(t, "root", &root);
+    assert_false(otel_span_get_context(other).debug);
+    otel_span_end(other);
+    otel_span_end(child);
+    otel_context_detach(prev);
+    otel_span_end(server);
+    otel_span *plain = otel_span_start(t, "plain", NULL);
+    assert_false(otel_span_get_context(plain).debug);
+    otel_span_end(plain);
+}
+
 static void test_otel_span_start_root_ignores_current(void **state)
 {
     (void)state;
@@ -1162,6 +1270,8 @@ int main(void)
         T(test_otel_span_end_twice),
         T(test_otel_span_end_clears_current),
         T(test_otel_span_set_attr_types),
+        T(test_otel_span_set_attr_str_array),
+        T(test_otel_span_set_attr_str_array_arena_full),
         T(test_otel_span_set_attr_replace),
         T(test_otel_span_set_attr_replace_invalid_utf8_key),
         T(test_otel_span_set_attr_count_limit),
@@ -1186,6 +1296,7 @@ int main(void)
         T(test_otel_span_start_unsampled_remote_parent),
         T(test_otel_span_start_child_inherits_current),
         T(test_otel_span_start_remote_parent),
+        T(test_otel_span_start_debug_inherited),
         T(test_otel_span_start_root_ignores_current),
         T(test_otel_span_start_tracestate),
         T(test_otel_span_start_alloc_failure),
