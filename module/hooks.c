@@ -65,8 +65,16 @@ static void set_client_address(otel_span *span, struct MHD_Connection *conn)
         otel_span_add_attr_int_sk(span, OTEL_KEY("client.port"), ntohs(in->sin_port));
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf)) != NULL)
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            /* A dual-stack daemon's IPv4 client: reported as the IPv4
+             * address it is (::ffff:a.b.c.d is a.b.c.d). */
+            struct in_addr v4;
+            memcpy(&v4.s_addr, &in6->sin6_addr.s6_addr[12], 4);
+            size_t len = ipv4_text(&v4, buf);
+            otel_span_add_attr_strn_sk(span, OTEL_KEY("client.address"), buf, len);
+        } else if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf)) != NULL) {
             otel_span_add_attr_strn_sk(span, OTEL_KEY("client.address"), buf, strlen(buf));
+        }
         otel_span_add_attr_int_sk(span, OTEL_KEY("client.port"), ntohs(in6->sin6_port));
     }
 }
@@ -81,18 +89,21 @@ static long daemon_port(struct MHD_Connection *conn)
     return di ? di->port : 0;
 }
 
-/* A header value MHD gave, with its length (values may hold a NUL). */
+/* A header MHD gave: its first line's value and length (values may hold a
+ * NUL), and how many lines of that name the request has. */
 typedef struct req_value {
     const char *v;
     size_t len;
+    unsigned lines;
 } req_value;
 
 /* The request headers the module reads, found in one pass (each
- * MHD_lookup_connection_value is a scan of its own). First value wins, as
- * with MHD_lookup_connection_value. Borrowed from MHD for the request. The
- * propagation headers are looked for only when want (a propagator mask)
- * includes their propagator. */
+ * MHD_lookup_connection_value is a scan of its own). Borrowed from MHD for
+ * the request. The propagation headers are looked for only when want (a
+ * propagator mask) includes their propagator; the b3 and b3multi
+ * propagators both read both B3 forms. */
 typedef struct req_headers {
+    struct MHD_Connection *conn;
     unsigned want;
     const char *host;
     const char *user_agent;
@@ -102,16 +113,17 @@ typedef struct req_headers {
 } req_headers;
 
 #define WANTS(h, kind) (((h)->want & (1u << (kind))) != 0)
+#define WANTS_B3(h) (WANTS(h, OTEL_PROPAGATOR_B3) || WANTS(h, OTEL_PROPAGATOR_B3MULTI))
 
 static bool name_is(const char *key, size_t key_size, const char *name, size_t name_len)
 {
     return key_size == name_len && strncasecmp(key, name, name_len) == 0;
 }
 
-/* Keep the first value of a header. */
+/* Count a line of a header, keeping the first value. */
 static void keep(req_value *slot, const char *value, size_t value_size)
 {
-    if (slot->v == NULL) {
+    if (slot->lines++ == 0) {
         slot->v = value;
         slot->len = value_size;
     }
@@ -120,9 +132,11 @@ static void keep(req_value *slot, const char *value, size_t value_size)
 /* The B3 header key names (key_size bytes), if it is one. */
 static req_value *b3_slot(req_headers *h, const char *key, size_t key_size)
 {
-    if (WANTS(h, OTEL_PROPAGATOR_B3) && name_is(key, key_size, "b3", 2))
+    if (!WANTS_B3(h))
+        return NULL;
+    if (name_is(key, key_size, "b3", 2))
         return &h->b3;
-    if (!WANTS(h, OTEL_PROPAGATOR_B3MULTI) || key_size < 10 || strncasecmp(key, "x-b3-", 5) != 0)
+    if (key_size < 10 || strncasecmp(key, "x-b3-", 5) != 0)
         return NULL;
     if (name_is(key, key_size, "x-b3-traceid", 12))
         return &h->b3_trace_id;
@@ -160,9 +174,50 @@ static enum MHD_Result header_seen(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
-/* otel_carrier_get over the captured headers: no copy, no allocation. A
- * value with a NUL inside counts as absent. */
-static const char *req_header_get(void *carrier, const char *name)
+/* A search for the index-th line of header name. */
+typedef struct line_search {
+    const char *name;
+    size_t name_len;
+    size_t index;
+    const char *found;
+    size_t found_len;
+} line_search;
+
+static enum MHD_Result line_seen(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    line_search *ls = cls;
+    if (!name_is(key, key_size, ls->name, ls->name_len))
+        return MHD_YES;
+    if (ls->index-- > 0)
+        return MHD_YES;
+    ls->found = value;
+    ls->found_len = value_size;
+    return MHD_NO; /* stop */
+}
+
+/* The index-th line of header name (index > 0: a second scan, made only
+ * for requests that repeat a header), or NULL. A value with a NUL inside
+ * counts as absent. */
+static const char *header_line(struct MHD_Connection *conn, const req_value *r, const char *name,
+                               size_t index)
+{
+    const char *v = r->v;
+    size_t len = r->len;
+    if (index >= r->lines)
+        return NULL;
+    if (index > 0) {
+        line_search ls = {name, strlen(name), index, NULL, 0};
+        MHD_get_connection_values_n(conn, MHD_HEADER_KIND, line_seen, &ls);
+        v = ls.found;
+        len = ls.found_len;
+    }
+    return v != NULL && strlen(v) == len ? v : NULL;
+}
+
+/* otel_carrier_get over the captured headers: no copy, no allocation. */
+static const char *req_header_get(void *carrier, const char *name, size_t index)
 {
     req_headers *h = carrier;
     const req_value *r = NULL;
@@ -182,9 +237,7 @@ static const char *req_header_get(void *carrier, const char *name)
         r = &h->b3_flags;
     else if (strcasecmp(name, "baggage") == 0)
         r = &h->baggage;
-    if (r == NULL || r->v == NULL || strlen(r->v) != r->len)
-        return NULL;
-    return r->v;
+    return r != NULL ? header_line(h->conn, r, name, index) : NULL;
 }
 
 /* server.address and server.port from the Host header ("h", "h:p",
@@ -221,6 +274,39 @@ static void set_server_address(otel_span *span, struct MHD_Connection *conn,
         otel_span_add_attr_int_sk(span, OTEL_KEY("server.port"), port);
 }
 
+/* Lines of one captured header recorded; more are left out. */
+#define CAPTURE_LINES_MAX 16
+
+/* The lines of one captured header, in order. */
+typedef struct capture {
+    const char *name;
+    size_t name_len;
+    const char *v[CAPTURE_LINES_MAX];
+    size_t n;
+} capture;
+
+static enum MHD_Result capture_seen(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    (void)value_size; /* a NUL inside cuts the value there */
+    capture *c = cls;
+    if (name_is(key, key_size, c->name, c->name_len) && c->n < CAPTURE_LINES_MAX)
+        c->v[c->n++] = value;
+    return MHD_YES;
+}
+
+/* http.request.header.<name> (attr_key): a string array, one element per
+ * header line, as the HTTP semantic conventions say. */
+static void set_captured(otel_span *span, struct MHD_Connection *conn, const char *name,
+                         const char *attr_key)
+{
+    capture c = {.name = name, .name_len = strlen(name), .n = 0};
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, capture_seen, &c);
+    if (c.n > 0)
+        otel_span_set_attr_str_array(span, attr_key, c.v, c.n);
+}
+
 static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, const char *method,
                               const char *version, const char *route, const req_headers *h)
 {
@@ -249,12 +335,8 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
     if (h->user_agent != NULL)
         otel_span_add_attr_strn_sk(span, OTEL_KEY("user_agent.original"), h->user_agent,
                                    strlen(h->user_agent));
-    for (size_t i = 0; i < m->conf->capture_headers.n; i++) {
-        const char *v =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, m->conf->capture_headers.v[i]);
-        if (v != NULL)
-            otel_span_set_attr_str(span, m->capture_keys[i], v);
-    }
+    for (size_t i = 0; i < m->conf->capture_headers.n; i++)
+        set_captured(span, conn, m->conf->capture_headers.v[i], m->capture_keys[i]);
 }
 
 /* ---- span start and end ------------------------------------------------- */
@@ -272,6 +354,24 @@ static const otel_extracted *extract_incoming(const mhd_otel *m, req_headers *h)
     otel_extracted *x = &tls_extracted;
     (void)otel_propagation_extract(&m->conf->propagators, req_header_get, h, x);
     return otel_span_context_is_valid(&x->context) ? x : NULL;
+}
+
+/* The request's baggage lines (the first MHD_OTEL_BAGGAGE_LINES), made
+ * current around the server's handler. */
+static void keep_baggage(mhd_otel_req *r, req_headers *h)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->baggage.lines && n < MHD_OTEL_BAGGAGE_LINES; i++) {
+        const char *v = header_line(h->conn, &h->baggage, "baggage", i);
+        if (v != NULL) {
+            r->baggage_v[n] = v;
+            r->baggage_len[n] = strlen(v);
+            n++;
+        }
+    }
+    r->baggage.values = r->baggage_v;
+    r->baggage.lens = r->baggage_len;
+    r->baggage.n = n;
 }
 
 /* "METHOD route", "METHOD", or "HTTP" for a method outside the standard
@@ -302,14 +402,14 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
         r->skipped = true;
         return;
     }
-    req_headers h = {.want = m->conf->propagators.mask};
+    req_headers h = {.conn = conn, .want = m->conf->propagators.mask};
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_seen, &h);
     const otel_extracted *in = extract_incoming(m, &h);
     bool trusted = in != NULL && m->conf->trust_incoming;
     /* Baggage goes on to outgoing calls unless incoming context is not
-     * trusted. The value stays MHD's for the whole request. */
-    if (m->conf->trust_incoming && h.baggage.v != NULL)
-        r->baggage = h.baggage.v;
+     * trusted. The values stay MHD's for the whole request. */
+    if (m->conf->trust_incoming)
+        keep_baggage(r, &h);
     otel_span_options opt = {
         .kind = OTEL_SPAN_KIND_SERVER,
         .parent = trusted ? &in->context : NULL,
@@ -452,7 +552,7 @@ enum MHD_Result mhd_otel_on_request(void *cls, struct MHD_Connection *conn, cons
         begin_span(r, conn, url, method, version);
     }
     otel_span *prev_span = otel_context_attach(r->span);
-    const char *prev_bag = otel_baggage_attach(r->baggage);
+    const otel_baggage_lines *prev_bag = otel_baggage_attach(r->baggage.n > 0 ? &r->baggage : NULL);
     mhd_otel_req *prev_req = tls_req;
     tls_req = r;
     enum MHD_Result ret =

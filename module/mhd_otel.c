@@ -141,12 +141,15 @@ int mhd_otel_new(mhd_otel **out, const char *path, char *err, size_t errlen)
     *out = NULL;
     if (errlen > 0)
         err[0] = '\0';
-    otel_log_set(log_stderr, NULL);
+    /* A program that set its own log function keeps it. */
+    (void)otel_log_set_default(log_stderr, NULL);
     mhd_otel *m = otel_calloc(1, sizeof(*m));
     if (m == NULL)
         return OTEL_ERR_NOMEM;
     int rc = path ? mhd_otel_conf_load(&m->conf, path, err, errlen)
                   : mhd_otel_conf_from_env(&m->conf, env_get, err, errlen);
+    if (rc == OTEL_OK) /* outgoing requests carry what the config says */
+        otel_propagators_set_global(&m->conf->propagators);
     if (rc == OTEL_OK && m->conf->trace) {
         rc = make_capture_keys(m);
         if (rc == OTEL_OK)
@@ -180,6 +183,14 @@ void mhd_otel_del(mhd_otel *m)
 int mhd_otel_enabled(const mhd_otel *m)
 {
     return m != NULL && m->tracer != NULL;
+}
+
+void mhd_otel_propagators(const mhd_otel *m, otel_propagators *out)
+{
+    if (m != NULL)
+        *out = m->conf->propagators;
+    else
+        otel_propagators_global(out);
 }
 
 otel_tracer *mhd_otel_tracer(mhd_otel *m)

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "../core/otel.h"
+#include "../core/propagation.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,6 +34,13 @@ void mhd_otel_del(mhd_otel *m);
 
 /* True when the config says otel_trace on. */
 int mhd_otel_enabled(const mhd_otel *m);
+
+/* The propagators m's config names (otel_propagators / OTEL_PROPAGATORS,
+ * default tracecontext,baggage) into out: what incoming requests are read
+ * with and what outgoing requests carry. mhd_otel_new also makes them the
+ * process's set (otel_propagators_global), which CLIENT spans and the
+ * libcurl helper use when given none. m NULL: the process's set. */
+void mhd_otel_propagators(const mhd_otel *m, otel_propagators *out);
 
 /* The tracer, for starting spans outside a request. Borrowed from m. */
 otel_tracer *mhd_otel_tracer(mhd_otel *m);

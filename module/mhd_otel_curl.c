@@ -23,11 +23,15 @@ typedef enum curl_method { M_GET = 0, M_HEAD, M_POST, M_PUT } curl_method;
 
 static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT"};
 
-/* What is kept for one instrumented handle. */
+/* What is kept for one handle: an instrumented one, or one whose caller
+ * set CURLOPT_HTTPHEADER through us before instrumenting it (libcurl has no
+ * way to read that list back, and a perform must send it). */
 typedef struct curl_state {
     struct curl_state *next;
     CURL *h;
+    bool traced; /* instrumented */
     mhd_otel_curl_options opt;
+    bool own_props; /* opt gave propagators: props; else the process's set */
     otel_propagators props;
     char *url;                  /* CURLOPT_URL (heap); NULL: not seen */
     char *custom;               /* CURLOPT_CUSTOMREQUEST (heap) or NULL */
@@ -47,7 +51,7 @@ typedef void (*handle_fn)(CURL *h);
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static curl_state *buckets[N_BUCKETS];
-static atomic_size_t n_instrumented;
+static atomic_size_t n_states; /* in the registry: 0 keeps every call on the fast path */
 
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
 static setopt_fn real_setopt;
@@ -203,7 +207,7 @@ static curl_state *find_locked(const CURL *h)
 
 static curl_state *find(const CURL *h)
 {
-    if (h == NULL || atomic_load(&n_instrumented) == 0)
+    if (h == NULL || atomic_load(&n_states) == 0)
         return NULL;
     pthread_mutex_lock(&reg_lock);
     curl_state *s = find_locked(h);
@@ -217,10 +221,9 @@ static void state_set_options(curl_state *s, const mhd_otel_curl_options *opt)
         s->opt = *opt;
     else
         memset(&s->opt, 0, sizeof(s->opt));
-    if (s->opt.propagators != NULL)
+    s->own_props = s->opt.propagators != NULL;
+    if (s->own_props)
         s->props = *s->opt.propagators;
-    else
-        otel_propagators_from_names(&s->props, NULL, NULL, 0);
     s->opt.propagators = NULL; /* s->props is the copy */
 }
 
@@ -231,36 +234,30 @@ static void state_clear_recorded(curl_state *s)
     s->url = NULL;
     s->custom = NULL;
     s->method = M_GET;
-    s->headers = NULL;
 }
 
-int mhd_otel_curl_instrument(CURL *h, const mhd_otel_curl_options *opt)
+/* The state of h, made when there is none; reg_lock held. NULL when out of
+ * memory. */
+static curl_state *get_locked(CURL *h)
 {
-    if (h == NULL)
-        return OTEL_ERR_INVALID;
-    resolve_real();
-    pthread_mutex_lock(&reg_lock);
     curl_state *s = find_locked(h);
-    if (s == NULL) {
-        s = otel_calloc(1, sizeof(*s));
-        if (s == NULL) {
-            pthread_mutex_unlock(&reg_lock);
-            return OTEL_ERR_NOMEM;
-        }
-        s->h = h;
-        size_t b = bucket_of(h);
-        s->next = buckets[b];
-        buckets[b] = s;
-        atomic_fetch_add(&n_instrumented, 1);
-    }
-    state_set_options(s, opt);
-    pthread_mutex_unlock(&reg_lock);
-    return OTEL_OK;
+    if (s != NULL)
+        return s;
+    s = otel_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->h = h;
+    size_t b = bucket_of(h);
+    s->next = buckets[b];
+    buckets[b] = s;
+    atomic_fetch_add(&n_states, 1);
+    return s;
 }
 
-void mhd_otel_curl_uninstrument(CURL *h)
+/* Remove and free the state of h, if any. */
+static void state_forget(CURL *h)
 {
-    if (h == NULL || atomic_load(&n_instrumented) == 0)
+    if (h == NULL || atomic_load(&n_states) == 0)
         return;
     pthread_mutex_lock(&reg_lock);
     curl_state **pp = &buckets[bucket_of(h)];
@@ -269,7 +266,7 @@ void mhd_otel_curl_uninstrument(CURL *h)
     curl_state *s = *pp;
     if (s != NULL) {
         *pp = s->next;
-        atomic_fetch_sub(&n_instrumented, 1);
+        atomic_fetch_sub(&n_states, 1);
     }
     pthread_mutex_unlock(&reg_lock);
     if (s != NULL) {
@@ -278,9 +275,41 @@ void mhd_otel_curl_uninstrument(CURL *h)
     }
 }
 
+int mhd_otel_curl_instrument(CURL *h, const mhd_otel_curl_options *opt)
+{
+    if (h == NULL)
+        return OTEL_ERR_INVALID;
+    resolve_real();
+    pthread_mutex_lock(&reg_lock);
+    curl_state *s = get_locked(h);
+    if (s != NULL) {
+        s->traced = true;
+        state_set_options(s, opt);
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return s != NULL ? OTEL_OK : OTEL_ERR_NOMEM;
+}
+
+void mhd_otel_curl_uninstrument(CURL *h)
+{
+    curl_state *s = find(h);
+    if (s == NULL)
+        return;
+    if (s->headers == NULL) {
+        state_forget(h);
+        return;
+    }
+    /* The caller's header list stays known, for a later instrument. */
+    pthread_mutex_lock(&reg_lock);
+    s->traced = false;
+    state_clear_recorded(s);
+    pthread_mutex_unlock(&reg_lock);
+}
+
 int mhd_otel_curl_is_instrumented(CURL *h)
 {
-    return find(h) != NULL;
+    curl_state *s = find(h);
+    return s != NULL && s->traced;
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -323,9 +352,6 @@ static void record_ptr(curl_state *s, CURLoption option, void *p)
     case CURLOPT_CUSTOMREQUEST:
         record_str(&s->custom, p);
         break;
-    case CURLOPT_HTTPHEADER:
-        s->headers = p;
-        break;
     case CURLOPT_POSTFIELDS:
     case CURLOPT_COPYPOSTFIELDS:
     case CURLOPT_MIMEPOST:
@@ -336,10 +362,28 @@ static void record_ptr(curl_state *s, CURLoption option, void *p)
     }
 }
 
+/* Remember the caller's CURLOPT_HTTPHEADER list of h, instrumented or not
+ * yet: a perform puts it back after the traced one. A state that cannot be
+ * made leaves h untraceable without losing its headers: an instrument of it
+ * then fails with OTEL_ERR_NOMEM too. */
+static void record_headers(CURL *h, struct curl_slist *list)
+{
+    pthread_mutex_lock(&reg_lock);
+    curl_state *s = list != NULL ? get_locked(h) : find_locked(h);
+    if (s != NULL)
+        s->headers = list;
+    bool idle = s != NULL && !s->traced && s->headers == NULL;
+    pthread_mutex_unlock(&reg_lock);
+    if (idle)
+        state_forget(h);
+}
+
 CURLcode mhd_otel_curl_easy_setopt_va(CURL *h, CURLoption option, va_list ap)
 {
     resolve_real();
     curl_state *s = find(h);
+    if (s != NULL && !s->traced)
+        s = NULL; /* known for its headers only */
     if (option < CURLOPTTYPE_OBJECTPOINT) {
         long v = va_arg(ap, long);
         if (s != NULL)
@@ -349,7 +393,9 @@ CURLcode mhd_otel_curl_easy_setopt_va(CURL *h, CURLoption option, va_list ap)
     if (option < CURLOPTTYPE_FUNCTIONPOINT || option >= CURLOPTTYPE_BLOB) {
         void *p = va_arg(ap, void *);
         CURLcode rc = real_setopt(h, option, p);
-        if (s != NULL && rc == CURLE_OK)
+        if (rc == CURLE_OK && option == CURLOPT_HTTPHEADER)
+            record_headers(h, p);
+        else if (s != NULL && rc == CURLE_OK)
             record_ptr(s, option, p);
         return rc;
     }
@@ -450,11 +496,16 @@ static void end_span(otel_span *span, CURL *h, CURLcode rc)
 static CURLcode traced_perform(curl_state *s, CURL *h)
 {
     inject_list il = {NULL, false};
-    otel_span *span = otel_client_span_start(s->opt.tracer, span_method(s), span_url(s, h),
-                                             &s->props, NULL, NULL);
+    otel_propagators props;
+    if (s->own_props)
+        props = s->props;
+    else /* read at each perform: the config may come after the instrument */
+        otel_propagators_global(&props);
+    otel_span *span =
+        otel_client_span_start(s->opt.tracer, span_method(s), span_url(s, h), &props, NULL, NULL);
     if (span == NULL)
         return real_perform(h);
-    otel_client_inject(span, &s->props, s->opt.baggage, inject_set, &il);
+    otel_client_inject(span, &props, s->opt.baggage, inject_set, &il);
     struct curl_slist *merged = NULL;
     if (il.list != NULL && !il.failed)
         merged = merge_headers(s->headers, &il);
@@ -479,7 +530,7 @@ CURLcode mhd_otel_curl_easy_perform(CURL *h)
 {
     resolve_real();
     curl_state *s = find(h);
-    if (s == NULL)
+    if (s == NULL || !s->traced)
         return real_perform(h);
     return traced_perform(s, h);
 }
@@ -487,7 +538,7 @@ CURLcode mhd_otel_curl_easy_perform(CURL *h)
 void mhd_otel_curl_easy_cleanup(CURL *h)
 {
     resolve_real();
-    mhd_otel_curl_uninstrument(h);
+    state_forget(h);
     real_cleanup(h);
 }
 
@@ -495,8 +546,10 @@ void mhd_otel_curl_easy_reset(CURL *h)
 {
     resolve_real();
     curl_state *s = find(h);
-    if (s != NULL)
+    if (s != NULL) { /* libcurl forgets every option, the header list too */
         state_clear_recorded(s);
+        record_headers(h, NULL);
+    }
     real_reset(h);
 }
 

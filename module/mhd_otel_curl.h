@@ -3,9 +3,12 @@
  *
  * Instrument a handle once, right after curl_easy_init, and every transfer
  * it performs becomes a CLIENT span, a child of the calling thread's current
- * span, whose context goes out in the request headers (traceparent,
- * tracestate, baggage per the propagators) next to the caller's own
- * CURLOPT_HTTPHEADER list, which is left as the caller set it.
+ * span, whose context goes out in the request headers (traceparent and
+ * tracestate, b3 or X-B3-*, baggage: the configured propagators) next to the
+ * caller's own CURLOPT_HTTPHEADER list, which is left as the caller set it,
+ * also when it was set before the handle was instrumented (through
+ * curl_easy_setopt of the shared library or mhd_otel_curl_easy_setopt:
+ * libcurl cannot tell a list set any other way).
  *
  * Two ways to use it:
  *   - linked with libmhd-otel.so (or LD_PRELOADed): the shared library
@@ -44,7 +47,9 @@ typedef void (*mhd_otel_curl_response_hook)(void *user_data, otel_span *span, CU
 
 typedef struct mhd_otel_curl_options {
     otel_tracer *tracer;                       /* NULL: the current span's tracer (none: no span) */
-    const otel_propagators *propagators;       /* NULL: tracecontext,baggage (copied) */
+    const otel_propagators *propagators;       /* NULL: the configured set, read at each
+                                                  perform (otel_propagators_global);
+                                                  else copied */
     const otel_baggage *baggage;               /* sent with the baggage propagator; NULL:
                                                   none. Borrowed: must outlive the handle */
     mhd_otel_curl_request_hook request_hook;   /* may be NULL */

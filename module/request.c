@@ -28,11 +28,13 @@ static void pool_init(void)
         pthread_mutex_init(&table[i].mu, NULL);
 }
 
+/* Fibonacci hashing of the pointer, in 64 bits whatever the pointer size
+ * (a 32-bit uintptr_t cannot be shifted by 32). */
 static bucket *bucket_of(const struct MHD_Connection *conn)
 {
-    uintptr_t h = (uintptr_t)conn;
+    uint64_t h = (uint64_t)(uintptr_t)conn;
     h ^= h >> 17;
-    h *= 0x9e3779b97f4a7c15ULL;
+    h *= UINT64_C(0x9e3779b97f4a7c15);
     return &table[(h >> 32) & (BUCKETS - 1)];
 }
 

@@ -11,8 +11,10 @@
 #include <microhttpd.h>
 
 #include "../core/otel.h"
+#include "../core/propagation.h"
 
-#define MHD_OTEL_URI_MAX 2048 /* bytes of the raw request URI kept */
+#define MHD_OTEL_URI_MAX 2048    /* bytes of the raw request URI kept */
+#define MHD_OTEL_BAGGAGE_LINES 8 /* baggage header lines carried on to outgoing calls */
 
 struct mhd_otel_daemon;
 
@@ -26,7 +28,11 @@ typedef struct mhd_otel_req {
     bool handled;        /* the access handler ran at least once */
     bool skipped;
     bool hooked; /* the request hook ran: the response hook will */
-    const char *baggage; /* incoming baggage header, trusted; MHD's, for the request */
+    /* The incoming baggage lines when trusted (MHD's values, valid for the
+     * request): baggage points at baggage_v / baggage_len. */
+    otel_baggage_lines baggage;
+    const char *baggage_v[MHD_OTEL_BAGGAGE_LINES];
+    size_t baggage_len[MHD_OTEL_BAGGAGE_LINES];
     uint16_t uri_len;
     struct mhd_otel_req *next;  /* in its connection-table bucket */
     char uri[MHD_OTEL_URI_MAX]; /* raw URI (path and query), NUL-terminated */

@@ -1039,6 +1039,74 @@ static void test_suspend_resume_one_span(void **state)
     itest_spans_free(&sp);
 }
 
+/* A dual-stack daemon sees an IPv4 client as ::ffff:a.b.c.d; the HTTP
+ * semantic conventions' client.address is the IPv4 address it is. The
+ * daemon listens on the IPv4-mapped loopback address only. */
+static void test_dual_stack_client_address_ipv4(void **state)
+{
+    fixture *f = *state;
+    struct sockaddr_in6 sa6;
+    socklen_t len = sizeof(sa6);
+    int off = 0, one = 1;
+    itest_spans sp;
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+    if (fd < 0)
+        skip(); /* no IPv6 in this kernel */
+    memset(&sa6, 0, sizeof(sa6));
+    sa6.sin6_family = AF_INET6;
+    assert_int_equal(inet_pton(AF_INET6, "::ffff:127.0.0.1", &sa6.sin6_addr), 1);
+    assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa6, &len), 0);
+    load_ok(f, BASE_CONF);
+    f->d = mhd_otel_start_daemon(f->m, MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_DUAL_STACK, 0,
+                                 NULL, NULL, app_handler, &f->a, MHD_OPTION_LISTEN_SOCKET, fd,
+                                 MHD_OPTION_END);
+    assert_non_null(f->d);
+    f->s.port = ntohs(sa6.sin6_port);
+    assert_int_equal(get(f, "/items/1"), 200);
+    stop_ok(f, &sp);
+    assert_int_equal(sp.n, 1);
+    assert_attr_str(sp.v[0], "client.address", "127.0.0.1");
+    assert_true(attr_int(sp.v[0], "client.port") > 0);
+    itest_spans_free(&sp);
+}
+
+static char app_log_last[1024];
+static atomic_int app_log_calls;
+
+static void app_log(void *ud, otel_log_level level, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    atomic_fetch_add(&app_log_calls, 1);
+    snprintf(app_log_last, sizeof(app_log_last), "%s", msg);
+}
+
+/* A program's log function, set before mhd_otel_new, keeps receiving the
+ * library's messages (here: the notice that no exporter is configured). */
+static void test_new_keeps_application_logger(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    FILE *fp = fopen(f->s.conf_path, "w");
+
+    assert_non_null(fp);
+    fprintf(fp, "otel_trace on;\n");
+    assert_int_equal(fclose(fp), 0);
+    atomic_store(&app_log_calls, 0);
+    otel_log_set(app_log, NULL);
+    setenv("OTEL_TRACES_EXPORTER", "none", 1); /* no daemon runs: no other thread reads it */
+    assert_int_equal(mhd_otel_new(&f->m, f->s.conf_path, err, sizeof(err)), OTEL_OK);
+    unsetenv("OTEL_TRACES_EXPORTER");
+    otel_log_set(NULL, NULL);
+    assert_true(atomic_load(&app_log_calls) >= 1);
+    assert_non_null(strstr(app_log_last, "no exporter configured"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1054,6 +1122,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_abort_partial_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_timeout_during_slow_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspend_resume_one_span, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dual_stack_client_address_ipv4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_keeps_application_logger, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("integration: library API in-process", tests, NULL, NULL);

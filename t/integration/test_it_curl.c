@@ -485,6 +485,74 @@ static void test_mhd_otel_curl_uninstrumented_untouched(void **state)
     assert_int_equal(f->cap.n, 1); /* the server span only */
 }
 
+/* A CURLOPT_HTTPHEADER list set before the handle is instrumented goes out
+ * with the injected headers, and is the handle's list again after the
+ * traced perform: a second, untraced perform still sends it. */
+static void test_mhd_otel_curl_headers_set_before_instrument(void **state)
+{
+    fixture *f = *state;
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    struct curl_slist *mine = curl_slist_append(NULL, "X-Caller: early");
+    assert_non_null(mine);
+    mhd_otel_curl_easy_setopt(h, CURLOPT_HTTPHEADER, mine);
+    mhd_otel_curl_easy_setopt(h, CURLOPT_URL, f->url);
+    mhd_otel_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    mhd_otel_curl_easy_setopt(h, CURLOPT_WRITEDATA, &f->b);
+    assert_false(mhd_otel_curl_is_instrumented(h));
+    assert_int_equal(mhd_otel_curl_instrument(h, NULL), OTEL_OK);
+    assert_int_equal(mhd_otel_curl_easy_perform(h), CURLE_OK);
+    char v[128];
+    assert_non_null(echoed(&f->b, "traceparent", v, sizeof(v)));
+    assert_non_null(echoed(&f->b, "X-Caller", v, sizeof(v)));
+    assert_string_equal(v, "early");
+
+    mhd_otel_curl_uninstrument(h);
+    f->b.len = 0;
+    f->b.text[0] = '\0';
+    assert_int_equal(mhd_otel_curl_easy_perform(h), CURLE_OK);
+    assert_non_null(echoed(&f->b, "X-Caller", v, sizeof(v)));
+    assert_string_equal(v, "early");
+    assert_null(echoed(&f->b, "traceparent", v, sizeof(v)));
+
+    /* Instrumented again, the list is still known. */
+    assert_int_equal(mhd_otel_curl_instrument(h, NULL), OTEL_OK);
+    f->b.len = 0;
+    f->b.text[0] = '\0';
+    assert_int_equal(mhd_otel_curl_easy_perform(h), CURLE_OK);
+    assert_non_null(echoed(&f->b, "X-Caller", v, sizeof(v)));
+    assert_non_null(echoed(&f->b, "traceparent", v, sizeof(v)));
+    mhd_otel_curl_easy_cleanup(h);
+    curl_slist_free_all(mine);
+}
+
+/* With no propagators in its options, a handle carries the process's
+ * configured set (what mhd_otel_new takes from otel_propagators), read at
+ * each perform. */
+static void test_mhd_otel_curl_uses_configured_propagators(void **state)
+{
+    fixture *f = *state;
+    otel_propagators b3;
+    assert_int_equal(otel_propagators_from_names(&b3, "b3multi", NULL, 0), OTEL_OK);
+    CURL *h = handle(f, NULL, f->url);
+    otel_propagators_set_global(&b3);
+    CURLcode rc = mhd_otel_curl_easy_perform(h);
+    otel_propagators_set_global(NULL);
+    assert_int_equal(rc, CURLE_OK);
+    char v[128];
+    assert_null(echoed(&f->b, "traceparent", v, sizeof(v)));
+    assert_non_null(echoed(&f->b, "X-B3-TraceId", v, sizeof(v)));
+    assert_non_null(echoed(&f->b, "X-B3-Sampled", v, sizeof(v)));
+    assert_string_equal(v, "1");
+
+    f->b.len = 0; /* the default again */
+    f->b.text[0] = '\0';
+    assert_int_equal(mhd_otel_curl_easy_perform(h), CURLE_OK);
+    assert_non_null(echoed(&f->b, "traceparent", v, sizeof(v)));
+    assert_null(echoed(&f->b, "X-B3-TraceId", v, sizeof(v)));
+    mhd_otel_curl_easy_cleanup(h);
+}
+
 static void test_mhd_otel_curl_code_name(void **state)
 {
     (void)state;
@@ -533,6 +601,8 @@ int main(void)
         T(test_mhd_otel_curl_easy_perform_methods),
         T(test_mhd_otel_curl_hooks_and_baggage),
         T(test_mhd_otel_curl_uninstrumented_untouched),
+        T(test_mhd_otel_curl_headers_set_before_instrument),
+        T(test_mhd_otel_curl_uses_configured_propagators),
         T(test_mhd_otel_curl_code_name),
         T(test_curl_preload_passthrough),
     };

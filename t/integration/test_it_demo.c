@@ -422,6 +422,27 @@ static void test_traceparent_unsampled_parent(void **state)
     itest_spans_free(&sp);
 }
 
+/* Two traceparent header lines are no valid traceparent (W3C Trace
+ * Context Level 1, "traceparent Header"; the official suite's
+ * test_traceparent_duplicated): the server starts a new trace, through MHD's
+ * real header list. */
+static void test_traceparent_two_lines_new_trace(void **state)
+{
+    itest_server *s = *state;
+    const char *two[] = {"-H", TRACEPARENT_SAMPLED, "-H",
+                         "traceparent: 00-" PARENT_TRACE_ID "-00f067aa0ba902b8-01", NULL};
+    itest_spans sp;
+
+    start_ok(s, BASE_CONF);
+    assert_int_equal(get_full(s, "/hello/twice", two, NULL, 0), 200);
+    stop_ok(s);
+    read_spans(s, &sp);
+    assert_int_equal(sp.n, 1);
+    assert_string_not_equal(itest_span_str(sp.v[0], "trace_id"), PARENT_TRACE_ID);
+    assert_string_equal(itest_span_str(sp.v[0], "parent_span_id"), "");
+    itest_spans_free(&sp);
+}
+
 static void test_traceparent_invalid_new_root(void **state)
 {
     itest_server *s = *state;
@@ -529,13 +550,28 @@ static void test_capture_request_header(void **state)
     itest_server *s = *state;
     itest_spans sp;
 
+    /* HTTP semantic conventions, http.request.header.<key>: "string[]", one
+     * element per header line, the key lowercased. */
+    const char *two[] = {"-H", "X-User-ID: u-42", "-H", "x-user-id: u-43", NULL};
+    const cJSON *span;
+
     start_ok(s, BASE_CONF "otel_capture_request_header X-User-ID;\n");
     assert_int_equal(get_with_header(s, "/hello/captured", "X-User-ID: u-42"), 200);
+    assert_int_equal(get_full(s, "/hello/twice", two, NULL, 0), 200);
     assert_int_equal(get(s, "/hello/plain"), 200);
     stop_ok(s);
     read_spans(s, &sp);
-    assert_int_equal(sp.n, 2);
-    assert_attr_str(span_for_path(&sp, "/hello/captured"), "http.request.header.x-user-id", "u-42");
+    assert_int_equal(sp.n, 3);
+    span = span_for_path(&sp, "/hello/captured");
+    assert_int_equal(itest_span_attr_array_len(span, "http.request.header.x-user-id"), 1);
+    assert_string_equal(itest_span_attr_array_str(span, "http.request.header.x-user-id", 0),
+                        "u-42");
+    span = span_for_path(&sp, "/hello/twice");
+    assert_int_equal(itest_span_attr_array_len(span, "http.request.header.x-user-id"), 2);
+    assert_string_equal(itest_span_attr_array_str(span, "http.request.header.x-user-id", 0),
+                        "u-42");
+    assert_string_equal(itest_span_attr_array_str(span, "http.request.header.x-user-id", 1),
+                        "u-43");
     assert_null(
         itest_span_attr(span_for_path(&sp, "/hello/plain"), "http.request.header.x-user-id"));
     itest_spans_free(&sp);
@@ -682,6 +718,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_skip_path_and_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_continued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_unsampled_parent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_traceparent_two_lines_new_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_invalid_new_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_b3_continued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_b3_wins_over_invalid_traceparent, setup, teardown),

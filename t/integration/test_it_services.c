@@ -41,6 +41,12 @@
 typedef struct cb_call {
     char path[64];
     char traceparent[64];
+    char tracestate[128];
+    char b3[80];
+    char b3_trace_id[40];
+    char b3_span_id[24];
+    char b3_sampled[8];
+    char b3_flags[8];
     char baggage[128];
     char content_type[64];
     char body[CB_TEXT_MAX];
@@ -106,6 +112,17 @@ static enum MHD_Result cb_handler(void *cls, struct MHD_Connection *c, const cha
                MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"));
     copy_value(call->baggage, sizeof(call->baggage),
                MHD_lookup_connection_value(c, MHD_HEADER_KIND, "baggage"));
+    copy_value(call->tracestate, sizeof(call->tracestate),
+               MHD_lookup_connection_value(c, MHD_HEADER_KIND, "tracestate"));
+    copy_value(call->b3, sizeof(call->b3), MHD_lookup_connection_value(c, MHD_HEADER_KIND, "b3"));
+    copy_value(call->b3_trace_id, sizeof(call->b3_trace_id),
+               MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-B3-TraceId"));
+    copy_value(call->b3_span_id, sizeof(call->b3_span_id),
+               MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-B3-SpanId"));
+    copy_value(call->b3_sampled, sizeof(call->b3_sampled),
+               MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-B3-Sampled"));
+    copy_value(call->b3_flags, sizeof(call->b3_flags),
+               MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-B3-Flags"));
     pthread_mutex_lock(&cb->mu);
     if (cb->n < CB_MAX_CALLS)
         cb->calls[cb->n++] = *call;
@@ -363,9 +380,13 @@ static void test_demo_post_test_propagates(void **state)
 {
     fixture *f = *state;
     char json[512];
-    const char *extra[] = {"-H",  "Content-Type: application/json",
-                           "-H",  "baggage: user.id=alice, tenant=t%201;p=1",
-                           "--data-binary", json, NULL};
+    const char *extra[] = {"-H",
+                           "Content-Type: application/json",
+                           "-H",
+                           "baggage: user.id=alice, tenant=t%201;p=1",
+                           "--data-binary",
+                           json,
+                           NULL};
     const cJSON *srv, *cli1, *cli2;
     char tp[64];
     char url[96];
@@ -411,6 +432,106 @@ static void test_demo_post_test_propagates(void **state)
     itest_spans_free(&sp);
 }
 
+/* POST /test with the given config and extra curl headers; one callback
+ * to /cb. The callback's request into *call, the spans into sp. */
+static void post_test_once(fixture *f, const char *conf, const char *const *headers, cb_call *call,
+                           itest_spans *sp)
+{
+    char json[160];
+    const char *extra[16] = {"-H", "Content-Type: application/json", "--data-binary", json};
+    size_t n = 4;
+
+    for (size_t i = 0; headers[i] != NULL && n < 14; i++) {
+        extra[n++] = "-H";
+        extra[n++] = headers[i];
+    }
+    extra[n] = NULL;
+    assert_int_equal(cb_start(&f->cb), 0);
+    snprintf(json, sizeof(json), "[{\"url\": \"http://127.0.0.1:%u/cb\", \"arguments\": []}]",
+             (unsigned int)f->cb.port);
+    assert_int_equal(itest_server_start(&f->demo, conf), 0);
+    assert_int_equal(request(&f->demo, "/test", extra, NULL, 0), 200);
+    stop_ok(&f->demo, "demo-server");
+    assert_true(cb_find(&f->cb, "/cb", call));
+    read_spans(&f->demo, sp);
+    assert_int_equal(sp->n, 2);
+}
+
+#define B3_TRACE "80f198ee56343ba864fe8b2a57d3eff7"
+#define B3_SPAN "e457b5a2e4d86bd1"
+
+/* Outgoing requests carry the configured propagators (otel_propagators),
+ * not a fixed tracecontext,baggage; with b3multi configured, a context
+ * arriving in X-B3-* headers with the debug flag continues, and the debug
+ * flag goes on as X-B3-Flags: 1 without X-B3-Sampled (OpenTelemetry B3
+ * Requirements; openzipkin/b3-propagation "Debug Flag"). */
+static void test_demo_post_test_configured_propagators_b3multi(void **state)
+{
+    fixture *f = *state;
+    const char *in[] = {"X-B3-TraceId: " B3_TRACE, "X-B3-SpanId: " B3_SPAN, "X-B3-Flags: 1",
+                        "baggage: k=v", NULL};
+    cb_call c;
+    itest_spans sp;
+
+    post_test_once(f, CONF_DEMO "otel_propagators b3multi baggage;\n", in, &c, &sp);
+    const cJSON *srv = itest_spans_find_kind(&sp, "server");
+    const cJSON *cli = itest_spans_find_kind(&sp, "client");
+    assert_string_equal(itest_span_str(srv, "trace_id"), B3_TRACE);
+    assert_string_equal(itest_span_str(srv, "parent_span_id"), B3_SPAN);
+    assert_parent(cli, srv);
+    assert_string_equal(c.b3_trace_id, B3_TRACE);
+    assert_string_equal(c.b3_span_id, itest_span_str(cli, "span_id"));
+    assert_string_equal(c.b3_flags, "1");
+    assert_string_equal(c.b3_sampled, "");
+    assert_string_equal(c.b3, "");
+    assert_string_equal(c.traceparent, "");
+    assert_string_equal(c.baggage, "k=v");
+    itest_spans_free(&sp);
+}
+
+/* b3 (single) configured: the X-B3-* headers are read too (both forms are
+ * extracted), and the injected form is the single header, with "d" kept. */
+static void test_demo_post_test_configured_propagators_b3(void **state)
+{
+    fixture *f = *state;
+    const char *in[] = {"b3: " B3_TRACE "-" B3_SPAN "-d", NULL};
+    char want[80];
+    cb_call c;
+    itest_spans sp;
+
+    post_test_once(f, CONF_DEMO "otel_propagators b3;\n", in, &c, &sp);
+    const cJSON *cli = itest_spans_find_kind(&sp, "client");
+    snprintf(want, sizeof(want), "%s-%s-d", B3_TRACE, itest_span_str(cli, "span_id"));
+    assert_string_equal(c.b3, want);
+    assert_string_equal(c.b3_trace_id, "");
+    assert_string_equal(c.traceparent, "");
+    assert_string_equal(c.baggage, ""); /* baggage is not configured */
+    itest_spans_free(&sp);
+}
+
+/* Repeated tracestate and baggage header lines are one list each (W3C
+ * Trace Context "tracestate Header Field Values", W3C Baggage: "Multiple
+ * baggage headers are allowed"), on the way in and on to outgoing calls. */
+static void test_demo_post_test_header_lines_combined(void **state)
+{
+    fixture *f = *state;
+    const char *in[] = {"traceparent: 00-" B3_TRACE "-" B3_SPAN "-01",
+                        "tracestate: foo=1,bar=2",
+                        "tracestate: rojo=1",
+                        "baggage: userId=alice",
+                        "baggage: serverNode=DF%2028, isProduction=false",
+                        NULL};
+    cb_call c;
+    itest_spans sp;
+
+    post_test_once(f, CONF_DEMO, in, &c, &sp);
+    const cJSON *srv = itest_spans_find_kind(&sp, "server");
+    assert_string_equal(itest_span_str(srv, "trace_id"), B3_TRACE);
+    assert_string_equal(c.tracestate, "foo=1,bar=2,rojo=1");
+    assert_string_equal(c.baggage, "userId=alice,serverNode=DF%2028,isProduction=false");
+    itest_spans_free(&sp);
+}
+
 static void test_demo_post_test_bad_body(void **state)
 {
     fixture *f = *state;
@@ -441,6 +562,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order_trace_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_order_backend_down_502, setup, teardown),
         cmocka_unit_test_setup_teardown(test_demo_post_test_propagates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demo_post_test_configured_propagators_b3multi, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_demo_post_test_configured_propagators_b3, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_demo_post_test_header_lines_combined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_demo_post_test_bad_body, setup, teardown),
     };
 

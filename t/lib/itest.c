@@ -708,6 +708,21 @@ const char *itest_span_attr_str(const cJSON *span, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+const char *itest_span_attr_array_str(const cJSON *span, const char *key, size_t i)
+{
+    const cJSON *v = itest_span_attr(span, key);
+    const cJSON *e = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, (int)i) : NULL;
+
+    return cJSON_IsString(e) ? e->valuestring : NULL;
+}
+
+int itest_span_attr_array_len(const cJSON *span, const char *key)
+{
+    const cJSON *v = itest_span_attr(span, key);
+
+    return cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+}
+
 bool itest_span_attr_int(const cJSON *span, const char *key, int64_t *out)
 {
     const cJSON *v = itest_span_attr(span, key);
@@ -1533,7 +1548,6 @@ static char **make_env(const char *const *env)
             out[k++] = (char *)env[j];
     return out;
 }
-
 
 /* Parse "<prefix>PORT\n" out of text. */
 static int find_port_after(const char *text, const char *prefix, uint16_t *port)

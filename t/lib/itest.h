@@ -105,6 +105,10 @@ const cJSON *itest_span_attr(const cJSON *span, const char *key);
  * another type. */
 const char *itest_span_attr_str(const cJSON *span, const char *key);
 bool itest_span_attr_int(const cJSON *span, const char *key, int64_t *out);
+/* Element i of the string array attribute key (NULL when absent, not an
+ * array, or not a string there), and the array's length (-1: no array). */
+const char *itest_span_attr_array_str(const cJSON *span, const char *key, size_t i);
+int itest_span_attr_array_len(const cJSON *span, const char *key);
 /* The first event called name, NULL when none. */
 const cJSON *itest_span_event(const cJSON *span, const char *name);
 /* An attribute of an event (string value), NULL when absent. */
