@@ -182,7 +182,9 @@ typedef struct otel_resource otel_resource;
  * otel_resource_del. */
 int otel_resource_new(otel_resource **out, const char *service_name);
 void otel_resource_del(otel_resource *r);
-/* Add or replace a string attribute (copied). service.name may be replaced. */
+/* Add or replace a string attribute (key and value copied, each made valid
+ * UTF-8: invalid bytes become U+FFFD, as OTLP strings must be UTF-8).
+ * service.name may be replaced. */
 int otel_resource_set(otel_resource *r, const char *key, const char *value);
 /* Read back: NULL when absent. Valid until the next set or del. */
 const char *otel_resource_get(const otel_resource *r, const char *key);

@@ -32,13 +32,19 @@ struct otel_processor {
     atomic_bool closed;         /* shutdown began: new spans are dropped */
     atomic_bool wake_posted;    /* a producer already woke the worker */
 
+    /* Held by whoever takes spans from the queue into batch and exports
+     * them (the worker, or a caller's thread when there is none): one
+     * drain at a time, never two into the same batch array. */
+    pthread_mutex_t drain_mu;
+
     pthread_mutex_t mu; /* guards the fields below; never held while exporting */
     pthread_cond_t wake;
-    pthread_cond_t flushed;
+    pthread_cond_t flushed; /* flush_done moved on, or drained became true */
     pthread_t worker;
     bool started;
     bool stop;
     bool shut_down;
+    bool drained; /* shutdown's last drain is over */
     uint64_t flush_requested;
     uint64_t flush_done;
     int final_rc; /* the worker's last drain: 0 or OTEL_ERR_TIMEOUT */
@@ -104,12 +110,14 @@ static size_t drain_one_batch(otel_processor *p)
 {
     size_t n = 0;
     otel_span *s;
+    pthread_mutex_lock(&p->drain_mu);
     while (n < p->cfg.max_export_batch_size && (s = otel_queue_pop(p->queue)) != NULL) {
         atomic_fetch_add_explicit(&p->in_flight, 1, memory_order_relaxed);
         p->batch[n++] = s;
     }
     if (n > 0)
         export_batch(p, n);
+    pthread_mutex_unlock(&p->drain_mu);
     return n;
 }
 
@@ -123,6 +131,26 @@ static int drain_all(otel_processor *p)
         drain_one_batch(p);
     }
     return OTEL_OK;
+}
+
+/* After the last drain: spans still queued (the export timeout passed, or
+ * they were ended while shutdown began) will never be exported. Counted as
+ * failed, logged once. */
+static void fail_leftovers(otel_processor *p)
+{
+    otel_span *s;
+    uint64_t n = 0;
+    pthread_mutex_lock(&p->drain_mu);
+    while ((s = otel_queue_pop(p->queue)) != NULL) {
+        p->release(p->release_ud, s);
+        n++;
+    }
+    pthread_mutex_unlock(&p->drain_mu);
+    if (n == 0)
+        return;
+    atomic_fetch_add(&p->failed, n);
+    otel_log(OTEL_LOG_ERROR, "shutdown: %llu spans could not be exported in time (counted failed)",
+             (unsigned long long)n);
 }
 
 static void report_drops(otel_processor *p, uint64_t *reported, uint64_t *last_ns)
@@ -180,6 +208,7 @@ static void init_sync(otel_processor *p)
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&p->drain_mu, NULL);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, &ca);
     pthread_cond_init(&p->flushed, &ca);
@@ -331,20 +360,35 @@ void otel_processor_on_end(otel_processor *p, otel_span *span)
     }
 }
 
+/* No worker: export what is queued in the caller's thread, until empty
+ * or until deadline (monotonic ns). */
+static int flush_here(otel_processor *p, uint64_t deadline)
+{
+    while (drain_one_batch(p) > 0)
+        if (mono_ns() > deadline && otel_queue_size(p->queue) > 0)
+            return OTEL_ERR_TIMEOUT;
+    return OTEL_OK;
+}
+
 int otel_processor_force_flush(otel_processor *p, uint64_t timeout_ns)
 {
     int rc = OTEL_OK;
+    struct timespec ts = deadline_ts(timeout_ns);
     pthread_mutex_lock(&p->mu);
-    if (!p->started || p->stop) {
+    if (p->stop) {
+        /* Shutdown is draining: wait for it, never drain beside it. */
+        while (!p->drained && rc == OTEL_OK)
+            if (pthread_cond_timedwait(&p->flushed, &p->mu, &ts) == ETIMEDOUT)
+                rc = OTEL_ERR_TIMEOUT;
         pthread_mutex_unlock(&p->mu);
-        /* No worker: export in the caller's thread. */
-        while (drain_one_batch(p) > 0)
-            ;
-        return OTEL_OK;
+        return rc;
+    }
+    if (!p->started) {
+        pthread_mutex_unlock(&p->mu);
+        return flush_here(p, mono_ns() + timeout_ns);
     }
     uint64_t target = ++p->flush_requested;
     pthread_cond_signal(&p->wake);
-    struct timespec ts = deadline_ts(timeout_ns);
     while (p->flush_done < target && rc == OTEL_OK)
         if (pthread_cond_timedwait(&p->flushed, &p->mu, &ts) == ETIMEDOUT)
             rc = OTEL_ERR_TIMEOUT;
@@ -354,6 +398,9 @@ int otel_processor_force_flush(otel_processor *p, uint64_t timeout_ns)
 
 int otel_processor_shutdown(otel_processor *p)
 {
+    /* From here on, spans ended are dropped (and counted): only what was
+     * ended before is exported. */
+    atomic_store(&p->closed, true);
     pthread_mutex_lock(&p->mu);
     if (p->shut_down) {
         pthread_mutex_unlock(&p->mu);
@@ -364,9 +411,6 @@ int otel_processor_shutdown(otel_processor *p)
     p->stop = true;
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->mu);
-    /* The worker exports everything already ended before it exits; spans
-     * ended from now on are dropped. */
-    atomic_store(&p->closed, true);
     int rc;
     if (joined) {
         pthread_join(p->worker, NULL);
@@ -374,6 +418,13 @@ int otel_processor_shutdown(otel_processor *p)
     } else {
         rc = drain_all(p);
     }
+    /* A span whose end saw the processor open just before it closed may
+     * have been queued after the last drain. */
+    fail_leftovers(p);
+    pthread_mutex_lock(&p->mu);
+    p->drained = true;
+    pthread_cond_broadcast(&p->flushed);
+    pthread_mutex_unlock(&p->mu);
     for (size_t i = 0; i < p->n_exporters; i++)
         if (p->exporters[i].shutdown != NULL)
             p->exporters[i].shutdown(p->exporters[i].user_data);
@@ -396,6 +447,7 @@ void otel_processor_del(otel_processor *p)
     otel_span *s;
     while ((s = otel_queue_pop(p->queue)) != NULL)
         p->release(p->release_ud, s);
+    pthread_mutex_destroy(&p->drain_mu);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->flushed);

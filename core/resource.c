@@ -2,6 +2,7 @@
  * attributes, all strings. */
 #include "alloc.h"
 #include "otel.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -37,25 +38,41 @@ static int grow(otel_resource *r)
     return OTEL_OK;
 }
 
+/* A copy of s made valid UTF-8 (protobuf strings must be): invalid bytes
+ * become U+FFFD. Caller frees; NULL when out of memory. */
+static char *utf8_dup(const char *s)
+{
+    size_t len = strlen(s);
+    if (otel_utf8_ascii_prefix((const unsigned char *)s, len) == len)
+        return otel_strdup(s);
+    char *d = otel_malloc(3 * len + 1);
+    if (d == NULL)
+        return NULL;
+    d[otel_utf8_clean(d, s, len, 3 * len)] = '\0';
+    return d;
+}
+
 int otel_resource_set(otel_resource *r, const char *key, const char *value)
 {
     if (r == NULL || key == NULL || value == NULL || key[0] == '\0')
         return OTEL_ERR_INVALID;
-    char *v = otel_strdup(value);
+    char *v = utf8_dup(value);
     if (v == NULL)
         return OTEL_ERR_NOMEM;
-    resource_attr *a = find(r, key);
+    char *k = utf8_dup(key);
+    if (k == NULL) {
+        otel_free(v);
+        return OTEL_ERR_NOMEM;
+    }
+    resource_attr *a = find(r, k);
     if (a != NULL) {
+        otel_free(k);
         otel_free(a->value);
         a->value = v;
         return OTEL_OK;
     }
     if (r->n == r->cap && grow(r) != OTEL_OK) {
-        otel_free(v);
-        return OTEL_ERR_NOMEM;
-    }
-    char *k = otel_strdup(key);
-    if (k == NULL) {
+        otel_free(k);
         otel_free(v);
         return OTEL_ERR_NOMEM;
     }

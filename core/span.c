@@ -11,56 +11,6 @@ static _Thread_local otel_span *tls_current;
 
 /* ---- UTF-8-safe copies into the span's arena ---------------------------- */
 
-/* Length of the leading run of src (n bytes) that is plain ASCII without
- * NUL: such bytes are copied as they are. Eight bytes at a time. */
-static size_t ascii_prefix(const unsigned char *p, size_t n)
-{
-    const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        if ((w & high) != 0 || ((w - ones) & ~w & high) != 0)
-            break;
-    }
-    while (i < n && p[i] != 0 && p[i] < 0x80)
-        i++;
-    return i;
-}
-
-/* Write src (len bytes) to dst as valid UTF-8 (each invalid byte and each
- * NUL becomes U+FFFD), at most max bytes, cut at a character boundary.
- * Returns the bytes written. */
-static size_t utf8_clean(char *dst, const char *src, size_t len, size_t max)
-{
-    const unsigned char *p = (const unsigned char *)src;
-    size_t o = ascii_prefix(p, len < max ? len : max), i = o;
-    memcpy(dst, src, o);
-    while (i < len) {
-        if (p[i] < 0x80 && p[i] != 0) {
-            if (o + 1 > max)
-                break;
-            dst[o++] = (char)p[i++];
-            continue;
-        }
-        size_t k = otel_utf8_seq_len(p + i, len - i);
-        if (k == 0) {
-            if (o + 3 > max)
-                break;
-            memcpy(dst + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-            continue;
-        }
-        if (o + k > max)
-            break;
-        memcpy(dst + o, p + i, k);
-        o += k;
-        i += k;
-    }
-    return o;
-}
-
 /* Copy len bytes of src into the arena as valid UTF-8, at most max bytes,
  * NUL-terminated (see utf8_clean). Returns the copy (valid until the span is
  * released) and its length in *out_len, or NULL when the arena is full. */
@@ -79,7 +29,7 @@ static const char *arena_copy(otel_span *s, const char *src, size_t len, size_t 
         max = room;
     }
     char *dst = s->arena + s->arena_used;
-    size_t o = utf8_clean(dst, src, len, max);
+    size_t o = otel_utf8_clean(dst, src, len, max);
     dst[o] = '\0';
     s->arena_used += (uint32_t)(o + 1);
     if (out_len != NULL)
@@ -106,9 +56,9 @@ static const char *clean_key(const char *key, char *buf, size_t *len)
     if (n == 0 || n > KEY_MAX)
         return NULL;
     *len = n;
-    if (ascii_prefix((const unsigned char *)key, n) == n)
+    if (otel_utf8_ascii_prefix((const unsigned char *)key, n) == n)
         return key;
-    *len = utf8_clean(buf, key, n, KEY_BUF);
+    *len = otel_utf8_clean(buf, key, n, KEY_BUF);
     return buf;
 }
 

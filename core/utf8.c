@@ -1,5 +1,7 @@
-/* utf8.c - UTF-8 sequence validation shared by the core. */
+/* utf8.c - UTF-8 validation and cleaning shared by the core. */
 #include "utf8.h"
+
+#include <string.h>
 
 size_t otel_utf8_seq_len(const unsigned char *s, size_t n)
 {
@@ -25,4 +27,37 @@ size_t otel_utf8_seq_len(const unsigned char *s, size_t n)
         return 4;
     }
     return 0;
+}
+
+/* Write src (len bytes) to dst as valid UTF-8 (each invalid byte and each
+ * NUL becomes U+FFFD), at most max bytes, cut at a character boundary.
+ * Returns the bytes written. */
+size_t otel_utf8_clean(char *dst, const char *src, size_t len, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)src;
+    size_t o = otel_utf8_ascii_prefix(p, len < max ? len : max), i = o;
+    memcpy(dst, src, o);
+    while (i < len) {
+        if (p[i] < 0x80 && p[i] != 0) {
+            if (o + 1 > max)
+                break;
+            dst[o++] = (char)p[i++];
+            continue;
+        }
+        size_t k = otel_utf8_seq_len(p + i, len - i);
+        if (k == 0) {
+            if (o + 3 > max)
+                break;
+            memcpy(dst + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+            continue;
+        }
+        if (o + k > max)
+            break;
+        memcpy(dst + o, p + i, k);
+        o += k;
+        i += k;
+    }
+    return o;
 }

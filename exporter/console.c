@@ -661,6 +661,17 @@ static void console_shutdown(void *user_data)
     (void)user_data;
 }
 
+/* In a forked child: the parent's exporter thread may have held the lock
+ * (and had a batch half rendered) at the fork; that thread does not exist
+ * here. The child starts with a free lock and an empty buffer, and writes
+ * to the same output. */
+static void console_after_fork(void *user_data)
+{
+    otel_console *c = user_data;
+    pthread_mutex_init(&c->lock, NULL);
+    c->len = 0;
+}
+
 /* ---- API ---------------------------------------------------------------- */
 
 int otel_console_new(otel_console **out, otel_console_format format, const char *output)
@@ -716,6 +727,7 @@ otel_exporter otel_console_exporter(otel_console *c)
         .export_spans = console_export,
         .shutdown = console_shutdown,
         .user_data = c,
+        .after_fork = console_after_fork,
     };
     return e;
 }

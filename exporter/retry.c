@@ -51,6 +51,7 @@ void otel_retry_policy_default(otel_retry_policy *p)
     }
     pthread_mutex_unlock(&default_lock);
     memset(p, 0, sizeof(*p));
+    p->min_backoff_ns = OTEL_RETRY_MIN_BACKOFF_NS;
     p->initial_backoff_ns = OTEL_RETRY_INITIAL_BACKOFF_NS;
     p->max_backoff_ns = OTEL_RETRY_MAX_BACKOFF_NS;
     p->multiplier_pct = OTEL_RETRY_MULTIPLIER_PCT;
@@ -119,6 +120,8 @@ int otel_retry_next_delay(const otel_retry_policy *p, unsigned attempt, uint64_t
         d = *server_delay_ns;
     else
         d = otel_retry_jitter_ns(otel_retry_ceiling_ns(p, attempt), p->rand(p->rand_ud));
+    if (d < p->min_backoff_ns)
+        d = p->min_backoff_ns;
     if (now >= deadline_ns || d >= deadline_ns - now)
         return OTEL_ERR_TIMEOUT;
     *delay_ns = d;

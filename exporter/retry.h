@@ -19,6 +19,7 @@ typedef uint64_t (*otel_retry_rand_fn)(void *user_data);
 /* The policy of the OTel SDKs (Java's RetryPolicy): the n-th wait (n from 0)
  * is drawn uniformly from [0, min(initial * multiplier^n, max)]. */
 typedef struct otel_retry_policy {
+    uint64_t min_backoff_ns;     /* 100 ms: no retry comes sooner, whatever the server says */
     uint64_t initial_backoff_ns; /* 1 s */
     uint64_t max_backoff_ns;     /* 5 s */
     uint32_t multiplier_pct;     /* 150: each ceiling 1.5 times the last; >= 100 */
@@ -28,6 +29,7 @@ typedef struct otel_retry_policy {
     void *rand_ud;
 } otel_retry_policy;
 
+#define OTEL_RETRY_MIN_BACKOFF_NS UINT64_C(100000000)
 #define OTEL_RETRY_INITIAL_BACKOFF_NS UINT64_C(1000000000)
 #define OTEL_RETRY_MAX_BACKOFF_NS UINT64_C(5000000000)
 #define OTEL_RETRY_MULTIPLIER_PCT 150
@@ -60,7 +62,9 @@ uint64_t otel_retry_jitter_ns(uint64_t ceiling_ns, uint64_t r);
 
 /* The wait before retry number attempt of an export that must be done by
  * deadline_ns (p's clock): server_delay_ns when the server sent RetryInfo
- * (not NULL), else a jittered backoff drawn from p's random source.
+ * (not NULL), else a jittered backoff drawn from p's random source; never
+ * less than p->min_backoff_ns (a server asking for 0 s, or a jitter of 0,
+ * must not turn retries into a busy loop).
  * Returns 0 with *delay_ns when the retry would start before the deadline,
  * OTEL_ERR_TIMEOUT when it would not (then no retry is worth making). */
 int otel_retry_next_delay(const otel_retry_policy *p, unsigned attempt, uint64_t deadline_ns,

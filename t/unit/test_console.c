@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define T_START_NS UINT64_C(1764000000123456789) /* above 2^53: a double rounds it */
@@ -797,6 +800,98 @@ static void test_otel_console_export_spans_pretty(void **state)
     otel_tracer_del(t);
 }
 
+/* An export blocked in write(2), holding the exporter's lock. */
+typedef struct blocked_export {
+    otel_exporter e;
+    otel_span **spans;
+    size_t n;
+    int rc;
+} blocked_export;
+
+static void *export_thread(void *arg)
+{
+    blocked_export *b = arg;
+    b->rc = b->e.export_spans(b->e.user_data, b->spans, b->n);
+    return NULL;
+}
+
+/* Read what is in the pipe rd (non-blocking) until th has returned;
+ * false when it did not within about 20 s. */
+static bool drain_until_joined(int rd, pthread_t th)
+{
+    char buf[65536];
+    for (int i = 0; i < 20000; i++) {
+        ssize_t r = read(rd, buf, sizeof buf);
+        if (r > 0)
+            continue;
+        if (pthread_tryjoin_np(th, NULL) == 0)
+            return true;
+        usleep(1000);
+    }
+    return false;
+}
+
+/* A fork while another thread exports (its lock held, its write blocked
+ * on a full pipe): the child's after_fork leaves it an exporter that
+ * works; without it the child's first export waits forever for a lock
+ * whose owner does not exist in the child. */
+static void test_otel_console_after_fork_lock_free(void **state)
+{
+    (void)state;
+#ifdef __SANITIZE_THREAD__
+    skip(); /* ThreadSanitizer cannot run a multi-threaded fork's child */
+#endif
+    tmp_path tp;
+    tmp_path_make(&tp);
+    assert_int_equal(mkfifo(tp.path, 0600), 0);
+    int rd = open(tp.path, O_RDONLY | O_NONBLOCK);
+    assert_true(rd >= 0);
+    int pipe_size = fcntl(rd, F_GETPIPE_SZ);
+    assert_true(pipe_size > 0);
+    otel_console *c = NULL;
+    assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_JSON, tp.path), OTEL_OK);
+    blocked_export b = {.e = otel_console_exporter(c), .n = 2000};
+    assert_non_null(b.e.after_fork);
+    b.spans = calloc(b.n, sizeof(*b.spans));
+    assert_non_null(b.spans);
+    otel_span *one = make_span("x");
+    for (size_t i = 0; i < b.n; i++)
+        b.spans[i] = one; /* far more lines than the pipe holds */
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, export_thread, &b), 0);
+    /* Wait (bounded) until the thread has written into the pipe: it is in
+     * the export, holding the lock, and cannot finish while nobody reads
+     * (its batch is far larger than the pipe). */
+    int queued = 0;
+    for (int i = 0; i < 20000 && queued < pipe_size / 2; i++) {
+        usleep(1000);
+        assert_int_equal(ioctl(rd, FIONREAD, &queued), 0);
+    }
+    assert_true(queued >= pipe_size / 2);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(20); /* a child stuck on the lock dies of SIGALRM */
+        b.e.after_fork(b.e.user_data);
+        char buf[65536];
+        while (read(rd, buf, sizeof buf) > 0) /* room for the child's line */
+            ;
+        otel_span *mine[1] = {one};
+        _exit(b.e.export_spans(b.e.user_data, mine, 1) == OTEL_OK ? 0 : 3);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(drain_until_joined(rd, th));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(b.rc, OTEL_OK);
+    otel_console_del(c);
+    close(rd);
+    free(b.spans);
+    free(one);
+    tmp_path_remove(&tp);
+}
+
 static void test_otel_console_export_spans_dev_full(void **state)
 {
     (void)state;
@@ -898,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_otel_console_export_spans_file_three_lines),
         cmocka_unit_test(test_otel_console_export_spans_large_batch),
         cmocka_unit_test(test_otel_console_export_spans_pretty),
+        cmocka_unit_test(test_otel_console_after_fork_lock_free),
         cmocka_unit_test(test_otel_console_export_spans_dev_full),
         cmocka_unit_test(test_otel_console_export_spans_broken_pipe),
         cmocka_unit_test(test_otel_console_export_spans_nomem),

@@ -400,6 +400,32 @@ static void test_otel_otlp_export_retry_info_past_deadline(void **state)
     assert_true(log_has("no time left"));
 }
 
+/* google.rpc.Status{code 8, "slow down", [Any RetryInfo{retry_delay 0 s}]},
+ * base64 without padding. */
+#define RETRY_INFO_0S                                                                              \
+    "CAgSCXNsb3cgZG93bhouCih0eXBlLmdvb2dsZWFwaXMuY29tL2dvb2dsZS5ycGMuUmV0cnlJbmZvEgIKAA"
+
+/* A collector answering RESOURCE_EXHAUSTED with RetryInfo 0 s to every
+ * call: the minimum backoff spaces the retries (here 100 ms over a 1 s
+ * export timeout: at most 11 calls, not thousands). */
+static void test_otel_otlp_export_retry_info_zero_delay_spaced(void **state)
+{
+    (void)state;
+    otel_retry_policy p;
+    otel_retry_policy_default(&p);
+    otel_retry_policy saved = p;
+    p.min_backoff_ns = 100 * MS_NS;
+    otel_retry_policy_set_default(&p);
+    fake_action s[] = {{.kind = FAKE_STATUS, .grpc_status = 8, .details_bin = RETRY_INFO_0S}};
+    cur_srv = fake_start(0, s, 1);
+    cur_e = new_exporter(cur_srv->port, false, 1000 * MS_NS);
+    otel_retry_policy_set_default(&saved);
+    int rc = do_export(cur_e);
+    assert_true(rc == OTEL_ERR_TIMEOUT || rc == OTEL_ERR_IO);
+    assert_true(fake_requests(cur_srv) >= 2); /* it was retried */
+    assert_true(fake_requests(cur_srv) <= 11);
+}
+
 static void test_otel_otlp_export_http_503_retried(void **state)
 {
     (void)state;
@@ -679,6 +705,7 @@ int main(void)
         T(test_otel_otlp_export_failures_logged_once_per_second),
         T(test_otel_otlp_export_resource_exhausted),
         T(test_otel_otlp_export_retry_info_past_deadline),
+        T(test_otel_otlp_export_retry_info_zero_delay_spaced),
         T(test_otel_otlp_export_http_503_retried),
         T(test_otel_otlp_export_http_404_not_retried),
         T(test_otel_otlp_export_goaway_reconnects),

@@ -27,6 +27,8 @@ typedef struct sink {
     atomic_size_t spans;
     atomic_size_t calls;
     atomic_size_t max_batch;
+    atomic_int active;     /* export calls running now */
+    atomic_int max_active; /* the most that ever ran at once */
     atomic_int shutdowns;
     bool fail;
 
@@ -57,6 +59,10 @@ static int sink_export(void *user_data, otel_span *const *spans, size_t n)
 {
     sink *s = user_data;
     (void)spans;
+    int now = atomic_fetch_add(&s->active, 1) + 1;
+    int seen = atomic_load(&s->max_active);
+    while (now > seen && !atomic_compare_exchange_weak(&s->max_active, &seen, now))
+        ;
     pthread_mutex_lock(&s->mu);
     if (s->blocking_calls > 0) {
         s->blocking_calls--;
@@ -71,6 +77,7 @@ static int sink_export(void *user_data, otel_span *const *spans, size_t n)
     size_t m = atomic_load(&s->max_batch);
     while (n > m && !atomic_compare_exchange_weak(&s->max_batch, &m, n))
         ;
+    atomic_fetch_sub(&s->active, 1);
     return s->fail ? OTEL_ERR_IO : OTEL_OK;
 }
 
@@ -390,6 +397,104 @@ static void test_otel_processor_force_flush_timeout(void **state)
     assert_int_equal(atomic_load(&sink_a.spans), 2);
 }
 
+static void *shutdown_thread(void *arg)
+{
+    return (void *)(intptr_t)otel_tracer_shutdown(arg);
+}
+
+/* A flush asked while shutdown drains waits for that drain (bounded by its
+ * timeout) and never drains beside it: two drains into one batch array
+ * would release spans twice. */
+static void test_otel_processor_force_flush_during_shutdown_waits(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(64, 16, 60 * SEC, false, false);
+    end_spans(t, 40); /* three batches, no worker: shutdown drains */
+    sink_a.blocking_calls = 1;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, shutdown_thread, t), 0);
+    assert_true(sink_wait_entered(&sink_a, 1, 10000));
+    assert_int_equal(otel_tracer_force_flush(t, 100 * MS), OTEL_ERR_TIMEOUT);
+    assert_int_equal(atomic_load(&sink_a.calls), 0); /* nothing exported beside it */
+    sink_open(&sink_a);
+    assert_int_equal(otel_tracer_force_flush(t, 10 * SEC), OTEL_OK); /* waits, then done */
+    void *rc;
+    pthread_join(th, &rc);
+    assert_int_equal((intptr_t)rc, OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.max_active), 1);
+    assert_int_equal(atomic_load(&sink_a.spans), 40);
+    assert_int_equal(otel_tracer_force_flush(t, SEC), OTEL_OK); /* after: at once */
+    otel_stats st = stats(t);
+    assert_int_equal(st.exported, 40);
+    assert_int_equal(st.queued, 0);
+    check_balance(t);
+}
+
+static void *flush_thread(void *arg)
+{
+    return (void *)(intptr_t)otel_tracer_force_flush(arg, 10 * SEC);
+}
+
+/* Two flushes without a worker, from two threads: one drain at a time. */
+static void test_otel_processor_force_flush_without_worker_concurrent(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(256, 8, 60 * SEC, false, false);
+    end_spans(t, 100);
+    sink_a.blocking_calls = 1;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, flush_thread, t), 0);
+    assert_true(sink_wait_entered(&sink_a, 1, 10000));
+    pthread_t th2;
+    assert_int_equal(pthread_create(&th2, NULL, flush_thread, t), 0);
+    sink_open(&sink_a);
+    void *rc1, *rc2;
+    pthread_join(th, &rc1);
+    pthread_join(th2, &rc2);
+    assert_int_equal((intptr_t)rc1, OTEL_OK);
+    assert_int_equal((intptr_t)rc2, OTEL_OK);
+    assert_int_equal(atomic_load(&sink_a.max_active), 1);
+    assert_int_equal(atomic_load(&sink_a.spans), 100);
+    assert_int_equal(stats(t).exported, 100);
+    check_balance(t);
+}
+
+/* What the export timeout leaves queued at shutdown is counted failed, not
+ * left queued forever: after shutdown ended = exported + dropped + failed +
+ * rejected and nothing is queued. */
+static void test_otel_processor_shutdown_timeout_counts_failed(void **state)
+{
+    (void)state;
+    otel_tracer_config cfg;
+    otel_tracer_config_default(&cfg);
+    assert_int_equal(otel_sampler_init(&cfg.sampler, OTEL_SAMPLER_ALWAYS_ON, 1.0), OTEL_OK);
+    cfg.max_queue_size = 64;
+    cfg.max_export_batch_size = 8;
+    cfg.schedule_delay_ns = 60 * SEC;
+    cfg.export_timeout_ns = 50 * MS;
+    otel_resource *r = NULL;
+    assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
+    assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
+    otel_exporter a = {
+        .name = "a", .export_spans = sink_export, .shutdown = sink_shutdown, .user_data = &sink_a};
+    assert_int_equal(otel_tracer_add_exporter(cur_t, &a), OTEL_OK);
+    end_spans(cur_t, 20);
+    sink_a.blocking_calls = 1;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, shutdown_thread, cur_t), 0);
+    assert_true(sink_wait_entered(&sink_a, 1, 10000));
+    sleep_ms(100); /* past the export timeout while the first batch is out */
+    sink_open(&sink_a);
+    void *rc;
+    pthread_join(th, &rc);
+    assert_int_equal((intptr_t)rc, OTEL_ERR_TIMEOUT);
+    otel_stats st = stats(cur_t);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(st.exported, 8);
+    assert_int_equal(st.failed, 12);
+    check_balance(cur_t);
+}
+
 static void test_otel_processor_two_exporters(void **state)
 {
     (void)state;
@@ -567,6 +672,9 @@ int main(void)
         T(test_otel_processor_force_flush_exports_now),
         T(test_otel_processor_force_flush_without_worker),
         T(test_otel_processor_force_flush_timeout),
+        T(test_otel_processor_force_flush_during_shutdown_waits),
+        T(test_otel_processor_force_flush_without_worker_concurrent),
+        T(test_otel_processor_shutdown_timeout_counts_failed),
         T(test_otel_processor_two_exporters),
         T(test_otel_processor_add_exporter_limits),
         T(test_otel_processor_on_end_wakes_worker_after_busy_export),

@@ -19,6 +19,22 @@ static int reset_alloc(void **state)
     return 0;
 }
 
+/* True when s is well-formed UTF-8. */
+static bool utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != 0) {
+        size_t n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        if (n == 0)
+            return false;
+        for (size_t i = 1; i < n; i++)
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+        p += n;
+    }
+    return true;
+}
+
 static void test_otel_resource_new_defaults(void **state)
 {
     (void)state;
@@ -187,6 +203,30 @@ static int scenario(otel_resource **out)
     return OTEL_OK;
 }
 
+/* OTLP resource attributes are protobuf strings, which must be UTF-8 (the
+ * OTLP specification: AnyValue.string_value). A config value such as
+ * OTEL_RESOURCE_ATTRIBUTES=team=%FF decodes to a lone 0xff byte: it is
+ * stored as U+FFFD, in the key as in the value; valid UTF-8 is kept. */
+static void test_otel_resource_set_cleans_utf8(void **state)
+{
+    (void)state;
+    otel_resource *r = NULL;
+    assert_int_equal(otel_resource_new(&r, "svc"), OTEL_OK);
+    assert_int_equal(otel_resource_set(r, "team", "\xff"), OTEL_OK);
+    assert_string_equal(otel_resource_get(r, "team"), "\xef\xbf\xbd");
+    assert_int_equal(otel_resource_set(r, "k\xc3", "caf\xc3\xa9 \xe2\x82"), OTEL_OK);
+    assert_string_equal(otel_resource_get(r, "k\xef\xbf\xbd"), "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd");
+    /* The cleaned key is the one that is replaced. */
+    assert_int_equal(otel_resource_set(r, "k\xc3", "again"), OTEL_OK);
+    assert_string_equal(otel_resource_get(r, "k\xef\xbf\xbd"), "again");
+    for (size_t i = 0; i < otel_resource_count(r); i++) {
+        const char *k, *v;
+        otel_resource_at(r, i, &k, &v);
+        assert_true(utf8_ok(k) && utf8_ok(v));
+    }
+    otel_resource_del(r);
+}
+
 static void test_otel_resource_new_alloc_failure(void **state)
 {
     (void)state;
@@ -223,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_otel_resource_set_many_grows),
         cmocka_unit_test(test_otel_resource_at_order),
         cmocka_unit_test(test_otel_resource_set_invalid_args),
+        cmocka_unit_test(test_otel_resource_set_cleans_utf8),
         cmocka_unit_test_teardown(test_otel_resource_new_alloc_failure, reset_alloc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,6 +94,7 @@ static void test_otel_retry_policy_default_values(void **state)
     (void)state;
     otel_retry_policy p;
     otel_retry_policy_default(&p);
+    assert_int_equal(p.min_backoff_ns, 100 * MS);
     assert_int_equal(p.initial_backoff_ns, SEC);
     assert_int_equal(p.max_backoff_ns, 5 * SEC);
     assert_int_equal(p.multiplier_pct, 150);
@@ -164,7 +165,8 @@ static void test_otel_retry_next_delay_uses_clock_and_rand(void **state)
     for (unsigned i = 0; i < 6; i++) {
         assert_int_equal(otel_retry_next_delay(&p, i, deadline, NULL, &d), OTEL_OK);
         uint64_t c = otel_retry_ceiling_ns(&p, i);
-        assert_int_equal(d, UINT64_MAX % (c + 1));
+        uint64_t want = UINT64_MAX % (c + 1);
+        assert_int_equal(d, want < 100 * MS ? 100 * MS : want);
         assert_true(d <= c);
         assert_int_equal(f.draws, i + 1);
     }
@@ -184,9 +186,40 @@ static void test_otel_retry_next_delay_retry_info_overrides(void **state)
     assert_int_equal(otel_retry_next_delay(&p, 0, deadline, &server, &d), OTEL_OK);
     assert_int_equal(d, 7 * SEC);
     assert_int_equal(f.draws, 0);
-    server = 0; /* "retry now" */
+    server = 0; /* "retry now": no sooner than the minimum backoff */
     assert_int_equal(otel_retry_next_delay(&p, 4, deadline, &server, &d), OTEL_OK);
-    assert_int_equal(d, 0);
+    assert_int_equal(d, 100 * MS);
+}
+
+/* Every retry waits at least min_backoff_ns: a RetryInfo delay of 0 or a
+ * jitter draw of 0 never makes a busy loop (a collector answering
+ * RESOURCE_EXHAUSTED with RetryInfo{0 s} once got thousands of Export
+ * calls a second). */
+static void test_otel_retry_next_delay_minimum_backoff(void **state)
+{
+    (void)state;
+    otel_retry_policy p;
+    fake f;
+    fake_policy(&p, &f);
+    uint64_t deadline = f.now + 2 * SEC;
+    uint64_t d = 0, server = 0;
+    f.r = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        assert_int_equal(otel_retry_next_delay(&p, i, deadline, NULL, &d), OTEL_OK);
+        assert_int_equal(d, 100 * MS);
+        assert_int_equal(otel_retry_next_delay(&p, i, deadline, &server, &d), OTEL_OK);
+        assert_int_equal(d, 100 * MS);
+    }
+    /* Over a whole 2 s deadline that is at most 20 retries. */
+    unsigned retries = 0;
+    while (otel_retry_next_delay(&p, retries, deadline, &server, &d) == OTEL_OK) {
+        f.now += d;
+        retries++;
+    }
+    assert_true(retries <= 20);
+    /* The minimum does not let a retry start past the deadline. */
+    f.now = deadline - 50 * MS;
+    assert_int_equal(otel_retry_next_delay(&p, 0, deadline, &server, &d), OTEL_ERR_TIMEOUT);
 }
 
 static void test_otel_retry_next_delay_never_past_deadline(void **state)
@@ -252,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_otel_retry_next_delay_uses_clock_and_rand),
         cmocka_unit_test(test_otel_retry_next_delay_retry_info_overrides),
         cmocka_unit_test(test_otel_retry_next_delay_never_past_deadline),
+        cmocka_unit_test(test_otel_retry_next_delay_minimum_backoff),
         cmocka_unit_test_teardown(test_otel_retry_policy_set_default_override, restore_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
