@@ -525,6 +525,18 @@ static int set_size(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stm
     return OTEL_OK;
 }
 
+static int set_time(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stmt *st);
+
+/* A uint64_t of nanoseconds, or "off" for 0; post: conf_bounds of a time. */
+static int set_time_or_off(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stmt *st)
+{
+    if (strcasecmp(st->w[1].text, "off") == 0) {
+        *(uint64_t *)field(target, cmd) = 0;
+        return OTEL_OK;
+    }
+    return set_time(ps, cmd, target, st);
+}
+
 /* A uint64_t of nanoseconds; post: conf_bounds (in nanoseconds). */
 static int set_time(conf_parser *ps, const conf_cmd *cmd, void *target, conf_stmt *st)
 {
@@ -762,6 +774,7 @@ static int set_exporter(conf_parser *ps, const conf_cmd *cmd, void *target, conf
 }
 
 static const conf_bounds at_least_one = {1};
+static const conf_bounds positive_signal_flush = {1000000}; /* 1 ms; "off" for none */
 static const conf_bounds any_time = {0};
 
 static const conf_cmd batch_cmds[] = {
@@ -792,6 +805,8 @@ static const conf_cmd main_cmds[] = {
     {"otel_propagators", 0, 1, CONF_ANY, set_propagators, offsetof(mhd_otel_conf, propagators),
      NULL, NULL},
     {"otel_trust_incoming", 0, 1, 1, set_flag, offsetof(mhd_otel_conf, trust_incoming), NULL, NULL},
+    {"otel_signal_flush", 0, 1, 1, set_time_or_off, offsetof(mhd_otel_conf, signal_flush_ns),
+     &positive_signal_flush, NULL},
     {"otel_exporter", CONF_BLOCK, 1, 1, set_exporter, 0, exporter_types, NULL},
     {"otel_batch", CONF_BLOCK, 0, 0, set_block, offsetof(mhd_otel_conf, batch), batch_cmds, NULL},
     {NULL, 0, 0, 0, NULL, 0, NULL, NULL},
@@ -1004,6 +1019,7 @@ static int conf_defaults(conf_parser *ps, mhd_otel_conf *c)
 {
     c->trace = true;
     c->trust_incoming = true;
+    c->signal_flush_ns = CONF_SIGNAL_FLUSH_NS;
     (void)otel_propagators_from_names(&c->propagators, OTEL_PROPAGATORS_DEFAULT, NULL, 0);
     otel_sampler_init(&c->sampler, OTEL_SAMPLER_PARENTBASED_ALWAYS_ON, 1.0);
     otel_tracer_config_default(&c->batch);

@@ -10,6 +10,8 @@
 #include "../core/propagation.h"
 #include "../exporter/console.h"
 
+#define CONF_SIGNAL_FLUSH_NS UINT64_C(1000000000) /* otel_signal_flush's default */
+
 typedef struct mhd_otel_kv_str {
     char *key;
     char *value;
@@ -37,6 +39,10 @@ typedef struct mhd_otel_conf {
                                       default tracecontext,baggage */
     bool trust_incoming;           /* otel_trust_incoming on|off; default on. Off: a
                                       new trace, the incoming context as a link */
+    uint64_t signal_flush_ns;      /* otel_signal_flush TIME|off: under LD_PRELOAD, how long
+                                      a SIGTERM/SIGINT left at its default action waits for
+                                      queued spans before it takes effect; 0: not at all;
+                                      default 1 s */
 
     bool console;                       /* an otel_exporter console block was given */
     otel_console_format console_format; /* default json */

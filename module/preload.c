@@ -4,6 +4,7 @@
 #include "module_int.h"
 
 #include "mhd_real.h"
+#include "signal_flush.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -33,6 +34,12 @@ static void load(void)
         exit(1);
     }
     atexit(flush_at_exit);
+    /* A server that dies of SIGTERM/SIGINT with their default action
+     * (systemd-journal-gatewayd does) would lose every queued span. */
+    if (module->tracer != NULL &&
+        mhd_otel_signal_flush_install(module->tracer, module->conf->signal_flush_ns) < 0)
+        fprintf(stderr, "mhd-otel: cannot watch SIGTERM/SIGINT: queued spans are lost if the "
+                        "server dies of them\n");
 }
 
 struct MHD_Daemon *MHD_start_daemon_va(unsigned int flags, uint16_t port,

@@ -841,6 +841,111 @@ static void test_flush_at_exit_without_stop(void **state)
     flush_run(&f->traced, "no");
 }
 
+/* ---- SIGTERM and SIGINT -------------------------------------------------------- */
+
+/* The config of the signal tests: nothing is exported before the signal
+ * (the schedule delay is an hour, the batch far from full). */
+#define SIGNAL_CONF BASE_CONF "otel_batch { schedule_delay 1h; }\n"
+
+/* plain-server in select mode, preloaded with conf_text, taking SIGTERM
+ * and SIGINT as signals says (see plain_server.c), 3 requests served. */
+static void signals_run(run *r, const char *signals, const char *conf_text)
+{
+    char *argv[] = {(char *)plain_binary(), "--mode", "select", "--signals", (char *)signals, NULL};
+
+    assert_int_equal(itest_server_write_conf(&r->s, conf_text), 0);
+    set_env(r, true, true);
+    if (itest_server_start_cmd(&r->s, argv, r->env, PLAIN_PREFIX) != 0) {
+        (void)itest_server_reap(&r->s, 5000);
+        fail_msg("plain-server --signals %s did not start: %s", signals,
+                 r->s.err_text ? r->s.err_text : "");
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(req(r, "/hello/sig", NULL), 200);
+}
+
+/* Send sig, reap, read the spans. */
+static void signals_end(run *r, int sig)
+{
+    char why[256];
+
+    assert_int_equal(kill(r->s.pid, sig), 0);
+    if (itest_server_reap(&r->s, 20000) != 0)
+        fail_msg("plain-server still running 20 s after signal %d", sig);
+    if (itest_spans_read(r->s.spans_path, &r->sp, why, sizeof(why)) != 0)
+        fail_msg("%s: %s", r->s.spans_path, why);
+}
+
+/* A server that leaves SIGTERM at its default action dies of it; the
+ * module exports what is queued first (otel_signal_flush, 1 s by default)
+ * and the process still ends "killed by SIGTERM". */
+static void test_sigterm_default_action_flushes(void **state)
+{
+    fixture *f = *state;
+    run *r = &f->traced;
+
+    need_preload();
+    signals_run(r, "default", SIGNAL_CONF);
+    signals_end(r, SIGTERM);
+    assert_true(WIFSIGNALED(r->s.exit_status));
+    assert_int_equal(WTERMSIG(r->s.exit_status), SIGTERM);
+    assert_int_equal(r->sp.n, 3);
+    assert_null(strstr(r->s.err_text, "Sanitizer"));
+}
+
+/* SIGINT the same way. */
+static void test_sigint_default_action_flushes(void **state)
+{
+    fixture *f = *state;
+    run *r = &f->traced;
+
+    need_preload();
+    signals_run(r, "default", SIGNAL_CONF);
+    signals_end(r, SIGINT);
+    assert_true(WIFSIGNALED(r->s.exit_status));
+    assert_int_equal(WTERMSIG(r->s.exit_status), SIGINT);
+    assert_int_equal(r->sp.n, 3);
+}
+
+/* otel_signal_flush off: the signal takes effect at once and the queued
+ * spans are lost, as without the module (what the flush is there for). */
+static void test_sigterm_flush_off_loses_queued(void **state)
+{
+    fixture *f = *state;
+    run *r = &f->traced;
+
+    need_preload();
+    signals_run(r, "default", SIGNAL_CONF "otel_signal_flush off;\n");
+    signals_end(r, SIGTERM);
+    assert_true(WIFSIGNALED(r->s.exit_status));
+    assert_int_equal(WTERMSIG(r->s.exit_status), SIGTERM);
+    assert_int_equal(r->sp.n, 0);
+}
+
+/* A handler the server installs after its daemon started replaces the
+ * module's: the server's own shutdown runs (exit 0, its counters line) and
+ * the spans are exported at MHD_stop_daemon as always. The same for a
+ * server that blocks the signals and reads them with sigwait. */
+static void test_sigterm_server_handling_kept(void **state)
+{
+    static const char *const how[] = {"handler-after", "sigwait", "handler-before"};
+    fixture *f = *state;
+
+    need_preload();
+    for (size_t i = 0; i < sizeof(how) / sizeof(how[0]); i++) {
+        run *r = &f->traced;
+        signals_run(r, how[i], SIGNAL_CONF);
+        signals_end(r, SIGTERM);
+        if (!WIFEXITED(r->s.exit_status) || WEXITSTATUS(r->s.exit_status) != 0)
+            fail_msg("--signals %s: wait status 0x%x, stderr %s", how[i], r->s.exit_status,
+                     r->s.err_text ? r->s.err_text : "");
+        assert_non_null(strstr(r->s.out_text, COUNTERS_PREFIX));
+        assert_int_equal(r->sp.n, 3);
+        run_free(r);
+        run_init(r);
+    }
+}
+
 /* ---- config problems, pass-through ------------------------------------------------ */
 
 static void test_config_error_exits_before_serving(void **state)
@@ -1127,7 +1232,8 @@ static void gw_run(run *r, bool module, gw_answers *a)
 
     memset(a, 0, sizeof(*a));
     if (module)
-        assert_int_equal(itest_server_write_conf(&r->s, "otel_route /browse /entries /machine;\n"),
+        assert_int_equal(itest_server_write_conf(&r->s, "otel_route /browse /entries /machine;\n"
+                                                        "otel_batch { schedule_delay 1h; }\n"),
                          0);
     set_env(r, module, module);
     assert_int_equal(itest_port_reserve(&r->s.port), 0);
@@ -1152,15 +1258,14 @@ static void gw_run(run *r, bool module, gw_answers *a)
     }
     for (int i = 0; i < GW_PATHS; i++)
         gw_get(r, i, a);
-    /* gatewayd dies of SIGTERM without flushing: wait for the batches. */
-    deadline = now_ms() + 5000;
-    while (module && count_lines(r->s.spans_path) < GW_PATHS && now_ms() < deadline)
-        sleep_ms(20);
+    /* gatewayd leaves SIGTERM at its default action: nothing was exported
+     * yet (an hour's schedule delay), the module's signal flush exports it
+     * all, and gatewayd still dies of the signal. */
     kill(r->s.pid, SIGTERM);
-    assert_int_equal(itest_server_reap(&r->s, 5000), 0);
-    if (!(WIFSIGNALED(r->s.exit_status) && WTERMSIG(r->s.exit_status) == SIGTERM) &&
-        !(WIFEXITED(r->s.exit_status) && WEXITSTATUS(r->s.exit_status) == 0))
-        fail_msg("gatewayd ended with status 0x%x: %s", r->s.exit_status, r->s.err_text);
+    assert_int_equal(itest_server_reap(&r->s, 10000), 0);
+    if (!(WIFSIGNALED(r->s.exit_status) && WTERMSIG(r->s.exit_status) == SIGTERM))
+        fail_msg("gatewayd ended with status 0x%x, not killed by SIGTERM: %s", r->s.exit_status,
+                 r->s.err_text);
     if (strstr(r->s.err_text, "Sanitizer") != NULL || strstr(r->s.err_text, "mhd-otel:") != NULL)
         fail_msg("gatewayd stderr:\n%s", r->s.err_text);
 }
@@ -1242,6 +1347,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_abort_thread_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_at_stop_daemon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_at_exit_without_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_default_action_flushes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigint_default_action_flushes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_flush_off_loses_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_server_handling_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_error_exits_before_serving, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_conf_passes_through, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trace_off_passes_through, setup, teardown),

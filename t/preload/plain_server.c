@@ -378,8 +378,51 @@ static int run_external(struct MHD_Daemon *d, const sigset_t *waitmask)
 static void usage(void)
 {
     fprintf(stderr, "usage: plain-server [--mode select|poll|epoll|pool|thread|external] "
-                    "[--port N] [--options varargs|array] [--stop-daemon yes|no]\n");
+                    "[--port N] [--options varargs|array] [--stop-daemon yes|no]\n"
+                    "       [--signals handler-before|handler-after|sigwait|default]\n");
     exit(2);
+}
+
+/* How the server takes SIGTERM and SIGINT. */
+typedef enum signals {
+    SIG_HANDLER_BEFORE, /* its own handler, installed before the daemon starts */
+    SIG_HANDLER_AFTER,  /* its own handler, installed after the daemon started */
+    SIG_SIGWAIT,        /* blocked everywhere, read with sigwait */
+    SIG_DEFAULT         /* left at the default action: the server dies of them */
+} signals;
+
+static int parse_signals(const char *s, signals *out)
+{
+    static const char *const names[] = {"handler-before", "handler-after", "sigwait", "default"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (signals)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The server's own handler for SIGTERM and SIGINT, delivered to the main
+ * thread only while it waits: the threads started afterwards inherit the
+ * blocked mask; waitmask is the mask to wait with. */
+static void install_handler(sigset_t *waitmask)
+{
+    struct sigaction act;
+    sigset_t block;
+
+    memset(&act, 0, sizeof(act));
+    act.sa_handler = on_signal;
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGTERM, &act, NULL);
+    sigaction(SIGINT, &act, NULL);
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, waitmask);
+    sigdelset(waitmask, SIGTERM);
+    sigdelset(waitmask, SIGINT);
 }
 
 int main(int argc, char **argv)
@@ -392,7 +435,7 @@ int main(int argc, char **argv)
     socklen_t bound_len = sizeof(bound);
     char addr[INET_ADDRSTRLEN];
     sigset_t block, waitmask;
-    struct sigaction act;
+    signals sig_mode = SIG_HANDLER_BEFORE;
     const union MHD_DaemonInfo *di;
     struct MHD_Daemon *d;
     int rc = 0;
@@ -414,6 +457,9 @@ int main(int argc, char **argv)
                 stop_daemon = 0;
             else if (strcmp(argv[i], "yes") != 0)
                 usage();
+        } else if (strcmp(argv[i], "--signals") == 0) {
+            if (parse_signals(argv[++i], &sig_mode) != 0)
+                usage();
         } else if (strcmp(argv[i], "--options") == 0) {
             i++;
             if (strcmp(argv[i], "array") == 0)
@@ -431,20 +477,15 @@ int main(int argc, char **argv)
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
-    /* SIGTERM and SIGINT reach the main thread only, and only while it
-     * waits: MHD's threads inherit the blocked mask. */
-    memset(&act, 0, sizeof(act));
-    act.sa_handler = on_signal;
-    sigemptyset(&act.sa_mask);
-    sigaction(SIGTERM, &act, NULL);
-    sigaction(SIGINT, &act, NULL);
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &block, &waitmask);
-    sigdelset(&waitmask, SIGTERM);
-    sigdelset(&waitmask, SIGINT);
+    sigemptyset(&waitmask);
+    if (sig_mode == SIG_HANDLER_BEFORE)
+        install_handler(&waitmask);
+    else if (sig_mode == SIG_SIGWAIT)
+        pthread_sigmask(SIG_BLOCK, &block, NULL);
 
     d = start(m, use_array, &sa);
     if (d == NULL) {
@@ -461,14 +502,24 @@ int main(int argc, char **argv)
         MHD_stop_daemon(d);
         return 1;
     }
+    if (sig_mode == SIG_HANDLER_AFTER)
+        install_handler(&waitmask);
     printf("plain-server: listening on %s:%u\n", addr, (unsigned int)ntohs(bound.sin_port));
     fflush(stdout);
 
-    if (m == MODE_EXTERNAL)
+    if (sig_mode == SIG_DEFAULT && m != MODE_EXTERNAL) {
+        for (;;)
+            pause(); /* until a signal ends the process */
+    } else if (sig_mode == SIG_SIGWAIT && m != MODE_EXTERNAL) {
+        int got;
+        while (sigwait(&block, &got) != 0)
+            ;
+    } else if (m == MODE_EXTERNAL) {
         rc = run_external(d, &waitmask);
-    else
+    } else {
         while (!stop_requested)
             sigsuspend(&waitmask);
+    }
 
     /* MHD must not be stopped with a connection suspended. */
     while (atomic_load(&resumers) > 0)
