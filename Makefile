@@ -138,9 +138,20 @@ $(BUILD)/t/so_%: $(BUILD)/obj/t/so/%.o $(BUILD)/libmhd-otel.so
 	$(Q)$(CC) -o $@ $< -L$(BUILD) -lmhd-otel -Wl,-rpath,$(abspath $(BUILD)) $(LDFLAGS_ALL) \
 	    $(TEST_LIBS) $(LIBS_ALL)
 
+# The public headers compiled as C++ and their functions linked from C++.
+CXX ?= g++
+CXX_TEST_BIN := $(BUILD)/t/test_cxx_headers
+
+$(CXX_TEST_BIN): t/cxx/test_cxx_headers.cpp $(BUILD)/libmhd-otel.a
+	@mkdir -p $(dir $@)
+	$(ECHO) CXX $@
+	$(Q)$(CXX) -std=c++11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread $(SAN_FLAGS) \
+	    $(PKG_CFLAGS) $(TEST_CFLAGS) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(TEST_LIBS) \
+	    $(LIBS_ALL)
+
 # Build and run every test binary of one build dir.
-check: all $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN) $(BUILD)/t/plain-server
-	@sh t/run.sh $(BUILD) $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN)
+check: all $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN) $(CXX_TEST_BIN) $(BUILD)/t/plain-server
+	@sh t/run.sh $(BUILD) $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN) $(CXX_TEST_BIN)
 
 demo: deps
 	@$(MAKE) -s --no-print-directory all

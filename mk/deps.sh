@@ -12,6 +12,7 @@ need_cmd() { # command, Debian package
 }
 need_cmd pkg-config pkg-config
 need_cmd cc gcc
+need_cmd g++ g++
 need_cmd make make
 if command -v pkg-config >/dev/null 2>&1; then
     need_pkg libmicrohttpd libmicrohttpd-dev

@@ -1,0 +1,124 @@
+// test_cxx_headers.cpp - every public header compiles as C++ and each of
+// its functions links from C++ (each is declared inside extern "C").
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+#include <setjmp.h>
+extern "C" { // cmocka 1.1's header has no extern "C" of its own
+#include <cmocka.h>
+}
+
+#include <cstring>
+
+#include "../../core/client.h"
+#include "../../core/otel.h"
+#include "../../core/propagation.h"
+#include "../../module/mhd_otel.h"
+#include "../../module/mhd_otel_curl.h"
+
+static const char *no_header(void *, const char *, size_t)
+{
+    return nullptr;
+}
+
+static void set_header(void *carrier, const char *, const char *)
+{
+    ++*static_cast<int *>(carrier);
+}
+
+// core/otel.h: ids, traceparent, samplers, resource, tracer, spans.
+static void test_cxx_otel_h(void **)
+{
+    otel_span_context sc;
+    std::memset(&sc, 0, sizeof sc);
+    otel_trace_id_new(sc.trace_id);
+    otel_span_id_new(sc.span_id);
+    char tp[OTEL_TRACEPARENT_LEN + 1];
+    otel_traceparent_format(&sc, tp);
+    otel_span_context back;
+    assert_int_equal(otel_traceparent_parse(tp, std::strlen(tp), &back), OTEL_OK);
+    otel_sampler s;
+    assert_int_equal(otel_sampler_init(&s, OTEL_SAMPLER_ALWAYS_ON, 1.0), OTEL_OK);
+    otel_resource *r = nullptr;
+    assert_int_equal(otel_resource_new(&r, "cxx"), OTEL_OK);
+    otel_tracer_config cfg;
+    otel_tracer_config_default(&cfg);
+    otel_tracer *t = nullptr;
+    assert_int_equal(otel_tracer_new(&t, &cfg, r), OTEL_OK);
+    otel_span *span = otel_span_start(t, "cxx", nullptr);
+    const char *tags[] = {"a", "b"};
+    otel_span_set_attr_str_array(span, "tags", tags, 2);
+    otel_span_end(span);
+    otel_stats st;
+    otel_tracer_stats(t, &st);
+    assert_int_equal(st.ended, 1);
+    otel_tracer_del(t);
+    assert_non_null(otel_strerror(OTEL_ERR_NOMEM));
+}
+
+// core/propagation.h: the functions once declared outside extern "C".
+static void test_cxx_propagation_h(void **)
+{
+    assert_null(otel_baggage_current());
+    otel_baggage_lines none = {nullptr, nullptr, 0};
+    assert_null(otel_baggage_attach(&none));
+    assert_ptr_equal(otel_baggage_attach(nullptr), &none);
+    otel_propagators p;
+    assert_int_equal(otel_propagators_from_names(&p, "tracecontext,b3", nullptr, 0), OTEL_OK);
+    otel_propagators_set_global(&p);
+    otel_propagators q;
+    otel_propagators_global(&q);
+    assert_int_equal(q.n, 2);
+    otel_propagators_set_global(nullptr);
+    static otel_extracted x;
+    assert_int_equal(otel_propagation_extract(&p, no_header, nullptr, &x), OTEL_OK);
+    static otel_baggage b;
+    otel_baggage_init(&b);
+    assert_int_equal(otel_baggage_set(&b, "k", "v", nullptr), OTEL_OK);
+}
+
+// core/client.h
+static void test_cxx_client_h(void **)
+{
+    otel_resource *r = nullptr;
+    assert_int_equal(otel_resource_new(&r, "cxx"), OTEL_OK);
+    otel_tracer_config cfg;
+    otel_tracer_config_default(&cfg);
+    otel_tracer *t = nullptr;
+    assert_int_equal(otel_tracer_new(&t, &cfg, r), OTEL_OK);
+    int n = 0;
+    otel_span *c = otel_client_span_start(t, "GET", "http://h/", nullptr, set_header, &n);
+    assert_true(n >= 1);
+    otel_client_span_end(c, 200, nullptr);
+    otel_tracer_del(t);
+}
+
+// module/mhd_otel.h and module/mhd_otel_curl.h
+static void test_cxx_module_headers(void **)
+{
+    char err[256];
+    mhd_otel *m = nullptr;
+    assert_int_not_equal(mhd_otel_new(&m, "/nonexistent/mhd-otel.conf", err, sizeof err), OTEL_OK);
+    assert_null(m);
+    otel_propagators p;
+    mhd_otel_propagators(nullptr, &p);
+    assert_true(otel_propagators_has(&p, OTEL_PROPAGATOR_TRACECONTEXT));
+    mhd_otel_del(nullptr);
+    assert_string_equal(mhd_otel_curl_code_name(CURLE_OK), "CURLE_OK");
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    assert_int_equal(mhd_otel_curl_instrument(h, nullptr), OTEL_OK);
+    assert_true(mhd_otel_curl_is_instrumented(h));
+    mhd_otel_curl_easy_cleanup(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cxx_otel_h),
+        cmocka_unit_test(test_cxx_propagation_h),
+        cmocka_unit_test(test_cxx_client_h),
+        cmocka_unit_test(test_cxx_module_headers),
+    };
+    return cmocka_run_group_tests_name("public headers from C++", tests, nullptr, nullptr);
+}
