@@ -604,8 +604,10 @@ static int curl_concurrent(fixture *f, const char *path, int n_jobs, int per_job
     return ok;
 }
 
-/* Open a connection, send text (a request cut short), wait, close. */
-static void send_partial(uint16_t port, const char *text)
+/* Open a connection, send text (a request cut short), wait until the
+ * server has read it (*seen reaches want: bounded, not a guess of how long
+ * parsing takes), close. */
+static void send_partial(uint16_t port, const char *text, atomic_int *seen, int want)
 {
     struct sockaddr_in sa;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -618,7 +620,11 @@ static void send_partial(uint16_t port, const char *text)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(send(fd, text, len, MSG_NOSIGNAL), (ssize_t)len);
-    sleep_ms(150); /* let the server parse the request line */
+    for (int waited = 0; atomic_load(seen) < want; waited += 5) {
+        if (waited >= 10000)
+            fail_msg("the server did not read the partial request in 10 s");
+        sleep_ms(5);
+    }
     close(fd);
 }
 
@@ -962,14 +968,17 @@ static void test_client_abort_partial_request(void **state)
     load_ok(f, BASE_CONF);
     start_ok(f, MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, NULL);
     /* Cut in the headers: the handler never runs. */
-    send_partial(f->s.port, "GET /items/partial HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Cut: ");
-    assert_true(wait_completed(a, 1, 3000));
+    send_partial(f->s.port,
+                 "GET /items/partial HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Cut: ", &a->uri_log_calls, 1);
+    assert_true(wait_completed(a, 1, 10000));
     assert_int_not_equal(atomic_load(&a->last_toe), MHD_REQUEST_TERMINATED_COMPLETED_OK);
     assert_int_equal(atomic_load(&a->handler_requests), 0);
     /* Cut in the body: the handler has seen the headers and some data. */
-    send_partial(f->s.port, "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                            "Content-Length: 1000\r\n\r\n0123456789");
-    assert_true(wait_completed(a, 2, 3000));
+    send_partial(f->s.port,
+                 "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 "Content-Length: 1000\r\n\r\n0123456789",
+                 &a->handler_requests, 1);
+    assert_true(wait_completed(a, 2, 10000));
     assert_int_not_equal(atomic_load(&a->last_toe), MHD_REQUEST_TERMINATED_COMPLETED_OK);
     assert_int_equal(atomic_load(&a->handler_requests), 1);
     stop_ok(f, &sp);
@@ -997,7 +1006,7 @@ static void test_client_timeout_during_slow_handler(void **state)
     load_ok(f, BASE_CONF);
     start_ok(f, MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, NULL);
     assert_int_equal(request(f, "/slow", NULL, extra), 0);
-    assert_true(wait_completed(a, 1, 5000));
+    assert_true(wait_completed(a, 1, 10000));
     assert_int_not_equal(atomic_load(&a->last_toe), MHD_REQUEST_TERMINATED_COMPLETED_OK);
     stop_ok(f, &sp);
     app_ok(a);

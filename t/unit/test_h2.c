@@ -34,6 +34,11 @@
 /* ---- the fake gRPC server ---------------------------------------------- */
 /* ======================================================================== */
 
+/* How late a deadline may be kept on a loaded 2-core machine under a
+ * sanitizer: the upper bound of the deadline checks (a missed deadline is
+ * seconds late or never). */
+#define DEADLINE_SLACK_MS 1500
+
 #define FAKE_FN __attribute__((unused)) static
 #define FAKE_SCRIPT_MAX 16
 #define FAKE_CONNS_MAX 8
@@ -678,7 +683,7 @@ FAKE_FN void fake_drop_connections(fake_server *s)
 {
     char c = 'c';
     assert_int_equal(write(s->wake[1], &c, 1), 1);
-    for (int i = 0; i < 200 && fake_open_conns(s) > 0; i++)
+    for (int i = 0; i < 2000 && fake_open_conns(s) > 0; i++)
         usleep(5000);
     assert_int_equal(fake_open_conns(s), 0);
 }
@@ -1133,7 +1138,7 @@ static void test_otel_h2_send_request_refused_then_listening(void **state)
     otel_h2_response r;
     uint64_t t0 = mono_ms();
     assert_int_equal(send_one(cur_h2, body, len, 2000, &r), OTEL_ERR_IO);
-    assert_true(mono_ms() - t0 < 500);
+    assert_true(mono_ms() - t0 < 1500); /* at once, not at the 2 s deadline */
     assert_non_null(strstr(otel_h2_error(cur_h2), "refused"));
     assert_false(otel_h2_is_connected(cur_h2));
     cur_srv = fake_start(port, NULL, 0);
@@ -1215,8 +1220,10 @@ static void test_otel_h2_send_request_deadline(void **state)
     uint64_t t0 = mono_ms();
     assert_int_equal(send_one(cur_h2, body, len, 300, &r), OTEL_ERR_TIMEOUT);
     uint64_t took = mono_ms() - t0;
+    /* Ended by its deadline: never before it; after it by no more than a
+     * loaded machine's scheduling slack. */
     assert_true(took >= 290);
-    assert_true(took < 450);
+    assert_true(took < 300 + DEADLINE_SLACK_MS);
     assert_false(otel_h2_is_connected(cur_h2));
     assert_int_equal(send_one(cur_h2, body, len, 2000, &r), OTEL_OK);
     free(body);

@@ -381,7 +381,7 @@ static void test_otel_otlp_export_resource_exhausted(void **state)
     assert_int_equal(do_export(cur_e), 0);
     uint64_t took = mono_ms() - t0;
     assert_true(took >= 80); /* the server's delay, over our 20..80 ms backoff */
-    assert_true(took < 1000);
+    assert_true(took < 5000);
     assert_int_equal(fake_requests(cur_srv), 3);
     assert_int_equal(stats().retries, 1);
 }
@@ -393,10 +393,9 @@ static void test_otel_otlp_export_retry_info_past_deadline(void **state)
     fake_action s[] = {{.kind = FAKE_STATUS, .grpc_status = 14, .details_bin = RETRY_INFO_80MS}};
     cur_srv = fake_start(0, s, 1);
     cur_e = new_exporter(cur_srv->port, false, 50 * MS_NS);
-    uint64_t t0 = mono_ms();
     assert_int_equal(do_export(cur_e), OTEL_ERR_TIMEOUT);
-    assert_true(mono_ms() - t0 < 50);
     assert_int_equal(fake_requests(cur_srv), 1);
+    assert_int_equal(stats().retries, 0); /* no wait of 80 ms was started */
     assert_true(log_has("no time left"));
 }
 
@@ -503,7 +502,7 @@ static void test_otel_otlp_export_deadline(void **state)
     assert_int_equal(do_export(cur_e), OTEL_ERR_TIMEOUT);
     uint64_t took = mono_ms() - t0;
     assert_true(took >= 290);
-    assert_true(took < 450);
+    assert_true(took < 300 + DEADLINE_SLACK_MS);
     assert_int_equal(logs(), 1);
     /* The next export gets a new connection and goes through. */
     assert_int_equal(do_export(cur_e), 0);
@@ -518,7 +517,7 @@ static void test_otel_otlp_export_refused_then_listening(void **state)
     uint64_t t0 = mono_ms();
     int rc = do_export(cur_e);
     assert_true(rc == OTEL_ERR_TIMEOUT || rc == OTEL_ERR_IO);
-    assert_true(mono_ms() - t0 < 450);
+    assert_true(mono_ms() - t0 < 300 + DEADLINE_SLACK_MS);
     assert_true(stats().requests >= 2); /* refused connections are retried */
     assert_int_equal(stats().connects, 0);
     assert_true(log_has("refused"));
