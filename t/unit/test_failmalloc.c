@@ -1181,6 +1181,98 @@ static void test_otel_grpc_framer_frame_alloc_failure(void **state)
     assert_true(n >= 3); /* framer, its buffer, the inflated message */
 }
 
+static const otel_otlp_header otlp_headers[] = {
+    {"X-Api-Key", "secret 1"}, {"User-Agent", "failmalloc/1"}, {"x-tenant", "t2"}};
+
+static int otlp_new_op(long fail)
+{
+    (void)fail;
+    char err[256] = "";
+    otel_otlp_config cfg = {.endpoint = "http://127.0.0.1:4317",
+                            .headers = otlp_headers,
+                            .n_headers = 3,
+                            .gzip = true,
+                            .timeout_ns = SEC};
+    otel_otlp *e = (otel_otlp *)&cap;
+    int rc = otel_otlp_new(&e, &cfg, err, sizeof(err));
+    if (rc != OTEL_OK) {
+        assert_int_equal(rc, OTEL_ERR_NOMEM);
+        assert_null(e);
+        assert_string_equal(err, "out of memory");
+        return rc;
+    }
+    assert_string_equal(err, "");
+    otel_otlp_del(e);
+    return OTEL_OK;
+}
+
+static void test_otel_otlp_new_headers_alloc_failure(void **state)
+{
+    (void)state;
+    long n = fail_each("OTLP exporter with headers", otlp_new_op, false);
+    assert_true(n >= 10);
+}
+
+/* An ExportTraceServiceResponse: partial_success { rejected_spans 2,
+ * error_message "bad 2 spans" }. */
+static const uint8_t partial_resp[] = {0x0a, 0x0f, 0x08, 0x02, 0x12, 0x0b, 0x62, 0x61, 0x64,
+                                       0x20, 0x32, 0x20, 0x73, 0x70, 0x61, 0x6e, 0x73};
+
+/* One whole export to the fake receiver, gzip both ways: it is delivered
+ * and its partial success read back (2), or it fails with out of memory,
+ * or it was delivered but the answer could not be read (0, logged). */
+static int otlp_export_op(long fail)
+{
+    (void)fail;
+    char url[64], err[256] = "";
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", srv->port);
+    otel_otlp_config cfg = {.endpoint = url,
+                            .headers = otlp_headers,
+                            .n_headers = 3,
+                            .gzip = true,
+                            .timeout_ns = WAIT_NS};
+    otel_otlp *e = (otel_otlp *)&cap;
+    int rc = otel_otlp_new(&e, &cfg, err, sizeof(err));
+    if (rc != OTEL_OK) {
+        assert_int_equal(rc, OTEL_ERR_NOMEM);
+        assert_null(e);
+        assert_string_equal(err, "out of memory");
+        return rc;
+    }
+    log_reset();
+    otel_exporter x = otel_otlp_exporter(e);
+    rc = x.export_spans(x.user_data, batch.spans, batch.n);
+    bool said = log_has(rc == 0 ? "unreadable response" : "out of memory");
+    if (rc != 2) { /* the exporter works again once memory is back */
+        otel_alloc_fail_after(-1);
+        assert_int_equal(x.export_spans(x.user_data, batch.spans, batch.n), 2);
+    }
+    x.shutdown(x.user_data);
+    otel_otlp_del(e);
+    if (rc == 2)
+        return OTEL_OK;
+    if (rc == 0) {
+        if (!said)
+            fail_msg("delivered without its partial success, and nothing said:\n%s", log_text);
+        return OTEL_ERR_NOMEM;
+    }
+    assert_int_equal(rc, OTEL_ERR_NOMEM);
+    if (!said)
+        fail_msg("export failed without saying why:\n%s", log_text);
+    return rc;
+}
+
+static void test_otel_otlp_export_to_receiver_alloc_failure(void **state)
+{
+    (void)state;
+    fake_action a = {
+        .kind = FAKE_OK, .resp = partial_resp, .resp_len = sizeof(partial_resp), .resp_gzip = true};
+    srv = fake_start(0, &a, 1);
+    long n = fail_each("OTLP export to a receiver", otlp_export_op, false);
+    assert_true(n >= 15);
+    assert_true(fake_requests(srv) > 0);
+}
+
 /* ---- the module path ---------------------------------------------------- */
 
 /* A module from module_conf: tracing on, a console exporter to module_spans
@@ -1366,6 +1458,8 @@ int main(void)
         T(test_otel_console_export_pretty_alloc_failure),
         T(test_otel_otlp_encode_alloc_failure),
         T(test_otel_grpc_framer_frame_alloc_failure),
+        T(test_otel_otlp_new_headers_alloc_failure),
+        T(test_otel_otlp_export_to_receiver_alloc_failure),
         T(test_mhd_otel_start_daemon_request_alloc_failure),
     };
 #undef T
