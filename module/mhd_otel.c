@@ -143,9 +143,9 @@ int mhd_otel_new(mhd_otel **out, const char *path, char *err, size_t errlen)
         err[0] = '\0';
     otel_log_set(log_stderr, NULL);
     mhd_otel *m = otel_calloc(1, sizeof(*m));
-    if (m == NULL)
-        return OTEL_ERR_NOMEM;
-    int rc = path ? mhd_otel_conf_load(&m->conf, path, err, errlen)
+    int rc = OTEL_ERR_NOMEM; /* reported below, like every failure */
+    if (m != NULL)
+        rc = path ? mhd_otel_conf_load(&m->conf, path, err, errlen)
                   : mhd_otel_conf_from_env(&m->conf, env_get, err, errlen);
     if (rc == OTEL_OK && m->conf->trace) {
         rc = make_capture_keys(m);

@@ -1285,6 +1285,53 @@ static int module_new(mhd_otel **m, char *err, size_t errlen)
     return rc;
 }
 
+/* mhd_otel_new, a span exported to both exporters (the console takes it, the
+ * closed port fails it), mhd_otel_del. */
+static int module_op(long fail)
+{
+    (void)fail;
+    char err[512] = "";
+    mhd_otel *m;
+    off_t before = file_size(module_spans);
+    int rc = module_new(&m, err, sizeof(err));
+    if (rc != OTEL_OK) {
+        assert_int_equal(rc, OTEL_ERR_NOMEM);
+        assert_null(m);
+        assert_clear(err);
+        if (strstr(err, "out of memory") == NULL)
+            fail_msg("not a clear out-of-memory message: \"%s\"", err);
+        return rc;
+    }
+    assert_true(mhd_otel_enabled(m));
+    otel_tracer *t = mhd_otel_tracer(m);
+    otel_span_options o = {.kind = OTEL_SPAN_KIND_SERVER};
+    otel_span *s = otel_span_start(t, "module", &o);
+    fill_span(s, &remote_ctx);
+    otel_span_end(s);
+    assert_int_equal(otel_tracer_force_flush(t, WAIT_NS), OTEL_OK); /* in this thread */
+    otel_stats st;
+    mhd_otel_stats(m, &st);
+    assert_balanced(&st);
+    assert_int_equal(st.ended, s != NULL);
+    assert_int_equal(st.failed, st.ended); /* the OTLP exporter cannot deliver */
+    assert_int_equal(st.queued, 0);
+    mhd_otel_del(m);
+    otel_alloc_fail_after(-1);
+    char *text = read_from(module_spans, before);
+    size_t lines = count_lines(text);
+    free(text);
+    assert_true(lines <= st.ended); /* a line for the span, or none when the console failed */
+    return s != NULL && lines == 1 ? OTEL_OK : OTEL_ERR_NOMEM;
+}
+
+static void test_mhd_otel_new_alloc_failure(void **state)
+{
+    (void)state;
+    long n = fail_each("module: config file, tracer, exporters", module_op, false);
+    assert_true(n > 60);
+    assert_true(log_has("otlp: export of 1 spans"));
+}
+
 /* The server: one answer for every request, touching the request's span
  * and starting a child of it. */
 static atomic_int handler_spans;
@@ -1460,6 +1507,7 @@ int main(void)
         T(test_otel_grpc_framer_frame_alloc_failure),
         T(test_otel_otlp_new_headers_alloc_failure),
         T(test_otel_otlp_export_to_receiver_alloc_failure),
+        T(test_mhd_otel_new_alloc_failure),
         T(test_mhd_otel_start_daemon_request_alloc_failure),
     };
 #undef T
