@@ -116,11 +116,13 @@ static int make_tracer(mhd_otel *m, char *err, size_t errlen)
     }
     if (c->console) {
         rc = otel_console_new(&m->console, c->console_format, c->console_output);
-        if (rc != OTEL_OK) {
+        if (rc == OTEL_ERR_IO)
             snprintf(err, errlen, "console exporter: cannot open \"%s\": %s", c->console_output,
                      otel_strerror(rc));
+        else if (rc != OTEL_OK)
+            snprintf(err, errlen, "console exporter: %s", otel_strerror(rc));
+        if (rc != OTEL_OK)
             return rc;
-        }
         otel_exporter e = otel_console_exporter(m->console);
         rc = otel_tracer_add_exporter(m->tracer, &e);
         if (rc != OTEL_OK)
