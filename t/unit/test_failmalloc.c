@@ -1490,6 +1490,43 @@ static void test_mhd_otel_start_daemon_request_alloc_failure(void **state)
     assert_true(log_has("otlp: export of 2 spans to http://127.0.0.1:"));
 }
 
+/* mhd_otel_start_daemon with its own allocations failing from the n-th on:
+ * the daemon starts all the same, traced when they fit, and answers. */
+static int start_op(long fail)
+{
+    char err[512];
+    mhd_otel *m;
+    assert_int_equal(module_new(&m, err, sizeof(err)), OTEL_OK);
+    uint16_t port = 0;
+    log_reset();
+    atomic_store(&handler_spans, 0);
+    atomic_store(&app_completed_calls, 0);
+    otel_alloc_fail_after(fail);
+    struct MHD_Daemon *d = start_daemon(m, &port);
+    otel_alloc_fail_after(-1);
+    if (d == NULL)
+        fail_msg("with allocation %ld failing, mhd_otel_start_daemon started no daemon", fail);
+    int status = http_get(port, "/items/7");
+    mhd_otel_stop_daemon(d);
+    assert_int_equal(status, MHD_HTTP_OK);
+    assert_int_equal(atomic_load(&app_completed_calls), 1);
+    otel_stats st;
+    mhd_otel_stats(m, &st);
+    bool traced = atomic_load(&handler_spans) == 1;
+    assert_int_equal(st.ended, traced ? 2 : 0);
+    if (!traced && !log_has("out of memory: daemon started without tracing"))
+        fail_msg("the daemon was started untraced without a word:\n%s", log_text);
+    mhd_otel_del(m);
+    return traced ? OTEL_OK : OTEL_ERR_NOMEM;
+}
+
+static void test_mhd_otel_start_daemon_alloc_failure(void **state)
+{
+    (void)state;
+    long n = fail_each("module: starting a daemon", start_op, true);
+    assert_true(n >= 2); /* the option list, the daemon's record */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1509,6 +1546,7 @@ int main(void)
         T(test_otel_otlp_export_to_receiver_alloc_failure),
         T(test_mhd_otel_new_alloc_failure),
         T(test_mhd_otel_start_daemon_request_alloc_failure),
+        T(test_mhd_otel_start_daemon_alloc_failure),
     };
 #undef T
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
