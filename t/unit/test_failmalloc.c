@@ -32,6 +32,10 @@
 #define HTTP_HEAD "HTTP/1.1 "    /* an HTTP/1.1 status line */
 #define TRACEPARENT "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
+/* What an out pointer holds before a call that must set it (NULL on failure). */
+static char unset_target;
+#define UNSET ((void *)&unset_target)
+
 /* ---- the loop ----------------------------------------------------------- */
 
 /* One whole operation that cleans up after itself and returns OTEL_OK when it
@@ -519,7 +523,7 @@ static int span_path_op(long fail)
     atomic_store(&cap.spans, 0);
     atomic_store(&cap.bad, 0);
     atomic_store(&cap.shutdowns, 0);
-    otel_resource *r = (otel_resource *)&cap;
+    otel_resource *r = UNSET;
     int rc = otel_resource_new(&r, "failmalloc-span");
     if (rc != OTEL_OK) {
         assert_int_equal(rc, OTEL_ERR_NOMEM);
@@ -539,7 +543,7 @@ static int span_path_op(long fail)
     otel_tracer_config cfg;
     otel_tracer_config_default(&cfg);
     cfg.schedule_delay_ns = 3600 * SEC; /* the worker exports when flushed */
-    otel_tracer *t = (otel_tracer *)&cap;
+    otel_tracer *t = UNSET;
     rc = otel_tracer_new(&t, &cfg, r);
     if (rc != OTEL_OK) {
         assert_int_equal(rc, OTEL_ERR_NOMEM);
@@ -846,7 +850,7 @@ static int conf_parse_op(long fail)
 {
     (void)fail;
     char err[512] = "";
-    mhd_otel_conf *c = (mhd_otel_conf *)err;
+    mhd_otel_conf *c = UNSET;
     fake_env = env_traces;
     int rc = mhd_otel_conf_parse(&c, "every.conf", every_conf, strlen(every_conf), env_fn, err,
                                  sizeof(err));
@@ -878,7 +882,7 @@ static void test_mhd_otel_conf_parse_every_directive_alloc_failure(void **state)
 static int conf_from_env_op(const char *const *env)
 {
     char err[512] = "";
-    mhd_otel_conf *c = (mhd_otel_conf *)err;
+    mhd_otel_conf *c = UNSET;
     fake_env = env;
     int rc = mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err));
     if (rc != OTEL_OK) {
@@ -928,7 +932,7 @@ static char bad_conf_err[512];
 static int conf_error_op(long fail)
 {
     char err[512] = "";
-    mhd_otel_conf *c = (mhd_otel_conf *)err;
+    mhd_otel_conf *c = UNSET;
     fake_env = env_traces;
     int rc =
         mhd_otel_conf_parse(&c, "bad.conf", bad_conf, strlen(bad_conf), env_fn, err, sizeof(err));
@@ -972,7 +976,7 @@ static const char *const env_bad[] = {"OTEL_RESOURCE_ATTRIBUTES",
 static int env_error_op(long fail)
 {
     char err[512] = "";
-    mhd_otel_conf *c = (mhd_otel_conf *)err;
+    mhd_otel_conf *c = UNSET;
     fake_env = env_bad;
     int rc = mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err));
     assert_null(c);
@@ -1033,7 +1037,7 @@ static int console_op(otel_console_format format, const char *file)
     char path[128];
     tmp_path(path, sizeof(path), file);
     off_t before = file_size(path);
-    otel_console *c = (otel_console *)&cap;
+    otel_console *c = UNSET;
     int rc = otel_console_new(&c, format, path);
     if (rc != OTEL_OK) {
         assert_int_equal(rc, OTEL_ERR_NOMEM);
@@ -1086,7 +1090,7 @@ static void test_otel_console_export_pretty_alloc_failure(void **state)
  * same bytes as one that never failed. */
 static int encode_op(long fail)
 {
-    otel_otlp_encoder *e = (otel_otlp_encoder *)&cap;
+    otel_otlp_encoder *e = UNSET;
     int rc = otel_otlp_encoder_new(&e);
     if (rc != OTEL_OK) {
         assert_int_equal(rc, OTEL_ERR_NOMEM);
@@ -1132,7 +1136,7 @@ static int framer_op(long fail)
     static uint8_t msg[GZIP_MSG_LEN];
     for (size_t i = 0; i < sizeof(msg); i++)
         msg[i] = (uint8_t)("OTLP spans, compressed "[i % 23]);
-    otel_grpc_framer *f = (otel_grpc_framer *)&cap;
+    otel_grpc_framer *f = UNSET;
     int rc = otel_grpc_framer_new(&f);
     if (rc != OTEL_OK) {
         assert_int_equal(rc, OTEL_ERR_NOMEM);
@@ -1154,7 +1158,7 @@ static int framer_op(long fail)
         assert_non_null(wire);
         memcpy(wire, fr.prefix, OTEL_GRPC_PREFIX_LEN);
         memcpy(wire + OTEL_GRPC_PREFIX_LEN, fr.payload, fr.payload_len);
-        uint8_t *owned = (uint8_t *)&cap;
+        uint8_t *owned = UNSET;
         const uint8_t *out;
         size_t out_len;
         rc = otel_grpc_message_read(wire, OTEL_GRPC_PREFIX_LEN + fr.payload_len, "gzip",
@@ -1193,7 +1197,7 @@ static int otlp_new_op(long fail)
                             .n_headers = 3,
                             .gzip = true,
                             .timeout_ns = SEC};
-    otel_otlp *e = (otel_otlp *)&cap;
+    otel_otlp *e = UNSET;
     int rc = otel_otlp_new(&e, &cfg, err, sizeof(err));
     if (rc != OTEL_OK) {
         assert_int_equal(rc, OTEL_ERR_NOMEM);
@@ -1231,7 +1235,7 @@ static int otlp_export_op(long fail)
                             .n_headers = 3,
                             .gzip = true,
                             .timeout_ns = WAIT_NS};
-    otel_otlp *e = (otel_otlp *)&cap;
+    otel_otlp *e = UNSET;
     int rc = otel_otlp_new(&e, &cfg, err, sizeof(err));
     if (rc != OTEL_OK) {
         assert_int_equal(rc, OTEL_ERR_NOMEM);
@@ -1279,7 +1283,7 @@ static void test_otel_otlp_export_to_receiver_alloc_failure(void **state)
  * and an OTLP exporter to a closed port; its messages go to capture_log. */
 static int module_new(mhd_otel **m, char *err, size_t errlen)
 {
-    *m = (mhd_otel *)&cap;
+    *m = UNSET;
     int rc = mhd_otel_new(m, module_conf, err, errlen);
     otel_log_set(capture_log, NULL); /* mhd_otel_new sends them to stderr */
     return rc;
