@@ -440,10 +440,9 @@ int otel_otlp_new(otel_otlp **out, const otel_otlp_config *cfg, char *err, size_
     if (rc != OTEL_OK)
         return rc;
     otel_otlp *e = otel_calloc(1, sizeof(*e));
-    if (e == NULL)
-        return OTEL_ERR_NOMEM;
-    if (pthread_mutex_init(&e->lock, NULL) != 0) {
+    if (e == NULL || pthread_mutex_init(&e->lock, NULL) != 0) {
         otel_free(e);
+        snprintf(err, errlen, "out of memory");
         return OTEL_ERR_NOMEM;
     }
     e->gzip = cfg->gzip;

@@ -23,7 +23,8 @@ typedef struct otel_otlp otel_otlp;
 
 /* An exporter for cfg (strings copied). No connection is made until the
  * first export. Returns 0, OTEL_ERR_INVALID for a bad endpoint (err says why,
- * errlen bytes), OTEL_ERR_NOMEM. Caller frees with otel_otlp_del. */
+ * errlen bytes), OTEL_ERR_NOMEM (err says "out of memory"). Caller frees
+ * with otel_otlp_del. */
 int otel_otlp_new(otel_otlp **out, const otel_otlp_config *cfg, char *err, size_t errlen);
 /* Closes the connection. NULL does nothing. */
 void otel_otlp_del(otel_otlp *e);

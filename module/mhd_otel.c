@@ -116,11 +116,13 @@ static int make_tracer(mhd_otel *m, char *err, size_t errlen)
     }
     if (c->console) {
         rc = otel_console_new(&m->console, c->console_format, c->console_output);
-        if (rc != OTEL_OK) {
+        if (rc == OTEL_ERR_IO)
             snprintf(err, errlen, "console exporter: cannot open \"%s\": %s", c->console_output,
                      otel_strerror(rc));
+        else if (rc != OTEL_OK)
+            snprintf(err, errlen, "console exporter: %s", otel_strerror(rc));
+        if (rc != OTEL_OK)
             return rc;
-        }
         otel_exporter e = otel_console_exporter(m->console);
         rc = otel_tracer_add_exporter(m->tracer, &e);
         if (rc != OTEL_OK)
@@ -144,9 +146,9 @@ int mhd_otel_new(mhd_otel **out, const char *path, char *err, size_t errlen)
     /* A program that set its own log function keeps it. */
     (void)otel_log_set_default(log_stderr, NULL);
     mhd_otel *m = otel_calloc(1, sizeof(*m));
-    if (m == NULL)
-        return OTEL_ERR_NOMEM;
-    int rc = path ? mhd_otel_conf_load(&m->conf, path, err, errlen)
+    int rc = OTEL_ERR_NOMEM; /* reported below, like every failure */
+    if (m != NULL)
+        rc = path ? mhd_otel_conf_load(&m->conf, path, err, errlen)
                   : mhd_otel_conf_from_env(&m->conf, env_get, err, errlen);
     if (rc == OTEL_OK) /* outgoing requests carry what the config says */
         otel_propagators_set_global(&m->conf->propagators);
@@ -219,13 +221,18 @@ void mhd_otel_stats(const mhd_otel *m, otel_stats *out)
 
 /* ---- daemons ------------------------------------------------------------ */
 
-static struct MHD_Daemon *start_traced(mhd_otel *m, unsigned int flags, uint16_t port,
-                                       MHD_AcceptPolicyCallback apc, void *apc_cls,
-                                       MHD_AccessHandlerCallback dh, void *dh_cls, mhd_otel_opts *o)
+/* Start the daemon with the module's callbacks in front of the server's.
+ * Returns 0 with *out the daemon (NULL when MHD did not start it), or
+ * OTEL_ERR_NOMEM when the module could not set itself up: nothing was
+ * started then. */
+static int start_traced(mhd_otel *m, unsigned int flags, uint16_t port,
+                        MHD_AcceptPolicyCallback apc, void *apc_cls, MHD_AccessHandlerCallback dh,
+                        void *dh_cls, mhd_otel_opts *o, struct MHD_Daemon **out)
 {
+    *out = NULL;
     mhd_otel_daemon *d = otel_calloc(1, sizeof(*d));
     if (d == NULL)
-        return NULL;
+        return OTEL_ERR_NOMEM;
     d->m = m;
     d->dh = dh;
     d->dh_cls = dh_cls;
@@ -248,7 +255,7 @@ static struct MHD_Daemon *start_traced(mhd_otel *m, unsigned int flags, uint16_t
         mhd_otel_opts_add(o, MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)mhd_otel_on_connection, d) ||
         mhd_otel_opts_finish(o)) {
         otel_free(d);
-        return NULL;
+        return OTEL_ERR_NOMEM;
     }
     /* The exporter thread starts with the first traced daemon, not before:
      * a process that forks after loading the config serves from the child. */
@@ -258,14 +265,15 @@ static struct MHD_Daemon *start_traced(mhd_otel *m, unsigned int flags, uint16_t
                                                     d, MHD_OPTION_ARRAY, o->items, MHD_OPTION_END);
     if (daemon == NULL) {
         otel_free(d);
-        return NULL;
+        return OTEL_OK;
     }
     d->daemon = daemon;
     pthread_mutex_lock(&daemons_mu);
     d->next = daemons;
     daemons = d;
     pthread_mutex_unlock(&daemons_mu);
-    return daemon;
+    *out = daemon;
+    return OTEL_OK;
 }
 
 struct MHD_Daemon *mhd_otel_start_daemon_va(mhd_otel *m, unsigned int flags, uint16_t port,
@@ -278,15 +286,17 @@ struct MHD_Daemon *mhd_otel_start_daemon_va(mhd_otel *m, unsigned int flags, uin
     va_copy(copy, ap);
     mhd_otel_opts o;
     int rc = mhd_otel_opts_read(&o, ap);
-    struct MHD_Daemon *daemon;
-    if (rc == OTEL_OK) {
-        daemon = start_traced(m, flags, port, apc, apc_cls, dh, dh_cls, &o);
-    } else {
-        /* Options the module cannot read: serve untraced rather than not
-         * at all. */
+    struct MHD_Daemon *daemon = NULL;
+    if (rc == OTEL_OK)
+        rc = start_traced(m, flags, port, apc, apc_cls, dh, dh_cls, &o, &daemon);
+    if (rc != OTEL_OK) {
+        /* Options the module cannot read, or no memory to trace with:
+         * serve untraced rather than not at all. */
         if (rc == OTEL_ERR_UNSUPPORTED)
             otel_log(OTEL_LOG_WARN, "unknown MHD option %u: daemon started without tracing",
                      o.unknown_option);
+        else
+            otel_log(OTEL_LOG_WARN, "%s: daemon started without tracing", otel_strerror(rc));
         daemon = mhd_otel_real_start_va()(flags, port, apc, apc_cls, dh, dh_cls, copy);
     }
     va_end(copy);

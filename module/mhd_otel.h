@@ -48,7 +48,9 @@ otel_tracer *mhd_otel_tracer(mhd_otel *m);
 /* MHD_start_daemon with tracing: takes the same arguments and options, wraps
  * dh and chains the caller's MHD_OPTION_NOTIFY_COMPLETED,
  * MHD_OPTION_URI_LOG_CALLBACK and per-request pointer. With tracing off it is
- * MHD_start_daemon. Returns NULL when MHD does. */
+ * MHD_start_daemon; so it is, with a warning logged, when tracing cannot be
+ * set up for the daemon (options the module cannot read, out of memory).
+ * Returns NULL when MHD does. */
 struct MHD_Daemon *mhd_otel_start_daemon(mhd_otel *m, unsigned int flags, uint16_t port,
                                          MHD_AcceptPolicyCallback apc, void *apc_cls,
                                          MHD_AccessHandlerCallback dh, void *dh_cls, ...);
