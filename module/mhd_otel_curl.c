@@ -35,6 +35,7 @@ typedef struct curl_state {
     otel_propagators props;
     char *url;                  /* CURLOPT_URL (heap); NULL: not seen */
     char *custom;               /* CURLOPT_CUSTOMREQUEST (heap) or NULL */
+    bool custom_lost;           /* it was set but could not be copied */
     curl_method method;         /* from POST, NOBODY, UPLOAD, HTTPGET */
     struct curl_slist *headers; /* the caller's CURLOPT_HTTPHEADER, borrowed */
 } curl_state;
@@ -233,6 +234,7 @@ static void state_clear_recorded(curl_state *s)
     otel_free(s->custom);
     s->url = NULL;
     s->custom = NULL;
+    s->custom_lost = false;
     s->method = M_GET;
 }
 
@@ -351,6 +353,7 @@ static void record_ptr(curl_state *s, CURLoption option, void *p)
         break;
     case CURLOPT_CUSTOMREQUEST:
         record_str(&s->custom, p);
+        s->custom_lost = p != NULL && s->custom == NULL;
         break;
     case CURLOPT_POSTFIELDS:
     case CURLOPT_COPYPOSTFIELDS:
@@ -466,8 +469,13 @@ fail:
     return NULL;
 }
 
+/* The request's method; NULL when it is not known (a custom method that
+ * could not be copied: the span says "HTTP" / "_OTHER" rather than a wrong
+ * method). */
 static const char *span_method(const curl_state *s)
 {
+    if (s->custom_lost)
+        return NULL;
     return s->custom != NULL ? s->custom : method_names[s->method];
 }
 

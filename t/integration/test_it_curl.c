@@ -20,6 +20,7 @@
 
 #include <microhttpd.h>
 
+#include "../../core/alloc.h"
 #include "../../core/otel.h"
 #include "../../core/span_int.h"
 #include "../../module/mhd_otel_curl.h"
@@ -553,6 +554,24 @@ static void test_mhd_otel_curl_uses_configured_propagators(void **state)
     mhd_otel_curl_easy_cleanup(h);
 }
 
+/* A custom method whose copy failed (out of memory once) is not known:
+ * the CLIENT span says "HTTP" / "_OTHER" instead of a wrong "GET" while
+ * libcurl sends DELETE. */
+static void test_mhd_otel_curl_custom_method_copy_failed(void **state)
+{
+    fixture *f = *state;
+    CURL *h = handle(f, NULL, f->url);
+    otel_alloc_fail_after(0); /* the copy of the method fails, and only it */
+    CURLcode rc = mhd_otel_curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+    otel_alloc_fail_after(-1);
+    assert_int_equal(rc, CURLE_OK);
+    assert_int_equal(mhd_otel_curl_easy_perform(h), CURLE_OK);
+    mhd_otel_curl_easy_cleanup(h);
+    const otel_span *c = client_span(f);
+    assert_string_equal(c->name, "HTTP");
+    assert_string_equal(str_attr(c, "http.request.method"), "_OTHER");
+}
+
 static void test_mhd_otel_curl_code_name(void **state)
 {
     (void)state;
@@ -602,6 +621,7 @@ int main(void)
         T(test_mhd_otel_curl_hooks_and_baggage),
         T(test_mhd_otel_curl_uninstrumented_untouched),
         T(test_mhd_otel_curl_headers_set_before_instrument),
+        T(test_mhd_otel_curl_custom_method_copy_failed),
         T(test_mhd_otel_curl_uses_configured_propagators),
         T(test_mhd_otel_curl_code_name),
         T(test_curl_preload_passthrough),

@@ -489,7 +489,10 @@ static void spans_of(otel_tracer *t, size_t *n, size_t *missing)
     otel_propagators props;
     assert_int_equal(
         otel_propagators_from_names(&props, "tracecontext,baggage,b3,b3multi", NULL, 0), OTEL_OK);
-    const char *prev_bag = otel_baggage_attach("user.id=alice,tenant=t%201");
+    static const char *const bag_v[] = {"user.id=alice", "tenant=t%201"};
+    static const size_t bag_len[] = {13, 12};
+    static const otel_baggage_lines bag = {bag_v, bag_len, 2};
+    const otel_baggage_lines *prev_bag = otel_baggage_attach(&bag);
     carrier out = {0};
     otel_span *cl =
         started(otel_client_span_start(t, "GET", "http://user:pw@127.0.0.1:8080/x?sig=abc#f",
