@@ -37,7 +37,7 @@ fuzz-bins: $(FUZZ_BIN)
 
 fuzz-build:
 	@sh mk/deps.sh
-	@$(FUZZ_MAKE) fuzz-bins
+	@+$(FUZZ_MAKE) fuzz-bins
 
 fuzz: fuzz-build
 	@sh t/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
