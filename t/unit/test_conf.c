@@ -1003,6 +1003,23 @@ static void test_mhd_otel_conf_parse_otlp_endpoints(void **state)
     }
 }
 
+/* The exporter reads a port of at most 5 digits: an endpoint the config
+ * takes must be one otel_h2_endpoint_parse takes too (found by fuzz_conf). */
+static void test_mhd_otel_conf_parse_endpoint_port_digits(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_exporter otlp { endpoint http://h:04317; }");
+    assert_string_equal(c->otlp_endpoint, "http://h:04317");
+    mhd_otel_conf_del(c);
+    expect_error("otel_exporter otlp { endpoint http://collector:000080; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid endpoint \"http://collector:000080\": the port must be "
+                 "between 1 and 65535");
+    static const char *const env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:004317", NULL};
+    expect_env_error(env, OTEL_ERR_PARSE,
+                     "environment OTEL_EXPORTER_OTLP_ENDPOINT: invalid endpoint "
+                     "\"http://h:004317\": the port must be between 1 and 65535");
+}
+
 static void test_mhd_otel_conf_parse_bad_endpoint(void **state)
 {
     (void)state;
@@ -1752,6 +1769,7 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_parse_otlp_exporter),
         cmocka_unit_test(test_mhd_otel_conf_parse_otlp_endpoints),
         cmocka_unit_test(test_mhd_otel_conf_parse_bad_endpoint),
+        cmocka_unit_test(test_mhd_otel_conf_parse_endpoint_port_digits),
         cmocka_unit_test(test_mhd_otel_conf_parse_bad_otlp_directives),
         cmocka_unit_test(test_mhd_otel_conf_parse_exporter_choice),
         cmocka_unit_test(test_mhd_otel_conf_from_env_traces_exporter),
