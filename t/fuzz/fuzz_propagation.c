@@ -29,7 +29,9 @@ static const char *carrier_field(const carrier *c, const char *name, size_t inde
     return NULL;
 }
 
-/* The otel_carrier_get of core/propagation.h: the first line only. */
+/* The otel_carrier_get of core/propagation.h: the first line only. When the
+ * getter takes the index of the line too, it passes it on here instead of
+ * 0. */
 static const char *carrier_get(void *c, const char *name)
 {
     return carrier_field(c, name, 0);
