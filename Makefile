@@ -167,6 +167,7 @@ test: deps
 	@$(MAKE) --no-print-directory check BUILD=build-tsan SAN=tsan
 	@cat build/test-summary build-asan/test-summary build-tsan/test-summary | \
 	    awk '{p += $$1; f += $$2; s += $$3} END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s; exit f != 0}'
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 bench:
 	@sh mk/deps.sh bench
@@ -178,5 +179,7 @@ format:
 
 clean:
 	rm -rf build build-asan build-tsan
+
+include mk/fuzz.mk
 
 -include $(shell find $(BUILD)/obj -name "*.d" 2>/dev/null)

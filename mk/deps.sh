@@ -30,6 +30,17 @@ need_cmd curl curl
 need_cmd node nodejs
 need_cmd npm npm
 need_cmd systemd-socket-activate systemd
+# make fuzz: clang with libFuzzer and the sanitizer runtimes (libclang-rt-dev
+# brings libclang-rt-N-dev for Debian's default clang-N).
+if command -v clang >/dev/null 2>&1; then
+    rt=$(clang -print-resource-dir 2>/dev/null)/lib
+    [ -f "$rt/linux/libclang_rt.fuzzer-$(uname -m).a" ] ||
+        [ -f "$rt/$(uname -m)-pc-linux-gnu/libclang_rt.fuzzer.a" ] ||
+        [ -f "$rt/$(uname -m)-unknown-linux-gnu/libclang_rt.fuzzer.a" ] ||
+        missing="$missing libclang-rt-dev"
+else
+    missing="$missing clang libclang-rt-dev"
+fi
 [ -x /lib/systemd/systemd-journal-gatewayd ] || missing="$missing systemd-journal-remote"
 if [ "${1:-}" = bench ]; then
     need_cmd wrk wrk

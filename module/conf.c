@@ -293,7 +293,9 @@ static const char *url_ipv6_problem(const char *h, size_t n)
     return inet_pton(AF_INET6, addr, &a6) == 1 ? NULL : "invalid IPv6 address";
 }
 
-/* ":PORT" at p[0..n), n >= 1: 1 to 65535. */
+#define CONF_PORT_DIGITS_MAX 5 /* what otel_h2_endpoint_parse reads: "08080", not "000080" */
+
+/* ":PORT" at p[0..n), n >= 1: 1 to 65535, in at most 5 digits. */
 static const char *url_port_problem(const char *p, size_t n)
 {
     unsigned long v = 0;
@@ -305,7 +307,9 @@ static const char *url_port_problem(const char *p, size_t n)
         if (v <= 65535)
             v = v * 10 + (unsigned long)(p[i] - '0');
     }
-    return v == 0 || v > 65535 ? "the port must be between 1 and 65535" : NULL;
+    if (v == 0 || v > 65535 || n - 1 > CONF_PORT_DIGITS_MAX)
+        return "the port must be between 1 and 65535";
+    return NULL;
 }
 
 const char *mhd_otel_conf_endpoint_problem(const char *url)

@@ -69,6 +69,7 @@ static int env_batch(conf_parser *ps, mhd_otel_env_fn fn)
     static const char *const vars[] = {"OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
                                        "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT"};
     otel_tracer_config *b = &ps->conf->batch;
+    char a[CONF_SHOW];
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = env_get(fn, vars[i]);
         uint64_t n = 0;
@@ -79,7 +80,7 @@ static int env_batch(conf_parser *ps, mhd_otel_env_fn fn)
             return rc;
         if ((i < 2 && n > SIZE_MAX) || (i >= 2 && n > UINT64_MAX / NS_PER_MS))
             return mhd_otel_conf_env_error(ps, vars[i], OTEL_ERR_RANGE,
-                                           "number \"%s\" is too large", v);
+                                           "number \"%s\" is too large", SHOW(v, a));
         if (i == 0) {
             b->max_queue_size = (size_t)n;
             ps->env_queue = vars[i];
@@ -373,6 +374,7 @@ static int env_otlp_headers(conf_parser *ps, mhd_otel_env_fn fn)
 /* OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT: milliseconds, at least 1. */
 static int env_otlp_timeout(conf_parser *ps, mhd_otel_env_fn fn)
 {
+    char a[CONF_SHOW];
     const char *var;
     const char *v =
         env_pick(fn, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT", &var);
@@ -383,7 +385,8 @@ static int env_otlp_timeout(conf_parser *ps, mhd_otel_env_fn fn)
     if (rc != OTEL_OK)
         return rc;
     if (n > UINT64_MAX / NS_PER_MS)
-        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_RANGE, "number \"%s\" is too large", v);
+        return mhd_otel_conf_env_error(ps, var, OTEL_ERR_RANGE, "number \"%s\" is too large",
+                                       SHOW(v, a));
     ps->conf->otlp_timeout_ns = n * NS_PER_MS;
     return OTEL_OK;
 }

@@ -1003,6 +1003,40 @@ static void test_mhd_otel_conf_parse_otlp_endpoints(void **state)
     }
 }
 
+/* The exporter reads a port of at most 5 digits: an endpoint the config
+ * takes must be one otel_h2_endpoint_parse takes too (found by fuzz_conf). */
+static void test_mhd_otel_conf_parse_endpoint_port_digits(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_exporter otlp { endpoint http://h:04317; }");
+    assert_string_equal(c->otlp_endpoint, "http://h:04317");
+    mhd_otel_conf_del(c);
+    expect_error("otel_exporter otlp { endpoint http://collector:000080; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid endpoint \"http://collector:000080\": the port must be "
+                 "between 1 and 65535");
+    static const char *const env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:004317", NULL};
+    expect_env_error(env, OTEL_ERR_PARSE,
+                     "environment OTEL_EXPORTER_OTLP_ENDPOINT: invalid endpoint "
+                     "\"http://h:004317\": the port must be between 1 and 65535");
+}
+
+/* A number too large for its variable is quoted in the message like any
+ * other value: the blanks around it (here CR and LF) shown as '?', never
+ * written raw (found by fuzz_conf_env). */
+static void test_mhd_otel_conf_from_env_too_large_is_shown(void **state)
+{
+    (void)state;
+    static const char *const delay[] = {"OTEL_BSP_SCHEDULE_DELAY", "\r18446744073709551\n", NULL};
+    expect_env_error(delay, OTEL_ERR_RANGE,
+                     "environment OTEL_BSP_SCHEDULE_DELAY: number \"?18446744073709551?\" is too "
+                     "large");
+    static const char *const timeout[] = {"OTEL_EXPORTER_OTLP_TIMEOUT", " 18446744073709551\n",
+                                          NULL};
+    expect_env_error(timeout, OTEL_ERR_RANGE,
+                     "environment OTEL_EXPORTER_OTLP_TIMEOUT: number \" 18446744073709551?\" is "
+                     "too large");
+}
+
 static void test_mhd_otel_conf_parse_bad_endpoint(void **state)
 {
     (void)state;
@@ -1752,6 +1786,7 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_parse_otlp_exporter),
         cmocka_unit_test(test_mhd_otel_conf_parse_otlp_endpoints),
         cmocka_unit_test(test_mhd_otel_conf_parse_bad_endpoint),
+        cmocka_unit_test(test_mhd_otel_conf_parse_endpoint_port_digits),
         cmocka_unit_test(test_mhd_otel_conf_parse_bad_otlp_directives),
         cmocka_unit_test(test_mhd_otel_conf_parse_exporter_choice),
         cmocka_unit_test(test_mhd_otel_conf_from_env_traces_exporter),
@@ -1759,6 +1794,7 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_from_env_otlp_precedence),
         cmocka_unit_test(test_mhd_otel_conf_parse_otlp_file_beats_env),
         cmocka_unit_test(test_mhd_otel_conf_from_env_otlp_bad_values),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_too_large_is_shown),
         cmocka_unit_test(test_mhd_otel_conf_load_missing_file),
         cmocka_unit_test(test_mhd_otel_conf_load_directory),
         cmocka_unit_test(test_mhd_otel_conf_load_temp_file),
