@@ -15,8 +15,9 @@ static bool all_zero(const void *p, size_t n)
     return true;
 }
 
-/* A context a parse gave: valid, remote, only the sampled flag; it formats
- * to printable ASCII that both parsers read back to the same ids and flag. */
+/* A context a parse gave: valid, remote, only the sampled flag (set when
+ * debug is); it formats to printable ASCII that both parsers read back to
+ * the same ids, sampled and debug flags. */
 static void check_parsed(const otel_span_context *sc)
 {
     char b3[OTEL_B3_LEN + 1];
@@ -27,6 +28,7 @@ static void check_parsed(const otel_span_context *sc)
     FUZZ_CHECK(sc->is_remote, "not remote");
     FUZZ_CHECK(sc->trace_flags == 0 || sc->trace_flags == OTEL_TRACE_FLAG_SAMPLED, "flags %02x",
                sc->trace_flags);
+    FUZZ_CHECK(!sc->debug || sc->trace_flags == OTEL_TRACE_FLAG_SAMPLED, "debug without sampled");
     memset(b3, 0x7f, sizeof b3);
     otel_b3_format(sc, b3);
     FUZZ_CHECK(strnlen(b3, sizeof b3) == OTEL_B3_LEN, "formatted length");
@@ -34,17 +36,18 @@ static void check_parsed(const otel_span_context *sc)
     FUZZ_CHECK(otel_b3_parse(b3, OTEL_B3_LEN, &again) == OTEL_OK, "\"%s\" does not parse", b3);
     FUZZ_CHECK(memcmp(again.trace_id, sc->trace_id, 16) == 0 &&
                    memcmp(again.span_id, sc->span_id, 8) == 0 &&
-                   again.trace_flags == sc->trace_flags,
+                   again.trace_flags == sc->trace_flags && again.debug == sc->debug,
                "\"%s\" parses to another context", b3);
 
     otel_hex_encode(sc->trace_id, 16, tid);
     otel_hex_encode(sc->span_id, 8, sid);
-    const char *sampled = sc->trace_flags ? "1" : "0";
-    FUZZ_CHECK(otel_b3_multi_parse(tid, sid, sampled, NULL, &again) == OTEL_OK,
-               "X-B3 %s %s %s does not parse", tid, sid, sampled);
+    const char *sampled = sc->debug ? NULL : sc->trace_flags ? "1" : "0";
+    const char *flags = sc->debug ? "1" : NULL; /* as inject writes them */
+    FUZZ_CHECK(otel_b3_multi_parse(tid, sid, sampled, flags, &again) == OTEL_OK,
+               "X-B3 %s %s does not parse", tid, sid);
     FUZZ_CHECK(memcmp(again.trace_id, sc->trace_id, 16) == 0 &&
                    memcmp(again.span_id, sc->span_id, 8) == 0 &&
-                   again.trace_flags == sc->trace_flags,
+                   again.trace_flags == sc->trace_flags && again.debug == sc->debug,
                "X-B3 values parse to another context");
 }
 

@@ -29,9 +29,13 @@ static const char *carrier_field(const carrier *c, const char *name, size_t inde
     return NULL;
 }
 
-/* The otel_carrier_get of core/propagation.h: the first line only. When the
- * getter takes the index of the line too, it passes it on here instead of
- * 0. */
+/* The otel_carrier_get of core/propagation.h: the index-th line. */
+static const char *carrier_get_line(void *c, const char *name, size_t index)
+{
+    return carrier_field(c, name, index);
+}
+
+/* The first line of name. */
 static const char *carrier_get(void *c, const char *name)
 {
     return carrier_field(c, name, 0);
@@ -67,8 +71,9 @@ static void carrier_free(carrier *c)
 static void carrier_set(void *cv, const char *name, const char *value)
 {
     carrier *c = cv;
-    static const char *const known[] = {"traceparent",  "tracestate",  "b3",          "baggage",
-                                        "X-B3-TraceId", "X-B3-SpanId", "X-B3-Sampled"};
+    static const char *const known[] = {"traceparent",  "tracestate",   "b3",
+                                        "baggage",      "X-B3-TraceId", "X-B3-SpanId",
+                                        "X-B3-Sampled", "X-B3-Flags"};
     bool ok = false;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         ok = ok || strcmp(name, known[i]) == 0;
@@ -139,9 +144,10 @@ static bool extract_alone(otel_propagator kind, carrier *c, otel_span_context *s
         v = carrier_get(c, "traceparent");
         return v != NULL && otel_traceparent_parse(v, strlen(v), sc) == OTEL_OK;
     case OTEL_PROPAGATOR_B3:
+    case OTEL_PROPAGATOR_B3MULTI: /* both read the single header, then X-B3-* */
         v = carrier_get(c, "b3");
-        return v != NULL && otel_b3_parse(v, strlen(v), sc) == OTEL_OK;
-    case OTEL_PROPAGATOR_B3MULTI:
+        if (v != NULL && otel_b3_parse(v, strlen(v), sc) == OTEL_OK)
+            return true;
         return carrier_get(c, "x-b3-traceid") != NULL && carrier_get(c, "x-b3-spanid") != NULL &&
                otel_b3_multi_parse(carrier_get(c, "x-b3-traceid"), carrier_get(c, "x-b3-spanid"),
                                    carrier_get(c, "x-b3-sampled"), carrier_get(c, "x-b3-flags"),
@@ -185,6 +191,9 @@ static void check_extracted(const otel_propagators *p, carrier *c, const otel_ex
     if (!otel_propagators_has(p, OTEL_PROPAGATOR_BAGGAGE))
         FUZZ_CHECK(otel_baggage_count(&ex->baggage) == 0, "baggage not configured");
 
+    /* Two traceparent lines are no valid traceparent. */
+    if (carrier_count(c, "traceparent") > 1)
+        FUZZ_CHECK(ex->source != OTEL_PROPAGATOR_TRACECONTEXT, "a context from two traceparents");
     if (!single_lines(c))
         return;
     /* First valid wins: the propagators before the source find nothing. */
@@ -218,16 +227,20 @@ static void check_injected(const otel_propagators *p, const otel_extracted *ex, 
     FUZZ_CHECK((carrier_count(out, "tracestate") == 1) == (tc && ex->tracestate[0] != '\0'),
                "tracestate injected: %zu", carrier_count(out, "tracestate"));
     FUZZ_CHECK((carrier_count(out, "b3") == 1) == b3, "b3 injected");
+    bool debug = ex->context.debug;
     FUZZ_CHECK((carrier_count(out, "X-B3-TraceId") == 1) == b3m &&
                    (carrier_count(out, "X-B3-SpanId") == 1) == b3m &&
-                   (carrier_count(out, "X-B3-Sampled") == 1) == b3m,
+                   (carrier_count(out, "X-B3-Sampled") == 1) == (b3m && !debug) &&
+                   (carrier_count(out, "X-B3-Flags") == 1) == (b3m && debug),
                "X-B3-* injected");
     FUZZ_CHECK((carrier_count(out, "baggage") == 1) == bag, "baggage injected");
 
-    FUZZ_CHECK(otel_propagation_extract(p, carrier_get, out, again) == OTEL_OK, "re-extract");
+    FUZZ_CHECK(otel_propagation_extract(p, carrier_get_line, out, again) == OTEL_OK, "re-extract");
     FUZZ_CHECK(otel_span_context_is_valid(&again->context) == trace, "re-extract validity");
     if (trace) {
         FUZZ_CHECK(same_ids(&again->context, &ex->context), "re-extracted ids or sampled differ");
+        if (again->source == OTEL_PROPAGATOR_B3 || again->source == OTEL_PROPAGATOR_B3MULTI)
+            FUZZ_CHECK(again->context.debug == debug, "B3 debug flag not carried");
         if (again->source == OTEL_PROPAGATOR_TRACECONTEXT &&
             ex->source == OTEL_PROPAGATOR_TRACECONTEXT)
             FUZZ_CHECK(strcmp(again->tracestate, ex->tracestate) == 0,
@@ -249,7 +262,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(ex, 0xa5, sizeof *ex);
     carrier_parse(in, data + 1, size - 1);
 
-    FUZZ_CHECK(otel_propagation_extract(&p, carrier_get, in, ex) == OTEL_OK, "extract");
+    FUZZ_CHECK(otel_propagation_extract(&p, carrier_get_line, in, ex) == OTEL_OK, "extract");
     check_extracted(&p, in, ex);
     otel_propagation_inject(&p, &ex->context, ex->tracestate, &ex->baggage, carrier_set, out);
     check_injected(&p, ex, out, again);

@@ -31,6 +31,17 @@ static void check_valid(const char *out, int rc, size_t cap, const char *what)
                count_members(out));
     FUZZ_CHECK(len == 0 || (out[0] != ',' && out[len - 1] != ',' && strstr(out, ",,") == NULL),
                "%s: empty member in \"%s\"", what, out);
+    /* Every key once (a repeated one keeps its first entry). */
+    for (const char *m = out; *m != '\0';) {
+        size_t kl = strcspn(m, "=");
+        for (const char *o = strchr(m, ','); o != NULL; o = strchr(o + 1, ','))
+            FUZZ_CHECK(strncmp(o + 1, m, kl) != 0 || o[1 + kl] != '=', "%s: key %.*s twice", what,
+                       (int)kl, m);
+        const char *comma = strchr(m, ',');
+        if (comma == NULL)
+            break;
+        m = comma + 1;
+    }
     char *again = malloc(cap);
     if (again == NULL)
         abort();
@@ -130,6 +141,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (caps[i] == OTEL_TRACESTATE_MAX && rc >= 0)
             memcpy(best, out, (size_t)rc + 1);
         free(out);
+    }
+
+    /* The header cut into field lines at each '\n' is the same list as the
+     * lines joined by ',' (RFC 9110 section 5.3, as the spec asks). */
+    {
+        const char *lines[64];
+        size_t lens[64], n = 0;
+        char *joined = fuzz_strndup((const uint8_t *)header, hlen);
+        for (const char *p = header; n < 64;) {
+            const char *nl = memchr(p, '\n', hlen - (size_t)(p - header));
+            lines[n] = p;
+            lens[n] = nl != NULL ? (size_t)(nl - p) : hlen - (size_t)(p - header);
+            n++;
+            if (nl == NULL)
+                break;
+            p = nl + 1;
+        }
+        for (size_t i = 0; i < hlen; i++)
+            if (joined[i] == '\n')
+                joined[i] = ',';
+        if (n < 64) {
+            char a[OTEL_TRACESTATE_MAX], b[OTEL_TRACESTATE_MAX];
+            int ra = otel_tracestate_parse_lines(lines, lens, n, a, sizeof a);
+            int rb = otel_tracestate_parse(joined, hlen, b, sizeof b);
+            FUZZ_CHECK(ra == rb && (ra < 0 || strcmp(a, b) == 0),
+                       "lines give %d \"%s\", joined %d \"%s\"", ra, ra >= 0 ? a : "", rb,
+                       rb >= 0 ? b : "");
+        }
+        free(joined);
     }
 
     /* The first member's key is found with its value. */
