@@ -2,13 +2,13 @@
 # npm.sh - installs the official OpenTelemetry JavaScript propagators pinned by
 # t/conformance/package-lock.json into a build directory, and runs the
 # conformance comparison (compare.js) with them.
-# usage: sh t/conformance/npm.sh install BUILD         npm ci into BUILD/conformance when needed
-#        sh t/conformance/npm.sh run BUILD [HARNESS]   node compare.js HARNESS
-#                                                      (default BUILD/t/propagate)
+# usage: sh t/conformance/npm.sh install BUILD     npm ci into BUILD/conformance when needed
+#        sh t/conformance/npm.sh run BUILD ARGS...  node compare.js BUILD/t/propagate ARGS
+#                                                  (--show, vector ids: see compare.js)
 set -u
 
 usage() {
-    echo "usage: sh t/conformance/npm.sh install BUILD | run BUILD [HARNESS]" >&2
+    echo "usage: sh t/conformance/npm.sh install BUILD | run BUILD [--show] [ID...]" >&2
     exit 2
 }
 
@@ -51,8 +51,7 @@ run)
         exit 1
     fi
     modules=$(cd "$dest/node_modules" && pwd) || exit 1
-    harness=${1:-$build/t/propagate}
-    NODE_PATH=$modules exec node "$src/compare.js" "$harness"
+    NODE_PATH=$modules exec node "$src/compare.js" "$build/t/propagate" "$@"
     ;;
 *)
     usage
