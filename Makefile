@@ -113,6 +113,12 @@ $(BUILD)/t/test_it_%: $(BUILD)/obj/t/integration/test_it_%.o $(T_HELPER_OBJ) $(B
 	$(ECHO) LD $@
 	$(Q)$(CC) -o $@ $< $(T_HELPER_OBJ) $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(TEST_LIBS) $(LIBS_ALL)
 
+# The harness of the propagation conformance test (t/conformance/README.md).
+$(BUILD)/t/propagate: $(BUILD)/obj/t/conformance/propagate.o $(BUILD)/libmhd-otel.a
+	@mkdir -p $(dir $@)
+	$(ECHO) LD $@
+	$(Q)$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
+
 $(BUILD)/bench/%: $(BUILD)/obj/t/bench/%.o $(BUILD)/libmhd-otel.a
 	@mkdir -p $(dir $@)
 	$(ECHO) LD $@
@@ -150,7 +156,8 @@ $(CXX_TEST_BIN): t/cxx/test_cxx_headers.cpp $(BUILD)/libmhd-otel.a
 	    $(LIBS_ALL)
 
 # Build and run every test binary of one build dir.
-check: all $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN) $(CXX_TEST_BIN) $(BUILD)/t/plain-server
+check: all $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN) $(CXX_TEST_BIN) $(BUILD)/t/plain-server \
+	$(BUILD)/t/propagate
 	@sh t/run.sh $(BUILD) $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN) $(CXX_TEST_BIN)
 
 demo: deps
