@@ -174,11 +174,11 @@ int otel_b3_multi_parse(const char *trace_id, const char *span_id, const char *s
     if (sampled_flags < 0)
         return OTEL_ERR_PARSE;
     sc.trace_flags = (uint8_t)sampled_flags;
+    /* openzipkin/b3-propagation, "Debug Flag": "Debug is encoded as
+     * X-B3-Flags: 1. Absent or any other value can be ignored." */
     if (flags != NULL) {
         b3_field f = field_of(flags);
-        if (f.len != 1 || (f.s[0] != '0' && f.s[0] != '1'))
-            return OTEL_ERR_PARSE;
-        if (f.s[0] == '1') { /* debug: an accept decision, whatever X-B3-Sampled says */
+        if (f.len == 1 && f.s[0] == '1') { /* an accept decision, whatever X-B3-Sampled says */
             sc.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
             sc.debug = true;
         }

@@ -77,7 +77,9 @@ bool otel_span_context_is_valid(const otel_span_context *sc);
 /* ---- W3C trace context (propagator.c) ---------------------------------- */
 
 #define OTEL_TRACEPARENT_LEN 55 /* "00-" 32 "-" 16 "-" 2 */
-#define OTEL_TRACESTATE_MAX 512 /* bytes of tracestate kept */
+/* Bytes of a tracestate kept, its NUL included: the 512 characters W3C Trace
+ * Context says vendors SHOULD propagate at least ("tracestate Limits"). */
+#define OTEL_TRACESTATE_MAX 513
 #define OTEL_TRACESTATE_MAX_MEMBERS 32
 
 /* Parse a traceparent header value (len bytes, not NUL-terminated) into out,

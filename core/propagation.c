@@ -66,8 +66,10 @@ static void report_unknown(char *err, size_t cap, const char *s, size_t n)
 
 /* ---- extraction ---------------------------------------------------------- */
 
-/* Field lines of one header read at most: more lines than this make a list
- * (tracestate, baggage) end there. */
+/* Field lines of one list header kept, blank ones (only OWS and commas)
+ * not counted: each kept tracestate line holds a member, so more than 32
+ * make it invalid anyway; baggage past 64 lines is past the 64 list-members
+ * a platform MUST propagate, and the rest are dropped. */
 #define LINES_MAX 64
 
 /* The value of a header that holds one value (traceparent, b3, X-B3-*):
@@ -79,14 +81,28 @@ static const char *single_value(otel_carrier_get get, void *carrier, const char 
     return v != NULL && get(carrier, name, 1) == NULL ? v : NULL;
 }
 
-/* Every field line of a list-valued header into values/lens (LINES_MAX
- * room). Returns how many. */
+/* A line of only OWS and commas: empty list-members, nothing to keep. */
+static bool blank_line(const char *v)
+{
+    return v[strspn(v, " \t,")] == '\0';
+}
+
+/* The field lines of a list-valued header that are not blank into
+ * values/lens (LINES_MAX room), every line looked at. Returns how many were
+ * kept; *more is set when a line past LINES_MAX was not. */
 static size_t all_lines(otel_carrier_get get, void *carrier, const char *name,
-                        const char *values[LINES_MAX], size_t lens[LINES_MAX])
+                        const char *values[LINES_MAX], size_t lens[LINES_MAX], bool *more)
 {
     size_t n = 0;
     const char *v;
-    while (n < LINES_MAX && (v = get(carrier, name, n)) != NULL) {
+    *more = false;
+    for (size_t i = 0; (v = get(carrier, name, i)) != NULL; i++) {
+        if (blank_line(v))
+            continue;
+        if (n == LINES_MAX) {
+            *more = true;
+            break;
+        }
         values[n] = v;
         lens[n] = strlen(v);
         n++;
@@ -101,9 +117,12 @@ static bool extract_tracecontext(otel_carrier_get get, void *carrier, otel_extra
         return false;
     const char *values[LINES_MAX];
     size_t lens[LINES_MAX];
-    size_t n = all_lines(get, carrier, "tracestate", values, lens);
-    /* An invalid tracestate leaves "": the traceparent still counts. */
-    (void)otel_tracestate_parse_lines(values, lens, n, out->tracestate, sizeof out->tracestate);
+    bool more;
+    size_t n = all_lines(get, carrier, "tracestate", values, lens, &more);
+    /* An invalid tracestate leaves "": the traceparent still counts. Over
+     * LINES_MAX lines with members is over 32 members: invalid. */
+    if (!more)
+        (void)otel_tracestate_parse_lines(values, lens, n, out->tracestate, sizeof out->tracestate);
     return true;
 }
 
@@ -114,16 +133,14 @@ static bool extract_b3(otel_carrier_get get, void *carrier, otel_span_context *s
     const char *v = single_value(get, carrier, "b3");
     if (v != NULL && otel_b3_parse(v, strlen(v), sc) == OTEL_OK)
         return true;
-    const char *trace_id = single_value(get, carrier, "X-B3-TraceId");
-    const char *span_id = single_value(get, carrier, "X-B3-SpanId");
+    /* openzipkin/b3-propagation, "Multiple Headers": "When extracting
+     * state headers, the first value wins." */
+    const char *trace_id = get(carrier, "X-B3-TraceId", 0);
+    const char *span_id = get(carrier, "X-B3-SpanId", 0);
     if (trace_id == NULL || span_id == NULL)
         return false;
-    const char *sampled = get(carrier, "X-B3-Sampled", 0);
-    const char *flags = get(carrier, "X-B3-Flags", 0);
-    if ((sampled != NULL && get(carrier, "X-B3-Sampled", 1) != NULL) ||
-        (flags != NULL && get(carrier, "X-B3-Flags", 1) != NULL))
-        return false;
-    return otel_b3_multi_parse(trace_id, span_id, sampled, flags, sc) == OTEL_OK;
+    return otel_b3_multi_parse(trace_id, span_id, get(carrier, "X-B3-Sampled", 0),
+                               get(carrier, "X-B3-Flags", 0), sc) == OTEL_OK;
 }
 
 /* Run trace propagator kind unless a context was found already. */
@@ -145,7 +162,8 @@ static void extract_baggage(otel_carrier_get get, void *carrier, otel_baggage *b
 {
     const char *values[LINES_MAX];
     size_t lens[LINES_MAX];
-    size_t n = all_lines(get, carrier, "baggage", values, lens);
+    bool more;
+    size_t n = all_lines(get, carrier, "baggage", values, lens, &more);
     (void)otel_baggage_parse_lines(b, values, lens, n);
 }
 

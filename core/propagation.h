@@ -119,9 +119,10 @@ int otel_b3_parse(const char *value, size_t len, otel_span_context *out);
 
 /* The same from the X-B3-* header values (NUL-terminated, NULL when absent):
  * trace id (16 or 32 hex) and span id are required; sampled is 0, 1, true,
- * false (case-insensitive); flags is 0 or 1 (1: debug, which sets out->debug
- * and sampled whatever sampled says). Returns 0 or OTEL_ERR_PARSE (out
- * zeroed). X-B3-ParentSpanId plays no part. */
+ * false (case-insensitive); flags "1" is debug, which sets out->debug and
+ * sampled whatever sampled says (any other flags value is ignored, as the
+ * B3 specification allows). Returns 0 or OTEL_ERR_PARSE (out zeroed).
+ * X-B3-ParentSpanId plays no part. */
 int otel_b3_multi_parse(const char *trace_id, const char *span_id, const char *sampled,
                         const char *flags, otel_span_context *out);
 
@@ -186,8 +187,9 @@ typedef struct otel_extracted {
  * lines has none valid) and then tracestate, all its lines as one list;
  * b3 and b3multi both read the single b3 header first and the X-B3-*
  * headers when it gives no valid context (they differ in what they
- * inject); a header that holds one value (traceparent, b3, X-B3-*) given on
- * two lines is invalid. baggage is read on its own, all lines as one list.
+ * inject); a traceparent or b3 header given on two lines is invalid, of an
+ * X-B3-* header the first line counts (B3: "the first value wins").
+ * baggage is read on its own, all lines as one list.
  * out is always reset first. Returns 0 (check
  * otel_span_context_is_valid(&out->context)), or OTEL_ERR_INVALID for a
  * NULL argument. */

@@ -28,7 +28,6 @@ static inline size_t otel_utf8_ascii_prefix(const unsigned char *p, size_t n)
     return i;
 }
 
-
 /* Write src (len bytes) to dst as valid UTF-8 (each invalid byte and each
  * NUL becomes U+FFFD), at most max bytes, cut at a character boundary.
  * Returns the bytes written; dst is not NUL-terminated. 3 * len bytes

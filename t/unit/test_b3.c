@@ -232,9 +232,11 @@ static void test_otel_b3_multi_parse_debug_flag(void **state)
     assert_int_equal(multi_flags("0", "1"), OTEL_TRACE_FLAG_SAMPLED);
     assert_int_equal(multi_flags("0", "0"), 0);
     assert_int_equal(multi_flags("1", "0"), OTEL_TRACE_FLAG_SAMPLED);
-    multi_reject(TRACE128, SPAN, "1", "2");
-    multi_reject(TRACE128, SPAN, "1", "");
-    multi_reject(TRACE128, SPAN, "1", "true");
+    /* openzipkin/b3-propagation, "Debug Flag": "Debug is encoded as
+     * X-B3-Flags: 1. Absent or any other value can be ignored." */
+    assert_int_equal(multi_flags("1", "2"), OTEL_TRACE_FLAG_SAMPLED);
+    assert_int_equal(multi_flags("0", ""), 0);
+    assert_int_equal(multi_flags("0", "true"), 0);
 }
 
 static void test_otel_b3_multi_parse_missing_ids(void **state)

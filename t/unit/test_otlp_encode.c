@@ -794,7 +794,7 @@ static otel_span *rand_span(otel_tracer *t, rand_strs *rs, uint64_t *st)
     }
     s->parent_is_remote = rnd(st) & 1;
     if (rnd(st) & 1) {
-        size_t tl = rnd(st) % OTEL_TRACESTATE_MAX; /* at most 511 and the NUL */
+        size_t tl = rnd(st) % OTEL_TRACESTATE_MAX; /* at most 512 and the NUL */
         memcpy(s->tracestate, rand_str(rs, st, tl), tl + 1);
         s->tracestate_len = (uint16_t)tl;
     }

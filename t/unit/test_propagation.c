@@ -574,8 +574,11 @@ static void test_otel_propagation_extract_b3_both_forms(void **state)
     }
 }
 
-/* A B3 header that holds one value, sent twice, is not one valid value. */
-static void test_otel_propagation_extract_b3_repeated_invalid(void **state)
+/* A b3 header that holds one value, sent twice, is not one valid value
+ * (RFC 9110 section 5.3: only list fields may be repeated). Of X-B3-*
+ * headers the first line counts: openzipkin/b3-propagation, "Multiple
+ * Headers": "When extracting state headers, the first value wins." */
+static void test_otel_propagation_extract_b3_repeated_lines(void **state)
 {
     (void)state;
     carrier_clear(&in);
@@ -588,16 +591,71 @@ static void test_otel_propagation_extract_b3_repeated_invalid(void **state)
     carrier_add(&in, "X-B3-TraceId", B3_TRACE);
     carrier_add(&in, "X-B3-TraceId", "64fe8b2a57d3eff7");
     carrier_add(&in, "X-B3-SpanId", B3_SPAN);
+    carrier_add(&in, "X-B3-SpanId", "0000000000000000");
     assert_int_equal(extract("b3multi"), 0);
-    assert_false(otel_span_context_is_valid(&ex.context));
+    assert_true(otel_span_context_is_valid(&ex.context));
+    assert_int_equal(ex.context.trace_id[0], 0x80);
+    assert_int_equal(ex.context.span_id[0], 0xe4);
 
     carrier_clear(&in);
     carrier_add(&in, "X-B3-TraceId", B3_TRACE);
     carrier_add(&in, "X-B3-SpanId", B3_SPAN);
     carrier_add(&in, "X-B3-Sampled", "1");
     carrier_add(&in, "X-B3-Sampled", "0");
+    carrier_add(&in, "X-B3-Flags", "0");
+    carrier_add(&in, "X-B3-Flags", "1");
     assert_int_equal(extract("b3multi"), 0);
-    assert_false(otel_span_context_is_valid(&ex.context));
+    assert_int_equal(ex.context.trace_flags, OTEL_TRACE_FLAG_SAMPLED);
+    assert_false(ex.context.debug);
+}
+
+/* A carrier of one traceparent and n_lines tracestate lines: blank ones
+ * (" , ") but for those of index >= first_member, which hold "k<i>=1". */
+typedef struct many_lines {
+    size_t n_lines;
+    size_t first_member;
+    char member[256][16]; /* one per line: valid until extract returns */
+} many_lines;
+
+static const char *many_get(void *c, const char *name, size_t index)
+{
+    many_lines *m = c;
+    if (strcasecmp(name, "traceparent") == 0)
+        return index == 0 ? TP_VALID : NULL;
+    if (strcasecmp(name, "tracestate") != 0 || index >= m->n_lines)
+        return NULL;
+    if (index < m->first_member)
+        return " , ";
+    if (index >= 256)
+        return "kz=1";
+    snprintf(m->member[index], sizeof m->member[index], "k%u=1", (unsigned)index);
+    return m->member[index];
+}
+
+/* W3C Trace Context: "Empty and whitespace-only list members are allowed"
+ * and several tracestate lines "MUST be combined": 100 blank lines before a
+ * member are that member. Members on more than 32 lines are more than 32
+ * members: no tracestate (the traceparent still counts). */
+static void test_otel_propagation_extract_tracestate_many_lines(void **state)
+{
+    (void)state;
+    otel_propagators p = props("tracecontext");
+    static many_lines m;
+    m = (many_lines){.n_lines = 101, .first_member = 100};
+    assert_int_equal(otel_propagation_extract(&p, many_get, &m, &ex), 0);
+    assert_int_equal(ex.source, OTEL_PROPAGATOR_TRACECONTEXT);
+    assert_string_equal(ex.tracestate, "k100=1");
+
+    m = (many_lines){.n_lines = 32, .first_member = 0};
+    assert_int_equal(otel_propagation_extract(&p, many_get, &m, &ex), 0);
+    assert_non_null(strstr(ex.tracestate, "k31=1"));
+    m = (many_lines){.n_lines = 33, .first_member = 0};
+    assert_int_equal(otel_propagation_extract(&p, many_get, &m, &ex), 0);
+    assert_string_equal(ex.tracestate, "");
+    m = (many_lines){.n_lines = 200, .first_member = 0};
+    assert_int_equal(otel_propagation_extract(&p, many_get, &m, &ex), 0);
+    assert_string_equal(ex.tracestate, "");
+    assert_true(otel_span_context_is_valid(&ex.context));
 }
 
 /* "B3 Extract": propagators "MUST preserve a debug trace flag, if received,
@@ -1229,7 +1287,8 @@ int main(void)
         cmocka_unit_test(test_otel_propagation_extract_tracestate_lines),
         cmocka_unit_test(test_otel_propagation_extract_baggage_lines),
         cmocka_unit_test(test_otel_propagation_extract_b3_both_forms),
-        cmocka_unit_test(test_otel_propagation_extract_b3_repeated_invalid),
+        cmocka_unit_test(test_otel_propagation_extract_b3_repeated_lines),
+        cmocka_unit_test(test_otel_propagation_extract_tracestate_many_lines),
         cmocka_unit_test(test_otel_propagation_b3_debug_kept),
         cmocka_unit_test(test_otel_propagators_global_set_and_read),
         cmocka_unit_test(test_otel_propagation_extract_unconfigured_ignored),
