@@ -178,7 +178,8 @@ test: deps
 
 bench:
 	@sh mk/deps.sh bench
-	@$(MAKE) -s --no-print-directory all $(BUILD)/bench/span_cost
+	@$(MAKE) -s --no-print-directory all $(BUILD)/bench/span_cost $(BUILD)/bench/export_cost \
+	    $(BUILD)/bench/encode_cost
 	@sh t/bench/run.sh $(BUILD)
 
 format:

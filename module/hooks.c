@@ -216,27 +216,39 @@ static const char *header_line(struct MHD_Connection *conn, const req_value *r, 
     return v != NULL && strlen(v) == len ? v : NULL;
 }
 
+/* The captured header called name (any case), or NULL: one strcasecmp or
+ * two, picked by the first letters (this runs several times per request). */
+static req_value *req_slot(req_headers *h, const char *name)
+{
+    switch (name[0] | 0x20) {
+    case 't':
+        if (strcasecmp(name, "traceparent") == 0)
+            return &h->traceparent;
+        return strcasecmp(name, "tracestate") == 0 ? &h->tracestate : NULL;
+    case 'b':
+        if (strcasecmp(name, "baggage") == 0)
+            return &h->baggage;
+        return strcasecmp(name, "b3") == 0 ? &h->b3 : NULL;
+    case 'x':
+        if (strncasecmp(name, "x-b3-", 5) != 0)
+            return NULL;
+        if (strcasecmp(name + 5, "traceid") == 0)
+            return &h->b3_trace_id;
+        if (strcasecmp(name + 5, "spanid") == 0)
+            return &h->b3_span_id;
+        if (strcasecmp(name + 5, "sampled") == 0)
+            return &h->b3_sampled;
+        return strcasecmp(name + 5, "flags") == 0 ? &h->b3_flags : NULL;
+    default:
+        return NULL;
+    }
+}
+
 /* otel_carrier_get over the captured headers: no copy, no allocation. */
 static const char *req_header_get(void *carrier, const char *name, size_t index)
 {
     req_headers *h = carrier;
-    const req_value *r = NULL;
-    if (strcasecmp(name, "traceparent") == 0)
-        r = &h->traceparent;
-    else if (strcasecmp(name, "tracestate") == 0)
-        r = &h->tracestate;
-    else if (strcasecmp(name, "b3") == 0)
-        r = &h->b3;
-    else if (strcasecmp(name, "x-b3-traceid") == 0)
-        r = &h->b3_trace_id;
-    else if (strcasecmp(name, "x-b3-spanid") == 0)
-        r = &h->b3_span_id;
-    else if (strcasecmp(name, "x-b3-sampled") == 0)
-        r = &h->b3_sampled;
-    else if (strcasecmp(name, "x-b3-flags") == 0)
-        r = &h->b3_flags;
-    else if (strcasecmp(name, "baggage") == 0)
-        r = &h->baggage;
+    const req_value *r = req_slot(h, name);
     return r != NULL ? header_line(h->conn, r, name, index) : NULL;
 }
 

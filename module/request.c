@@ -58,7 +58,7 @@ mhd_otel_req *mhd_otel_req_get(void)
     mhd_otel_req *r = pool ? otel_pool_get(pool) : otel_malloc(sizeof(*r));
     if (r == NULL)
         return NULL;
-    memset(r, 0, offsetof(mhd_otel_req, uri));
+    memset(r, 0, offsetof(mhd_otel_req, baggage_v)); /* what follows is set before use */
     r->uri[0] = '\0';
     return r;
 }

@@ -29,12 +29,14 @@ typedef struct mhd_otel_req {
     bool skipped;
     bool hooked; /* the request hook ran: the response hook will */
     /* The incoming baggage lines when trusted (MHD's values, valid for the
-     * request): baggage points at baggage_v / baggage_len. */
+     * request): baggage points at baggage_v / baggage_len, whose first
+     * baggage.n entries are set (the arrays are not cleared for a new
+     * request). */
     otel_baggage_lines baggage;
+    uint16_t uri_len;
+    struct mhd_otel_req *next; /* in its connection-table bucket */
     const char *baggage_v[MHD_OTEL_BAGGAGE_LINES];
     size_t baggage_len[MHD_OTEL_BAGGAGE_LINES];
-    uint16_t uri_len;
-    struct mhd_otel_req *next;  /* in its connection-table bucket */
     char uri[MHD_OTEL_URI_MAX]; /* raw URI (path and query), NUL-terminated */
 } mhd_otel_req;
 

@@ -7,7 +7,8 @@
 # instructions), the OTLP exporter's throughput, and the server's memory
 # with the collector down against up.
 # usage: sh t/bench/run.sh BUILD
-#   ROUNDS, SECONDS_PER_RUN, CONNS, MEMORY_SECONDS (0 skips) override
+#   ROUNDS, SECONDS_PER_RUN, CONNS, MEMORY_SECONDS (0 skips), INSTR_REQUESTS
+#   (0 skips) override
 set -u
 build=$1
 rounds=${ROUNDS:-5}
@@ -42,7 +43,7 @@ printf 'otel_trace off;\n' >"$tmp/untraced.conf"
 printf 'otel_sampler always_on;\n%s\n' "$common" >"$tmp/traced.conf"
 printf 'otel_sampler always_on;\notel_skip_prefix /hello/;\n%s\n' "$common" >"$tmp/skipped.conf"
 printf 'otel_sampler traceidratio 0;\n%s\n' "$common" >"$tmp/ratio0.conf"
-configs="untraced traced skipped ratio0"
+configs=${CONFIGS:-"untraced traced skipped ratio0"}
 
 # cpu_ticks PID: user+system clock ticks the process has used.
 cpu_ticks() {
@@ -116,6 +117,47 @@ if command -v valgrind >/dev/null 2>&1; then
     a=$(ir 10000)
     b=$(ir 20000)
     awk -v a="$a" -v b="$b" 'BEGIN { printf "callgrind: %.0f instructions per span (all threads; %s - %s over 10000 spans)\n", (b - a) / 10000, b, a }'
+fi
+
+# instr CONFIG N: user-space instructions (callgrind, all threads) of the
+# demo server serving N keep-alive GETs from one curl process, from start
+# to exit.
+instr() {
+    : >"$tmp/curl.cfg"
+    for _ in $(seq "$2"); do
+        printf 'url = "http://127.0.0.1:PORT/hello/x"\noutput = /dev/null\n' >>"$tmp/curl.cfg"
+    done
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$server" -p 0 -c "$tmp/$1.conf" \
+        >"$tmp/out" 2>"$tmp/vg" &
+    pid=$!
+    port=""
+    for _ in $(seq 300); do
+        port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/out")
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    sed -i "s/PORT/$port/" "$tmp/curl.cfg"
+    curl -s -K "$tmp/curl.cfg"
+    kill -TERM "$pid"
+    wait "$pid"
+    pid=""
+    sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/vg"
+}
+
+if command -v valgrind >/dev/null 2>&1 && [ "${INSTR_REQUESTS:-1000}" -gt 0 ]; then
+    n=${INSTR_REQUESTS:-1000}
+    echo
+    echo "== instructions per request (callgrind, user space, all threads; $((n / 2)) then $((n * 3 / 2)) requests)"
+    echo "| config | instructions/request | vs untraced |"
+    echo "| --- | --- | --- |"
+    base=""
+    for c in $configs; do
+        a=$(instr "$c" $((n / 2)))
+        b=$(instr "$c" $((n * 3 / 2)))
+        per=$(awk -v a="$a" -v b="$b" -v n="$n" 'BEGIN { printf "%.0f", (b - a) / n }')
+        [ -n "$base" ] || base=$per
+        awk -v c="$c" -v p="$per" -v u="$base" 'BEGIN { printf "| %s | %d | %.3f |\n", c, p, p / u }'
+    done
 fi
 
 # rss_during CONFIG SECONDS: the server's peak RSS (KiB) under load.
