@@ -295,13 +295,16 @@ static size_t str_array_size(const otel_attr *a)
     return size;
 }
 
+/* The AnyValue of a scalar attribute. String arrays (rare) are sized and
+ * written by their own functions, so that the scalar ones stay as small
+ * as the per-attribute loop wants them. */
 static inline size_t any_size(const otel_attr *a)
 {
     switch (a->type) {
     case OTEL_ATTR_STRING:
         return len_field_size(value_len(a)); /* a set oneof member: "" too */
     case OTEL_ATTR_STRING_ARRAY:
-        return len_field_size(str_array_size(a));
+        break; /* array_any_size */
     case OTEL_ATTR_BOOL:
         return 2;
     case OTEL_ATTR_INT:
@@ -317,12 +320,20 @@ static inline size_t kv_size(const otel_attr *a, size_t any)
     return opt_len_field_size(key_len(a)) + len_field_size(any);
 }
 
+__attribute__((noinline, cold)) static size_t array_any_size(const otel_attr *a)
+{
+    return len_field_size(str_array_size(a));
+}
+
 /* Bytes of the repeated KeyValue fields for attrs[0..n). */
 static size_t attrs_size(const otel_attr *attrs, size_t n)
 {
     size_t size = 0;
-    for (size_t i = 0; i < n; i++)
-        size += len_field_size(kv_size(&attrs[i], any_size(&attrs[i])));
+    for (size_t i = 0; i < n; i++) {
+        const otel_attr *a = &attrs[i];
+        size_t any = a->type == OTEL_ATTR_STRING_ARRAY ? array_any_size(a) : any_size(a);
+        size += len_field_size(kv_size(a, any));
+    }
     return size;
 }
 
@@ -456,11 +467,17 @@ static inline uint8_t *put_bytes(uint8_t *p, uint8_t tag, const void *src, size_
     return p + n;
 }
 
-static uint8_t *put_str_array(uint8_t *p, const otel_attr *a)
+/* A KeyValue whose value is a string array. */
+__attribute__((noinline, cold)) static uint8_t *put_array_kv(uint8_t *p, uint8_t tag,
+                                                             const otel_attr *a)
 {
     const char *pos = NULL, *e;
-    size_t len;
-    p = put_len(p, ANY_ARRAY, str_array_size(a));
+    size_t len, inner = str_array_size(a), kl = key_len(a);
+    p = put_len(p, tag, kv_size(a, len_field_size(inner)));
+    if (kl > 0)
+        p = put_bytes(p, KV_KEY, a->key, kl);
+    p = put_len(p, KV_VALUE, len_field_size(inner));
+    p = put_len(p, ANY_ARRAY, inner);
     while ((e = otel_attr_array_next(a, &pos, &len)) != NULL) {
         p = put_len(p, ARRAY_VALUES, len_field_size(len));
         p = put_bytes(p, ANY_STRING, e, len);
@@ -468,6 +485,7 @@ static uint8_t *put_str_array(uint8_t *p, const otel_attr *a)
     return p;
 }
 
+/* A KeyValue with a scalar value. */
 static uint8_t *put_kv(uint8_t *p, uint8_t tag, const otel_attr *a)
 {
     size_t any = any_size(a), kl = key_len(a);
@@ -479,8 +497,7 @@ static uint8_t *put_kv(uint8_t *p, uint8_t tag, const otel_attr *a)
     case OTEL_ATTR_STRING:
         p = put_bytes(p, ANY_STRING, a->v.s.ptr, value_len(a));
         break;
-    case OTEL_ATTR_STRING_ARRAY:
-        p = put_str_array(p, a);
+    case OTEL_ATTR_STRING_ARRAY: /* put_array_kv */
         break;
     case OTEL_ATTR_BOOL:
         *p++ = ANY_BOOL;
@@ -514,7 +531,8 @@ static uint8_t *put_str_kv(uint8_t *p, uint8_t tag, const char *key, size_t kl, 
 static uint8_t *put_attrs(uint8_t *p, uint8_t tag, const otel_attr *attrs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        p = put_kv(p, tag, &attrs[i]);
+        p = attrs[i].type == OTEL_ATTR_STRING_ARRAY ? put_array_kv(p, tag, &attrs[i])
+                                                    : put_kv(p, tag, &attrs[i]);
     return p;
 }
 

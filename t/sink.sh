@@ -25,29 +25,7 @@ fi
 
 case $cmd in
 install)
-    command -v npm >/dev/null 2>&1 || {
-        echo "sink.sh: npm not found (the OTLP tests need Node.js >= 18.19 and npm)" >&2
-        exit 1
-    }
-    mkdir -p "$dest" || exit 1
-    for f in package.json package-lock.json; do
-        # Copied only when changed; the mtime of the source is kept, so that
-        # node_modules is compared with when the lock file last changed.
-        if ! cmp -s "$src/$f" "$dest/$f"; then
-            rm -f "$dest/$f" && cp "$src/$f" "$dest/$f" && chmod u+w "$dest/$f" &&
-                touch -r "$src/$f" "$dest/$f" || exit 1
-        fi
-    done
-    if [ -d "$dest/node_modules" ] && [ ! "$dest/package-lock.json" -nt "$dest/node_modules" ]; then
-        exit 0
-    fi
-    log=$dest/npm-ci.log
-    if ! npm ci --omit=dev --no-audit --no-fund --loglevel=error --prefix "$dest" >"$log" 2>&1; then
-        cat "$log" >&2
-        echo "sink.sh: npm ci --omit=dev --prefix $dest failed" >&2
-        exit 1
-    fi
-    touch "$dest/node_modules"
+    sh "$root/t/npm_ci.sh" "$src" "$dest" "the OTLP tests" || exit 1
     ;;
 run)
     if [ ! -d "$dest/node_modules" ]; then

@@ -50,25 +50,39 @@ cpu_ticks() {
     awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
-# one CONFIG: start the server, warm up, measure; appends "rps cpu_us_per_req".
-one() {
-    "$server" -p 0 -c "$tmp/$1.conf" >"$tmp/out" 2>"$tmp/err" &
+# start CONFIG [WRAPPER...]: the demo server with CONFIG (run under WRAPPER,
+# e.g. valgrind, when given) in the background; sets pid and port, its
+# stdout in $tmp/out and stderr in $tmp/err. Waits up to 30 s.
+start() {
+    conf=$1
+    shift
+    "$@" "$server" -p 0 -c "$tmp/$conf.conf" >"$tmp/out" 2>"$tmp/err" &
     pid=$!
     port=""
-    for _ in $(seq 50); do
+    for _ in $(seq 300); do
         port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/out")
         [ -n "$port" ] && break
         sleep 0.1
     done
     [ -n "$port" ] || { echo "bench: server did not start" >&2; cat "$tmp/err" >&2; exit 1; }
+}
+
+# stop: SIGTERM the server and wait for it.
+stop() {
+    kill -TERM "$pid"
+    wait "$pid"
+    pid=""
+}
+
+# one CONFIG: start the server, warm up, measure; appends "rps cpu_us_per_req".
+one() {
+    start "$1"
     url="http://127.0.0.1:$port/hello/x"
     wrk -t1 -c"$conns" -d1s "$url" >/dev/null 2>&1
     c0=$(cpu_ticks "$pid")
     out=$(wrk -t1 -c"$conns" -d"${secs}s" "$url" 2>&1)
     c1=$(cpu_ticks "$pid")
-    kill -TERM "$pid"
-    wait "$pid"
-    pid=""
+    stop
     reqs=$(printf '%s\n' "$out" | sed -n 's/^ *\([0-9]*\) requests in .*/\1/p')
     rps=$(printf '%s\n' "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
     hz=$(getconf CLK_TCK)
@@ -127,21 +141,11 @@ instr() {
     for _ in $(seq "$2"); do
         printf 'url = "http://127.0.0.1:PORT/hello/x"\noutput = /dev/null\n' >>"$tmp/curl.cfg"
     done
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$server" -p 0 -c "$tmp/$1.conf" \
-        >"$tmp/out" 2>"$tmp/vg" &
-    pid=$!
-    port=""
-    for _ in $(seq 300); do
-        port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/out")
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
+    start "$1" valgrind --tool=callgrind --callgrind-out-file=/dev/null
     sed -i "s/PORT/$port/" "$tmp/curl.cfg"
     curl -s -K "$tmp/curl.cfg"
-    kill -TERM "$pid"
-    wait "$pid"
-    pid=""
-    sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/vg"
+    stop
+    sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/err"
 }
 
 if command -v valgrind >/dev/null 2>&1 && [ "${INSTR_REQUESTS:-1000}" -gt 0 ]; then
@@ -162,14 +166,7 @@ fi
 
 # rss_during CONFIG SECONDS: the server's peak RSS (KiB) under load.
 rss_during() {
-    "$server" -p 0 -c "$tmp/$1.conf" >"$tmp/out" 2>"$tmp/err" &
-    pid=$!
-    port=""
-    for _ in $(seq 50); do
-        port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/out")
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
+    start "$1"
     wrk -t1 -c"$conns" -d"${2}s" "http://127.0.0.1:$port/hello/x" >/dev/null 2>&1 &
     wpid=$!
     peak=0
@@ -178,9 +175,7 @@ rss_during() {
         [ "${r:-0}" -gt "$peak" ] && peak=$r
         sleep 1
     done
-    kill -TERM "$pid"
-    wait "$pid"
-    pid=""
+    stop
     echo "$peak $(tail -n 1 "$tmp/err")"
 }
 

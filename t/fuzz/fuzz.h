@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/propagation.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -41,6 +43,35 @@ static inline bool fuzz_no_control(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* True when the n bytes at p are all zero. */
+static inline bool fuzz_all_zero(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != 0)
+            return false;
+    }
+    return true;
+}
+
+/* True when a and b hold the same members (keys, values, properties) in
+ * the same order. */
+static inline bool fuzz_same_baggage(const otel_baggage *a, const otel_baggage *b)
+{
+    size_t n = otel_baggage_count(a);
+    if (otel_baggage_count(b) != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        otel_baggage_member x, y;
+        (void)otel_baggage_at(a, i, &x);
+        (void)otel_baggage_at(b, i, &y);
+        if (strcmp(x.key, y.key) != 0 || strcmp(x.value, y.value) != 0 ||
+            strcmp(x.props, y.props) != 0)
             return false;
     }
     return true;

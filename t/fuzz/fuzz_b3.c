@@ -5,16 +5,6 @@
 
 #include "../../core/propagation.h"
 
-static bool all_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] != 0)
-            return false;
-    }
-    return true;
-}
-
 /* A context a parse gave: valid, remote, only the sampled flag (set when
  * debug is); it formats to printable ASCII that both parsers read back to
  * the same ids, sampled and debug flags. */
@@ -61,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == OTEL_OK)
         check_parsed(&sc);
     else
-        FUZZ_CHECK(all_zero(&sc, sizeof sc), "failed parse leaves a context");
+        FUZZ_CHECK(fuzz_all_zero(&sc, sizeof sc), "failed parse leaves a context");
 
     fuzz_in in = {data, size};
     char *f[4];
@@ -73,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == OTEL_OK)
         check_parsed(&sc);
     else
-        FUZZ_CHECK(all_zero(&sc, sizeof sc), "failed multi parse leaves a context");
+        FUZZ_CHECK(fuzz_all_zero(&sc, sizeof sc), "failed multi parse leaves a context");
     for (size_t i = 0; i < 4; i++)
         free(f[i]);
     return 0;

@@ -109,22 +109,6 @@ static void check_members(const otel_baggage *b)
     FUZZ_CHECK(otel_baggage_at(b, n, &m) == OTEL_ERR_RANGE, "member past the count");
 }
 
-static bool same_members(const otel_baggage *a, const otel_baggage *b)
-{
-    size_t n = otel_baggage_count(a);
-    if (otel_baggage_count(b) != n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        otel_baggage_member x, y;
-        (void)otel_baggage_at(a, i, &x);
-        (void)otel_baggage_at(b, i, &y);
-        if (strcmp(x.key, y.key) != 0 || strcmp(x.value, y.value) != 0 ||
-            strcmp(x.props, y.props) != 0)
-            return false;
-    }
-    return true;
-}
-
 /* format(b) is printable, within the limit, holds every member and parses
  * back to the same members; shorter buffers get a prefix of it cut at a
  * member. */
@@ -143,7 +127,7 @@ static void check_format(const otel_baggage *b, otel_baggage *scratch)
     int n = otel_baggage_parse(scratch, out, (size_t)len);
     FUZZ_CHECK(n >= 0 && (size_t)n == otel_baggage_count(b), "%zu members come back as %d",
                otel_baggage_count(b), n);
-    FUZZ_CHECK(same_members(b, scratch), "\"%s\" parses to other members", out);
+    FUZZ_CHECK(fuzz_same_baggage(b, scratch), "\"%s\" parses to other members", out);
 
     static const size_t caps[] = {1, 2, 8, 64, 1000};
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
@@ -171,7 +155,7 @@ static bool check_set(otel_baggage *b, otel_baggage *before, const char *key, co
     int rc = otel_baggage_set(b, key, value, props);
     FUZZ_CHECK(rc == OTEL_OK || rc == OTEL_ERR_INVALID || rc == OTEL_ERR_FULL, "set rc %d", rc);
     if (rc != OTEL_OK) {
-        FUZZ_CHECK(same_members(b, before), "set failed (%d) but changed the baggage", rc);
+        FUZZ_CHECK(fuzz_same_baggage(b, before), "set failed (%d) but changed the baggage", rc);
         if (rc == OTEL_ERR_INVALID)
             FUZZ_CHECK(!is_token(key, strlen(key)) || !utf8_ok(value) ||
                            (props != NULL && props[0] != '\0'),

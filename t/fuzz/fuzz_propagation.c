@@ -120,21 +120,6 @@ static bool same_ids(const otel_span_context *a, const otel_span_context *b)
            (a->trace_flags & OTEL_TRACE_FLAG_SAMPLED) == (b->trace_flags & OTEL_TRACE_FLAG_SAMPLED);
 }
 
-static bool same_baggage(const otel_baggage *a, const otel_baggage *b)
-{
-    if (otel_baggage_count(a) != otel_baggage_count(b))
-        return false;
-    for (size_t i = 0; i < otel_baggage_count(a); i++) {
-        otel_baggage_member x, y;
-        (void)otel_baggage_at(a, i, &x);
-        (void)otel_baggage_at(b, i, &y);
-        if (strcmp(x.key, y.key) != 0 || strcmp(x.value, y.value) != 0 ||
-            strcmp(x.props, y.props) != 0)
-            return false;
-    }
-    return true;
-}
-
 /* What one trace propagator reads from c on its own (false: nothing). */
 static bool extract_alone(otel_propagator kind, carrier *c, otel_span_context *sc)
 {
@@ -246,7 +231,7 @@ static void check_injected(const otel_propagators *p, const otel_extracted *ex, 
             FUZZ_CHECK(strcmp(again->tracestate, ex->tracestate) == 0,
                        "tracestate \"%s\" comes back as \"%s\"", ex->tracestate, again->tracestate);
     }
-    FUZZ_CHECK(same_baggage(&again->baggage, &ex->baggage), "baggage comes back different");
+    FUZZ_CHECK(fuzz_same_baggage(&again->baggage, &ex->baggage), "baggage comes back different");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

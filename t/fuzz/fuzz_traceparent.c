@@ -4,16 +4,6 @@
 
 #include "../../core/otel.h"
 
-static bool all_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] != 0)
-            return false;
-    }
-    return true;
-}
-
 static bool same_context(const otel_span_context *a, const otel_span_context *b)
 {
     return memcmp(a->trace_id, b->trace_id, sizeof a->trace_id) == 0 &&
@@ -42,12 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = otel_traceparent_parse(v, size, &sc);
     FUZZ_CHECK(rc == OTEL_OK || rc == OTEL_ERR_PARSE, "rc %d", rc);
     if (rc != OTEL_OK) {
-        FUZZ_CHECK(all_zero(&sc, sizeof sc), "failed parse leaves a context");
+        FUZZ_CHECK(fuzz_all_zero(&sc, sizeof sc), "failed parse leaves a context");
         return 0;
     }
     FUZZ_CHECK(otel_span_context_is_valid(&sc), "zero id accepted");
-    FUZZ_CHECK(!all_zero(sc.trace_id, sizeof sc.trace_id), "zero trace id");
-    FUZZ_CHECK(!all_zero(sc.span_id, sizeof sc.span_id), "zero span id");
+    FUZZ_CHECK(!fuzz_all_zero(sc.trace_id, sizeof sc.trace_id), "zero trace id");
+    FUZZ_CHECK(!fuzz_all_zero(sc.span_id, sizeof sc.span_id), "zero span id");
     FUZZ_CHECK(sc.is_remote, "parsed context not remote");
 
     memset(tp, 0x7f, sizeof tp);
