@@ -291,6 +291,43 @@ static void test_otel_otlp_export_ok_and_request_headers(void **state)
 static const uint8_t partial_resp[] = {0x0a, 0x0f, 0x08, 0x02, 0x12, 0x0b, 0x62, 0x61, 0x64,
                                        0x20, 0x32, 0x20, 0x73, 0x70, 0x61, 0x6e, 0x73};
 
+/* ExportTraceServiceResponse{partial_success{rejected_spans 1,
+ * error_message "x\r\nmhd-otel: error: forged\x1b[0m"}}. */
+static const uint8_t hostile_partial_resp[] = {0x0a, 0x22, 0x08, 0x01, 0x12, 0x1e, 'x', '\r', '\n',
+                                               'm',  'h',  'd',  '-',  'o',  't',  'e', 'l',  ':',
+                                               ' ',  'e',  'r',  'r',  'o',  'r',  ':', ' ',  'f',
+                                               'o',  'r',  'g',  'e',  'd',  0x1b, '[', '0',  'm'};
+
+/* A collector's grpc-message (percent-decoded) and partial-success
+ * message reach the log with their control bytes escaped: one log call
+ * is one line, whatever the collector sends. */
+static void test_otel_otlp_collector_text_escaped_in_log(void **state)
+{
+    (void)state;
+    fake_action s[] = {
+        {.kind = FAKE_STATUS,
+         .grpc_status = 3,
+         .grpc_message = "bad%0D%0Amhd-otel: error: forged%1B[2J"},
+        {.kind = FAKE_OK, .resp = hostile_partial_resp, .resp_len = sizeof(hostile_partial_resp)}};
+    cur_srv = fake_start(0, s, 2);
+    cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
+    assert_int_equal(do_export(cur_e), OTEL_ERR_IO);
+    assert_int_equal(do_export(cur_e), 1);
+    assert_int_equal(logs(), 2);
+    pthread_mutex_lock(&log_lock);
+    /* Every line the two calls wrote ends with the '\n' capture_log adds. */
+    size_t lines = 0;
+    for (const char *p = log_text; *p != '\0'; p++) {
+        assert_true((unsigned char)*p >= 0x20 || *p == '\n');
+        assert_true(*p != 0x7f);
+        lines += *p == '\n';
+    }
+    pthread_mutex_unlock(&log_lock);
+    assert_int_equal(lines, 2);
+    assert_true(log_has("bad\\x0d\\x0amhd-otel: error: forged\\x1b[2J"));
+    assert_true(log_has("x\\x0d\\x0amhd-otel: error: forged\\x1b[0m"));
+}
+
 static void test_otel_otlp_export_partial_success(void **state)
 {
     (void)state;
@@ -699,6 +736,7 @@ int main(void)
         T(test_otel_otlp_new_alloc_failure),
         T(test_otel_otlp_export_ok_and_request_headers),
         T(test_otel_otlp_export_partial_success),
+        T(test_otel_otlp_collector_text_escaped_in_log),
         T(test_otel_otlp_export_retries_unavailable),
         T(test_otel_otlp_export_not_retryable),
         T(test_otel_otlp_export_failures_logged_once_per_second),
