@@ -154,9 +154,12 @@ static void strv_free(mhd_otel_strv *sv)
 int mhd_otel_conf_attr_set(conf_parser *ps, mhd_otel_conf *c, char *key, char *value)
 {
     if (strcmp(key, "service.name") == 0) {
+        /* An empty service.name is none: the default name, not "". */
         otel_free(key);
         otel_free(c->service_name);
-        c->service_name = value;
+        c->service_name = value[0] != '\0' ? value : NULL;
+        if (c->service_name == NULL)
+            otel_free(value);
         return OTEL_OK;
     }
     for (size_t i = 0; i < c->n_resource_attrs; i++) {

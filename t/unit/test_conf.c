@@ -792,6 +792,23 @@ static void test_mhd_otel_conf_from_env_service_name_precedence(void **state)
     fake_env = NULL;
 }
 
+/* service.name= (empty) in OTEL_RESOURCE_ATTRIBUTES is no service name:
+ * the default (unknown_service:<program>) stays, not "" (found by
+ * fuzz_conf_env). */
+static void test_mhd_otel_conf_from_env_empty_service_name_attr(void **state)
+{
+    (void)state;
+    static const char *const empty[] = {"OTEL_RESOURCE_ATTRIBUTES", "service.name=,a=b", NULL};
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    fake_env = empty;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    assert_null(c->service_name);
+    assert_int_equal(c->n_resource_attrs, 1);
+    mhd_otel_conf_del(c);
+    fake_env = NULL;
+}
+
 static void test_mhd_otel_conf_from_env_empty_is_unset(void **state)
 {
     (void)state;
@@ -1778,6 +1795,7 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_parse_small_err_buffer),
         cmocka_unit_test(test_mhd_otel_conf_from_env_all_variables),
         cmocka_unit_test(test_mhd_otel_conf_from_env_service_name_precedence),
+        cmocka_unit_test(test_mhd_otel_conf_from_env_empty_service_name_attr),
         cmocka_unit_test(test_mhd_otel_conf_from_env_empty_is_unset),
         cmocka_unit_test(test_mhd_otel_conf_from_env_sampler_arg),
         cmocka_unit_test(test_mhd_otel_conf_from_env_bad_values),
