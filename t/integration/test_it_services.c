@@ -346,6 +346,32 @@ static void test_order_trace_tree(void **state)
     itest_spans_free(&sb);
 }
 
+/* service-a's call carries the configured propagators: with only b3multi
+ * on both sides (B reads no traceparent then), B's server span is still
+ * the child of A's CLIENT span. */
+static void test_order_trace_tree_b3multi(void **state)
+{
+    fixture *f = *state;
+    itest_spans sa, sb;
+    char backend[64];
+
+    start_service(&f->b, "service-b", CONF_B "otel_propagators b3multi;\n", NULL);
+    snprintf(backend, sizeof(backend), "http://127.0.0.1:%u", (unsigned int)f->b.port);
+    start_service(&f->a, "service-a", CONF_A "otel_propagators b3multi;\n", backend);
+    assert_int_equal(request(&f->a, "/order/7", NULL, NULL, 0), 200);
+    stop_ok(&f->a, "service-a");
+    stop_ok(&f->b, "service-b");
+    read_spans(&f->a, &sa);
+    read_spans(&f->b, &sb);
+    const cJSON *cli = itest_spans_find_kind(&sa, "client");
+    const cJSON *srv_b = itest_spans_find_attr(&sb, "inventory.id", "7");
+    assert_non_null(cli);
+    assert_non_null(srv_b);
+    assert_parent(srv_b, cli);
+    itest_spans_free(&sa);
+    itest_spans_free(&sb);
+}
+
 static void test_order_backend_down_502(void **state)
 {
     fixture *f = *state;
@@ -560,6 +586,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order_trace_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_trace_tree_b3multi, setup, teardown),
         cmocka_unit_test_setup_teardown(test_order_backend_down_502, setup, teardown),
         cmocka_unit_test_setup_teardown(test_demo_post_test_propagates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_demo_post_test_configured_propagators_b3multi, setup,
