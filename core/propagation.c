@@ -71,6 +71,10 @@ static void report_unknown(char *err, size_t cap, const char *s, size_t n)
  * make it invalid anyway; baggage past 64 lines is past the 64 list-members
  * a platform MUST propagate, and the rest are dropped. */
 #define LINES_MAX 64
+/* Field lines of one header read at most, blank ones included: a request
+ * cannot make extraction read its header list without end. Past it, a
+ * tracestate is invalid and the rest of a baggage dropped. */
+#define LINES_READ_MAX 256
 
 /* The value of a header that holds one value (traceparent, b3, X-B3-*):
  * NULL when absent, and when it came on two lines, which makes it invalid
@@ -88,8 +92,9 @@ static bool blank_line(const char *v)
 }
 
 /* The field lines of a list-valued header that are not blank into
- * values/lens (LINES_MAX room), every line looked at. Returns how many were
- * kept; *more is set when a line past LINES_MAX was not. */
+ * values/lens (LINES_MAX room), up to LINES_READ_MAX lines looked at.
+ * Returns how many were kept; *more is set when a line was left unread or
+ * unkept. */
 static size_t all_lines(otel_carrier_get get, void *carrier, const char *name,
                         const char *values[LINES_MAX], size_t lens[LINES_MAX], bool *more)
 {
@@ -97,6 +102,10 @@ static size_t all_lines(otel_carrier_get get, void *carrier, const char *name,
     const char *v;
     *more = false;
     for (size_t i = 0; (v = get(carrier, name, i)) != NULL; i++) {
+        if (i == LINES_READ_MAX) {
+            *more = true;
+            break;
+        }
         if (blank_line(v))
             continue;
         if (n == LINES_MAX) {
@@ -120,7 +129,8 @@ static bool extract_tracecontext(otel_carrier_get get, void *carrier, otel_extra
     bool more;
     size_t n = all_lines(get, carrier, "tracestate", values, lens, &more);
     /* An invalid tracestate leaves "": the traceparent still counts. Over
-     * LINES_MAX lines with members is over 32 members: invalid. */
+     * LINES_MAX lines with members is over 32 members: invalid; so is one
+     * of over LINES_READ_MAX lines. */
     if (!more)
         (void)otel_tracestate_parse_lines(values, lens, n, out->tracestate, sizeof out->tracestate);
     return true;

@@ -89,13 +89,30 @@ static long daemon_port(struct MHD_Connection *conn)
     return di ? di->port : 0;
 }
 
+/* Lines of a list header (tracestate, baggage) recorded in the one pass
+ * over MHD's headers: the core reads them one by one, and a second scan for
+ * each would make a request of many lines cost their square. */
+#define LIST_LINES_MAX 256
+
+/* The lines of one list header: values and lengths. */
+typedef struct list_lines {
+    const char *v[LIST_LINES_MAX];
+    uint32_t len[LIST_LINES_MAX];
+} list_lines;
+
 /* A header MHD gave: its first line's value and length (values may hold a
- * NUL), and how many lines of that name the request has. */
+ * NUL), how many lines of that name the request has, and for a list
+ * header its first LIST_LINES_MAX lines (all: NULL for the others). */
 typedef struct req_value {
     const char *v;
     size_t len;
     unsigned lines;
+    list_lines *all;
 } req_value;
+
+/* The calling thread's recorded list lines (6 KiB: not on the stack of a
+ * server thread that may be small). Valid during begin_span. */
+static _Thread_local list_lines tls_tracestate_lines, tls_baggage_lines;
 
 /* The request headers the module reads, found in one pass (each
  * MHD_lookup_connection_value is a scan of its own). Borrowed from MHD for
@@ -120,9 +137,14 @@ static bool name_is(const char *key, size_t key_size, const char *name, size_t n
     return key_size == name_len && strncasecmp(key, name, name_len) == 0;
 }
 
-/* Count a line of a header, keeping the first value. */
+/* Count a line of a header, keeping the first value (and every one, up to
+ * LIST_LINES_MAX, of a list header). */
 static void keep(req_value *slot, const char *value, size_t value_size)
 {
+    if (slot->all != NULL && slot->lines < LIST_LINES_MAX) {
+        slot->all->v[slot->lines] = value;
+        slot->all->len[slot->lines] = (uint32_t)(value_size < UINT32_MAX ? value_size : UINT32_MAX);
+    }
     if (slot->lines++ == 0) {
         slot->v = value;
         slot->len = value_size;
@@ -197,9 +219,9 @@ static enum MHD_Result line_seen(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_NO; /* stop */
 }
 
-/* The index-th line of header name (index > 0: a second scan, made only
- * for requests that repeat a header), or NULL. A value with a NUL inside
- * counts as absent. */
+/* The index-th line of header name, or NULL: from the lines recorded in
+ * the first pass for a list header, else by a second scan (a single-value
+ * header that a request repeats). */
 static const char *header_line(struct MHD_Connection *conn, const req_value *r, const char *name,
                                size_t index)
 {
@@ -207,13 +229,21 @@ static const char *header_line(struct MHD_Connection *conn, const req_value *r, 
     size_t len = r->len;
     if (index >= r->lines)
         return NULL;
-    if (index > 0) {
+    if (index > 0 && r->all != NULL && index < LIST_LINES_MAX) {
+        v = r->all->v[index];
+        len = r->all->len[index];
+    } else if (index > 0) { /* a repeated single-value header: rare */
         line_search ls = {name, strlen(name), index, NULL, 0};
         MHD_get_connection_values_n(conn, MHD_HEADER_KIND, line_seen, &ls);
         v = ls.found;
         len = ls.found_len;
     }
-    return v != NULL && strlen(v) == len ? v : NULL;
+    if (v == NULL || strlen(v) == len)
+        return v;
+    /* A NUL inside: of a single-value header, absent; of a list header, a
+     * line no list grammar accepts (DEL), so that it is refused by the
+     * list's own rules and the lines after it are still read. */
+    return r->all != NULL ? "\x7f" : NULL;
 }
 
 /* The captured header called name (any case), or NULL: one strcasecmp or
@@ -414,7 +444,10 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
         r->skipped = true;
         return;
     }
-    req_headers h = {.conn = conn, .want = m->conf->propagators.mask};
+    req_headers h = {.conn = conn,
+                     .want = m->conf->propagators.mask,
+                     .tracestate.all = &tls_tracestate_lines,
+                     .baggage.all = &tls_baggage_lines};
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_seen, &h);
     const otel_extracted *in = extract_incoming(m, &h);
     bool trusted = in != NULL && m->conf->trust_incoming;

@@ -460,14 +460,21 @@ static void test_demo_post_test_propagates(void **state)
 
 /* POST /test with the given config and extra curl headers; one callback
  * to /cb. The callback's request into *call, the spans into sp. */
+#define POST_TEST_HEADERS 400
+
 static void post_test_once(fixture *f, const char *conf, const char *const *headers, cb_call *call,
                            itest_spans *sp)
 {
     char json[160];
-    const char *extra[16] = {"-H", "Content-Type: application/json", "--data-binary", json};
-    size_t n = 4;
+    static const char *extra[2 * POST_TEST_HEADERS + 6];
+    size_t n = 0;
 
-    for (size_t i = 0; headers[i] != NULL && n < 14; i++) {
+    extra[n++] = "-H";
+    extra[n++] = "Content-Type: application/json";
+    extra[n++] = "--data-binary";
+    extra[n++] = json;
+    for (size_t i = 0; headers[i] != NULL; i++) {
+        assert_true(n + 3 < sizeof(extra) / sizeof(extra[0]));
         extra[n++] = "-H";
         extra[n++] = headers[i];
     }
@@ -558,6 +565,44 @@ static void test_demo_post_test_header_lines_combined(void **state)
     itest_spans_free(&sp);
 }
 
+/* Many tracestate lines, through MHD's real header list: 200 blank ones
+ * around a member are that member (empty list-members are allowed); more
+ * lines than extraction reads (256) are no tracestate, the traceparent
+ * still continues the trace. */
+static void test_demo_post_test_many_tracestate_lines(void **state)
+{
+    fixture *f = *state;
+    static const char *in[POST_TEST_HEADERS];
+    cb_call c;
+    itest_spans sp;
+    size_t n = 0;
+
+    in[n++] = "traceparent: 00-" B3_TRACE "-" B3_SPAN "-01";
+    for (int i = 0; i < 100; i++)
+        in[n++] = "tracestate: ,";
+    in[n++] = "tracestate: foo=1";
+    for (int i = 0; i < 100; i++)
+        in[n++] = "tracestate: ";
+    in[n] = NULL;
+    post_test_once(f, CONF_DEMO, in, &c, &sp);
+    assert_string_equal(c.tracestate, "foo=1");
+    itest_spans_free(&sp);
+    teardown(state);
+    assert_int_equal(setup(state), 0);
+    f = *state;
+
+    n = 1;
+    for (int i = 0; i < 300; i++)
+        in[n++] = "tracestate: ,";
+    in[n++] = "tracestate: foo=1";
+    in[n] = NULL;
+    post_test_once(f, CONF_DEMO, in, &c, &sp);
+    assert_string_equal(c.tracestate, "");
+    const cJSON *srv = itest_spans_find_kind(&sp, "server");
+    assert_string_equal(itest_span_str(srv, "trace_id"), B3_TRACE);
+    itest_spans_free(&sp);
+}
+
 static void test_demo_post_test_bad_body(void **state)
 {
     fixture *f = *state;
@@ -594,6 +639,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_demo_post_test_configured_propagators_b3, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_demo_post_test_header_lines_combined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demo_post_test_many_tracestate_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_demo_post_test_bad_body, setup, teardown),
     };
 
