@@ -873,11 +873,10 @@ static void test_otel_console_after_fork_lock_free(void **state)
     if (pid == 0) {
         alarm(20); /* a child stuck on the lock dies of SIGALRM */
         b.e.after_fork(b.e.user_data);
-        char buf[65536];
-        while (read(rd, buf, sizeof buf) > 0) /* room for the child's line */
-            ;
+        /* An export of no span takes the lock and writes nothing: the
+         * pipe, still full of the parent's batch, plays no part. */
         otel_span *mine[1] = {one};
-        _exit(b.e.export_spans(b.e.user_data, mine, 1) == OTEL_OK ? 0 : 3);
+        _exit(b.e.export_spans(b.e.user_data, mine, 0) == OTEL_OK ? 0 : 3);
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
