@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define OTLP_DEFAULT_ENDPOINT "http://localhost:4317"
@@ -82,39 +83,61 @@ static bool tchar(char ch)
            (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
-/* Names we set ourselves or that HTTP/2 forbids. */
-static bool reserved_name(const char *lower)
+/* Names we set ourselves, that HTTP/2 forbids, or that would contradict
+ * the request (any case). */
+static bool reserved_name(const char *name)
 {
     static const char *const names[] = {
-        "content-type",     "te", "host", "connection", "keep-alive", "proxy-connection", "upgrade",
-        "transfer-encoding"};
-    if (strncmp(lower, "grpc-", 5) == 0)
+        "content-type",     "content-length",    "te",     "host", "connection", "keep-alive",
+        "proxy-connection", "transfer-encoding", "upgrade"};
+    if (strncasecmp(name, "grpc-", 5) == 0)
         return true;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(lower, names[i]) == 0)
+        if (strcasecmp(name, names[i]) == 0)
             return true;
     return false;
 }
 
-static int check_header(const otel_otlp_header *h, char *err, size_t errlen)
+int otel_otlp_header_check(const char *name, const char *value, char *err, size_t errlen)
 {
-    if (h->name == NULL || h->name[0] == '\0' || h->value == NULL) {
-        snprintf(err, errlen, "header with an empty name or no value");
+    char dummy[1];
+    if (err == NULL || errlen == 0) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    if (name == NULL || name[0] == '\0' || value == NULL) {
+        snprintf(err, errlen, "a header needs a name and a value");
         return OTEL_ERR_INVALID;
     }
-    for (const char *p = h->name; *p; p++) {
+    for (const char *p = name; *p; p++) {
         if (!tchar(*p)) {
-            snprintf(err, errlen, "header \"%s\": bad character in the name", h->name);
+            snprintf(err, errlen, "invalid character in the header name");
             return OTEL_ERR_INVALID;
         }
     }
-    for (const unsigned char *p = (const unsigned char *)h->value; *p; p++) {
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-            snprintf(err, errlen, "header \"%s\": control character in the value", h->name);
+    /* gRPC ASCII metadata: printable ASCII, space included. */
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (*p < 0x20 || *p > 0x7e) {
+            snprintf(err, errlen, "the header value must be printable ASCII");
             return OTEL_ERR_INVALID;
         }
+    }
+    if (strcasecmp(name, "user-agent") != 0 && reserved_name(name)) {
+        snprintf(err, errlen, "the header is set by HTTP/2 or gRPC itself");
+        return OTEL_ERR_INVALID;
     }
     return OTEL_OK;
+}
+
+int otel_otlp_endpoint_check(const char *url, char *err, size_t errlen)
+{
+    otel_h2_endpoint ep;
+    char dummy[1];
+    if (err == NULL || errlen == 0) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    return otel_h2_endpoint_parse(url, &ep, err, errlen);
 }
 
 /* Copy and lowercase the custom headers of cfg into e. */
@@ -136,9 +159,12 @@ static int copy_headers(otel_otlp *e, const otel_otlp_config *cfg, char *err, si
         return OTEL_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         const otel_otlp_header *h = &cfg->headers[i];
-        int rc = check_header(h, err, errlen);
-        if (rc != OTEL_OK)
+        char why[128];
+        int rc = otel_otlp_header_check(h->name, h->value, why, sizeof(why));
+        if (rc != OTEL_OK) {
+            snprintf(err, errlen, "header \"%s\": %s", h->name ? h->name : "", why);
             return rc;
+        }
         char *name = otel_strdup(h->name);
         e->hdr_names[i] = name;
         e->n_custom = i + 1;
@@ -148,10 +174,6 @@ static int copy_headers(otel_otlp *e, const otel_otlp_config *cfg, char *err, si
         for (char *p = name; *p; p++)
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p - 'A' + 'a');
-        if (reserved_name(name)) {
-            snprintf(err, errlen, "header \"%s\" is set by the exporter itself", h->name);
-            return OTEL_ERR_INVALID;
-        }
         if (strcmp(name, "user-agent") == 0)
             e->custom_user_agent = true;
     }

@@ -21,6 +21,17 @@ typedef struct otel_otlp_config {
 
 typedef struct otel_otlp otel_otlp;
 
+/* The endpoint and header rules of the exporter, for a config to check at
+ * parse time what otel_otlp_new would refuse. Each returns 0, or a
+ * negative OTEL_ERR_* with the reason in err (errlen bytes, NUL-terminated;
+ * the endpoint check's names the endpoint, the header check's does not).
+ * An endpoint is http://HOST:PORT (IPv6 in
+ * brackets, no path); a header name is RFC 9110 token characters, its value
+ * printable ASCII, and names HTTP/2 or gRPC set themselves (content-type,
+ * content-length, te, host, connection, grpc-*, ...) are refused. */
+int otel_otlp_endpoint_check(const char *url, char *err, size_t errlen);
+int otel_otlp_header_check(const char *name, const char *value, char *err, size_t errlen);
+
 /* An exporter for cfg (strings copied). No connection is made until the
  * first export. Returns 0, OTEL_ERR_INVALID for a bad endpoint (err says why,
  * errlen bytes), OTEL_ERR_NOMEM (err says "out of memory"). Caller frees
