@@ -145,3 +145,10 @@ void otel_clock_set(otel_clock_fn fn, void *user_data)
     clock_ud = user_data;
     clock_fn = fn;
 }
+
+uint64_t otel_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}

@@ -40,10 +40,32 @@ typedef enum otel_log_level { OTEL_LOG_ERROR = 0, OTEL_LOG_WARN, OTEL_LOG_INFO }
 typedef void (*otel_log_fn)(void *user_data, otel_log_level level, const char *msg);
 void otel_log_set(otel_log_fn fn, void *user_data);
 
+/* Send a message to that function, printf-style, cut at 1 KiB: for
+ * exporters and instrumentation built on the library. Control bytes (CR,
+ * LF, ESC, ...), C1 controls and bytes that are not UTF-8 reach the log
+ * function as \xNN, so that text from a peer (a collector's error message)
+ * cannot forge or end a log line. */
+void otel_log(otel_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- memory ------------------------------------------------------------- */
+
+/* The library's allocator (malloc, calloc, realloc, strdup, strndup):
+ * what the library and its exporters allocate comes from here, so that
+ * tests can make any allocation fail. Results are freed with otel_free. */
+void *otel_malloc(size_t n);
+void *otel_calloc(size_t count, size_t n);
+void *otel_realloc(void *p, size_t n);
+void otel_free(void *p);
+char *otel_strdup(const char *s);
+char *otel_strndup(const char *s, size_t n);
+
 /* ---- clock and ids ------------------------------------------------------ */
 
 /* Wall-clock time in unix nanoseconds. */
 uint64_t otel_now_ns(void);
+
+/* CLOCK_MONOTONIC in nanoseconds: the clock of every deadline below. */
+uint64_t otel_mono_ns(void);
 
 /* Replace the clock used for span times (tests). NULL restores the real one. */
 typedef uint64_t (*otel_clock_fn)(void *user_data);
@@ -194,26 +216,8 @@ size_t otel_resource_count(const otel_resource *r);
 /* i-th key/value, i < count; borrowed like otel_resource_get. */
 void otel_resource_at(const otel_resource *r, size_t i, const char **key, const char **value);
 
-/* ---- exporter interface ------------------------------------------------- */
-
 typedef struct otel_span otel_span;
-
-/* An exporter is handed batches by the processor's worker thread, one call at
- * a time. The spans are borrowed for the duration of export_spans() and must
- * not be kept. It returns 0 when the batch was delivered, K > 0 when it was
- * delivered but the receiver rejected K of its spans (partial success), or a
- * negative code (the spans are then counted as failed). shutdown() is called
- * once, after the last export; it may be NULL. */
-typedef struct otel_exporter {
-    const char *name;
-    int (*export_spans)(void *user_data, otel_span *const *spans, size_t n);
-    void (*shutdown)(void *user_data);
-    void *user_data;
-    /* In a child process after fork(), before its first export: drop what
-     * is shared with the parent (a connection) without doing I/O on it.
-     * May be NULL. */
-    void (*after_fork)(void *user_data);
-} otel_exporter;
+typedef struct otel_exporter otel_exporter;
 
 /* ---- tracer: sampler + resource + batch processor ----------------------- */
 
@@ -232,35 +236,62 @@ typedef struct otel_tracer_config {
  * sampler (the spec's default). */
 void otel_tracer_config_default(otel_tracer_config *cfg);
 
-/* A tracer owning resource (which it frees). Its worker thread starts on the
- * first otel_tracer_start. Caller frees with otel_tracer_del. */
+/* A tracer owning resource (which it frees). Its worker threads start on
+ * the first otel_tracer_start. Caller frees with otel_tracer_del. */
 int otel_tracer_new(otel_tracer **out, const otel_tracer_config *cfg, otel_resource *resource);
-/* Add an exporter (copied; at most 4). Before otel_tracer_start only. */
-int otel_tracer_add_exporter(otel_tracer *t, const otel_exporter *exp);
-/* Start the worker thread. Idempotent. */
+
+#define OTEL_TRACER_MAX_EXPORTERS 4
+
+/* Give e to t: each exporter gets a bounded queue (max_queue_size) and a
+ * worker thread of its own, and every sampled span that ends goes into
+ * each exporter's queue, so that one slow or failing exporter never delays
+ * another. Before otel_tracer_start only; at most OTEL_TRACER_MAX_EXPORTERS.
+ * The tracer owns e from this call on, also when it fails (e is then
+ * deleted). Returns 0, OTEL_ERR_INVALID (e NULL), OTEL_ERR_STATE (started),
+ * OTEL_ERR_FULL or OTEL_ERR_NOMEM. */
+int otel_tracer_add_exporter(otel_tracer *t, otel_exporter *e);
+/* Start the worker threads. Idempotent. */
 int otel_tracer_start(otel_tracer *t);
-/* Export every span already ended, within the export timeout, stop the
- * worker and shut the exporters down. Spans ended afterwards are dropped and
- * counted. Idempotent. Returns 0 or OTEL_ERR_TIMEOUT. */
+/* Export every span already ended and shut the exporters down, all within
+ * the export timeout (export_timeout_ns) in total, whatever the exporters
+ * do; spans not exported by then are counted as failed and logged once
+ * with their count. Spans ended afterwards are dropped and counted.
+ * Idempotent. Returns 0, OTEL_ERR_TIMEOUT (the deadline cut the export
+ * short) or OTEL_ERR_IO (an exporter failed on spans). */
 int otel_tracer_shutdown(otel_tracer *t);
-/* Shutdown (if not done) and free. NULL does nothing. */
+/* The same within timeout_ns instead of the export timeout. */
+int otel_tracer_shutdown_within(otel_tracer *t, uint64_t timeout_ns);
+/* Shutdown (if not done) and free. NULL does nothing. An exporter that
+ * did not return by its deadline is left behind with its thread, its
+ * queue and the spans it holds, never freed under it. */
 void otel_tracer_del(otel_tracer *t);
-/* Ask the worker to export now and wait for the queue to drain, up to
- * timeout_ns. Returns 0 or OTEL_ERR_TIMEOUT. */
+/* Ask every worker to export what is queued and its exporter to flush, and
+ * wait up to timeout_ns for all of it; exports made for the flush end by
+ * its deadline. Returns 0 or OTEL_ERR_TIMEOUT. */
 int otel_tracer_force_flush(otel_tracer *t, uint64_t timeout_ns);
 
 const otel_resource *otel_tracer_resource(const otel_tracer *t);
 
+/* Counters of a span pipeline. For each exporter, exactly
+ * ended = exported + dropped + failed + rejected + queued when no span is
+ * moving (a snapshot taken while spans move may be off by those). */
 typedef struct otel_stats {
     uint64_t ended;    /* sampled spans ended and offered to the queue */
-    uint64_t exported; /* delivered by every exporter */
+    uint64_t exported; /* delivered */
     uint64_t dropped;  /* refused by a full queue (or after shutdown) */
-    uint64_t failed;   /* an exporter gave up on them */
+    uint64_t failed;   /* the exporter gave up on them, or shutdown's
+                          deadline passed first */
     uint64_t rejected; /* refused by the receiver (partial success) */
-    uint64_t queued;   /* still in the queue */
+    uint64_t queued;   /* in the queue or being exported */
 } otel_stats;
 
+/* The sums over every exporter (a span ending into two exporters counts
+ * twice). With no exporter, ended spans count as dropped. */
 void otel_tracer_stats(const otel_tracer *t, otel_stats *out);
+size_t otel_tracer_exporter_count(const otel_tracer *t);
+/* The counters of the i-th exporter added and its name (borrowed, valid
+ * while t lives). Returns 0 or OTEL_ERR_INVALID (i out of range). */
+int otel_tracer_exporter_stats(const otel_tracer *t, size_t i, otel_stats *out, const char **name);
 
 /* ---- spans -------------------------------------------------------------- */
 
@@ -340,6 +371,133 @@ void otel_span_set_status(otel_span *span, otel_status_code code, const char *me
  * 4 links; more are counted as dropped. */
 void otel_span_add_link(otel_span *span, const otel_span_context *ctx, const char *tracestate);
 void otel_span_update_name(otel_span *span, const char *name);
+
+/* Fast adders for instrumentation that owns its keys: key must outlive the
+ * span (a literal, or storage freed only after the tracer), be valid UTF-8,
+ * NUL-terminated at key_len, and not yet set on the span. Nothing is checked
+ * or copied but the value. */
+#define OTEL_KEY(lit) (lit), (uint16_t)(sizeof(lit) - 1)
+void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len,
+                                const char *value, size_t len);
+void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value);
+
+/* ---- ended spans, as exporters read them -------------------------------- */
+
+/* Room in one span. Spans are pooled and never grow: whatever does not fit
+ * is counted as dropped, the way the spec's limits drop attributes. */
+#define OTEL_SPAN_MAX_ATTRS 32
+#define OTEL_SPAN_MAX_EVENTS 16
+#define OTEL_SPAN_MAX_EVENT_ATTRS 32 /* shared by all events of a span */
+#define OTEL_SPAN_MAX_LINKS 4        /* more are counted as dropped */
+
+/* A stored attribute. key and string values are NUL-terminated, valid
+ * UTF-8. A string array keeps its n elements back to back at s.ptr, each
+ * NUL-terminated, s.len bytes in all (the NULs included); read them with
+ * otel_attr_array_next. */
+typedef struct otel_attr {
+    const char *key;
+    uint16_t key_len;
+    otel_attr_type type;
+    union {
+        struct {
+            const char *ptr;
+            uint32_t len;
+            uint32_t n; /* elements of a string array */
+        } s;
+        bool b;
+        int64_t i;
+        double d;
+    } v;
+} otel_attr;
+
+typedef struct otel_event {
+    const char *name;
+    uint64_t time_ns;
+    uint16_t attr_first; /* index into the span's ev_attrs */
+    uint16_t attr_count;
+    uint32_t dropped_attrs;
+} otel_event;
+
+/* A link to another span's context (OTLP Span.Link, no attributes). */
+typedef struct otel_link {
+    otel_span_context ctx;  /* valid; is_remote as given */
+    const char *tracestate; /* "" when none */
+} otel_link;
+
+/* What an exporter reads of an ended span: read-only, and valid only
+ * during the export call it is handed to. Only the library creates it, so
+ * that fields can be added at its end without breaking an exporter. */
+typedef struct otel_span_data {
+    otel_span_context ctx;
+    uint8_t parent_span_id[8];
+    bool has_parent;
+    bool parent_is_remote;
+    otel_span_kind kind;
+    otel_status_code status;
+    const char *status_message; /* "" when none */
+    const char *name;
+    uint64_t start_ns;
+    uint64_t end_ns;
+    const otel_resource *resource; /* the tracer's */
+
+    uint16_t n_attrs;
+    uint16_t n_events;
+    uint16_t n_ev_attrs;
+    uint16_t n_links;
+    uint32_t dropped_attrs;
+    uint32_t dropped_events;
+    uint32_t dropped_links;
+    otel_attr attrs[OTEL_SPAN_MAX_ATTRS];
+    otel_event events[OTEL_SPAN_MAX_EVENTS];
+    otel_attr ev_attrs[OTEL_SPAN_MAX_EVENT_ATTRS];
+    otel_link links[OTEL_SPAN_MAX_LINKS];
+
+    uint16_t tracestate_len;
+    char tracestate[OTEL_TRACESTATE_MAX]; /* NUL-terminated; "" when none */
+} otel_span_data;
+
+/* The element of a string array after *pos (start with *pos = NULL) and
+ * its length, or NULL after the last. */
+const char *otel_attr_array_next(const otel_attr *a, const char **pos, size_t *len);
+
+/* ---- exporters ---------------------------------------------------------- */
+
+/* An exporter is an opaque object made of functions; deadlines are
+ * otel_mono_ns() times. Its pipeline's worker thread calls them one at a
+ * time.
+ *
+ * export: deliver n spans (borrowed for the call) and return by deadline,
+ *   retries and connection set-up included. Returns 0 when delivered, K > 0
+ *   when delivered but the receiver rejected K of them (partial success),
+ *   or a negative OTEL_ERR_* (the spans are then counted as failed).
+ * flush: deliver whatever the exporter itself buffers, by deadline.
+ * shutdown: called once, after the last export: finish by deadline and
+ *   release connections.
+ * after_fork: in a child process after fork(), before its first export:
+ *   drop what is shared with the parent (a connection) without I/O on it.
+ * free: called when the exporter is deleted, to free user_data. */
+typedef int (*otel_export_fn)(void *user_data, const otel_span_data *const *spans, size_t n,
+                              uint64_t deadline_ns);
+typedef int (*otel_exporter_flush_fn)(void *user_data, uint64_t deadline_ns);
+typedef int (*otel_exporter_shutdown_fn)(void *user_data, uint64_t deadline_ns);
+typedef void (*otel_exporter_fork_fn)(void *user_data);
+typedef void (*otel_exporter_free_fn)(void *user_data);
+
+/* A new exporter named name (copied; it appears in logs and statistics)
+ * that hands batches to export. Returns 0, OTEL_ERR_INVALID or
+ * OTEL_ERR_NOMEM. Give it to otel_tracer_add_exporter, or free it with
+ * otel_exporter_del. */
+int otel_exporter_new(otel_exporter **out, const char *name, otel_export_fn export_fn,
+                      void *user_data);
+/* The optional functions; each may be set once, before the exporter is
+ * given to a tracer. */
+void otel_exporter_set_flush(otel_exporter *e, otel_exporter_flush_fn fn);
+void otel_exporter_set_shutdown(otel_exporter *e, otel_exporter_shutdown_fn fn);
+void otel_exporter_set_after_fork(otel_exporter *e, otel_exporter_fork_fn fn);
+void otel_exporter_set_free(otel_exporter *e, otel_exporter_free_fn fn);
+const char *otel_exporter_name(const otel_exporter *e);
+/* Calls the free function and frees e. NULL does nothing. */
+void otel_exporter_del(otel_exporter *e);
 
 /* ---- current span (per thread) ------------------------------------------ */
 

@@ -1,5 +1,6 @@
-/* processor.h - the batch span processor: a bounded queue of ended spans and
- * one worker thread handing batches to exporters. Not a public header. */
+/* processor.h - the batch span processor: one pipeline per exporter, each a
+ * bounded queue of ended spans and a worker thread handing batches to its
+ * exporter. Not a public header. */
 #ifndef OTEL_PROCESSOR_H
 #define OTEL_PROCESSOR_H
 
@@ -7,30 +8,37 @@
 
 typedef struct otel_processor otel_processor;
 
-/* Gives a span back once the exporters are done with it (or it was
- * dropped). */
+/* Gives a span back once every pipeline is done with it (or dropped it). */
 typedef void (*otel_release_fn)(void *user_data, otel_span *span);
 
 /* A processor with cfg's queue and batch sizes and delays. Spans it is done
  * with go to release. Caller frees with otel_processor_del. */
 int otel_processor_new(otel_processor **out, const otel_tracer_config *cfg, otel_release_fn release,
                        void *release_ud);
-/* Copies exp. Before otel_processor_start only; at most 4. */
-int otel_processor_add_exporter(otel_processor *p, const otel_exporter *exp);
-/* Starts the worker thread; idempotent. */
+/* Takes e (deleted on failure too). Before otel_processor_start only; at
+ * most OTEL_TRACER_MAX_EXPORTERS. */
+int otel_processor_add_exporter(otel_processor *p, otel_exporter *e);
+/* Starts the worker threads; idempotent. */
 int otel_processor_start(otel_processor *p);
-/* Takes an ended, sampled span; never blocks. A full queue (or a processor
- * shut down) drops it: counted and released at once. */
+/* Takes an ended, sampled span into every pipeline; never blocks. A full
+ * queue (or a processor shut down) drops it there: counted, and the span is
+ * released once no pipeline holds it. */
 void otel_processor_on_end(otel_processor *p, otel_span *span);
 int otel_processor_force_flush(otel_processor *p, uint64_t timeout_ns);
-/* Exports what is queued (bounded by the export timeout), stops the worker,
- * shuts the exporters down. Idempotent. */
-int otel_processor_shutdown(otel_processor *p);
-/* Shuts down if needed, releases spans still queued, frees p. */
-void otel_processor_del(otel_processor *p);
-/* The counters. queued counts the batch being exported too, so that
- * ended = exported + dropped + failed + rejected + queued (exact when no span
- * is moving; a snapshot taken while spans move may be off by those). */
+/* Exports what is queued, stops the workers, shuts the exporters down, all
+ * by deadline (otel_mono_ns time) plus a grace for an export already under
+ * way. Idempotent. Returns 0, OTEL_ERR_TIMEOUT or OTEL_ERR_IO. */
+int otel_processor_shutdown(otel_processor *p, uint64_t deadline);
+/* Shuts down if needed and frees p. Returns false when a pipeline's worker
+ * did not stop by its deadline: p is then left in memory for it (with the
+ * spans it holds), and whoever owns those spans must not free them. */
+bool otel_processor_del(otel_processor *p);
+/* The counters, summed over the pipelines; with none, ended spans count as
+ * dropped. */
 void otel_processor_stats(const otel_processor *p, otel_stats *out);
+size_t otel_processor_exporter_count(const otel_processor *p);
+/* Pipeline i's counters and its exporter's name. */
+int otel_processor_exporter_stats(const otel_processor *p, size_t i, otel_stats *out,
+                                  const char **name);
 
 #endif /* OTEL_PROCESSOR_H */

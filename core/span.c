@@ -80,8 +80,8 @@ static bool store_key(otel_span *s, otel_attr *a, const char *key, size_t key_le
 
 static otel_attr *find_attr(otel_span *s, const char *key, size_t key_len)
 {
-    for (uint16_t i = 0; i < s->n_attrs; i++) {
-        otel_attr *a = &s->attrs[i];
+    for (uint16_t i = 0; i < s->d.n_attrs; i++) {
+        otel_attr *a = &s->d.attrs[i];
         if (a->key_len == key_len && memcmp(a->key, key, key_len) == 0)
             return a;
     }
@@ -152,28 +152,28 @@ static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t
     size_t key_len;
     const char *key = clean_key(kv->key, buf, &key_len);
     if (key == NULL) { /* longer than KEY_MAX */
-        s->dropped_attrs++;
+        s->d.dropped_attrs++;
         return;
     }
     otel_attr *a = find_attr(s, key, key_len);
     bool new_key = a == NULL;
     if (new_key) {
-        if (s->n_attrs == OTEL_SPAN_MAX_ATTRS) {
-            s->dropped_attrs++;
+        if (s->d.n_attrs == OTEL_SPAN_MAX_ATTRS) {
+            s->d.dropped_attrs++;
             return;
         }
-        a = &s->attrs[s->n_attrs];
+        a = &s->d.attrs[s->d.n_attrs];
     }
     uint32_t mark = s->arena_used;
     if ((new_key && !store_key(s, a, key, key_len)) || !store_value(s, a, kv, sval, slen)) {
         s->arena_used = mark;
         if (!new_key) /* the old value is gone: remove the key */
-            *a = s->attrs[--s->n_attrs];
-        s->dropped_attrs++;
+            *a = s->d.attrs[--s->d.n_attrs];
+        s->d.dropped_attrs++;
         return;
     }
     if (new_key)
-        s->n_attrs++;
+        s->d.n_attrs++;
 }
 
 void otel_span_set_attr(otel_span *span, const otel_kv *kv)
@@ -223,31 +223,31 @@ void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_l
 {
     if (span == NULL || !span->recording)
         return;
-    if (span->n_attrs == OTEL_SPAN_MAX_ATTRS) {
-        span->dropped_attrs++;
+    if (span->d.n_attrs == OTEL_SPAN_MAX_ATTRS) {
+        span->d.dropped_attrs++;
         return;
     }
-    otel_attr *a = &span->attrs[span->n_attrs];
+    otel_attr *a = &span->d.attrs[span->d.n_attrs];
     a->v.s.ptr = arena_copy(span, value, len, span->tracer->cfg.attr_value_max_len, &a->v.s.len);
     if (a->v.s.ptr == NULL) {
-        span->dropped_attrs++;
+        span->d.dropped_attrs++;
         return;
     }
     a->key = key;
     a->key_len = key_len;
     a->type = OTEL_ATTR_STRING;
-    span->n_attrs++;
+    span->d.n_attrs++;
 }
 
 void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value)
 {
     if (span == NULL || !span->recording)
         return;
-    if (span->n_attrs == OTEL_SPAN_MAX_ATTRS) {
-        span->dropped_attrs++;
+    if (span->d.n_attrs == OTEL_SPAN_MAX_ATTRS) {
+        span->d.dropped_attrs++;
         return;
     }
-    otel_attr *a = &span->attrs[span->n_attrs++];
+    otel_attr *a = &span->d.attrs[span->d.n_attrs++];
     a->key = key;
     a->key_len = key_len;
     a->type = OTEL_ATTR_INT;
@@ -261,34 +261,34 @@ void otel_span_add_event(otel_span *span, const char *name, uint64_t time_ns, co
 {
     if (span == NULL || !span->recording)
         return;
-    if (span->n_events == OTEL_SPAN_MAX_EVENTS) {
-        span->dropped_events++;
+    if (span->d.n_events == OTEL_SPAN_MAX_EVENTS) {
+        span->d.dropped_events++;
         return;
     }
-    otel_event *e = &span->events[span->n_events];
+    otel_event *e = &span->d.events[span->d.n_events];
     e->name = arena_str(span, name);
     if (e->name == NULL) {
-        span->dropped_events++;
+        span->d.dropped_events++;
         return;
     }
     e->time_ns = time_ns ? time_ns : otel_now_ns();
-    e->attr_first = span->n_ev_attrs;
+    e->attr_first = span->d.n_ev_attrs;
     e->attr_count = 0;
     e->dropped_attrs = 0;
     for (size_t i = 0; i < n_attrs; i++) {
         if (attrs[i].key == NULL || attrs[i].key[0] == '\0')
             continue;
         uint32_t mark = span->arena_used;
-        if (span->n_ev_attrs == OTEL_SPAN_MAX_EVENT_ATTRS ||
-            !store_attr(span, &span->ev_attrs[span->n_ev_attrs], &attrs[i])) {
+        if (span->d.n_ev_attrs == OTEL_SPAN_MAX_EVENT_ATTRS ||
+            !store_attr(span, &span->d.ev_attrs[span->d.n_ev_attrs], &attrs[i])) {
             span->arena_used = mark;
             e->dropped_attrs++;
             continue;
         }
-        span->n_ev_attrs++;
+        span->d.n_ev_attrs++;
         e->attr_count++;
     }
-    span->n_events++;
+    span->d.n_events++;
 }
 
 void otel_span_record_exception(otel_span *span, const char *type, const char *message)
@@ -304,18 +304,18 @@ void otel_span_record_exception(otel_span *span, const char *type, const char *m
 
 void otel_span_set_status(otel_span *span, otel_status_code code, const char *message)
 {
-    if (span == NULL || !span->recording || span->status == OTEL_STATUS_OK)
+    if (span == NULL || !span->recording || span->d.status == OTEL_STATUS_OK)
         return;
     if (code == OTEL_STATUS_UNSET || code > OTEL_STATUS_ERROR)
         return;
     /* ERROR without a message keeps the message an earlier ERROR gave. */
-    if (code == OTEL_STATUS_ERROR && message == NULL && span->status == OTEL_STATUS_ERROR)
+    if (code == OTEL_STATUS_ERROR && message == NULL && span->d.status == OTEL_STATUS_ERROR)
         return;
-    span->status = code;
-    span->status_message = "";
+    span->d.status = code;
+    span->d.status_message = "";
     if (code == OTEL_STATUS_ERROR && message != NULL) {
         const char *m = arena_str(span, message);
-        span->status_message = m ? m : "";
+        span->d.status_message = m ? m : "";
     }
 }
 
@@ -323,20 +323,20 @@ void otel_span_add_link(otel_span *span, const otel_span_context *ctx, const cha
 {
     if (span == NULL || !span->recording || ctx == NULL || !otel_span_context_is_valid(ctx))
         return;
-    if (span->n_links == OTEL_SPAN_MAX_LINKS) {
-        span->dropped_links++;
+    if (span->d.n_links == OTEL_SPAN_MAX_LINKS) {
+        span->d.dropped_links++;
         return;
     }
-    otel_link *l = &span->links[span->n_links];
+    otel_link *l = &span->d.links[span->d.n_links];
     const char *ts = tracestate != NULL ? tracestate : "";
     l->tracestate =
         arena_copy(span, ts, strnlen(ts, OTEL_TRACESTATE_MAX - 1), OTEL_TRACESTATE_MAX - 1, NULL);
     if (l->tracestate == NULL) {
-        span->dropped_links++;
+        span->d.dropped_links++;
         return;
     }
     l->ctx = *ctx;
-    span->n_links++;
+    span->d.n_links++;
 }
 
 void otel_span_update_name(otel_span *span, const char *name)
@@ -345,7 +345,7 @@ void otel_span_update_name(otel_span *span, const char *name)
         return;
     const char *n = arena_str(span, name);
     if (n != NULL)
-        span->name = n;
+        span->d.name = n;
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -361,7 +361,7 @@ static const otel_span_context *pick_parent(const otel_span_options *opt, otel_s
         return otel_span_context_is_valid(opt->parent) ? opt->parent : NULL;
     if (tls_current != NULL) {
         *local_parent = tls_current;
-        return &tls_current->ctx;
+        return &tls_current->d.ctx;
     }
     return NULL;
 }
@@ -369,9 +369,9 @@ static const otel_span_context *pick_parent(const otel_span_options *opt, otel_s
 static void copy_tracestate(otel_span *s, const char *ts)
 {
     size_t len = ts ? strnlen(ts, OTEL_TRACESTATE_MAX - 1) : 0;
-    memcpy(s->tracestate, ts ? ts : "", len);
-    s->tracestate[len] = '\0';
-    s->tracestate_len = (uint16_t)len;
+    memcpy(s->d.tracestate, ts ? ts : "", len);
+    s->d.tracestate[len] = '\0';
+    s->d.tracestate_len = (uint16_t)len;
 }
 
 otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_span_options *opt)
@@ -387,43 +387,44 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_spa
     if (s == NULL)
         return NULL;
     s->tracer = tracer;
+    s->d.resource = tracer->resource;
     if (parent != NULL) {
-        memcpy(s->ctx.trace_id, parent->trace_id, 16);
-        memcpy(s->parent_span_id, parent->span_id, 8);
-        s->has_parent = true;
-        s->parent_is_remote = parent->is_remote;
+        memcpy(s->d.ctx.trace_id, parent->trace_id, 16);
+        memcpy(s->d.parent_span_id, parent->span_id, 8);
+        s->d.has_parent = true;
+        s->d.parent_is_remote = parent->is_remote;
     } else {
-        otel_trace_id_new(s->ctx.trace_id);
-        s->has_parent = false;
-        s->parent_is_remote = false;
+        otel_trace_id_new(s->d.ctx.trace_id);
+        s->d.has_parent = false;
+        s->d.parent_is_remote = false;
     }
-    otel_span_id_new(s->ctx.span_id);
-    s->ctx.is_remote = false;
-    s->ctx.debug = parent != NULL && parent->debug;
-    s->recording = otel_sampler_should_sample(&tracer->cfg.sampler, parent, s->ctx.trace_id);
-    s->ctx.trace_flags = s->recording ? OTEL_TRACE_FLAG_SAMPLED : 0;
+    otel_span_id_new(s->d.ctx.span_id);
+    s->d.ctx.is_remote = false;
+    s->d.ctx.debug = parent != NULL && parent->debug;
+    s->recording = otel_sampler_should_sample(&tracer->cfg.sampler, parent, s->d.ctx.trace_id);
+    s->d.ctx.trace_flags = s->recording ? OTEL_TRACE_FLAG_SAMPLED : 0;
     s->ended = false;
     if (opt != NULL && opt->tracestate != NULL)
         copy_tracestate(s, opt->tracestate);
     else if (local_parent != NULL)
-        copy_tracestate(s, local_parent->tracestate);
+        copy_tracestate(s, local_parent->d.tracestate);
     else
         copy_tracestate(s, NULL);
     if (!s->recording)
         return s;
-    s->kind = (opt != NULL && opt->kind != 0) ? opt->kind : OTEL_SPAN_KIND_INTERNAL;
-    s->status = OTEL_STATUS_UNSET;
-    s->status_message = "";
-    s->start_ns = (opt != NULL && opt->start_ns != 0) ? opt->start_ns : otel_now_ns();
-    s->end_ns = 0;
-    s->n_attrs = s->n_events = s->n_ev_attrs = 0;
-    s->dropped_attrs = s->dropped_events = 0;
-    s->n_links = 0;
-    s->dropped_links = 0;
+    s->d.kind = (opt != NULL && opt->kind != 0) ? opt->kind : OTEL_SPAN_KIND_INTERNAL;
+    s->d.status = OTEL_STATUS_UNSET;
+    s->d.status_message = "";
+    s->d.start_ns = (opt != NULL && opt->start_ns != 0) ? opt->start_ns : otel_now_ns();
+    s->d.end_ns = 0;
+    s->d.n_attrs = s->d.n_events = s->d.n_ev_attrs = 0;
+    s->d.dropped_attrs = s->d.dropped_events = 0;
+    s->d.n_links = 0;
+    s->d.dropped_links = 0;
     s->arena_used = 0;
-    s->name = arena_str(s, name);
-    if (s->name == NULL)
-        s->name = "";
+    s->d.name = arena_str(s, name);
+    if (s->d.name == NULL)
+        s->d.name = "";
     return s;
 }
 
@@ -444,9 +445,9 @@ void otel_span_end_at(otel_span *span, uint64_t end_ns)
         otel_span_release(span->tracer, span);
         return;
     }
-    span->end_ns = end_ns ? end_ns : otel_now_ns();
-    if (span->end_ns < span->start_ns)
-        span->end_ns = span->start_ns;
+    span->d.end_ns = end_ns ? end_ns : otel_now_ns();
+    if (span->d.end_ns < span->d.start_ns)
+        span->d.end_ns = span->d.start_ns;
     otel_processor_on_end(span->tracer->processor, span);
 }
 
@@ -463,18 +464,18 @@ bool otel_span_is_recording(const otel_span *span)
 otel_span_context otel_span_get_context(const otel_span *span)
 {
     otel_span_context zero = {0};
-    return span ? span->ctx : zero;
+    return span ? span->d.ctx : zero;
 }
 
 size_t otel_span_get_tracestate(const otel_span *span, char *out, size_t cap)
 {
     if (cap == 0)
         return 0;
-    size_t len = span ? span->tracestate_len : 0;
+    size_t len = span ? span->d.tracestate_len : 0;
     if (len >= cap)
         len = cap - 1;
     if (len > 0)
-        memcpy(out, span->tracestate, len);
+        memcpy(out, span->d.tracestate, len);
     out[len] = '\0';
     return len;
 }
@@ -509,4 +510,15 @@ otel_span *otel_context_attach(otel_span *span)
 void otel_context_detach(otel_span *previous)
 {
     tls_current = previous;
+}
+
+const char *otel_attr_array_next(const otel_attr *a, const char **pos, size_t *len)
+{
+    const char *end = a->v.s.ptr + a->v.s.len;
+    const char *p = *pos == NULL ? a->v.s.ptr : *pos + strlen(*pos) + 1;
+    if (a->v.s.n == 0 || p >= end)
+        return NULL;
+    *pos = p;
+    *len = strlen(p);
+    return p;
 }

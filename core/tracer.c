@@ -17,7 +17,8 @@ void otel_tracer_config_default(otel_tracer_config *cfg)
     cfg->attr_value_max_len = 1024;
 }
 
-/* Pool size: what the queue and one batch hold, plus spans in flight. */
+/* Pool size: what a queue and one batch hold, plus spans in flight. A span
+ * ending into several pipelines is one span held by all of them. */
 static size_t pool_capacity(const otel_tracer_config *cfg)
 {
     return cfg->max_queue_size + cfg->max_export_batch_size + 1024;
@@ -47,9 +48,9 @@ int otel_tracer_new(otel_tracer **out, const otel_tracer_config *cfg, otel_resou
     return OTEL_OK;
 }
 
-int otel_tracer_add_exporter(otel_tracer *t, const otel_exporter *exp)
+int otel_tracer_add_exporter(otel_tracer *t, otel_exporter *e)
 {
-    return otel_processor_add_exporter(t->processor, exp);
+    return otel_processor_add_exporter(t->processor, e);
 }
 
 int otel_tracer_start(otel_tracer *t)
@@ -59,7 +60,14 @@ int otel_tracer_start(otel_tracer *t)
 
 int otel_tracer_shutdown(otel_tracer *t)
 {
-    return otel_processor_shutdown(t->processor);
+    return otel_tracer_shutdown_within(t, t->cfg.export_timeout_ns);
+}
+
+int otel_tracer_shutdown_within(otel_tracer *t, uint64_t timeout_ns)
+{
+    uint64_t now = otel_mono_ns();
+    uint64_t deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+    return otel_processor_shutdown(t->processor, deadline);
 }
 
 int otel_tracer_force_flush(otel_tracer *t, uint64_t timeout_ns)
@@ -71,7 +79,8 @@ void otel_tracer_del(otel_tracer *t)
 {
     if (t == NULL)
         return;
-    otel_processor_del(t->processor);
+    if (!otel_processor_del(t->processor))
+        return; /* an exporter still holds spans of the pool: left in memory */
     otel_pool_del(t->spans);
     otel_resource_del(t->resource);
     otel_free(t);
@@ -85,6 +94,16 @@ const otel_resource *otel_tracer_resource(const otel_tracer *t)
 void otel_tracer_stats(const otel_tracer *t, otel_stats *out)
 {
     otel_processor_stats(t->processor, out);
+}
+
+size_t otel_tracer_exporter_count(const otel_tracer *t)
+{
+    return otel_processor_exporter_count(t->processor);
+}
+
+int otel_tracer_exporter_stats(const otel_tracer *t, size_t i, otel_stats *out, const char **name)
+{
+    return otel_processor_exporter_stats(t->processor, i, out, name);
 }
 
 uint64_t otel_tracer_spans_allocated(const otel_tracer *t)

@@ -171,6 +171,16 @@ void example_wait_for_stop(const sigset_t *set)
     } while (r < 0 && errno == EINTR);
 }
 
+static void print_stats(const char *who, const otel_stats *st)
+{
+    fprintf(stderr,
+            "%s: spans ended=%llu exported=%llu dropped=%llu failed=%llu rejected=%llu "
+            "queued=%llu\n",
+            who, (unsigned long long)st->ended, (unsigned long long)st->exported,
+            (unsigned long long)st->dropped, (unsigned long long)st->failed,
+            (unsigned long long)st->rejected, (unsigned long long)st->queued);
+}
+
 void example_report_stats(mhd_otel *m)
 {
     otel_tracer *t = mhd_otel_tracer(m);
@@ -180,10 +190,15 @@ void example_report_stats(mhd_otel *m)
         (void)otel_tracer_shutdown(t);
     memset(&st, 0, sizeof(st));
     mhd_otel_stats(m, &st);
-    fprintf(stderr,
-            "%s: spans ended=%llu exported=%llu dropped=%llu failed=%llu rejected=%llu "
-            "queued=%llu\n",
-            name, (unsigned long long)st.ended, (unsigned long long)st.exported,
-            (unsigned long long)st.dropped, (unsigned long long)st.failed,
-            (unsigned long long)st.rejected, (unsigned long long)st.queued);
+    print_stats(name, &st);
+    /* With more than one exporter, each one's own counters too. */
+    size_t n = t != NULL ? otel_tracer_exporter_count(t) : 0;
+    for (size_t i = 0; n > 1 && i < n; i++) {
+        const char *exporter;
+        char who[128];
+        if (otel_tracer_exporter_stats(t, i, &st, &exporter) != OTEL_OK)
+            continue;
+        snprintf(who, sizeof(who), "%s: exporter %s", name, exporter);
+        print_stats(who, &st);
+    }
 }

@@ -1,9 +1,6 @@
 /* console.c - console exporter: spans as JSON lines (cJSON) or as readable text. */
 #include "console.h"
 
-#include "../core/alloc.h"
-#include "../core/span_int.h"
-
 #include <cjson/cJSON.h>
 
 #include <errno.h>
@@ -23,8 +20,6 @@
  * this size; a line is never split between two write() calls unless the
  * kernel itself takes it in parts. */
 #define CONSOLE_BATCH_MAX (64 * 1024)
-/* How long a write to a non-blocking output may wait for room. */
-#define CONSOLE_POLL_MS 1000
 
 struct otel_console {
     otel_console_format format;
@@ -34,6 +29,7 @@ struct otel_console {
     char *buf;            /* owned, reused by every export; len used of cap */
     size_t len;
     size_t cap;
+    uint64_t deadline; /* of the export under way (otel_mono_ns) */
 };
 
 /* ---- output buffer ------------------------------------------------------ */
@@ -95,15 +91,21 @@ __attribute__((format(printf, 2, 3))) static int buf_printf(otel_console *c, con
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Wait until fd takes more bytes (a non-blocking output). */
-static int wait_writable(int fd)
+/* Wait until fd takes more bytes (a non-blocking output), at most until
+ * deadline. A blocking output blocks in write() instead, which no deadline
+ * can cut short: the processor leaves such an exporter behind at shutdown. */
+static int wait_writable(int fd, uint64_t deadline)
 {
     struct pollfd p = {.fd = fd, .events = POLLOUT};
     for (;;) {
-        int r = poll(&p, 1, CONSOLE_POLL_MS);
+        uint64_t now = otel_mono_ns();
+        if (now >= deadline)
+            return OTEL_ERR_TIMEOUT;
+        uint64_t ms = (deadline - now + 999999) / 1000000;
+        int r = poll(&p, 1, ms > 60000 ? 60000 : (int)ms);
         if (r > 0)
             return OTEL_OK;
-        if (r < 0 && errno == EINTR)
+        if (r == 0 || (r < 0 && errno == EINTR))
             continue;
         return OTEL_ERR_IO;
     }
@@ -112,14 +114,14 @@ static int wait_writable(int fd)
 /* Write all n bytes of p to fd with as few write() calls as the kernel
  * allows: retried on EINTR and short writes. Returns 0 or OTEL_ERR_IO (errno
  * kept: EPIPE, ENOSPC, ...). */
-static int write_all(int fd, const char *p, size_t n)
+static int write_all(int fd, const char *p, size_t n, uint64_t deadline)
 {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_writable(fd) == OTEL_OK)
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_writable(fd, deadline) == OTEL_OK)
                 continue;
             return OTEL_ERR_IO;
         }
@@ -136,7 +138,7 @@ static int write_all(int fd, const char *p, size_t n)
 /* Write out and empty the whole buffer. */
 static int flush_all(otel_console *c)
 {
-    int rc = write_all(c->fd, c->buf, c->len);
+    int rc = write_all(c->fd, c->buf, c->len, c->deadline);
     c->len = 0;
     return rc;
 }
@@ -148,7 +150,7 @@ static int commit_block(otel_console *c, size_t start)
 {
     if (start == 0 || c->len <= CONSOLE_BATCH_MAX)
         return OTEL_OK;
-    int rc = write_all(c->fd, c->buf, start);
+    int rc = write_all(c->fd, c->buf, start, c->deadline);
     memmove(c->buf, c->buf + start, c->len - start);
     c->len -= start;
     return rc;
@@ -194,7 +196,7 @@ static cJSON *json_hex(const uint8_t *id, size_t n)
 /* A double as a JSON number; NaN and the infinities, which JSON lacks, as
  * the strings "NaN", "Infinity", "-Infinity". */
 /* The parent span id in hex, or "" for a root span. */
-static cJSON *json_parent(const otel_span *span)
+static cJSON *json_parent(const otel_span_data *span)
 {
     return span->has_parent ? json_hex(span->parent_span_id, 8) : cJSON_CreateString("");
 }
@@ -258,7 +260,7 @@ static cJSON *json_attrs(const otel_attr *a, size_t n)
     return obj;
 }
 
-static cJSON *json_event(const otel_span *span, const otel_event *ev)
+static cJSON *json_event(const otel_span_data *span, const otel_event *ev)
 {
     size_t first = ev->attr_first;
     size_t count = ev->attr_count;
@@ -279,7 +281,7 @@ static cJSON *json_event(const otel_span *span, const otel_event *ev)
     return obj;
 }
 
-static cJSON *json_events(const otel_span *span)
+static cJSON *json_events(const otel_span_data *span)
 {
     size_t n = span->n_events < OTEL_SPAN_MAX_EVENTS ? span->n_events : OTEL_SPAN_MAX_EVENTS;
     cJSON *arr = cJSON_CreateArray();
@@ -308,7 +310,7 @@ static const char *status_name(otel_status_code code)
     return s ? s : "unset";
 }
 
-static cJSON *json_status(const otel_span *span)
+static cJSON *json_status(const otel_span_data *span)
 {
     cJSON *obj = cJSON_CreateObject();
     if (obj == NULL)
@@ -322,13 +324,12 @@ static cJSON *json_status(const otel_span *span)
     return obj;
 }
 
-/* The tracer's resource as an object of strings; {} without a tracer. */
-static cJSON *json_resource(const otel_tracer *tracer)
+/* The resource as an object of strings; {} without one. */
+static cJSON *json_resource(const otel_resource *r)
 {
     cJSON *obj = cJSON_CreateObject();
     if (obj == NULL)
         return NULL;
-    const otel_resource *r = tracer ? otel_tracer_resource(tracer) : NULL;
     size_t n = r ? otel_resource_count(r) : 0;
     for (size_t i = 0; i < n; i++) {
         const char *key = NULL;
@@ -344,7 +345,7 @@ static cJSON *json_resource(const otel_tracer *tracer)
 
 /* The whole span as a cJSON tree, keys in the documented order. Caller frees
  * with cJSON_Delete; NULL when out of memory. */
-static cJSON *json_span(const otel_span *span)
+static cJSON *json_span(const otel_span_data *span)
 {
     size_t n_attrs = span->n_attrs < OTEL_SPAN_MAX_ATTRS ? span->n_attrs : OTEL_SPAN_MAX_ATTRS;
     cJSON *obj = cJSON_CreateObject();
@@ -360,7 +361,7 @@ static cJSON *json_span(const otel_span *span)
         add_item(obj, "attributes", json_attrs(span->attrs, n_attrs)) != OTEL_OK ||
         add_item(obj, "events", json_events(span)) != OTEL_OK ||
         add_item(obj, "status", json_status(span)) != OTEL_OK ||
-        add_item(obj, "resource", json_resource(span->tracer)) != OTEL_OK) {
+        add_item(obj, "resource", json_resource(span->resource)) != OTEL_OK) {
         cJSON_Delete(obj);
         return NULL;
     }
@@ -368,7 +369,7 @@ static cJSON *json_span(const otel_span *span)
 }
 
 /* Append span as one JSON line (with its newline) to c->buf. */
-static int render_json(otel_console *c, const otel_span *span)
+static int render_json(otel_console *c, const otel_span_data *span)
 {
     char *line = otel_console_span_json(span); /* ours, freed below */
     if (line == NULL)
@@ -509,7 +510,7 @@ static int pretty_resource(otel_console *c, const otel_resource *r)
     return buf_puts(c, "\n");
 }
 
-static int pretty_events(otel_console *c, const otel_span *span)
+static int pretty_events(otel_console *c, const otel_span_data *span)
 {
     size_t n = span->n_events < OTEL_SPAN_MAX_EVENTS ? span->n_events : OTEL_SPAN_MAX_EVENTS;
     if (n == 0)
@@ -536,7 +537,7 @@ static int pretty_events(otel_console *c, const otel_span *span)
     return OTEL_OK;
 }
 
-static int pretty_links(otel_console *c, const otel_span *span)
+static int pretty_links(otel_console *c, const otel_span_data *span)
 {
     size_t n = span->n_links < OTEL_SPAN_MAX_LINKS ? span->n_links : OTEL_SPAN_MAX_LINKS;
     if (n == 0)
@@ -561,7 +562,7 @@ static int pretty_links(otel_console *c, const otel_span *span)
 }
 
 /* Append span as a block of text to c->buf. */
-static int render_pretty(otel_console *c, const otel_span *span)
+static int render_pretty(otel_console *c, const otel_span_data *span)
 {
     char trace[33];
     char id[17];
@@ -602,20 +603,20 @@ static int render_pretty(otel_console *c, const otel_span *span)
 /* ---- exporter ----------------------------------------------------------- */
 
 /* Render and write one batch; c->lock is held. */
-static int export_locked(otel_console *c, otel_span *const *spans, size_t n)
+static int export_locked(otel_console *c, const otel_span_data *const *spans, size_t n)
 {
     const otel_resource *shown = NULL;
     bool any_shown = false;
     c->len = 0;
     for (size_t i = 0; i < n; i++) {
-        const otel_span *span = spans[i];
+        const otel_span_data *span = spans[i];
         if (span == NULL)
             continue;
         size_t start = c->len;
         int rc;
         if (c->format == OTEL_CONSOLE_PRETTY) {
             /* The resource header goes with the first block that has it. */
-            const otel_resource *r = span->tracer ? otel_tracer_resource(span->tracer) : NULL;
+            const otel_resource *r = span->resource;
             rc = OTEL_OK;
             if (!any_shown || r != shown)
                 rc = pretty_resource(c, r);
@@ -643,22 +644,17 @@ static int export_locked(otel_console *c, otel_span *const *spans, size_t n)
     return flush_all(c);
 }
 
-static int console_export(void *user_data, otel_span *const *spans, size_t n)
+static int console_export(void *user_data, const otel_span_data *const *spans, size_t n,
+                          uint64_t deadline)
 {
     otel_console *c = user_data;
     if (c == NULL || (spans == NULL && n > 0))
         return OTEL_ERR_INVALID;
     pthread_mutex_lock(&c->lock);
+    c->deadline = deadline;
     int rc = export_locked(c, spans, n);
     pthread_mutex_unlock(&c->lock);
     return rc;
-}
-
-/* Every export writes its batch before it returns: nothing is held back, so
- * there is nothing left to flush here. */
-static void console_shutdown(void *user_data)
-{
-    (void)user_data;
 }
 
 /* In a forked child: the parent's exporter thread may have held the lock
@@ -720,19 +716,29 @@ void otel_console_del(otel_console *c)
     otel_free(c);
 }
 
-otel_exporter otel_console_exporter(otel_console *c)
+static void console_free(void *user_data)
 {
-    otel_exporter e = {
-        .name = "console",
-        .export_spans = console_export,
-        .shutdown = console_shutdown,
-        .user_data = c,
-        .after_fork = console_after_fork,
-    };
-    return e;
+    otel_console_del(user_data);
 }
 
-char *otel_console_span_json(const otel_span *span)
+/* Every export writes its batch before it returns: nothing is held back,
+ * so the exporter needs no flush or shutdown function. */
+int otel_console_exporter(otel_console *c, otel_exporter **out)
+{
+    *out = NULL;
+    if (c == NULL)
+        return OTEL_ERR_INVALID;
+    int rc = otel_exporter_new(out, "console", console_export, c);
+    if (rc != OTEL_OK) {
+        otel_console_del(c);
+        return rc;
+    }
+    otel_exporter_set_after_fork(*out, console_after_fork);
+    otel_exporter_set_free(*out, console_free);
+    return OTEL_OK;
+}
+
+char *otel_console_span_json(const otel_span_data *span)
 {
     if (span == NULL)
         return NULL;

@@ -20,13 +20,15 @@ int otel_console_new(otel_console **out, otel_console_format format, const char 
 /* Closes a file it opened. NULL does nothing. */
 void otel_console_del(otel_console *c);
 
-/* The exporter vtable for c (borrowed: c must outlive the tracer using it).
- * Its shutdown flushes the output; it does not free c. */
-otel_exporter otel_console_exporter(otel_console *c);
+/* An exporter writing through c, which it takes (also on failure): c is
+ * freed with the exporter. Returns 0, OTEL_ERR_INVALID or OTEL_ERR_NOMEM.
+ * Each export writes its whole batch before it returns; on a non-blocking
+ * output it waits for room until the export's deadline. */
+int otel_console_exporter(otel_console *c, otel_exporter **out);
 
-/* One span as a JSON object on one line, without the newline, with the
- * resource of the span's tracer (or {} when it has none). Returns a heap
- * string the caller frees with free(), or NULL when out of memory. */
-char *otel_console_span_json(const otel_span *span);
+/* One span as a JSON object on one line, without the newline, with its
+ * resource (or {} when it has none). Returns a heap string the caller frees
+ * with free(), or NULL when out of memory. */
+char *otel_console_span_json(const otel_span_data *span);
 
 #endif /* OTEL_CONSOLE_H */

@@ -2,8 +2,6 @@
  * exporter. */
 #include "grpc.h"
 
-#include "../core/alloc.h"
-
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>

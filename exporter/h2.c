@@ -3,7 +3,6 @@
  * deadline. */
 #include "h2.h"
 
-#include "../core/alloc.h"
 #include "retry.h"
 
 #include <nghttp2/nghttp2.h>
@@ -523,7 +522,7 @@ static void conn_close(otel_h2 *c)
 static int wait_connected(otel_h2 *c, int fd, uint64_t deadline)
 {
     for (;;) {
-        uint64_t now = otel_retry_monotonic_ns();
+        uint64_t now = otel_mono_ns();
         if (now >= deadline) {
             set_err(c, "connect %s: timed out", c->ep.authority);
             return OTEL_ERR_TIMEOUT;
@@ -743,7 +742,7 @@ static int conn_run(otel_h2 *c, uint64_t deadline)
             set_err(c, "%s ended the session (GOAWAY) before answering", c->ep.authority);
             return OTEL_ERR_IO;
         }
-        uint64_t now = otel_retry_monotonic_ns();
+        uint64_t now = otel_mono_ns();
         if (now >= deadline) {
             set_err(c, "no answer from %s before the deadline", c->ep.authority);
             return OTEL_ERR_TIMEOUT;

@@ -82,7 +82,7 @@ typedef struct otel_h2_response {
  * taken of the body when it returns is copied) with the pseudo-headers
  * :method, :scheme http, :authority and :path, opening the connection first
  * when there is none, and wait until its stream closes or deadline_ns
- * (CLOCK_MONOTONIC, see otel_retry_monotonic_ns) passes. The body goes out
+ * (CLOCK_MONOTONIC, see otel_mono_ns) passes. The body goes out
  * as the peer's flow-control windows allow. Returns
  *   0                  a whole response came (any :status): see *resp and
  *                      otel_h2_response_field;

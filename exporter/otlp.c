@@ -3,8 +3,6 @@
  * until the export deadline. */
 #include "otlp.h"
 
-#include "../core/alloc.h"
-#include "../core/log.h"
 #include "grpc.h"
 #include "h2.h"
 #include "otlp_encode.h"
@@ -368,11 +366,15 @@ static int delivered(otel_otlp *e, size_t n, const outcome *o)
     return rejected > INT_MAX ? INT_MAX : (int)rejected;
 }
 
-static int export_locked(otel_otlp *e, otel_span *const *spans, size_t n)
+/* Export by the earlier of the exporter's own timeout and until (an
+ * otel_mono_ns time), carried over to the retry policy's clock. */
+static int export_locked(otel_otlp *e, const otel_span_data *const *spans, size_t n, uint64_t until)
 {
     if (e->shut)
         return OTEL_ERR_STATE;
-    uint64_t deadline = now_ns(e) + e->timeout_ns;
+    uint64_t mono = otel_mono_ns();
+    uint64_t left = until > mono ? until - mono : 0;
+    uint64_t deadline = now_ns(e) + (left < e->timeout_ns ? left : e->timeout_ns);
     const uint8_t *pb;
     size_t pb_len;
     otel_grpc_frame msg;
@@ -412,24 +414,29 @@ static int export_locked(otel_otlp *e, otel_span *const *spans, size_t n)
 
 /* ---- exporter vtable ---------------------------------------------------- */
 
-static int otlp_export(void *user_data, otel_span *const *spans, size_t n)
+static int otlp_export(void *user_data, const otel_span_data *const *spans, size_t n,
+                       uint64_t deadline)
 {
     otel_otlp *e = user_data;
     if (n == 0)
         return 0;
     pthread_mutex_lock(&e->lock);
-    int rc = export_locked(e, spans, n);
+    int rc = export_locked(e, spans, n, deadline);
     pthread_mutex_unlock(&e->lock);
     return rc;
 }
 
-static void otlp_shutdown(void *user_data)
+/* Nothing is buffered between exports: shutdown only closes the
+ * connection, which takes no waiting. */
+static int otlp_shutdown(void *user_data, uint64_t deadline)
 {
+    (void)deadline;
     otel_otlp *e = user_data;
     pthread_mutex_lock(&e->lock);
     e->shut = true;
     otel_h2_close(e->h2);
     pthread_mutex_unlock(&e->lock);
+    return OTEL_OK;
 }
 
 /* In a forked child: the connection is the parent's. Forget it without a
@@ -508,14 +515,25 @@ void otel_otlp_del(otel_otlp *e)
     otel_free(e);
 }
 
-otel_exporter otel_otlp_exporter(otel_otlp *e)
+static void otlp_free(void *user_data)
 {
-    otel_exporter exp = {.name = "otlp",
-                         .export_spans = otlp_export,
-                         .shutdown = otlp_shutdown,
-                         .user_data = e,
-                         .after_fork = otlp_after_fork};
-    return exp;
+    otel_otlp_del(user_data);
+}
+
+int otel_otlp_exporter(otel_otlp *e, otel_exporter **out)
+{
+    *out = NULL;
+    if (e == NULL)
+        return OTEL_ERR_INVALID;
+    int rc = otel_exporter_new(out, "otlp", otlp_export, e);
+    if (rc != OTEL_OK) {
+        otel_otlp_del(e);
+        return rc;
+    }
+    otel_exporter_set_shutdown(*out, otlp_shutdown);
+    otel_exporter_set_after_fork(*out, otlp_after_fork);
+    otel_exporter_set_free(*out, otlp_free);
+    return OTEL_OK;
 }
 
 void otel_otlp_get_stats(const otel_otlp *e, otel_otlp_stats *out)

@@ -40,12 +40,15 @@ int otel_otlp_new(otel_otlp **out, const otel_otlp_config *cfg, char *err, size_
 /* Closes the connection. NULL does nothing. */
 void otel_otlp_del(otel_otlp *e);
 
-/* The exporter vtable for e (borrowed: e must outlive the tracer). Its
- * export_spans runs in the processor's worker thread, blocking it until the
- * batch is delivered, refused, or the timeout passes; it returns 0, the number
- * of spans the receiver rejected (partial success, > 0), or a negative
- * OTEL_ERR_*. Its shutdown closes the connection. */
-otel_exporter otel_otlp_exporter(otel_otlp *e);
+/* An exporter sending through e, which it takes (also on failure): e is
+ * freed with the exporter, and stays valid for otel_otlp_get_stats as long
+ * as the tracer holding it. Its export runs in its pipeline's worker
+ * thread until the batch is delivered, refused, or the earlier of e's
+ * timeout and the export's deadline passes, retries and connection set-up
+ * included; it returns 0, the number of spans the receiver rejected
+ * (partial success, > 0), or a negative OTEL_ERR_*. Its shutdown closes the
+ * connection. Returns 0, OTEL_ERR_INVALID or OTEL_ERR_NOMEM. */
+int otel_otlp_exporter(otel_otlp *e, otel_exporter **out);
 
 typedef struct otel_otlp_stats {
     uint64_t requests; /* Export calls sent, retries included */

@@ -5,9 +5,6 @@
 
 #include <string.h>
 
-#include "../core/alloc.h"
-#include "../core/span_int.h"
-
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -184,23 +181,23 @@ static int reserve_buf(otel_otlp_encoder *e, size_t need)
 
 /* ---- what a span holds ------------------------------------------------------ */
 
-static const otel_resource *span_resource(const otel_span *s)
+static const otel_resource *span_resource(const otel_span_data *s)
 {
-    return s->tracer != NULL ? otel_tracer_resource(s->tracer) : NULL;
+    return s->resource;
 }
 
-static size_t span_attr_count(const otel_span *s)
+static size_t span_attr_count(const otel_span_data *s)
 {
     return s->n_attrs <= OTEL_SPAN_MAX_ATTRS ? s->n_attrs : OTEL_SPAN_MAX_ATTRS;
 }
 
-static size_t span_event_count(const otel_span *s)
+static size_t span_event_count(const otel_span_data *s)
 {
     return s->n_events <= OTEL_SPAN_MAX_EVENTS ? s->n_events : OTEL_SPAN_MAX_EVENTS;
 }
 
 /* Attributes of event ev that lie inside the span's ev_attrs. */
-static size_t event_attr_count(const otel_span *s, const otel_event *ev)
+static size_t event_attr_count(const otel_span_data *s, const otel_event *ev)
 {
     size_t used =
         s->n_ev_attrs <= OTEL_SPAN_MAX_EVENT_ATTRS ? s->n_ev_attrs : OTEL_SPAN_MAX_EVENT_ATTRS;
@@ -210,7 +207,7 @@ static size_t event_attr_count(const otel_span *s, const otel_event *ev)
     return ev->attr_count <= room ? ev->attr_count : room;
 }
 
-static size_t span_link_count(const otel_span *s)
+static size_t span_link_count(const otel_span_data *s)
 {
     return s->n_links <= OTEL_SPAN_MAX_LINKS ? s->n_links : OTEL_SPAN_MAX_LINKS;
 }
@@ -221,7 +218,7 @@ static size_t str_len(const char *s)
 }
 
 /* The tracestate's length (the core keeps it NUL-terminated at that). */
-static size_t tracestate_len(const otel_span *s)
+static size_t tracestate_len(const otel_span_data *s)
 {
     return s->tracestate_len < sizeof(s->tracestate) ? s->tracestate_len : 0;
 }
@@ -237,7 +234,7 @@ static inline size_t value_len(const otel_attr *a)
     return a->v.s.ptr != NULL ? a->v.s.len : 0;
 }
 
-static uint32_t span_flags(const otel_span *s)
+static uint32_t span_flags(const otel_span_data *s)
 {
     return ((uint32_t)s->ctx.trace_flags & FLAGS_TRACE_MASK) | FLAGS_HAS_IS_REMOTE |
            (s->parent_is_remote ? (uint32_t)FLAGS_IS_REMOTE : 0u);
@@ -337,7 +334,7 @@ static size_t attrs_size(const otel_attr *attrs, size_t n)
     return size;
 }
 
-static size_t event_size(const otel_span *s, const otel_event *ev)
+static size_t event_size(const otel_span_data *s, const otel_event *ev)
 {
     size_t size = (ev->time_ns != 0 ? 9 : 0) + opt_len_field_size(str_len(ev->name));
     size += attrs_size(&s->ev_attrs[ev->attr_first], event_attr_count(s, ev));
@@ -352,7 +349,7 @@ static size_t link_size(const otel_link *l)
     return 18 + 10 + opt_len_field_size(str_len(l->tracestate)) + 1 + 4;
 }
 
-static size_t status_size(const otel_span *s)
+static size_t status_size(const otel_span_data *s)
 {
     size_t size = opt_len_field_size(str_len(s->status_message));
     if (s->status != 0)
@@ -361,7 +358,7 @@ static size_t status_size(const otel_span *s)
 }
 
 /* Bytes of span s's Span message; its name's length goes to *name_len. */
-static size_t span_size(const otel_span *s, uint32_t *name_len)
+static size_t span_size(const otel_span_data *s, uint32_t *name_len)
 {
     size_t nl = str_len(s->name);
     *name_len = (uint32_t)nl;
@@ -536,7 +533,7 @@ static uint8_t *put_attrs(uint8_t *p, uint8_t tag, const otel_attr *attrs, size_
     return p;
 }
 
-static uint8_t *put_event(uint8_t *p, const otel_span *s, const otel_event *ev)
+static uint8_t *put_event(uint8_t *p, const otel_span_data *s, const otel_event *ev)
 {
     p = put_len(p, SPAN_EVENTS, event_size(s, ev));
     if (ev->time_ns != 0) {
@@ -566,7 +563,7 @@ static uint8_t *put_link(uint8_t *p, const otel_link *l)
     return put_fixed32(p, link_flags(l));
 }
 
-static uint8_t *put_status(uint8_t *p, const otel_span *s)
+static uint8_t *put_status(uint8_t *p, const otel_span_data *s)
 {
     p = put_len(p, SPAN_STATUS, status_size(s));
     size_t ml = str_len(s->status_message);
@@ -580,7 +577,7 @@ static uint8_t *put_status(uint8_t *p, const otel_span *s)
 }
 
 /* Span s as a ScopeSpans.spans field; pl is its plan. */
-static uint8_t *put_span(uint8_t *p, const otel_span *s, const span_plan *pl)
+static uint8_t *put_span(uint8_t *p, const otel_span_data *s, const span_plan *pl)
 {
     p = put_len(p, SS_SPANS, pl->size);
     p = put_bytes(p, SPAN_TRACE_ID, s->ctx.trace_id, sizeof(s->ctx.trace_id));
@@ -678,8 +675,8 @@ static int find_group(otel_otlp_encoder *e, const otel_resource *r, size_t *grou
 
 /* First pass: group spans by resource and size every message. *size is the
  * request's. Returns 0 or OTEL_ERR_NOMEM. */
-static int plan_batch(otel_otlp_encoder *e, otel_span *const *spans, size_t n, size_t *n_groups,
-                      size_t *size)
+static int plan_batch(otel_otlp_encoder *e, const otel_span_data *const *spans, size_t n,
+                      size_t *n_groups, size_t *size)
 {
     size_t groups = 0, total = 0;
     int rc = reserve_spans(e, n);
@@ -716,7 +713,8 @@ static void order_batch(otel_otlp_encoder *e, size_t n, size_t groups)
 }
 
 /* Second pass: write the request, size bytes, into e->buf. */
-static void write_batch(otel_otlp_encoder *e, otel_span *const *spans, size_t n, size_t groups)
+static void write_batch(otel_otlp_encoder *e, const otel_span_data *const *spans, size_t n,
+                        size_t groups)
 {
     uint8_t *p = e->buf;
     if (groups == 1) {
@@ -809,8 +807,8 @@ void otel_otlp_encoder_del(otel_otlp_encoder *e)
     otel_free(e);
 }
 
-int otel_otlp_encode(otel_otlp_encoder *e, otel_span *const *spans, size_t n, const uint8_t **data,
-                     size_t *len)
+int otel_otlp_encode(otel_otlp_encoder *e, const otel_span_data *const *spans, size_t n,
+                     const uint8_t **data, size_t *len)
 {
     static const uint8_t empty[1];
     size_t groups = 0, size = 0;

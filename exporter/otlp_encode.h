@@ -21,8 +21,8 @@ void otel_otlp_encoder_del(otel_otlp_encoder *e);
  * ResourceSpans per resource, one ScopeSpans with scope "mhd-otel" and
  * OTEL_SDK_VERSION. *data points to the bytes, owned by e and valid until
  * the next call. Returns 0 or OTEL_ERR_NOMEM. */
-int otel_otlp_encode(otel_otlp_encoder *e, otel_span *const *spans, size_t n, const uint8_t **data,
-                     size_t *len);
+int otel_otlp_encode(otel_otlp_encoder *e, const otel_span_data *const *spans, size_t n,
+                     const uint8_t **data, size_t *len);
 
 /* Read an ExportTraceServiceResponse: *rejected spans (0 when no partial
  * success) and its error message into msg (cap bytes, "" when none).

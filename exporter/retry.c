@@ -17,7 +17,7 @@ static otel_retry_policy default_override;
 static uint64_t clock_monotonic(void *user_data)
 {
     (void)user_data;
-    return otel_retry_monotonic_ns();
+    return otel_mono_ns();
 }
 
 /* 64 random bits from the core's per-thread generator. */
@@ -33,13 +33,6 @@ static uint64_t rand_core(void *user_data)
 }
 
 /* ---- API ---------------------------------------------------------------- */
-
-uint64_t otel_retry_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
-}
 
 void otel_retry_policy_default(otel_retry_policy *p)
 {

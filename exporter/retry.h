@@ -23,7 +23,7 @@ typedef struct otel_retry_policy {
     uint64_t initial_backoff_ns; /* 1 s */
     uint64_t max_backoff_ns;     /* 5 s */
     uint32_t multiplier_pct;     /* 150: each ceiling 1.5 times the last; >= 100 */
-    otel_retry_clock_fn clock;   /* otel_retry_monotonic_ns by default */
+    otel_retry_clock_fn clock;   /* otel_mono_ns by default */
     void *clock_ud;
     otel_retry_rand_fn rand; /* the core's id generator by default */
     void *rand_ud;
@@ -33,9 +33,6 @@ typedef struct otel_retry_policy {
 #define OTEL_RETRY_INITIAL_BACKOFF_NS UINT64_C(1000000000)
 #define OTEL_RETRY_MAX_BACKOFF_NS UINT64_C(5000000000)
 #define OTEL_RETRY_MULTIPLIER_PCT 150
-
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t otel_retry_monotonic_ns(void);
 
 /* Fill p with the default policy: the values above, the monotonic clock, the
  * core's random source; or, after otel_retry_policy_set_default, a copy of

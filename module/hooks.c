@@ -5,7 +5,7 @@
 
 #include "route.h"
 
-#include "../core/span_int.h"
+#include "../core/otel.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -4,7 +4,6 @@
 
 #include "mhd_real.h"
 
-#include "../core/alloc.h"
 #include "../core/log.h"
 
 #include <ctype.h>
@@ -90,14 +89,16 @@ static int add_otlp(mhd_otel *m, char *err, size_t errlen)
         .timeout_ns = c->otlp_timeout_ns,
     };
     char why[256] = "";
-    int rc = otel_otlp_new(&m->otlp, &oc, why, sizeof(why));
+    otel_otlp *o;
+    int rc = otel_otlp_new(&o, &oc, why, sizeof(why));
     otel_free(h);
     if (rc != OTEL_OK) {
         snprintf(err, errlen, "otlp exporter: %s", why[0] ? why : otel_strerror(rc));
         return rc;
     }
-    otel_exporter e = otel_otlp_exporter(m->otlp);
-    return otel_tracer_add_exporter(m->tracer, &e);
+    otel_exporter *e;
+    rc = otel_otlp_exporter(o, &e); /* takes o */
+    return rc == OTEL_OK ? otel_tracer_add_exporter(m->tracer, e) : rc;
 }
 
 static int make_tracer(mhd_otel *m, char *err, size_t errlen)
@@ -115,7 +116,8 @@ static int make_tracer(mhd_otel *m, char *err, size_t errlen)
         return rc;
     }
     if (c->console) {
-        rc = otel_console_new(&m->console, c->console_format, c->console_output);
+        otel_console *con;
+        rc = otel_console_new(&con, c->console_format, c->console_output);
         if (rc == OTEL_ERR_IO)
             snprintf(err, errlen, "console exporter: cannot open \"%s\": %s", c->console_output,
                      otel_strerror(rc));
@@ -123,8 +125,10 @@ static int make_tracer(mhd_otel *m, char *err, size_t errlen)
             snprintf(err, errlen, "console exporter: %s", otel_strerror(rc));
         if (rc != OTEL_OK)
             return rc;
-        otel_exporter e = otel_console_exporter(m->console);
-        rc = otel_tracer_add_exporter(m->tracer, &e);
+        otel_exporter *e;
+        rc = otel_console_exporter(con, &e); /* takes con */
+        if (rc == OTEL_OK)
+            rc = otel_tracer_add_exporter(m->tracer, e);
         if (rc != OTEL_OK)
             return rc;
     }
@@ -171,9 +175,7 @@ void mhd_otel_del(mhd_otel *m)
 {
     if (m == NULL)
         return;
-    otel_tracer_del(m->tracer); /* flushes */
-    otel_console_del(m->console);
-    otel_otlp_del(m->otlp);
+    otel_tracer_del(m->tracer); /* exports what is queued, by the export timeout */
     if (m->capture_keys != NULL)
         for (size_t i = 0; i < m->conf->capture_headers.n; i++)
             otel_free(m->capture_keys[i]);
@@ -217,6 +219,44 @@ void mhd_otel_stats(const mhd_otel *m, otel_stats *out)
     memset(out, 0, sizeof(*out));
     if (m != NULL && m->tracer != NULL)
         otel_tracer_stats(m->tracer, out);
+}
+
+const char *mhd_otel_describe(const mhd_otel *m, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return buf;
+    if (!mhd_otel_enabled(m)) {
+        snprintf(buf, cap, "tracing off");
+        return buf;
+    }
+    const mhd_otel_conf *c = m->conf;
+    const char *service = otel_resource_get(otel_tracer_resource(m->tracer), "service.name");
+    size_t n =
+        (size_t)snprintf(buf, cap, "tracing on: service %s; exporters", service ? service : "?");
+    if (n < cap && c->console)
+        n += (size_t)snprintf(buf + n, cap - n, " console (%s)%s", c->console_output,
+                              c->otlp ? "," : "");
+    if (n < cap && c->otlp)
+        n += (size_t)snprintf(buf + n, cap - n, " otlp (%s)",
+                              c->otlp_endpoint ? c->otlp_endpoint : "http://localhost:4317");
+    if (n < cap && !c->console && !c->otlp)
+        n += (size_t)snprintf(buf + n, cap - n, " none");
+    if (n < cap) {
+        const otel_sampler *smp = &c->sampler;
+        n += (size_t)snprintf(buf + n, cap - n, "; sampler %s", otel_sampler_kind_name(smp->kind));
+        if (n < cap && otel_sampler_needs_ratio(smp->kind))
+            snprintf(buf + n, cap - n, " %g", smp->ratio);
+    }
+    return buf;
+}
+
+/* The start-up line, once per module, at its first daemon. */
+static void announce(mhd_otel *m)
+{
+    if (m == NULL || atomic_exchange(&m->announced, true))
+        return;
+    char line[512];
+    otel_log(OTEL_LOG_INFO, "%s", mhd_otel_describe(m, line, sizeof(line)));
 }
 
 /* ---- daemons ------------------------------------------------------------ */
@@ -280,6 +320,7 @@ struct MHD_Daemon *mhd_otel_start_daemon_va(mhd_otel *m, unsigned int flags, uin
                                             MHD_AcceptPolicyCallback apc, void *apc_cls,
                                             MHD_AccessHandlerCallback dh, void *dh_cls, va_list ap)
 {
+    announce(m);
     if (!mhd_otel_enabled(m) || dh == NULL)
         return mhd_otel_real_start_va()(flags, port, apc, apc_cls, dh, dh_cls, ap);
     va_list copy;

@@ -80,8 +80,16 @@ typedef void (*mhd_otel_response_hook)(void *user_data, otel_span *span,
 void mhd_otel_set_request_hook(mhd_otel *m, mhd_otel_request_hook hook, void *user_data);
 void mhd_otel_set_response_hook(mhd_otel *m, mhd_otel_response_hook hook, void *user_data);
 
-/* Counters of the tracer (ended, exported, dropped, ...). */
+/* Counters of the tracer (ended, exported, dropped, ...), summed over its
+ * exporters; otel_tracer_exporter_stats on mhd_otel_tracer(m) has each
+ * exporter's. */
 void mhd_otel_stats(const mhd_otel *m, otel_stats *out);
+
+/* One line saying what m does, for a start-up log: "tracing on: service
+ * NAME; exporters console (stdout), otlp (http://HOST:4317); sampler NAME",
+ * or "tracing off". Written into buf (cap bytes, NUL-terminated, cut when
+ * longer); returns buf. The module logs it at the first daemon it starts. */
+const char *mhd_otel_describe(const mhd_otel *m, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

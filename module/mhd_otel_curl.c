@@ -4,7 +4,6 @@
  * of the shared library are in curl_preload.c. */
 #include "mhd_otel_curl.h"
 
-#include "../core/alloc.h"
 #include "../core/client.h"
 
 #include <dlfcn.h>

@@ -5,6 +5,8 @@
 
 #include "mhd_otel.h"
 
+#include <stdatomic.h>
+
 #include "../exporter/console.h"
 #include "../exporter/otlp.h"
 #include "conf.h"
@@ -14,9 +16,8 @@
 struct mhd_otel {
     mhd_otel_conf *conf;   /* owned */
     otel_tracer *tracer;   /* owned; NULL when tracing is off */
-    otel_console *console; /* owned; NULL without a console exporter */
-    otel_otlp *otlp;       /* owned; NULL without an OTLP exporter */
     char **capture_keys;   /* owned: "http.request.header.<lowercased>" */
+    atomic_bool announced; /* the start-up line was logged */
     mhd_otel_request_hook request_hook;
     void *request_hook_ud;
     mhd_otel_response_hook response_hook;

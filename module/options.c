@@ -2,7 +2,6 @@
  * MHD_OPTION_ARRAY) into an editable MHD_OptionItem array. */
 #include "options.h"
 
-#include "../core/alloc.h"
 #include "../core/otel.h"
 
 #include <string.h>

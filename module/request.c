@@ -2,7 +2,6 @@
  * through a lock-striped hash table. */
 #include "request.h"
 
-#include "../core/alloc.h"
 #include "../core/pool.h"
 
 #include <pthread.h>

@@ -10,13 +10,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../core/span_int.h"
 #include "../../exporter/otlp_encode.h"
 
 #define BATCH 512
 #define SLICES 5
 
-static void add_str(otel_span *s, const char *key, const char *v)
+static void add_str(otel_span_data *s, const char *key, const char *v)
 {
     otel_attr *a = &s->attrs[s->n_attrs++];
     a->key = key;
@@ -26,7 +25,7 @@ static void add_str(otel_span *s, const char *key, const char *v)
     a->v.s.len = (uint32_t)strlen(v);
 }
 
-static void add_int(otel_span *s, const char *key, int64_t v)
+static void add_int(otel_span_data *s, const char *key, int64_t v)
 {
     otel_attr *a = &s->attrs[s->n_attrs++];
     a->key = key;
@@ -35,7 +34,7 @@ static void add_int(otel_span *s, const char *key, int64_t v)
     a->v.i = v;
 }
 
-static void add_bool(otel_span *s, const char *key, bool v)
+static void add_bool(otel_span_data *s, const char *key, bool v)
 {
     otel_attr *a = &s->attrs[s->n_attrs++];
     a->key = key;
@@ -46,7 +45,7 @@ static void add_bool(otel_span *s, const char *key, bool v)
 
 /* A server span as the module leaves it: ids, a remote parent, the HTTP
  * attributes, two application attributes and one application counter. */
-static void make_span(otel_span *s, otel_tracer *t, uint64_t i)
+static void make_span(otel_span_data *s, const otel_resource *r, uint64_t i)
 {
     memset(s, 0, sizeof(*s));
     otel_trace_id_new(s->ctx.trace_id);
@@ -55,15 +54,13 @@ static void make_span(otel_span *s, otel_tracer *t, uint64_t i)
     s->ctx.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
     s->has_parent = true;
     s->parent_is_remote = true;
-    s->recording = true;
-    s->ended = true;
     s->kind = OTEL_SPAN_KIND_SERVER;
     s->status = OTEL_STATUS_UNSET;
     s->status_message = "";
     s->name = "GET /hello/{name}";
     s->start_ns = UINT64_C(1764000000000000000) + i * 1000;
     s->end_ns = s->start_ns + 250000;
-    s->tracer = t;
+    s->resource = r;
     add_str(s, "http.request.method", "GET");
     add_str(s, "url.path", "/hello/world");
     add_str(s, "url.scheme", "http");
@@ -92,24 +89,20 @@ int main(int argc, char **argv)
     long rounds = argc > 1 ? strtol(argv[1], NULL, 10) : 2000;
     if (rounds < 1)
         rounds = 1;
-    otel_tracer_config cfg;
-    otel_tracer_config_default(&cfg);
     otel_resource *res;
-    otel_tracer *t;
     if (otel_resource_new(&res, "bench") != 0)
         return 1;
-    if (otel_resource_set(res, "deployment.environment", "production") != 0 ||
-        otel_tracer_new(&t, &cfg, res) != 0) {
+    if (otel_resource_set(res, "deployment.environment", "production") != 0) {
         otel_resource_del(res);
         return 1;
     }
-    otel_span *store = calloc(BATCH, sizeof(*store));
-    otel_span *batch[BATCH];
+    otel_span_data *store = calloc(BATCH, sizeof(*store));
+    const otel_span_data *batch[BATCH];
     otel_otlp_encoder *e;
     if (store == NULL || otel_otlp_encoder_new(&e) != 0)
         return 1;
     for (int i = 0; i < BATCH; i++) {
-        make_span(&store[i], t, (uint64_t)i);
+        make_span(&store[i], res, (uint64_t)i);
         batch[i] = &store[i];
     }
 
@@ -143,6 +136,6 @@ int main(int argc, char **argv)
 
     otel_otlp_encoder_del(e);
     free(store);
-    otel_tracer_del(t);
+    otel_resource_del(res);
     return 0;
 }

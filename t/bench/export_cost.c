@@ -7,7 +7,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "../../core/span_int.h"
+#include "../../core/otel.h"
 #include "../../exporter/otlp.h"
 
 #define ROUND 8192 /* spans queued, then flushed */
@@ -72,8 +72,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "export_cost: setup failed %s\n", err);
         return 1;
     }
-    otel_exporter e = otel_otlp_exporter(o);
-    otel_tracer_add_exporter(t, &e);
+    otel_exporter *e;
+    if (otel_otlp_exporter(o, &e) != 0 || otel_tracer_add_exporter(t, e) != 0) {
+        fprintf(stderr, "export_cost: setup failed\n");
+        return 1;
+    }
     otel_tracer_start(t);
     double wall = 0, cpu_other = 0;
     double cpu0 = process_cpu();
@@ -90,14 +93,13 @@ int main(int argc, char **argv)
     otel_stats st;
     otel_tracer_stats(t, &st);
     otel_otlp_stats os;
-    otel_otlp_get_stats(o, &os);
+    otel_otlp_get_stats(o, &os); /* o lives as long as t */
     printf(
         "exporter: %llu spans exported, %llu failed, %.0f spans/s (wall, flush time), "
         "%.0f spans per exporter-CPU second, %.2f us CPU/span, %.0f bytes/span sent%s\n",
         (unsigned long long)st.exported, (unsigned long long)st.failed, (double)st.exported / wall,
         (double)st.exported / worker_cpu, worker_cpu / (double)st.exported * 1e6,
         (double)os.bytes_sent / (double)(st.exported ? st.exported : 1), oc.gzip ? " (gzip)" : "");
-    otel_tracer_del(t);
-    otel_otlp_del(o);
+    otel_tracer_del(t); /* and o with it */
     return st.failed != 0;
 }

@@ -9,15 +9,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../core/span_int.h"
+#include "../../core/otel.h"
 
 #define ROUND 1000 /* spans between flushes: the pool is reused, as in a server */
 
-static int discard(void *ud, otel_span *const *spans, size_t n)
+static int discard(void *ud, const otel_span_data *const *spans, size_t n, uint64_t deadline_ns)
 {
     (void)ud;
     (void)spans;
     (void)n;
+    (void)deadline_ns;
     return 0;
 }
 
@@ -62,8 +63,9 @@ int main(int argc, char **argv)
     otel_tracer *t;
     if (otel_resource_new(&res, "bench") != 0 || otel_tracer_new(&t, &cfg, res) != 0)
         return 1;
-    otel_exporter e = {.name = "discard", .export_spans = discard};
-    otel_tracer_add_exporter(t, &e);
+    otel_exporter *e;
+    if (otel_exporter_new(&e, "discard", discard, NULL) != 0 || otel_tracer_add_exporter(t, e) != 0)
+        return 1;
     otel_tracer_start(t);
     double busy = 0;
     for (long done = 0; done < n; done += ROUND) {

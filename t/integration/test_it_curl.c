@@ -127,25 +127,27 @@ static const char *relocate(const char *p, const otel_span *from, otel_span *to)
     return p;
 }
 
-static int capture_export(void *user_data, otel_span *const *spans, size_t n)
+static int capture_export(void *user_data, const otel_span_data *const *spans, size_t n,
+                          uint64_t deadline_ns)
 {
+    (void)deadline_ns;
     capture *c = user_data;
     for (size_t i = 0; i < n && c->n < MAX_CAPTURED; i++) {
-        const otel_span *from = spans[i];
+        const otel_span *from = otel_span_of(spans[i]);
         otel_span *to = &c->spans[c->n++];
         *to = *from;
-        to->name = relocate(from->name, from, to);
-        to->status_message = relocate(from->status_message, from, to);
-        for (uint16_t a = 0; a < from->n_attrs; a++) {
-            to->attrs[a].key = relocate(from->attrs[a].key, from, to);
-            if (from->attrs[a].type == OTEL_ATTR_STRING)
-                to->attrs[a].v.s.ptr = relocate(from->attrs[a].v.s.ptr, from, to);
+        to->d.name = relocate(from->d.name, from, to);
+        to->d.status_message = relocate(from->d.status_message, from, to);
+        for (uint16_t a = 0; a < from->d.n_attrs; a++) {
+            to->d.attrs[a].key = relocate(from->d.attrs[a].key, from, to);
+            if (from->d.attrs[a].type == OTEL_ATTR_STRING)
+                to->d.attrs[a].v.s.ptr = relocate(from->d.attrs[a].v.s.ptr, from, to);
         }
     }
     return OTEL_OK;
 }
 
-static const otel_attr *attr(const otel_span *s, const char *key)
+static const otel_attr *attr(const otel_span_data *s, const char *key)
 {
     for (size_t i = 0; i < s->n_attrs; i++)
         if (strcmp(s->attrs[i].key, key) == 0)
@@ -153,31 +155,31 @@ static const otel_attr *attr(const otel_span *s, const char *key)
     return NULL;
 }
 
-static const char *str_attr(const otel_span *s, const char *key)
+static const char *str_attr(const otel_span_data *s, const char *key)
 {
     const otel_attr *a = attr(s, key);
     return (a != NULL && a->type == OTEL_ATTR_STRING) ? a->v.s.ptr : NULL;
 }
 
-static int64_t int_attr(const otel_span *s, const char *key)
+static int64_t int_attr(const otel_span_data *s, const char *key)
 {
     const otel_attr *a = attr(s, key);
     return (a != NULL && a->type == OTEL_ATTR_INT) ? a->v.i : -1;
 }
 
 /* End the server span, flush, and return the only CLIENT span exported. */
-static const otel_span *client_span(fixture *f)
+static const otel_span_data *client_span(fixture *f)
 {
     otel_context_detach(f->prev);
     otel_span_end(f->server);
     f->server = NULL;
     assert_int_equal(otel_tracer_force_flush(f->t, 2 * SEC), OTEL_OK);
-    const otel_span *found = NULL;
+    const otel_span_data *found = NULL;
     for (size_t i = 0; i < f->cap.n; i++) {
-        if (f->cap.spans[i].kind != OTEL_SPAN_KIND_CLIENT)
+        if (f->cap.spans[i].d.kind != OTEL_SPAN_KIND_CLIENT)
             continue;
         assert_null(found);
-        found = &f->cap.spans[i];
+        found = &f->cap.spans[i].d;
     }
     assert_non_null(found);
     assert_memory_equal(found->ctx.trace_id, f->server_ctx.trace_id, 16);
@@ -208,8 +210,9 @@ static int setup(void **state)
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "itest-curl"), OTEL_OK);
     assert_int_equal(otel_tracer_new(&f->t, &cfg, r), OTEL_OK);
-    otel_exporter e = {.name = "capture", .export_spans = capture_export, .user_data = &f->cap};
-    assert_int_equal(otel_tracer_add_exporter(f->t, &e), OTEL_OK);
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_exporter_new(&e, "capture", capture_export, &f->cap), OTEL_OK);
+    assert_int_equal(otel_tracer_add_exporter(f->t, e), OTEL_OK);
 
     otel_span_options so = {.kind = OTEL_SPAN_KIND_SERVER};
     f->server = otel_span_start(f->t, "GET /work", &so);
@@ -305,7 +308,7 @@ static void test_mhd_otel_curl_easy_perform_injects(void **state)
     mhd_otel_curl_easy_cleanup(h);
     curl_slist_free_all(mine);
 
-    const otel_span *c = client_span(f);
+    const otel_span_data *c = client_span(f);
     char want[OTEL_TRACEPARENT_LEN + 1];
     otel_traceparent_format(&c->ctx, want);
     assert_string_equal(tp, want);
@@ -332,7 +335,7 @@ static void test_mhd_otel_curl_easy_perform_replaces_callers_traceparent(void **
     assert_non_null(echoed(&f->b, "traceparent", tp, sizeof(tp))); /* once */
     mhd_otel_curl_easy_cleanup(h);
     curl_slist_free_all(mine);
-    const otel_span *c = client_span(f);
+    const otel_span_data *c = client_span(f);
     char want[OTEL_TRACEPARENT_LEN + 1];
     otel_traceparent_format(&c->ctx, want);
     assert_string_equal(tp, want);
@@ -346,7 +349,7 @@ static void test_mhd_otel_curl_easy_perform_500_error(void **state)
     CURL *h = handle(f, NULL, url);
     assert_int_equal(mhd_otel_curl_easy_perform(h), CURLE_OK);
     mhd_otel_curl_easy_cleanup(h);
-    const otel_span *c = client_span(f);
+    const otel_span_data *c = client_span(f);
     assert_int_equal(int_attr(c, "http.response.status_code"), 500);
     assert_int_equal(c->status, OTEL_STATUS_ERROR);
     assert_string_equal(str_attr(c, "error.type"), "500");
@@ -365,7 +368,7 @@ static void test_mhd_otel_curl_easy_perform_failonerror(void **state)
     mhd_otel_curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
     assert_int_equal(mhd_otel_curl_easy_perform(h), CURLE_HTTP_RETURNED_ERROR);
     mhd_otel_curl_easy_cleanup(h);
-    const otel_span *c = client_span(f);
+    const otel_span_data *c = client_span(f);
     assert_int_equal(c->status, OTEL_STATUS_ERROR);
     assert_string_equal(str_attr(c, "error.type"), "404");
 }
@@ -380,7 +383,7 @@ static void test_mhd_otel_curl_easy_perform_connection_refused(void **state)
     CURL *h = handle(f, NULL, url);
     assert_int_equal(mhd_otel_curl_easy_perform(h), CURLE_COULDNT_CONNECT);
     mhd_otel_curl_easy_cleanup(h);
-    const otel_span *c = client_span(f);
+    const otel_span_data *c = client_span(f);
     assert_int_equal(c->status, OTEL_STATUS_ERROR);
     assert_string_equal(str_attr(c, "error.type"), "CURLE_COULDNT_CONNECT");
     assert_null(attr(c, "http.response.status_code"));
@@ -412,13 +415,13 @@ static void test_mhd_otel_curl_easy_perform_methods(void **state)
     f->server = NULL;
     assert_int_equal(otel_tracer_force_flush(f->t, 2 * SEC), OTEL_OK);
     assert_int_equal(f->cap.n, 5);
-    assert_string_equal(f->cap.spans[0].name, "POST");
-    assert_string_equal(f->cap.spans[1].name, "HTTP");
-    assert_string_equal(str_attr(&f->cap.spans[1], "http.request.method"), "_OTHER");
-    assert_string_equal(str_attr(&f->cap.spans[1], "http.request.method_original"), "PURGE");
-    assert_string_equal(f->cap.spans[2].name, "HEAD");
-    assert_string_equal(f->cap.spans[3].name, "GET");
-    assert_string_equal(str_attr(&f->cap.spans[3], "url.full"), f->url);
+    assert_string_equal(f->cap.spans[0].d.name, "POST");
+    assert_string_equal(f->cap.spans[1].d.name, "HTTP");
+    assert_string_equal(str_attr(&f->cap.spans[1].d, "http.request.method"), "_OTHER");
+    assert_string_equal(str_attr(&f->cap.spans[1].d, "http.request.method_original"), "PURGE");
+    assert_string_equal(f->cap.spans[2].d.name, "HEAD");
+    assert_string_equal(f->cap.spans[3].d.name, "GET");
+    assert_string_equal(str_attr(&f->cap.spans[3].d, "url.full"), f->url);
 }
 
 static void on_request(void *ud, otel_span *span, CURL *h)
@@ -462,7 +465,7 @@ static void test_mhd_otel_curl_hooks_and_baggage(void **state)
     char v[128];
     assert_non_null(echoed(&f->b, "baggage", v, sizeof(v)));
     assert_string_equal(v, "user=a%20b");
-    const otel_span *c = client_span(f);
+    const otel_span_data *c = client_span(f);
     assert_string_equal(str_attr(c, "app.hook"), "request");
 }
 
@@ -567,7 +570,7 @@ static void test_mhd_otel_curl_custom_method_copy_failed(void **state)
     assert_int_equal(rc, CURLE_OK);
     assert_int_equal(mhd_otel_curl_easy_perform(h), CURLE_OK);
     mhd_otel_curl_easy_cleanup(h);
-    const otel_span *c = client_span(f);
+    const otel_span_data *c = client_span(f);
     assert_string_equal(c->name, "HTTP");
     assert_string_equal(str_attr(c, "http.request.method"), "_OTHER");
 }

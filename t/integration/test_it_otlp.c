@@ -8,7 +8,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,10 +209,23 @@ static void wait_sink(const itest_sink *k, const char *path, size_t want)
                  path != NULL ? " of " : "", path != NULL ? path : "", want);
 }
 
+/* The OTLP exporter's counter name: from the server's line for that
+ * exporter when it has more than one ("demo-server: exporter otlp: spans
+ * ..."), else from its one counters line. */
 static uint64_t counter(const itest_server *s, const char *name)
 {
+    static const char own[] = "demo-server: exporter otlp: spans ";
     uint64_t v = 0;
+    const char *line = s->err_text != NULL ? strstr(s->err_text, own) : NULL;
+    char buf[512];
+    itest_server alone = *s;
 
+    if (line != NULL) {
+        line += sizeof(own) - 1;
+        snprintf(buf, sizeof(buf), "demo-server: spans %.*s", (int)strcspn(line, "\n"), line);
+        alone.err_text = buf;
+        s = &alone;
+    }
     if (!itest_server_counter(s, name, &v))
         fail_msg("no %s= in the server's counters line; stderr:\n%s", name,
                  s->err_text ? s->err_text : "");
@@ -752,6 +771,140 @@ static void test_otlp_unreachable_endpoint(void **state)
     assert_int_equal(counter(&f->s, "exported"), 0);
 }
 
+/* ---- a collector that is down, never answers, or answers late ------------ */
+
+/* A blackholed collector: a socket that listens (the kernel completes the
+ * TCP handshakes) and is never read, so no answer ever comes. Returns its
+ * descriptor, the port in *port. */
+static int blackhole_open(uint16_t *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 64), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Spans in the console exporter's file (0 while it does not exist). */
+static size_t console_count(const itest_server *s)
+{
+    itest_spans sp;
+    char why[256];
+    size_t n;
+
+    if (access(s->spans_path, F_OK) != 0)
+        return 0;
+    if (itest_spans_read(s->spans_path, &sp, why, sizeof(why)) != 0)
+        fail_msg("%s: %s", s->spans_path, why);
+    n = sp.n;
+    itest_spans_free(&sp);
+    return n;
+}
+
+/* One pipeline per exporter: with the OTLP exporter stuck in an export to
+ * a collector that never answers (its deadline a minute away), the console
+ * exporter still writes every span within a schedule delay or so, round
+ * after round. With one queue for both, the console would wait the minute
+ * out behind the OTLP export. */
+static void test_console_keeps_going_while_collector_blackholed(void **state)
+{
+    fixture *f = *state;
+    uint16_t port = 0;
+    int hole = blackhole_open(&port);
+
+    server_start_ok(&f->s, port, "    timeout 60s;\n",
+                    "otel_batch { schedule_delay 100ms; export_timeout 60s; }\n");
+    for (int round = 1; round <= 4; round++) {
+        assert_int_equal(itest_curl_repeat(&f->s, "/hello/round", 5, 200), 5);
+        uint64_t deadline = clock_ms() + 20000;
+        while (console_count(&f->s) < (size_t)round * 5 && clock_ms() < deadline)
+            pause_ms(50);
+        if (console_count(&f->s) < (size_t)round * 5)
+            fail_msg("round %d: the console has %zu spans, want %d, with the collector "
+                     "blackholed",
+                     round, console_count(&f->s), round * 5);
+    }
+    /* A stop would wait for the OTLP export's minute: not what this test
+     * is about. */
+    kill(f->s.pid, SIGKILL);
+    (void)itest_server_reap(&f->s, 10000);
+    close(hole);
+}
+
+/* OTel trace SDK spec, "Shutdown" (SHOULD complete or abort within some
+ * timeout) and "Batching processor" (exportTimeoutMillis): 300 queued
+ * spans in batches of 8 (38 exports) and a collector that does not help:
+ * the server's stop takes one export_timeout (2 s) in all, not one per
+ * batch (76 s) nor the exporter's own 10 s timeout per batch; what is not
+ * exported is counted failed and said once. */
+static void shutdown_bounded(fixture *f, uint16_t port, const char *how)
+{
+    uint64_t t0, took;
+
+    server_start_ok(&f->s, port, "    timeout 10s;\n",
+                    "otel_batch { schedule_delay 1h; max_export_batch_size 8; "
+                    "export_timeout 2s; }\n");
+    assert_int_equal(itest_curl_repeat(&f->s, "/hello/queued", 300, 200), 300);
+    t0 = clock_ms();
+    server_stop_ok(&f->s);
+    took = clock_ms() - t0;
+    /* 2 s, and room for a loaded machine; before one pipeline per
+     * exporter with deadlines this took 16-47 s. */
+    if (took > 7000)
+        fail_msg("%s collector: the stop took %llu ms with export_timeout 2s", how,
+                 (unsigned long long)took);
+    assert_int_equal(assert_balance(&f->s), 300);
+    assert_int_equal(counter(&f->s, "queued"), 0);
+    assert_int_equal(counter(&f->s, "exported") + counter(&f->s, "failed"), 300);
+    /* What the deadline left in the queue is said once, with its count. */
+    const char *said = strstr(f->s.err_text, "before the shutdown deadline");
+    if (said != NULL)
+        assert_null(strstr(said + 1, "before the shutdown deadline"));
+    /* The console exporter, not held up, wrote them all. */
+    assert_int_equal(console_count(&f->s), 300);
+}
+
+static void test_shutdown_bounded_blackholed_collector(void **state)
+{
+    fixture *f = *state;
+    uint16_t port = 0;
+    int hole = blackhole_open(&port);
+
+    shutdown_bounded(f, port, "blackholed");
+    assert_int_equal(counter(&f->s, "failed"), 300);
+    /* The first export waited out the deadline: the rest was left queued. */
+    assert_non_null(strstr(f->s.err_text, "spans could not be exported before the shutdown "
+                                          "deadline (counted failed)"));
+    close(hole);
+}
+
+static void test_shutdown_bounded_refusing_collector(void **state)
+{
+    fixture *f = *state;
+    uint16_t port = 0;
+
+    assert_int_equal(itest_port_reserve(&port), 0); /* nothing listens there */
+    shutdown_bounded(f, port, "refusing");
+    assert_int_equal(counter(&f->s, "failed"), 300);
+}
+
+/* A collector that answers every call 5 s late, past the 2 s deadline. */
+static void test_shutdown_bounded_slow_collector(void **state)
+{
+    fixture *f = *state;
+    static const char *const slow[] = {"--delay-ms", "5000", NULL};
+
+    sink_start_ok(&f->k, 0, slow);
+    shutdown_bounded(f, f->k.port, "slow");
+    assert_int_equal(counter(&f->s, "exported"), 0);
+    sink_stop_ok(&f->k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -764,6 +917,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_otlp_sink_killed_and_restarted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_otlp_partial_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_otlp_unreachable_endpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_console_keeps_going_while_collector_blackholed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_bounded_blackholed_collector, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_bounded_refusing_collector, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_bounded_slow_collector, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -16,7 +16,7 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
-#include "../../core/span_int.h"
+#include "../../core/otel.h"
 #include "../../module/mhd_otel_curl.h"
 
 #define MAX_SPANS 8
@@ -32,9 +32,10 @@ typedef struct seen_span {
 static seen_span seen[MAX_SPANS];
 static size_t n_seen;
 
-static int capture(void *ud, otel_span *const *spans, size_t n)
+static int capture(void *ud, const otel_span_data *const *spans, size_t n, uint64_t deadline_ns)
 {
     (void)ud;
+    (void)deadline_ns;
     for (size_t i = 0; i < n && n_seen < MAX_SPANS; i++) {
         seen_span *s = &seen[n_seen++];
         s->kind = spans[i]->kind;
@@ -124,8 +125,9 @@ static void test_curl_easy_perform_traced_through_the_so(void **state)
     otel_tracer *t;
     assert_int_equal(otel_resource_new(&res, "so-test"), 0);
     assert_int_equal(otel_tracer_new(&t, &cfg, res), 0);
-    otel_exporter e = {.name = "capture", .export_spans = capture};
-    assert_int_equal(otel_tracer_add_exporter(t, &e), 0);
+    otel_exporter *e;
+    assert_int_equal(otel_exporter_new(&e, "capture", capture, NULL), 0);
+    assert_int_equal(otel_tracer_add_exporter(t, e), 0);
 
     otel_span_options opt = {.kind = OTEL_SPAN_KIND_SERVER, .root = true};
     otel_span *server = otel_span_start(t, "GET /orders", &opt);

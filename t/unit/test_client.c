@@ -45,19 +45,21 @@ static const char *relocate(const char *p, const otel_span *from, otel_span *to)
     return p;
 }
 
-static int capture_export(void *user_data, otel_span *const *spans, size_t n)
+static int capture_export(void *user_data, const otel_span_data *const *spans, size_t n,
+                          uint64_t deadline_ns)
 {
+    (void)deadline_ns;
     capture *c = user_data;
     for (size_t i = 0; i < n && c->n < MAX_CAPTURED; i++) {
-        const otel_span *from = spans[i];
+        const otel_span *from = otel_span_of(spans[i]);
         otel_span *to = &c->spans[c->n++];
         *to = *from;
-        to->name = relocate(from->name, from, to);
-        to->status_message = relocate(from->status_message, from, to);
-        for (uint16_t a = 0; a < from->n_attrs; a++) {
-            to->attrs[a].key = relocate(from->attrs[a].key, from, to);
-            if (from->attrs[a].type == OTEL_ATTR_STRING)
-                to->attrs[a].v.s.ptr = relocate(from->attrs[a].v.s.ptr, from, to);
+        to->d.name = relocate(from->d.name, from, to);
+        to->d.status_message = relocate(from->d.status_message, from, to);
+        for (uint16_t a = 0; a < from->d.n_attrs; a++) {
+            to->d.attrs[a].key = relocate(from->d.attrs[a].key, from, to);
+            if (from->d.attrs[a].type == OTEL_ATTR_STRING)
+                to->d.attrs[a].v.s.ptr = relocate(from->d.attrs[a].v.s.ptr, from, to);
         }
     }
     return OTEL_OK;
@@ -107,8 +109,9 @@ static otel_tracer *tracer_with(otel_sampler_kind kind)
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "test-client"), OTEL_OK);
     assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
-    otel_exporter e = {.name = "capture", .export_spans = capture_export, .user_data = &cap};
-    assert_int_equal(otel_tracer_add_exporter(cur_t, &e), OTEL_OK);
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_exporter_new(&e, "capture", capture_export, &cap), OTEL_OK);
+    assert_int_equal(otel_tracer_add_exporter(cur_t, e), OTEL_OK);
     return cur_t;
 }
 
@@ -122,16 +125,16 @@ static void flush(void)
     assert_int_equal(otel_tracer_force_flush(cur_t, 2 * SEC), OTEL_OK);
 }
 
-static const otel_span *captured(const char *name)
+static const otel_span_data *captured(const char *name)
 {
     for (size_t i = 0; i < cap.n; i++)
-        if (strcmp(cap.spans[i].name, name) == 0)
-            return &cap.spans[i];
+        if (strcmp(cap.spans[i].d.name, name) == 0)
+            return &cap.spans[i].d;
     fail_msg("span %s was not exported", name);
     return NULL;
 }
 
-static const otel_attr *attr(const otel_span *s, const char *key)
+static const otel_attr *attr(const otel_span_data *s, const char *key)
 {
     for (size_t i = 0; i < s->n_attrs; i++)
         if (strcmp(s->attrs[i].key, key) == 0)
@@ -139,7 +142,7 @@ static const otel_attr *attr(const otel_span *s, const char *key)
     return NULL;
 }
 
-static const char *str_attr(const otel_span *s, const char *key)
+static const char *str_attr(const otel_span_data *s, const char *key)
 {
     const otel_attr *a = attr(s, key);
     if (a == NULL)
@@ -149,7 +152,7 @@ static const char *str_attr(const otel_span *s, const char *key)
 }
 
 /* The integer attribute key of s, -1 when absent. */
-static int64_t int_attr(const otel_span *s, const char *key)
+static int64_t int_attr(const otel_span_data *s, const char *key)
 {
     const otel_attr *a = attr(s, key);
     if (a == NULL)
@@ -159,15 +162,15 @@ static int64_t int_attr(const otel_span *s, const char *key)
 }
 
 /* Start and end (with status) a client span of t for url; the exported span. */
-static const otel_span *one_span(const char *method, const char *url, int status,
-                                 const char *error_type)
+static const otel_span_data *one_span(const char *method, const char *url, int status,
+                                      const char *error_type)
 {
     otel_span *s = otel_client_span_start(cur_t, method, url, NULL, header_set, &hdr);
     assert_non_null(s);
     otel_client_span_end(s, status, error_type);
     flush();
     assert_int_equal(cap.n, 1);
-    return &cap.spans[0];
+    return &cap.spans[0].d;
 }
 
 /* ---- start -------------------------------------------------------------- */
@@ -199,7 +202,7 @@ static void test_otel_client_span_start_child_of_current(void **state)
     otel_span_end(server);
     flush();
 
-    const otel_span *x = captured("GET");
+    const otel_span_data *x = captured("GET");
     assert_int_equal(x->kind, OTEL_SPAN_KIND_CLIENT);
     assert_true(x->has_parent);
     assert_memory_equal(x->parent_span_id, sc.span_id, 8);
@@ -222,7 +225,7 @@ static void test_otel_client_span_start_root_without_current(void **state)
     assert_non_null(c);
     otel_client_span_end(c, 201, NULL);
     flush();
-    const otel_span *x = captured("POST");
+    const otel_span_data *x = captured("POST");
     assert_false(x->has_parent);
     assert_int_equal(int_attr(x, "server.port"), 443);
 }
@@ -294,11 +297,11 @@ static void test_otel_client_span_start_methods(void **state)
     flush();
     assert_int_equal(cap.n, 10);
     for (size_t i = 0; i < 9; i++) {
-        const otel_span *x = captured(known[i]);
+        const otel_span_data *x = captured(known[i]);
         assert_string_equal(str_attr(x, "http.request.method"), known[i]);
         assert_null(attr(x, "url.full"));
     }
-    const otel_span *o = captured("HTTP");
+    const otel_span_data *o = captured("HTTP");
     assert_string_equal(str_attr(o, "http.request.method"), "_OTHER");
     assert_string_equal(str_attr(o, "http.request.method_original"), "PURGE");
 }
@@ -307,7 +310,7 @@ static void test_otel_client_span_start_method_lowercase_is_other(void **state)
 {
     (void)state;
     tracer();
-    const otel_span *x = one_span("get", "http://h/", 200, NULL);
+    const otel_span_data *x = one_span("get", "http://h/", 200, NULL);
     assert_string_equal(x->name, "HTTP");
     assert_string_equal(str_attr(x, "http.request.method"), "_OTHER");
     assert_string_equal(str_attr(x, "http.request.method_original"), "get");
@@ -317,7 +320,7 @@ static void test_otel_client_span_start_method_null(void **state)
 {
     (void)state;
     tracer();
-    const otel_span *x = one_span(NULL, NULL, 0, NULL);
+    const otel_span_data *x = one_span(NULL, NULL, 0, NULL);
     assert_string_equal(x->name, "HTTP");
     assert_string_equal(str_attr(x, "http.request.method"), "_OTHER");
     assert_null(attr(x, "http.request.method_original"));
@@ -331,7 +334,7 @@ static void test_otel_client_span_start_credentials_removed(void **state)
 {
     (void)state;
     tracer();
-    const otel_span *x =
+    const otel_span_data *x =
         one_span("GET", "https://user:s3cret@api.example.com:8443/v1/x?q=1#frag", 200, NULL);
     assert_string_equal(str_attr(x, "url.full"),
                         "https://REDACTED:REDACTED@api.example.com:8443/v1/x?q=1#frag");
@@ -346,7 +349,7 @@ static void test_otel_client_span_start_user_only_removed(void **state)
 {
     (void)state;
     tracer();
-    const otel_span *x = one_span("GET", "http://alice@h.example/", 200, NULL);
+    const otel_span_data *x = one_span("GET", "http://alice@h.example/", 200, NULL);
     assert_string_equal(str_attr(x, "url.full"), "http://REDACTED:REDACTED@h.example/");
     assert_string_equal(str_attr(x, "server.address"), "h.example");
 }
@@ -355,10 +358,10 @@ static void test_otel_client_span_start_signature_redacted(void **state)
 {
     (void)state;
     tracer();
-    const otel_span *x = one_span("GET",
-                                  "https://b.s3.example/o?AWSAccessKeyId=AK&Signature=zz&x=1&"
-                                  "sig=a&X-Goog-Signature=g&sigx=keep",
-                                  200, NULL);
+    const otel_span_data *x = one_span("GET",
+                                       "https://b.s3.example/o?AWSAccessKeyId=AK&Signature=zz&x=1&"
+                                       "sig=a&X-Goog-Signature=g&sigx=keep",
+                                       200, NULL);
     assert_string_equal(str_attr(x, "url.full"),
                         "https://b.s3.example/o?AWSAccessKeyId=REDACTED&Signature=REDACTED&x=1&"
                         "sig=REDACTED&X-Goog-Signature=REDACTED&sigx=keep");
@@ -388,8 +391,8 @@ static void test_otel_client_span_start_ports(void **state)
                              200, NULL);
         flush();
         assert_int_equal(cap.n, 1);
-        assert_string_equal(str_attr(&cap.spans[0], "server.address"), cases[i].host);
-        assert_int_equal(int_attr(&cap.spans[0], "server.port"), cases[i].port);
+        assert_string_equal(str_attr(&cap.spans[0].d, "server.address"), cases[i].host);
+        assert_int_equal(int_attr(&cap.spans[0].d, "server.port"), cases[i].port);
     }
 }
 
@@ -399,7 +402,7 @@ static void test_otel_client_span_end_2xx_unset(void **state)
 {
     (void)state;
     tracer();
-    const otel_span *x = one_span("GET", "http://h/", 204, NULL);
+    const otel_span_data *x = one_span("GET", "http://h/", 204, NULL);
     assert_int_equal(x->status, OTEL_STATUS_UNSET);
     assert_null(attr(x, "error.type"));
     assert_int_equal(int_attr(x, "http.response.status_code"), 204);
@@ -409,7 +412,7 @@ static void test_otel_client_span_end_404_error(void **state)
 {
     (void)state;
     tracer();
-    const otel_span *x = one_span("GET", "http://h/", 404, NULL);
+    const otel_span_data *x = one_span("GET", "http://h/", 404, NULL);
     assert_int_equal(x->status, OTEL_STATUS_ERROR);
     assert_string_equal(str_attr(x, "error.type"), "404");
     assert_int_equal(int_attr(x, "http.response.status_code"), 404);
@@ -419,7 +422,7 @@ static void test_otel_client_span_end_503_error(void **state)
 {
     (void)state;
     tracer();
-    const otel_span *x = one_span("POST", "http://h/", 503, NULL);
+    const otel_span_data *x = one_span("POST", "http://h/", 503, NULL);
     assert_int_equal(x->status, OTEL_STATUS_ERROR);
     assert_string_equal(str_attr(x, "error.type"), "503");
 }
@@ -428,7 +431,7 @@ static void test_otel_client_span_end_transport_error(void **state)
 {
     (void)state;
     tracer();
-    const otel_span *x = one_span("GET", "http://h/", 0, "CURLE_COULDNT_CONNECT");
+    const otel_span_data *x = one_span("GET", "http://h/", 0, "CURLE_COULDNT_CONNECT");
     assert_int_equal(x->status, OTEL_STATUS_ERROR);
     assert_string_equal(str_attr(x, "error.type"), "CURLE_COULDNT_CONNECT");
     assert_null(attr(x, "http.response.status_code"));
@@ -438,7 +441,7 @@ static void test_otel_client_span_end_transport_error_wins(void **state)
 {
     (void)state;
     tracer();
-    const otel_span *x = one_span("GET", "http://h/", 502, "timeout");
+    const otel_span_data *x = one_span("GET", "http://h/", 502, "timeout");
     assert_int_equal(x->status, OTEL_STATUS_ERROR);
     assert_string_equal(str_attr(x, "error.type"), "timeout");
     assert_int_equal(int_attr(x, "http.response.status_code"), 502);

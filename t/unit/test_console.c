@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "../../core/alloc.h"
-#include "../../core/span_int.h"
+#include "../../core/exporter_int.h"
 #include "../../exporter/console.h"
 
 #include <cjson/cJSON.h>
@@ -26,22 +26,22 @@
 
 #define T_START_NS UINT64_C(1764000000123456789) /* above 2^53: a double rounds it */
 #define T_PRETTY_START_NS (UINT64_C(1795558203) * 1000000000 + 123456789)
+#define SEC UINT64_C(1000000000)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* A recorded, ended server span with fixed ids. Caller frees with free().
- * Strings point at static storage; the exporter only reads. */
-static otel_span *make_span(const char *name)
+/* What an exporter is given of an ended server span with fixed ids. Caller
+ * frees with free(). Strings point at static storage; the exporter only
+ * reads. */
+static otel_span_data *make_span(const char *name)
 {
-    otel_span *s = calloc(1, sizeof(*s));
+    otel_span_data *s = calloc(1, sizeof(*s));
     assert_non_null(s);
     for (int i = 0; i < 16; i++)
         s->ctx.trace_id[i] = (uint8_t)(0xa0 + i);
     for (int i = 0; i < 8; i++)
         s->ctx.span_id[i] = (uint8_t)(0x10 + i);
     s->ctx.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
-    s->recording = true;
-    s->ended = true;
     s->kind = OTEL_SPAN_KIND_SERVER;
     s->status = OTEL_STATUS_UNSET;
     s->status_message = "";
@@ -92,7 +92,7 @@ static void attr_str_array(otel_attr *a, const char *key, const char *v, size_t 
 }
 
 /* Render span; parse it. *text gets the line (free with free()). */
-static cJSON *render(const otel_span *span, char **text)
+static cJSON *render(const otel_span_data *span, char **text)
 {
     char *line = otel_console_span_json(span);
     assert_non_null(line);
@@ -105,6 +105,20 @@ static cJSON *render(const otel_span *span, char **text)
     else
         free(line);
     return root;
+}
+
+/* e's export of spans[0..n), with a deadline 30 s away. */
+static int export_all(const otel_exporter *e, otel_span_data *const *spans, size_t n)
+{
+    return e->export_fn(e->user_data, (const otel_span_data *const *)spans, n,
+                        otel_mono_ns() + 30 * SEC);
+}
+
+/* e's shutdown, when it has one. */
+static void shutdown_exporter(const otel_exporter *e)
+{
+    if (e->shutdown_fn != NULL)
+        assert_int_equal(e->shutdown_fn(e->user_data, otel_mono_ns() + 30 * SEC), OTEL_OK);
 }
 
 static const char *get_str(const cJSON *obj, const char *key)
@@ -217,7 +231,7 @@ static size_t count_substr(const char *hay, const char *needle)
 static void test_otel_console_span_json_keys_in_order(void **state)
 {
     (void)state;
-    otel_span *s = make_span("GET /");
+    otel_span_data *s = make_span("GET /");
     cJSON *root = render(s, NULL);
     assert_keys(root, span_keys, sizeof(span_keys) / sizeof(span_keys[0]));
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(root, "status");
@@ -237,7 +251,7 @@ static void test_otel_console_span_json_null(void **state)
 static void test_otel_console_span_json_ids_hex(void **state)
 {
     (void)state;
-    otel_span *s = make_span("child");
+    otel_span_data *s = make_span("child");
     s->has_parent = true;
     static const uint8_t parent[8] = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
     memcpy(s->parent_span_id, parent, 8);
@@ -252,7 +266,7 @@ static void test_otel_console_span_json_ids_hex(void **state)
 static void test_otel_console_span_json_root_parent_empty(void **state)
 {
     (void)state;
-    otel_span *s = make_span("root");
+    otel_span_data *s = make_span("root");
     s->parent_span_id[0] = 0x55; /* ignored without has_parent */
     cJSON *root = render(s, NULL);
     assert_string_equal(get_str(root, "parent_span_id"), "");
@@ -271,7 +285,7 @@ static void test_otel_console_span_json_kind_names(void **state)
         {OTEL_SPAN_KIND_CLIENT, "client"},     {OTEL_SPAN_KIND_PRODUCER, "producer"},
         {OTEL_SPAN_KIND_CONSUMER, "consumer"},
     };
-    otel_span *s = make_span("k");
+    otel_span_data *s = make_span("k");
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         s->kind = kinds[i].kind;
         cJSON *root = render(s, NULL);
@@ -284,7 +298,7 @@ static void test_otel_console_span_json_kind_names(void **state)
 static void test_otel_console_span_json_times_exact(void **state)
 {
     (void)state;
-    otel_span *s = make_span("t");
+    otel_span_data *s = make_span("t");
     s->end_ns = UINT64_MAX;
     char *text = NULL;
     cJSON *root = render(s, &text);
@@ -300,7 +314,7 @@ static void test_otel_console_span_json_times_exact(void **state)
 static void test_otel_console_span_json_attr_types(void **state)
 {
     (void)state;
-    otel_span *s = make_span("attrs");
+    otel_span_data *s = make_span("attrs");
     attr_str(&s->attrs[0], "http.request.method", "GET");
     attr_int(&s->attrs[1], "min", INT64_MIN);
     attr_int(&s->attrs[2], "max", INT64_MAX);
@@ -341,7 +355,7 @@ static void test_otel_console_span_json_attr_types(void **state)
 static void test_otel_console_span_json_str_array(void **state)
 {
     (void)state;
-    otel_span *s = make_span("arrays");
+    otel_span_data *s = make_span("arrays");
     static const char two[] = "text/html\0application/json";
     attr_str_array(&s->attrs[0], "http.request.header.accept", two, sizeof two, 2);
     attr_str_array(&s->attrs[1], "none", "", 0, 0);
@@ -366,7 +380,7 @@ static void test_otel_console_span_json_string_escaping(void **state)
 {
     (void)state;
     static const char tricky[] = "q\"b\\s\nnl\ttab\x01 caf\xc3\xa9 \xe2\x9c\x93";
-    otel_span *s = make_span(tricky);
+    otel_span_data *s = make_span(tricky);
     attr_str(&s->attrs[0], "k\"ey\n", tricky);
     s->n_attrs = 1;
     cJSON *root = render(s, NULL);
@@ -380,7 +394,7 @@ static void test_otel_console_span_json_string_escaping(void **state)
 static void test_otel_console_span_json_events(void **state)
 {
     (void)state;
-    otel_span *s = make_span("ev");
+    otel_span_data *s = make_span("ev");
     s->events[0] = (otel_event){
         .name = "exception", .time_ns = T_START_NS + 512000, .attr_first = 0, .attr_count = 2};
     s->events[1] =
@@ -425,7 +439,7 @@ static void test_otel_console_span_json_events(void **state)
 static void test_otel_console_span_json_event_attrs_clamped(void **state)
 {
     (void)state;
-    otel_span *s = make_span("ev");
+    otel_span_data *s = make_span("ev");
     /* An out-of-range slice must not read past ev_attrs. */
     s->events[0] =
         (otel_event){.name = "x", .attr_first = OTEL_SPAN_MAX_EVENT_ATTRS - 1, .attr_count = 10};
@@ -451,7 +465,7 @@ static void test_otel_console_span_json_status(void **state)
         {OTEL_STATUS_ERROR, "upstream timed out", "error"},
         {OTEL_STATUS_ERROR, NULL, "error"},
     };
-    otel_span *s = make_span("st");
+    otel_span_data *s = make_span("st");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         s->status = cases[i].code;
         s->status_message = cases[i].msg;
@@ -470,12 +484,8 @@ static void test_otel_console_span_json_resource(void **state)
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "demo"), OTEL_OK);
     assert_int_equal(otel_resource_set(r, "deployment.environment", "test"), OTEL_OK);
-    otel_tracer_config cfg;
-    otel_tracer_config_default(&cfg);
-    otel_tracer *t = NULL;
-    assert_int_equal(otel_tracer_new(&t, &cfg, r), OTEL_OK); /* t owns r */
-    otel_span *s = make_span("res");
-    s->tracer = t;
+    otel_span_data *s = make_span("res");
+    s->resource = r;
     cJSON *root = render(s, NULL);
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "resource");
     assert_true(cJSON_IsObject(res));
@@ -485,13 +495,13 @@ static void test_otel_console_span_json_resource(void **state)
     assert_string_equal(get_str(res, "telemetry.sdk.name"), OTEL_SDK_NAME);
     cJSON_Delete(root);
     free(s);
-    otel_tracer_del(t);
+    otel_resource_del(r);
 }
 
-static void test_otel_console_span_json_resource_empty_without_tracer(void **state)
+static void test_otel_console_span_json_resource_empty_without_resource(void **state)
 {
     (void)state;
-    otel_span *s = make_span("nores");
+    otel_span_data *s = make_span("nores");
     char *text = NULL;
     cJSON *root = render(s, &text);
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "resource");
@@ -506,7 +516,7 @@ static void test_otel_console_span_json_resource_empty_without_tracer(void **sta
 static void test_otel_console_span_json_dropped_same_keys(void **state)
 {
     (void)state;
-    otel_span *s = make_span("dropped");
+    otel_span_data *s = make_span("dropped");
     s->dropped_attrs = 3;
     s->dropped_events = 2;
     s->events[0] = (otel_event){.name = "e", .time_ns = T_START_NS, .dropped_attrs = 5};
@@ -536,7 +546,7 @@ static void *failing_malloc(size_t n)
 static void test_otel_console_span_json_nomem(void **state)
 {
     (void)state;
-    otel_span *s = make_span("nomem");
+    otel_span_data *s = make_span("nomem");
     attr_str(&s->attrs[0], "a", "b");
     attr_int(&s->attrs[1], "i", 1);
     s->n_attrs = 2;
@@ -636,14 +646,33 @@ static void test_otel_console_exporter_vtable(void **state)
     (void)state;
     otel_console *c = NULL;
     assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_JSON, "stdout"), OTEL_OK);
-    otel_exporter e = otel_console_exporter(c);
-    assert_string_equal(e.name, "console");
-    assert_non_null(e.export_spans);
-    assert_ptr_equal(e.user_data, c);
-    assert_int_equal(e.export_spans(e.user_data, NULL, 0), OTEL_OK);
-    if (e.shutdown != NULL)
-        e.shutdown(e.user_data);
-    otel_console_del(c);
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_console_exporter(c, &e), OTEL_OK);
+    assert_string_equal(otel_exporter_name(e), "console");
+    assert_non_null(e->export_fn);
+    assert_non_null(e->after_fork_fn);
+    assert_non_null(e->free_fn); /* c is freed with the exporter */
+    assert_ptr_equal(e->user_data, c);
+    assert_int_equal(export_all(e, NULL, 0), OTEL_OK);
+    shutdown_exporter(e);
+    otel_exporter_del(e);
+}
+
+/* The exporter takes the console also when it cannot be made: nothing
+ * leaks (LSan), and NULL is refused. */
+static void test_otel_console_exporter_takes_console_on_failure(void **state)
+{
+    (void)state;
+    otel_console *c = NULL;
+    assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_JSON, "stdout"), OTEL_OK);
+    otel_exporter *e = (otel_exporter *)&e; /* must be reset to NULL */
+    otel_alloc_fail_after(0);
+    int rc = otel_console_exporter(c, &e);
+    otel_alloc_fail_after(-1);
+    assert_int_equal(rc, OTEL_ERR_NOMEM);
+    assert_null(e);
+    assert_int_equal(otel_console_exporter(NULL, &e), OTEL_ERR_INVALID);
+    assert_null(e);
 }
 
 /* ---- export_spans --------------------------------------------------------- */
@@ -655,11 +684,12 @@ static void test_otel_console_export_spans_file_three_lines(void **state)
     tmp_path_make(&tp);
     otel_console *c = NULL;
     assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_JSON, tp.path), OTEL_OK);
-    otel_exporter e = otel_console_exporter(c);
-    otel_span *spans[3] = {make_span("one"), make_span("two"), make_span("three")};
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_console_exporter(c, &e), OTEL_OK);
+    otel_span_data *spans[3] = {make_span("one"), make_span("two"), make_span("three")};
     attr_str(&spans[1]->attrs[0], "multi", "line\none");
     spans[1]->n_attrs = 1;
-    assert_int_equal(e.export_spans(e.user_data, spans, 3), OTEL_OK);
+    assert_int_equal(export_all(e, spans, 3), OTEL_OK);
     size_t len = 0;
     char *text = slurp(tp.path, &len);
     assert_non_null(strstr(text, "\"name\":\"three\""));
@@ -667,15 +697,14 @@ static void test_otel_console_export_spans_file_three_lines(void **state)
     free(text);
 
     /* A second batch appends. */
-    assert_int_equal(e.export_spans(e.user_data, spans, 2), OTEL_OK);
+    assert_int_equal(export_all(e, spans, 2), OTEL_OK);
     text = slurp(tp.path, &len);
     assert_int_equal(check_json_lines(text, len), 5);
     free(text);
     for (int i = 0; i < 3; i++)
         free(spans[i]);
-    if (e.shutdown != NULL)
-        e.shutdown(e.user_data);
-    otel_console_del(c);
+    shutdown_exporter(e);
+    otel_exporter_del(e);
     tmp_path_remove(&tp);
 }
 
@@ -693,15 +722,16 @@ static void test_otel_console_export_spans_large_batch(void **state)
     tmp_path_make(&tp);
     otel_console *c = NULL;
     assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_JSON, tp.path), OTEL_OK);
-    otel_exporter e = otel_console_exporter(c);
-    otel_span *spans[N];
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_console_exporter(c, &e), OTEL_OK);
+    otel_span_data *spans[N];
     for (int i = 0; i < N; i++) {
         spans[i] = make_span("s");
         spans[i]->start_ns = (uint64_t)i; /* order marker */
         attr_str(&spans[i]->attrs[0], "v", i == 150 ? big : medium);
         spans[i]->n_attrs = 1;
     }
-    assert_int_equal(e.export_spans(e.user_data, spans, N), OTEL_OK);
+    assert_int_equal(export_all(e, spans, N), OTEL_OK);
     size_t len = 0;
     char *text = slurp(tp.path, &len);
     assert_true(len > sizeof(big) + (N - 1) * sizeof(medium));
@@ -723,7 +753,7 @@ static void test_otel_console_export_spans_large_batch(void **state)
     free(text);
     for (int i = 0; i < N; i++)
         free(spans[i]);
-    otel_console_del(c);
+    otel_exporter_del(e);
     tmp_path_remove(&tp);
 }
 
@@ -732,19 +762,16 @@ static void test_otel_console_export_spans_pretty(void **state)
     (void)state;
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "demo"), OTEL_OK);
-    otel_tracer_config cfg;
-    otel_tracer_config_default(&cfg);
-    otel_tracer *t = NULL;
-    assert_int_equal(otel_tracer_new(&t, &cfg, r), OTEL_OK);
 
     tmp_path tp;
     tmp_path_make(&tp);
     otel_console *c = NULL;
     assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_PRETTY, tp.path), OTEL_OK);
-    otel_exporter e = otel_console_exporter(c);
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_console_exporter(c, &e), OTEL_OK);
 
-    otel_span *s = make_span("GET /hello/{name}");
-    s->tracer = t;
+    otel_span_data *s = make_span("GET /hello/{name}");
+    s->resource = r;
     s->start_ns = T_PRETTY_START_NS;
     s->end_ns = T_PRETTY_START_NS + 1234567;
     attr_str(&s->attrs[0], "http.request.method", "GET");
@@ -762,14 +789,14 @@ static void test_otel_console_export_spans_pretty(void **state)
                                 .attr_count = 1};
     s->n_events = 1;
     attr_str(&s->ev_attrs[0], "exception.type", "ValueError");
-    otel_span *s2 = make_span("child");
-    s2->tracer = t;
+    otel_span_data *s2 = make_span("child");
+    s2->resource = r;
     s2->has_parent = true;
     memcpy(s2->parent_span_id, s->ctx.span_id, 8);
     s2->status = OTEL_STATUS_ERROR;
     s2->status_message = "boom";
-    otel_span *spans[2] = {s, s2};
-    assert_int_equal(e.export_spans(e.user_data, spans, 2), OTEL_OK);
+    otel_span_data *spans[2] = {s, s2};
+    assert_int_equal(export_all(e, spans, 2), OTEL_OK);
 
     char *text = slurp(tp.path, NULL);
     assert_int_equal(count_substr(text, "resource: "), 1);
@@ -795,15 +822,15 @@ static void test_otel_console_export_spans_pretty(void **state)
     free(text);
     free(s);
     free(s2);
-    otel_console_del(c);
+    otel_exporter_del(e);
     tmp_path_remove(&tp);
-    otel_tracer_del(t);
+    otel_resource_del(r);
 }
 
 /* An export blocked in write(2), holding the exporter's lock. */
 typedef struct blocked_export {
-    otel_exporter e;
-    otel_span **spans;
+    otel_exporter *e;
+    otel_span_data **spans;
     size_t n;
     int rc;
 } blocked_export;
@@ -811,7 +838,7 @@ typedef struct blocked_export {
 static void *export_thread(void *arg)
 {
     blocked_export *b = arg;
-    b->rc = b->e.export_spans(b->e.user_data, b->spans, b->n);
+    b->rc = export_all(b->e, b->spans, b->n);
     return NULL;
 }
 
@@ -850,11 +877,12 @@ static void test_otel_console_after_fork_lock_free(void **state)
     assert_true(pipe_size > 0);
     otel_console *c = NULL;
     assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_JSON, tp.path), OTEL_OK);
-    blocked_export b = {.e = otel_console_exporter(c), .n = 2000};
-    assert_non_null(b.e.after_fork);
+    blocked_export b = {.n = 2000};
+    assert_int_equal(otel_console_exporter(c, &b.e), OTEL_OK);
+    assert_non_null(b.e->after_fork_fn);
     b.spans = calloc(b.n, sizeof(*b.spans));
     assert_non_null(b.spans);
-    otel_span *one = make_span("x");
+    otel_span_data *one = make_span("x");
     for (size_t i = 0; i < b.n; i++)
         b.spans[i] = one; /* far more lines than the pipe holds */
     pthread_t th;
@@ -872,11 +900,11 @@ static void test_otel_console_after_fork_lock_free(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         alarm(20); /* a child stuck on the lock dies of SIGALRM */
-        b.e.after_fork(b.e.user_data);
+        b.e->after_fork_fn(b.e->user_data);
         /* An export of no span takes the lock and writes nothing: the
          * pipe, still full of the parent's batch, plays no part. */
-        otel_span *mine[1] = {one};
-        _exit(b.e.export_spans(b.e.user_data, mine, 0) == OTEL_OK ? 0 : 3);
+        otel_span_data *mine[1] = {one};
+        _exit(export_all(b.e, mine, 0) == OTEL_OK ? 0 : 3);
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -884,7 +912,7 @@ static void test_otel_console_after_fork_lock_free(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_int_equal(b.rc, OTEL_OK);
-    otel_console_del(c);
+    otel_exporter_del(b.e);
     close(rd);
     free(b.spans);
     free(one);
@@ -897,13 +925,14 @@ static void test_otel_console_export_spans_dev_full(void **state)
     otel_console *c = NULL;
     if (otel_console_new(&c, OTEL_CONSOLE_JSON, "/dev/full") != OTEL_OK)
         skip();
-    otel_exporter e = otel_console_exporter(c);
-    otel_span *s = make_span("full");
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_console_exporter(c, &e), OTEL_OK);
+    otel_span_data *s = make_span("full");
     errno = 0;
-    assert_int_equal(e.export_spans(e.user_data, &s, 1), OTEL_ERR_IO);
+    assert_int_equal(export_all(e, &s, 1), OTEL_ERR_IO);
     assert_int_equal(errno, ENOSPC);
     free(s);
-    otel_console_del(c);
+    otel_exporter_del(e);
 }
 
 static void test_otel_console_export_spans_broken_pipe(void **state)
@@ -918,14 +947,15 @@ static void test_otel_console_export_spans_broken_pipe(void **state)
     close(fds[0]);
     close(fds[1]);
     void (*old)(int) = signal(SIGPIPE, SIG_IGN); /* the lead ignores it process-wide */
-    otel_exporter e = otel_console_exporter(c);
-    otel_span *s = make_span("pipe");
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_console_exporter(c, &e), OTEL_OK);
+    otel_span_data *s = make_span("pipe");
     errno = 0;
-    assert_int_equal(e.export_spans(e.user_data, &s, 1), OTEL_ERR_IO);
+    assert_int_equal(export_all(e, &s, 1), OTEL_ERR_IO);
     assert_int_equal(errno, EPIPE);
     signal(SIGPIPE, old);
     free(s);
-    otel_console_del(c);
+    otel_exporter_del(e);
 }
 
 static void test_otel_console_export_spans_nomem(void **state)
@@ -935,31 +965,32 @@ static void test_otel_console_export_spans_nomem(void **state)
     tmp_path_make(&tp);
     otel_console *c = NULL;
     assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_PRETTY, tp.path), OTEL_OK);
-    otel_exporter e = otel_console_exporter(c);
-    otel_span *s = make_span("nomem");
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_console_exporter(c, &e), OTEL_OK);
+    otel_span_data *s = make_span("nomem");
     otel_alloc_fail_after(0); /* the output buffer cannot grow */
-    int rc = e.export_spans(e.user_data, &s, 1);
+    int rc = export_all(e, &s, 1);
     otel_alloc_fail_after(-1);
     assert_int_equal(rc, OTEL_ERR_NOMEM);
     /* cJSON out of memory in JSON mode. */
-    otel_console_del(c);
+    otel_exporter_del(e);
     assert_int_equal(otel_console_new(&c, OTEL_CONSOLE_JSON, tp.path), OTEL_OK);
-    e = otel_console_exporter(c);
+    assert_int_equal(otel_console_exporter(c, &e), OTEL_OK);
     cJSON_Hooks hooks = {.malloc_fn = failing_malloc, .free_fn = free};
     cJSON_InitHooks(&hooks);
     cjson_fail_at = 0;
-    rc = e.export_spans(e.user_data, &s, 1);
+    rc = export_all(e, &s, 1);
     cjson_fail_at = -1;
     cJSON_InitHooks(NULL);
     assert_int_equal(rc, OTEL_ERR_NOMEM);
     /* And it works again afterwards. */
-    assert_int_equal(e.export_spans(e.user_data, &s, 1), OTEL_OK);
+    assert_int_equal(export_all(e, &s, 1), OTEL_OK);
     size_t len = 0;
     char *text = slurp(tp.path, &len);
     assert_int_equal(check_json_lines(text, len), 1);
     free(text);
     free(s);
-    otel_console_del(c);
+    otel_exporter_del(e);
     tmp_path_remove(&tp);
 }
 
@@ -979,7 +1010,7 @@ int main(void)
         cmocka_unit_test(test_otel_console_span_json_event_attrs_clamped),
         cmocka_unit_test(test_otel_console_span_json_status),
         cmocka_unit_test(test_otel_console_span_json_resource),
-        cmocka_unit_test(test_otel_console_span_json_resource_empty_without_tracer),
+        cmocka_unit_test(test_otel_console_span_json_resource_empty_without_resource),
         cmocka_unit_test(test_otel_console_span_json_dropped_same_keys),
         cmocka_unit_test(test_otel_console_span_json_nomem),
         cmocka_unit_test(test_otel_console_new_unwritable_path),
@@ -989,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_otel_console_new_file_mode),
         cmocka_unit_test(test_otel_console_del_null),
         cmocka_unit_test(test_otel_console_exporter_vtable),
+        cmocka_unit_test(test_otel_console_exporter_takes_console_on_failure),
         cmocka_unit_test(test_otel_console_export_spans_file_three_lines),
         cmocka_unit_test(test_otel_console_export_spans_large_batch),
         cmocka_unit_test(test_otel_console_export_spans_pretty),

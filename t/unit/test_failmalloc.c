@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "../../core/client.h"
+#include "../../core/exporter_int.h"
 #include "../../core/span_int.h"
 #include "../../core/tracer_int.h"
 #include "../../exporter/console.h"
@@ -239,6 +240,7 @@ static otel_tracer *plain_tracer(const char *service)
 static struct {
     otel_tracer *t[2];
     otel_span *spans[BATCH_MAX];
+    const otel_span_data *views[BATCH_MAX]; /* spans[i]->d, as exporters get them */
     size_t n;
 } batch;
 
@@ -246,6 +248,7 @@ static otel_span *batch_add(otel_tracer *t, const char *name, const otel_span_op
 {
     otel_span *s = otel_span_start(t, name, opt);
     assert_non_null(s);
+    batch.views[batch.n] = &s->d;
     batch.spans[batch.n++] = s;
     return s;
 }
@@ -274,7 +277,7 @@ static void batch_make(void)
         otel_span_set_attr_strn(s, "app.big", big_value, i * 100);
     }
     for (size_t i = 0; i < batch.n; i++)
-        batch.spans[i]->end_ns = batch.spans[i]->start_ns + 1500 + i;
+        batch.spans[i]->d.end_ns = batch.spans[i]->d.start_ns + 1500 + i;
 }
 
 static void batch_free(void)
@@ -406,23 +409,26 @@ static struct {
     _Atomic size_t shutdowns;
 } cap;
 
-static int capture_export(void *ud, otel_span *const *spans, size_t n)
+static int capture_export(void *ud, const otel_span_data *const *spans, size_t n, uint64_t deadline)
 {
     (void)ud;
+    (void)deadline;
     for (size_t i = 0; i < n; i++) {
-        const otel_span *s = spans[i];
-        if (s == NULL || !s->recording || s->name == NULL || s->end_ns < s->start_ns ||
-            !otel_span_context_is_valid(&s->ctx))
+        const otel_span_data *s = spans[i];
+        if (s == NULL || !otel_span_of(s)->recording || s->name == NULL ||
+            s->end_ns < s->start_ns || !otel_span_context_is_valid(&s->ctx))
             atomic_fetch_add(&cap.bad, 1);
     }
     atomic_fetch_add(&cap.spans, n);
     return OTEL_OK;
 }
 
-static void capture_shutdown(void *ud)
+static int capture_shutdown(void *ud, uint64_t deadline)
 {
     (void)ud;
+    (void)deadline;
     atomic_fetch_add(&cap.shutdowns, 1);
+    return OTEL_OK;
 }
 
 /* Propagation headers an outgoing request was given (no allocation). */
@@ -458,6 +464,17 @@ static void assert_balanced(const otel_stats *st)
                  (unsigned long long)st->ended, (unsigned long long)st->exported,
                  (unsigned long long)st->dropped, (unsigned long long)st->failed,
                  (unsigned long long)st->rejected, (unsigned long long)st->queued);
+}
+
+/* The counters of the module's exporter i (0: console, 1: otlp), balanced. */
+static otel_stats exporter_counts(mhd_otel *m, size_t i)
+{
+    otel_stats st;
+    const char *name = NULL;
+    assert_int_equal(otel_tracer_exporter_stats(mhd_otel_tracer(m), i, &st, &name), OTEL_OK);
+    assert_string_equal(name, i == 0 ? "console" : "otlp");
+    assert_balanced(&st);
+    return st;
 }
 
 /* Count a span that should have started: *missing when it did not. */
@@ -554,10 +571,19 @@ static int span_path_op(long fail)
         otel_resource_del(r); /* not taken on failure */
         return rc;
     }
-    otel_exporter e = {
-        .name = "capture", .export_spans = capture_export, .shutdown = capture_shutdown};
-    assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_OK);
-    assert_int_equal(otel_tracer_start(t), OTEL_OK);
+    otel_exporter *e = NULL;
+    rc = otel_exporter_new(&e, "capture", capture_export, NULL);
+    if (rc == OTEL_OK) {
+        otel_exporter_set_shutdown(e, capture_shutdown);
+        rc = otel_tracer_add_exporter(t, e); /* takes e */
+    }
+    if (rc == OTEL_OK)
+        rc = otel_tracer_start(t);
+    if (rc != OTEL_OK) {
+        assert_int_equal(rc, OTEL_ERR_NOMEM);
+        otel_tracer_del(t);
+        return rc;
+    }
 
     size_t n = 0, missing = 0;
     spans_of(t, &n, &missing);
@@ -638,11 +664,12 @@ static struct MHD_Daemon *plain_daemon(uint16_t *port)
 static char last_name[128];
 static char last_url[256];
 
-static int last_export(void *ud, otel_span *const *spans, size_t n)
+static int last_export(void *ud, const otel_span_data *const *spans, size_t n, uint64_t deadline)
 {
     (void)ud;
+    (void)deadline;
     for (size_t i = 0; i < n; i++) {
-        const otel_span *s = spans[i];
+        const otel_span_data *s = spans[i];
         snprintf(last_name, sizeof(last_name), "%s", s->name);
         last_url[0] = '\0';
         for (size_t k = 0; k < s->n_attrs; k++)
@@ -671,8 +698,9 @@ static int curl_op(long fail)
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/items/9?sig=secret", plain_port);
     snprintf(want_url, sizeof(want_url), "http://127.0.0.1:%u/items/9?sig=REDACTED", plain_port);
     otel_tracer *t = plain_tracer("failmalloc-curl");
-    otel_exporter e = {.name = "last", .export_spans = last_export};
-    assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_OK);
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_exporter_new(&e, "last", last_export, NULL), OTEL_OK);
+    assert_int_equal(otel_tracer_add_exporter(t, e), OTEL_OK);
     atomic_store(&seen.requests, 0);
     atomic_store(&seen.with_traceparent, 0);
     atomic_store(&seen.deletes, 0);
@@ -1047,17 +1075,23 @@ static int console_op(otel_console_format format, const char *file)
         assert_null(c);
         return rc;
     }
-    otel_exporter e = otel_console_exporter(c);
-    rc = e.export_spans(e.user_data, batch.spans, batch.n);
+    otel_exporter *e = UNSET;
+    rc = otel_console_exporter(c, &e); /* takes c */
+    if (rc != OTEL_OK) {
+        assert_int_equal(rc, OTEL_ERR_NOMEM);
+        assert_null(e);
+        return rc;
+    }
+    rc = e->export_fn(e->user_data, batch.views, batch.n, otel_mono_ns() + WAIT_NS);
     if (rc != OTEL_OK) {
         assert_int_equal(rc, OTEL_ERR_NOMEM);
         otel_alloc_fail_after(-1); /* what follows reads the file with cJSON */
         assert_true(blocks_written(path, before, format) < batch.n);
         before = file_size(path);
-        assert_int_equal(e.export_spans(e.user_data, batch.spans, batch.n), OTEL_OK);
+        assert_int_equal(e->export_fn(e->user_data, batch.views, batch.n, otel_mono_ns() + WAIT_NS),
+                         OTEL_OK);
     }
-    e.shutdown(e.user_data);
-    otel_console_del(c);
+    otel_exporter_del(e); /* and c */
     otel_alloc_fail_after(-1);
     assert_int_equal(blocks_written(path, before, format), batch.n);
     return rc;
@@ -1102,12 +1136,12 @@ static int encode_op(long fail)
     }
     const uint8_t *data = NULL;
     size_t len = 0;
-    rc = otel_otlp_encode(e, batch.spans, batch.n, &data, &len);
+    rc = otel_otlp_encode(e, batch.views, batch.n, &data, &len);
     if (rc != OTEL_OK) {
         assert_int_equal(rc, OTEL_ERR_NOMEM);
         assert_int_equal(len, 0);
         otel_alloc_fail_after(-1);
-        assert_int_equal(otel_otlp_encode(e, batch.spans, batch.n, &data, &len), OTEL_OK);
+        assert_int_equal(otel_otlp_encode(e, batch.views, batch.n, &data, &len), OTEL_OK);
     }
     if (fail < 0) {
         reference = malloc(len);
@@ -1119,7 +1153,7 @@ static int encode_op(long fail)
     assert_memory_equal(data, reference, len);
     /* Warm buffers: a second batch of the same size allocates nothing. */
     if (rc == OTEL_OK)
-        assert_int_equal(otel_otlp_encode(e, batch.spans, batch.n, &data, &len), OTEL_OK);
+        assert_int_equal(otel_otlp_encode(e, batch.views, batch.n, &data, &len), OTEL_OK);
     otel_otlp_encoder_del(e);
     return rc;
 }
@@ -1247,15 +1281,22 @@ static int otlp_export_op(long fail)
         return rc;
     }
     log_reset();
-    otel_exporter x = otel_otlp_exporter(e);
-    rc = x.export_spans(x.user_data, batch.spans, batch.n);
+    otel_exporter *x = UNSET;
+    rc = otel_otlp_exporter(e, &x); /* takes e */
+    if (rc != OTEL_OK) {
+        assert_int_equal(rc, OTEL_ERR_NOMEM);
+        assert_null(x);
+        return rc;
+    }
+    rc = x->export_fn(x->user_data, batch.views, batch.n, otel_mono_ns() + WAIT_NS);
     bool said = log_has(rc == 0 ? "unreadable response" : "out of memory");
     if (rc != 2) { /* the exporter works again once memory is back */
         otel_alloc_fail_after(-1);
-        assert_int_equal(x.export_spans(x.user_data, batch.spans, batch.n), 2);
+        assert_int_equal(x->export_fn(x->user_data, batch.views, batch.n, otel_mono_ns() + WAIT_NS),
+                         2);
     }
-    x.shutdown(x.user_data);
-    otel_otlp_del(e);
+    assert_int_equal(x->shutdown_fn(x->user_data, otel_mono_ns() + WAIT_NS), OTEL_OK);
+    otel_exporter_del(x); /* and e */
     if (rc == 2)
         return OTEL_OK;
     if (rc == 0) {
@@ -1319,8 +1360,11 @@ static int module_op(long fail)
     otel_stats st;
     mhd_otel_stats(m, &st);
     assert_balanced(&st);
-    assert_int_equal(st.ended, s != NULL);
-    assert_int_equal(st.failed, st.ended); /* the OTLP exporter cannot deliver */
+    assert_int_equal(st.ended, 2 * (s != NULL)); /* into both exporters */
+    otel_stats con = exporter_counts(m, 0), otlp = exporter_counts(m, 1);
+    /* the console writes it, unless out of memory itself */
+    assert_int_equal(con.exported + con.failed, s != NULL);
+    assert_int_equal(otlp.failed, s != NULL); /* the OTLP exporter cannot deliver */
     assert_int_equal(st.queued, 0);
     mhd_otel_del(m);
     otel_alloc_fail_after(-1);
@@ -1478,15 +1522,18 @@ static int request_op(long fail)
     mhd_otel_stats(m, &st);
     assert_balanced(&st);
     bool traced = atomic_load(&handler_spans) == 1;
-    assert_true(st.ended <= 2);
+    assert_true(st.ended <= 4); /* two spans, into two exporters */
     assert_true(traced || st.ended == 0);
-    /* The console takes the spans, the closed port fails them. */
-    assert_int_equal(otel_tracer_shutdown(mhd_otel_tracer(m)), OTEL_OK);
-    mhd_otel_stats(m, &st);
-    assert_balanced(&st);
-    assert_int_equal(st.failed, st.ended);
+    /* The console takes the spans, the closed port fails them: each
+     * exporter counts its own. */
+    int shut = otel_tracer_shutdown(mhd_otel_tracer(m));
+    otel_stats con = exporter_counts(m, 0), otlp = exporter_counts(m, 1);
+    assert_int_equal(shut, otlp.ended > 0 ? OTEL_ERR_IO : OTEL_OK);
+    assert_int_equal(con.ended, otlp.ended);
+    assert_int_equal(con.exported, con.ended);
+    assert_int_equal(otlp.failed, otlp.ended);
     mhd_otel_del(m);
-    return traced && st.ended == 2 ? OTEL_OK : OTEL_ERR_NOMEM;
+    return traced && con.ended == 2 ? OTEL_OK : OTEL_ERR_NOMEM;
 }
 
 static void test_mhd_otel_start_daemon_request_alloc_failure(void **state)
@@ -1520,7 +1567,8 @@ static int start_op(long fail)
     otel_stats st;
     mhd_otel_stats(m, &st);
     bool traced = atomic_load(&handler_spans) == 1;
-    assert_int_equal(st.ended, traced ? 2 : 0);
+    assert_int_equal(st.ended, traced ? 4 : 0); /* two spans, into two exporters */
+    assert_int_equal(exporter_counts(m, 0).ended, traced ? 2 : 0);
     if (!traced && !log_has("out of memory: daemon started without tracing"))
         fail_msg("the daemon was started untraced without a word:\n%s", log_text);
     mhd_otel_del(m);

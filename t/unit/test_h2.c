@@ -723,7 +723,7 @@ FAKE_FN bool fake_header_value(fake_server *s, const char *name, char *out, size
 
 FAKE_FN uint64_t mono_ms(void)
 {
-    return otel_retry_monotonic_ns() / MS_NS;
+    return otel_mono_ns() / MS_NS;
 }
 
 #ifndef TEST_H2_FAKE_ONLY
@@ -761,7 +761,7 @@ static otel_h2 *client_for(uint16_t port)
 
 static uint64_t deadline_in_ms(uint64_t ms)
 {
-    return otel_retry_monotonic_ns() + ms * MS_NS;
+    return otel_mono_ns() + ms * MS_NS;
 }
 
 /* A framed message of n bytes (payload bytes i & 0xff). Caller frees. */

@@ -3,6 +3,7 @@
 #define TEST_H2_FAKE_ONLY
 #include "test_h2.c"
 
+#include "../../core/exporter_int.h"
 #include "../../core/span_int.h"
 #include "../../exporter/otlp.h"
 
@@ -15,6 +16,7 @@
 static fake_server *cur_srv; /* freed by the teardown */
 static otel_otlp *cur_e;
 static otel_span *spans[N_BIG];
+static const otel_span_data *views[N_BIG]; /* spans[i]->d */
 static size_t n_spans;
 static char big_value[BIG_ATTR_LEN + 1];
 
@@ -57,26 +59,27 @@ static void make_spans(size_t n, bool big)
         otel_span *s = calloc(1, sizeof(*s));
         assert_non_null(s);
         for (int k = 0; k < 16; k++)
-            s->ctx.trace_id[k] = (uint8_t)(0xa0 + k);
+            s->d.ctx.trace_id[k] = (uint8_t)(0xa0 + k);
         for (int k = 0; k < 8; k++)
-            s->ctx.span_id[k] = (uint8_t)(i + k + 1);
-        s->ctx.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
+            s->d.ctx.span_id[k] = (uint8_t)(i + k + 1);
+        s->d.ctx.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
         s->recording = s->ended = true;
-        s->kind = OTEL_SPAN_KIND_SERVER;
-        s->status_message = "";
+        s->d.kind = OTEL_SPAN_KIND_SERVER;
+        s->d.status_message = "";
         snprintf(s->arena, sizeof(s->arena), "span-%zu", i);
-        s->name = s->arena;
-        s->start_ns = UINT64_C(1764000000000000000) + i;
-        s->end_ns = s->start_ns + 1000;
+        s->d.name = s->arena;
+        s->d.start_ns = UINT64_C(1764000000000000000) + i;
+        s->d.end_ns = s->d.start_ns + 1000;
         if (big) {
-            s->attrs[0].key = "big";
-            s->attrs[0].key_len = 3;
-            s->attrs[0].type = OTEL_ATTR_STRING;
-            s->attrs[0].v.s.ptr = big_value;
-            s->attrs[0].v.s.len = BIG_ATTR_LEN;
-            s->n_attrs = 1;
+            s->d.attrs[0].key = "big";
+            s->d.attrs[0].key_len = 3;
+            s->d.attrs[0].type = OTEL_ATTR_STRING;
+            s->d.attrs[0].v.s.ptr = big_value;
+            s->d.attrs[0].v.s.len = BIG_ATTR_LEN;
+            s->d.n_attrs = 1;
         }
         spans[i] = s;
+        views[i] = &s->d;
     }
     n_spans = n;
 }
@@ -93,10 +96,27 @@ static otel_otlp *new_exporter(uint16_t port, bool gzip, uint64_t timeout_ns)
     return e;
 }
 
+/* The exporter object for e, e staying the test's (freed by the test). */
+static otel_exporter *borrow(otel_otlp *e)
+{
+    otel_exporter *x = NULL;
+    assert_int_equal(otel_otlp_exporter(e, &x), OTEL_OK);
+    x->free_fn = NULL;
+    return x;
+}
+
+/* Export the spans made by make_spans through e by deadline. */
+static int export_by(otel_otlp *e, uint64_t deadline)
+{
+    otel_exporter *x = borrow(e);
+    int rc = x->export_fn(x->user_data, views, n_spans, deadline);
+    otel_exporter_del(x);
+    return rc;
+}
+
 static int do_export(otel_otlp *e)
 {
-    otel_exporter x = otel_otlp_exporter(e);
-    return x.export_spans(x.user_data, spans, n_spans);
+    return export_by(e, otel_mono_ns() + 60 * SEC_NS); /* e's own timeout is shorter */
 }
 
 static otel_otlp_stats stats(void)
@@ -436,6 +456,27 @@ static void test_otel_otlp_export_retry_info_past_deadline(void **state)
     assert_true(log_has("no time left"));
 }
 
+/* OTel trace SDK spec, "Export": Export MUST NOT block indefinitely;
+ * the deadline the processor passes (what is left of a shutdown, say)
+ * bounds the call when it comes before the exporter's own timeout, for a
+ * collector that never answers and for retries alike. */
+static void test_otel_otlp_export_ends_by_given_deadline(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_HANG}};
+    cur_srv = fake_start(0, s, 1);
+    cur_e = new_exporter(cur_srv->port, false, 10 * SEC_NS);
+    uint64_t t0 = otel_mono_ns();
+    assert_int_equal(export_by(cur_e, t0 + 200 * MS_NS), OTEL_ERR_TIMEOUT);
+    uint64_t took = otel_mono_ns() - t0;
+    assert_true(took >= 150 * MS_NS);
+    assert_true(took < 3 * SEC_NS); /* not the 10 s timeout */
+    /* A deadline already passed: no request at all. */
+    int before = fake_requests(cur_srv);
+    assert_int_equal(export_by(cur_e, otel_mono_ns()), OTEL_ERR_TIMEOUT);
+    assert_int_equal(fake_requests(cur_srv), before);
+}
+
 /* google.rpc.Status{code 8, "slow down", [Any RetryInfo{retry_delay 0 s}]},
  * base64 without padding. */
 #define RETRY_INFO_0S                                                                              \
@@ -647,9 +688,11 @@ static void test_otel_otlp_export_alloc_failure(void **state)
     long i;
     for (i = 0; i < 100 && rc != 0; i++) {
         cur_e = new_exporter(cur_srv->port, true, 2 * SEC_NS);
+        otel_exporter *x = borrow(cur_e);
         otel_alloc_fail_after(i);
-        rc = do_export(cur_e);
+        rc = x->export_fn(x->user_data, views, n_spans, otel_mono_ns() + 60 * SEC_NS);
         otel_alloc_fail_after(-1);
+        otel_exporter_del(x);
         assert_true(rc == 0 || rc == OTEL_ERR_NOMEM);
         if (rc == OTEL_ERR_NOMEM)
             assert_int_equal(do_export(cur_e), 0); /* and it recovers */
@@ -667,9 +710,10 @@ static void test_otel_otlp_shutdown_closes_connection(void **state)
     cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
     assert_int_equal(do_export(cur_e), 0);
     assert_int_equal(fake_open_conns(cur_srv), 1);
-    otel_exporter x = otel_otlp_exporter(cur_e);
-    assert_string_equal(x.name, "otlp");
-    x.shutdown(x.user_data);
+    otel_exporter *x = borrow(cur_e);
+    assert_string_equal(otel_exporter_name(x), "otlp");
+    assert_int_equal(x->shutdown_fn(x->user_data, otel_mono_ns() + SEC_NS), OTEL_OK);
+    otel_exporter_del(x);
     for (int i = 0; i < 200 && fake_open_conns(cur_srv) > 0; i++)
         usleep(5000);
     assert_int_equal(fake_open_conns(cur_srv), 0);
@@ -687,9 +731,10 @@ static void test_otel_otlp_after_fork_drops_connection(void **state)
     cur_e = new_exporter(cur_srv->port, false, 5 * SEC_NS);
     assert_int_equal(do_export(cur_e), 0);
     assert_int_equal(stats().connects, 1);
-    otel_exporter x = otel_otlp_exporter(cur_e);
-    assert_non_null(x.after_fork);
-    x.after_fork(x.user_data);
+    otel_exporter *x = borrow(cur_e);
+    assert_non_null(x->after_fork_fn);
+    x->after_fork_fn(x->user_data);
+    otel_exporter_del(x);
     assert_int_equal(fake_requests(cur_srv), 1); /* nothing sent by dropping */
     assert_int_equal(do_export(cur_e), 0);
     assert_int_equal(stats().connects, 2);
@@ -708,8 +753,11 @@ static void test_otel_otlp_exporter_with_tracer(void **state)
     otel_tracer_config_default(&cfg);
     otel_tracer *t;
     assert_int_equal(otel_tracer_new(&t, &cfg, res), OTEL_OK);
-    otel_exporter x = otel_otlp_exporter(cur_e);
-    assert_int_equal(otel_tracer_add_exporter(t, &x), OTEL_OK);
+    otel_exporter *x = NULL;
+    assert_int_equal(otel_otlp_exporter(cur_e, &x), OTEL_OK); /* the tracer owns cur_e now */
+    otel_otlp *mine = cur_e;
+    cur_e = NULL;
+    assert_int_equal(otel_tracer_add_exporter(t, x), OTEL_OK);
     assert_int_equal(otel_tracer_start(t), OTEL_OK);
     for (int i = 0; i < 10; i++) {
         otel_span *s = otel_span_start(t, "GET /tracer", NULL);
@@ -722,6 +770,9 @@ static void test_otel_otlp_exporter_with_tracer(void **state)
     otel_tracer_stats(t, &st);
     assert_int_equal(st.exported, 10);
     assert_int_equal(st.failed, 0);
+    otel_otlp_stats os;
+    otel_otlp_get_stats(mine, &os); /* valid while the tracer holds it */
+    assert_int_equal(os.requests, 1);
     otel_tracer_del(t);
     assert_true(message_has(cur_srv, "GET /tracer"));
     assert_true(message_has(cur_srv, "otlp-test"));
@@ -757,6 +808,7 @@ int main(void)
         T(test_otel_otlp_shutdown_closes_connection),
         T(test_otel_otlp_after_fork_drops_connection),
         T(test_otel_otlp_exporter_with_tracer),
+        T(test_otel_otlp_export_ends_by_given_deadline),
     };
 #undef T
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

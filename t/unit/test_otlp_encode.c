@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "../../core/alloc.h"
-#include "../../core/span_int.h"
 #include "../../exporter/otlp_encode.h"
 
 #include "google/rpc/error_details.pb-c.h"
@@ -49,27 +48,23 @@ static int reset_alloc(void **state)
     return 0;
 }
 
-/* A tracer (no worker started) whose resource is service_name plus, when
- * env is not NULL, deployment.environment. Caller frees with
- * otel_tracer_del. */
-static otel_tracer *make_tracer(const char *service_name, const char *env)
+/* A resource of service_name plus, when env is not NULL,
+ * deployment.environment. Caller frees with otel_resource_del. */
+static otel_resource *make_resource(const char *service_name, const char *env)
 {
-    otel_tracer_config cfg;
-    otel_tracer_config_default(&cfg);
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, service_name), OTEL_OK);
     if (env != NULL)
         assert_int_equal(otel_resource_set(r, "deployment.environment", env), OTEL_OK);
-    otel_tracer *t = NULL;
-    assert_int_equal(otel_tracer_new(&t, &cfg, r), OTEL_OK);
-    return t;
+    return r;
 }
 
-/* A recorded, ended server span, root, sampled, ids derived from seed.
- * Strings point at static storage. Caller frees with free(). */
-static otel_span *make_span(otel_tracer *t, const char *name, unsigned seed)
+/* What an exporter is given of an ended server span of resource r (may be
+ * NULL): root, sampled, ids derived from seed. Strings point at static
+ * storage. Caller frees with free(). */
+static otel_span_data *make_span(const otel_resource *r, const char *name, unsigned seed)
 {
-    otel_span *s = calloc(1, sizeof(*s));
+    otel_span_data *s = calloc(1, sizeof(*s));
     assert_non_null(s);
     for (int i = 0; i < 16; i++)
         s->ctx.trace_id[i] = (uint8_t)(0xa0 + i + seed * 3);
@@ -78,19 +73,17 @@ static otel_span *make_span(otel_tracer *t, const char *name, unsigned seed)
     s->ctx.span_id[0] = (uint8_t)(seed >> 8);
     s->ctx.span_id[1] = (uint8_t)seed;
     s->ctx.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
-    s->recording = true;
-    s->ended = true;
     s->kind = OTEL_SPAN_KIND_SERVER;
     s->status = OTEL_STATUS_UNSET;
     s->status_message = "";
     s->name = name;
     s->start_ns = T_START_NS + seed;
     s->end_ns = T_START_NS + seed + 1234567;
-    s->tracer = t;
+    s->resource = r;
     return s;
 }
 
-static void set_parent(otel_span *s, bool remote)
+static void set_parent(otel_span_data *s, bool remote)
 {
     for (int i = 0; i < 8; i++)
         s->parent_span_id[i] = (uint8_t)(0xc0 + i);
@@ -98,7 +91,7 @@ static void set_parent(otel_span *s, bool remote)
     s->parent_is_remote = remote;
 }
 
-static otel_attr *next_attr(otel_span *s)
+static otel_attr *next_attr(otel_span_data *s)
 {
     assert_true(s->n_attrs < OTEL_SPAN_MAX_ATTRS);
     return &s->attrs[s->n_attrs++];
@@ -138,7 +131,7 @@ static void attr_double(otel_attr *a, const char *key, double v)
 }
 
 /* Append an event with n attributes taken from attrs. */
-static void add_event(otel_span *s, const char *name, uint64_t time_ns, const otel_attr *attrs,
+static void add_event(otel_span_data *s, const char *name, uint64_t time_ns, const otel_attr *attrs,
                       size_t n, uint32_t dropped)
 {
     assert_true(s->n_events < OTEL_SPAN_MAX_EVENTS);
@@ -154,7 +147,7 @@ static void add_event(otel_span *s, const char *name, uint64_t time_ns, const ot
 }
 
 /* Append a link to a context derived from seed. */
-static void add_link(otel_span *s, unsigned seed, const char *tracestate, uint8_t flags,
+static void add_link(otel_span_data *s, unsigned seed, const char *tracestate, uint8_t flags,
                      bool remote)
 {
     assert_true(s->n_links < OTEL_SPAN_MAX_LINKS);
@@ -170,9 +163,9 @@ static void add_link(otel_span *s, unsigned seed, const char *tracestate, uint8_
 
 /* A span with everything the core records: a remote parent, tracestate,
  * attributes of each type, two events, dropped counts, an error status. */
-static otel_span *make_full_span(otel_tracer *t, unsigned seed)
+static otel_span_data *make_full_span(const otel_resource *r, unsigned seed)
 {
-    otel_span *s = make_span(t, "GET /hello/{name}", seed);
+    otel_span_data *s = make_span(r, "GET /hello/{name}", seed);
     set_parent(s, true);
     const char ts[] = "vendor=abc,other=1";
     memcpy(s->tracestate, ts, sizeof(ts));
@@ -194,18 +187,24 @@ static otel_span *make_full_span(otel_tracer *t, unsigned seed)
     return s;
 }
 
-static void free_spans(otel_span **spans, size_t n)
+/* spans as the encoder reads them. */
+static const otel_span_data *const *ro(otel_span_data *const *spans)
+{
+    return (const otel_span_data *const *)spans;
+}
+
+static void free_spans(otel_span_data **spans, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(spans[i]);
 }
 
 /* Encode spans with e and unpack the result; free with free_request. */
-static pb_request *encode_with(otel_otlp_encoder *e, otel_span *const *spans, size_t n)
+static pb_request *encode_with(otel_otlp_encoder *e, otel_span_data *const *spans, size_t n)
 {
     const uint8_t *data = NULL;
     size_t len = 0;
-    assert_int_equal(otel_otlp_encode(e, spans, n, &data, &len), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e, ro(spans), n, &data, &len), OTEL_OK);
     assert_non_null(data);
     assert_true(len > 0);
     pb_request *req =
@@ -216,7 +215,7 @@ static pb_request *encode_with(otel_otlp_encoder *e, otel_span *const *spans, si
 }
 
 /* Encode with a fresh encoder. */
-static pb_request *encode(otel_span *const *spans, size_t n)
+static pb_request *encode(otel_span_data *const *spans, size_t n)
 {
     otel_otlp_encoder *e = NULL;
     assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
@@ -287,7 +286,7 @@ static void assert_attr_equal(const pb_kv *kv, const otel_attr *a)
 }
 
 /* Everything encoded for span m matches the core's span s. */
-static void assert_span_equal(const pb_span *m, const otel_span *s)
+static void assert_span_equal(const pb_span *m, const otel_span_data *s)
 {
     assert_bytes(m->trace_id, s->ctx.trace_id, 16);
     assert_bytes(m->span_id, s->ctx.span_id, 8);
@@ -340,10 +339,9 @@ static void assert_span_equal(const pb_span *m, const otel_span *s)
     }
 }
 
-/* The resource rs carries exactly t's resource attributes (NULL: none). */
-static void assert_resource_of(const pb_resource_spans *rs, const otel_tracer *t)
+/* The resource rs carries exactly r's attributes (NULL: none). */
+static void assert_resource_of(const pb_resource_spans *rs, const otel_resource *r)
 {
-    const otel_resource *r = otel_tracer_resource(t);
     assert_non_null(rs->resource);
     assert_int_equal(rs->resource->n_attributes, otel_resource_count(r));
     for (size_t i = 0; i < rs->resource->n_attributes; i++) {
@@ -462,7 +460,7 @@ static pb_kv **ref_attrs(ref_pool *pool, const otel_attr *attrs, size_t n)
     return kvs;
 }
 
-static pb_span *ref_span(ref_pool *pool, const otel_span *s)
+static pb_span *ref_span(ref_pool *pool, const otel_span_data *s)
 {
     pb_span *m = ref_alloc(pool, sizeof(*m));
     opentelemetry__proto__trace__v1__span__init(m);
@@ -522,15 +520,15 @@ static pb_span *ref_span(ref_pool *pool, const otel_span *s)
     return m;
 }
 
-static const otel_resource *resource_of(const otel_span *s)
+static const otel_resource *resource_of(const otel_span_data *s)
 {
-    return s->tracer != NULL ? otel_tracer_resource(s->tracer) : NULL;
+    return s->resource;
 }
 
 /* The ResourceSpans of resource r with the spans of the batch that have
  * it, in batch order. */
 static pb_resource_spans *ref_group(ref_pool *pool, pb_scope *scope, const otel_resource *r,
-                                    otel_span *const *spans, size_t n)
+                                    otel_span_data *const *spans, size_t n)
 {
     pb_resource *res = ref_alloc(pool, sizeof(*res));
     opentelemetry__proto__resource__v1__resource__init(res);
@@ -561,7 +559,7 @@ static pb_resource_spans *ref_group(ref_pool *pool, pb_scope *scope, const otel_
 }
 
 /* spans packed by protobuf-c. Caller frees with free(). */
-static uint8_t *ref_pack(otel_span *const *spans, size_t n, size_t *len)
+static uint8_t *ref_pack(otel_span_data *const *spans, size_t n, size_t *len)
 {
     ref_pool pool = {0};
     pb_scope scope = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
@@ -590,18 +588,18 @@ static uint8_t *ref_pack(otel_span *const *spans, size_t n, size_t *len)
 }
 
 /* e encodes spans to exactly the bytes protobuf-c packs for them. */
-static void assert_same_bytes_with(otel_otlp_encoder *e, otel_span *const *spans, size_t n)
+static void assert_same_bytes_with(otel_otlp_encoder *e, otel_span_data *const *spans, size_t n)
 {
     const uint8_t *data = NULL;
     size_t len = 0, want_len = 0;
-    assert_int_equal(otel_otlp_encode(e, spans, n, &data, &len), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e, ro(spans), n, &data, &len), OTEL_OK);
     uint8_t *want = ref_pack(spans, n, &want_len);
     assert_int_equal(len, want_len);
     assert_memory_equal(data, want, len);
     free(want);
 }
 
-static void assert_same_bytes(otel_span *const *spans, size_t n)
+static void assert_same_bytes(otel_span_data *const *spans, size_t n)
 {
     otel_otlp_encoder *e = NULL;
     assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
@@ -611,7 +609,7 @@ static void assert_same_bytes(otel_span *const *spans, size_t n)
 
 /* req holds spans grouped by resource in order of first appearance, batch
  * order within a group, each equal to its span. */
-static void assert_request_equal(const pb_request *req, otel_span *const *spans, size_t n)
+static void assert_request_equal(const pb_request *req, otel_span_data *const *spans, size_t n)
 {
     size_t seen = 0, g = 0;
     for (size_t i = 0; i < n; i++) {
@@ -624,7 +622,7 @@ static void assert_request_equal(const pb_request *req, otel_span *const *spans,
         /* group g: resource r, its spans from i on in batch order */
         assert_true(g < req->n_resource_spans);
         const pb_resource_spans *rs = req->resource_spans[g++];
-        assert_resource_of(rs, spans[i]->tracer);
+        assert_resource_of(rs, spans[i]->resource);
         assert_int_equal(rs->n_scope_spans, 1);
         const pb_scope_spans *ss = rs->scope_spans[0];
         assert_string_equal(ss->scope->name, OTEL_SDK_NAME);
@@ -778,10 +776,11 @@ static void rand_attr(otel_attr *a, rand_strs *rs, uint64_t *st)
     }
 }
 
-/* A random span of tracer t (may be NULL). Caller frees with free(). */
-static otel_span *rand_span(otel_tracer *t, rand_strs *rs, uint64_t *st)
+/* A random span of resource r (may be NULL). Caller frees with free(). */
+static otel_span_data *rand_span(const otel_resource *r, rand_strs *rs, uint64_t *st)
 {
-    otel_span *s = make_span(t, rand_str(rs, st, rnd(st) % 8 == 0 ? 0 : rand_len(st) % 300), 0);
+    otel_span_data *s =
+        make_span(r, rand_str(rs, st, rnd(st) % 8 == 0 ? 0 : rand_len(st) % 300), 0);
     for (int i = 0; i < 16; i++)
         s->ctx.trace_id[i] = (uint8_t)rnd(st);
     for (int i = 0; i < 8; i++)
@@ -840,8 +839,8 @@ static void test_otel_otlp_encoder_new_and_del(void **state)
 static void test_otel_otlp_encode_root_span(void **state)
 {
     (void)state;
-    otel_tracer *t = make_tracer("checkout", NULL);
-    otel_span *s = make_span(t, "GET /", 1);
+    otel_resource *res = make_resource("checkout", NULL);
+    otel_span_data *s = make_span(res, "GET /", 1);
     pb_request *req = encode(&s, 1);
     const pb_scope_spans *ss = only_scope(req);
     assert_int_equal(ss->n_spans, 1);
@@ -862,13 +861,13 @@ static void test_otel_otlp_encode_root_span(void **state)
     assert_string_equal(ss->schema_url, "");
     free_request(req);
     free(s);
-    otel_tracer_del(t);
+    otel_resource_del(res);
 }
 
 static void test_otel_otlp_encode_local_parent(void **state)
 {
     (void)state;
-    otel_span *s = make_span(NULL, "child", 2);
+    otel_span_data *s = make_span(NULL, "child", 2);
     set_parent(s, false);
     pb_request *req = encode(&s, 1);
     const pb_span *m = only_scope(req)->spans[0];
@@ -881,7 +880,7 @@ static void test_otel_otlp_encode_local_parent(void **state)
 static void test_otel_otlp_encode_remote_parent(void **state)
 {
     (void)state;
-    otel_span *s = make_span(NULL, "server", 3);
+    otel_span_data *s = make_span(NULL, "server", 3);
     set_parent(s, true);
     pb_request *req = encode(&s, 1);
     const pb_span *m = only_scope(req)->spans[0];
@@ -894,7 +893,7 @@ static void test_otel_otlp_encode_remote_parent(void **state)
 static void test_otel_otlp_encode_flags_not_sampled_bits(void **state)
 {
     (void)state;
-    otel_span *s = make_span(NULL, "x", 4);
+    otel_span_data *s = make_span(NULL, "x", 4);
     s->ctx.trace_flags = 0xfe; /* future W3C flag bits are carried as they are */
     pb_request *req = encode(&s, 1);
     assert_int_equal(only_scope(req)->spans[0]->flags, 0x1fe);
@@ -905,7 +904,7 @@ static void test_otel_otlp_encode_flags_not_sampled_bits(void **state)
 static void test_otel_otlp_encode_trace_state(void **state)
 {
     (void)state;
-    otel_span *s = make_span(NULL, "x", 5);
+    otel_span_data *s = make_span(NULL, "x", 5);
     const char ts[] = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
     memcpy(s->tracestate, ts, sizeof(ts));
     s->tracestate_len = (uint16_t)(sizeof(ts) - 1);
@@ -918,7 +917,7 @@ static void test_otel_otlp_encode_trace_state(void **state)
 static void test_otel_otlp_encode_kinds(void **state)
 {
     (void)state;
-    otel_span *spans[5];
+    otel_span_data *spans[5];
     for (int k = 0; k < 5; k++) {
         spans[k] = make_span(NULL, "k", (unsigned)k);
         spans[k]->kind = (otel_span_kind)(OTEL_SPAN_KIND_INTERNAL + k);
@@ -943,7 +942,7 @@ static void test_otel_otlp_encode_kinds(void **state)
 static void test_otel_otlp_encode_times_exact(void **state)
 {
     (void)state;
-    otel_span *s = make_span(NULL, "t", 6);
+    otel_span_data *s = make_span(NULL, "t", 6);
     s->start_ns = (UINT64_C(1) << 53) + 1; /* not representable as a double */
     s->end_ns = UINT64_MAX;
     pb_request *req = encode(&s, 1);
@@ -957,7 +956,7 @@ static void test_otel_otlp_encode_times_exact(void **state)
 static void test_otel_otlp_encode_attributes(void **state)
 {
     (void)state;
-    otel_span *s = make_span(NULL, "a", 7);
+    otel_span_data *s = make_span(NULL, "a", 7);
     attr_str(next_attr(s), "url.path", "/hello/wörld");
     attr_str(next_attr(s), "empty", "");
     attr_bool(next_attr(s), "yes", true);
@@ -1025,7 +1024,7 @@ static void test_otel_otlp_encode_attributes(void **state)
 static void test_otel_otlp_encode_events(void **state)
 {
     (void)state;
-    otel_span *s = make_span(NULL, "e", 8);
+    otel_span_data *s = make_span(NULL, "e", 8);
     attr_str(next_attr(s), "span.attr", "v"); /* not mixed into the events */
     otel_attr ea[4];
     attr_str(&ea[0], "exception.type", "ValueError");
@@ -1077,7 +1076,7 @@ static void test_otel_otlp_encode_events(void **state)
 static void test_otel_otlp_encode_status(void **state)
 {
     (void)state;
-    otel_span *spans[3];
+    otel_span_data *spans[3];
     spans[0] = make_span(NULL, "unset", 0);
     spans[1] = make_span(NULL, "ok", 1);
     spans[1]->status = OTEL_STATUS_OK;
@@ -1102,13 +1101,13 @@ static void test_otel_otlp_encode_status(void **state)
 static void test_otel_otlp_encode_full_span(void **state)
 {
     (void)state;
-    otel_tracer *t = make_tracer("full", NULL);
-    otel_span *s = make_full_span(t, 11);
+    otel_resource *res = make_resource("full", NULL);
+    otel_span_data *s = make_full_span(res, 11);
     pb_request *req = encode(&s, 1);
     assert_span_equal(only_scope(req)->spans[0], s);
     free_request(req);
     free(s);
-    otel_tracer_del(t);
+    otel_resource_del(res);
 }
 
 /* ---- resource and scope -------------------------------------------------- */
@@ -1116,12 +1115,12 @@ static void test_otel_otlp_encode_full_span(void **state)
 static void test_otel_otlp_encode_resource_and_scope(void **state)
 {
     (void)state;
-    otel_tracer *t = make_tracer("checkout", "production");
-    otel_span *s = make_span(t, "r", 9);
+    otel_resource *res = make_resource("checkout", "production");
+    otel_span_data *s = make_span(res, "r", 9);
     pb_request *req = encode(&s, 1);
     assert_int_equal(req->n_resource_spans, 1);
     const pb_resource_spans *rs = req->resource_spans[0];
-    assert_resource_of(rs, t);
+    assert_resource_of(rs, res);
     assert_int_equal(rs->resource->n_attributes, 5);
     const pb_any *v = find_resource_value(rs, "service.name");
     assert_non_null(v);
@@ -1143,13 +1142,13 @@ static void test_otel_otlp_encode_resource_and_scope(void **state)
     assert_int_equal(ss->n_spans, 1);
     free_request(req);
     free(s);
-    otel_tracer_del(t);
+    otel_resource_del(res);
 }
 
-static void test_otel_otlp_encode_null_tracer_empty_resource(void **state)
+static void test_otel_otlp_encode_null_resource_empty(void **state)
 {
     (void)state;
-    otel_span *s = make_span(NULL, "orphan", 10);
+    otel_span_data *s = make_span(NULL, "orphan", 10);
     pb_request *req = encode(&s, 1);
     assert_int_equal(req->n_resource_spans, 1);
     const pb_resource_spans *rs = req->resource_spans[0];
@@ -1164,10 +1163,10 @@ static void test_otel_otlp_encode_null_tracer_empty_resource(void **state)
 static void test_otel_otlp_encode_two_resources(void **state)
 {
     (void)state;
-    otel_tracer *a = make_tracer("svc-a", NULL);
-    otel_tracer *b = make_tracer("svc-b", "staging");
-    otel_span *spans[6];
-    otel_tracer *owner[6] = {a, b, a, a, b, NULL};
+    otel_resource *a = make_resource("svc-a", NULL);
+    otel_resource *b = make_resource("svc-b", "staging");
+    otel_span_data *spans[6];
+    otel_resource *owner[6] = {a, b, a, a, b, NULL};
     for (int i = 0; i < 6; i++)
         spans[i] = make_full_span(owner[i], (unsigned)i);
     pb_request *req = encode(spans, 6);
@@ -1198,8 +1197,8 @@ static void test_otel_otlp_encode_two_resources(void **state)
 
     free_request(req);
     free_spans(spans, 6);
-    otel_tracer_del(a);
-    otel_tracer_del(b);
+    otel_resource_del(a);
+    otel_resource_del(b);
 }
 
 /* ---- batches and reuse ---------------------------------------------------- */
@@ -1209,11 +1208,11 @@ static void test_otel_otlp_encode_two_resources(void **state)
 static void test_otel_otlp_encode_batch_512(void **state)
 {
     (void)state;
-    otel_tracer *t = make_tracer("big", NULL);
-    otel_span **spans = calloc(BIG, sizeof(*spans));
+    otel_resource *res = make_resource("big", NULL);
+    otel_span_data **spans = calloc(BIG, sizeof(*spans));
     assert_non_null(spans);
     for (unsigned i = 0; i < BIG; i++)
-        spans[i] = make_full_span(t, i);
+        spans[i] = make_full_span(res, i);
     pb_request *req = encode(spans, BIG);
     const pb_scope_spans *ss = only_scope(req);
     assert_int_equal(ss->n_spans, BIG);
@@ -1222,18 +1221,18 @@ static void test_otel_otlp_encode_batch_512(void **state)
     free_request(req);
     free_spans(spans, BIG);
     free(spans);
-    otel_tracer_del(t);
+    otel_resource_del(res);
 }
 
 static void test_otel_otlp_encode_reuse_no_stale_data(void **state)
 {
     (void)state;
-    otel_tracer *a = make_tracer("svc-a", "prod");
-    otel_tracer *b = make_tracer("svc-b", NULL);
+    otel_resource *a = make_resource("svc-a", "prod");
+    otel_resource *b = make_resource("svc-b", NULL);
     otel_otlp_encoder *e = NULL;
     assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
 
-    otel_span **big = calloc(BIG, sizeof(*big));
+    otel_span_data **big = calloc(BIG, sizeof(*big));
     assert_non_null(big);
     for (unsigned i = 0; i < BIG; i++)
         big[i] = make_full_span(i % 3 == 0 ? b : a, i);
@@ -1241,8 +1240,8 @@ static void test_otel_otlp_encode_reuse_no_stale_data(void **state)
     assert_int_equal(req->n_resource_spans, 2);
     free_request(req);
 
-    /* a bare root span of the other tracer, no attributes, no status */
-    otel_span *small = make_span(b, "small", 4242);
+    /* a bare root span of the other resource, no attributes, no status */
+    otel_span_data *small = make_span(b, "small", 4242);
     req = encode_with(e, &small, 1);
     assert_int_equal(req->n_resource_spans, 1);
     assert_resource_of(req->resource_spans[0], b);
@@ -1273,39 +1272,39 @@ static void test_otel_otlp_encode_reuse_no_stale_data(void **state)
     free_spans(big, BIG);
     free(big);
     otel_otlp_encoder_del(e);
-    otel_tracer_del(a);
-    otel_tracer_del(b);
+    otel_resource_del(a);
+    otel_resource_del(b);
 }
 
 /* The same bytes from a warm encoder as from a fresh one. */
 static void test_otel_otlp_encode_deterministic(void **state)
 {
     (void)state;
-    otel_tracer *t = make_tracer("det", NULL);
-    otel_span *spans[4];
+    otel_resource *res = make_resource("det", NULL);
+    otel_span_data *spans[4];
     for (unsigned i = 0; i < 4; i++)
-        spans[i] = make_full_span(t, i);
+        spans[i] = make_full_span(res, i);
     otel_otlp_encoder *e1 = NULL, *e2 = NULL;
     assert_int_equal(otel_otlp_encoder_new(&e1), OTEL_OK);
     assert_int_equal(otel_otlp_encoder_new(&e2), OTEL_OK);
     const uint8_t *d1, *d2;
     size_t l1, l2;
-    assert_int_equal(otel_otlp_encode(e1, spans, 4, &d1, &l1), OTEL_OK);
-    assert_int_equal(otel_otlp_encode(e1, spans, 2, &d1, &l1), OTEL_OK);
-    assert_int_equal(otel_otlp_encode(e2, spans, 2, &d2, &l2), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e1, ro(spans), 4, &d1, &l1), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e1, ro(spans), 2, &d1, &l1), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e2, ro(spans), 2, &d2, &l2), OTEL_OK);
     assert_int_equal(l1, l2);
     assert_memory_equal(d1, d2, l1);
     otel_otlp_encoder_del(e1);
     otel_otlp_encoder_del(e2);
     free_spans(spans, 4);
-    otel_tracer_del(t);
+    otel_resource_del(res);
 }
 
 static void test_otel_otlp_encode_links(void **state)
 {
     (void)state;
-    otel_tracer *t = make_tracer("svc", NULL);
-    otel_span *s = make_span(t, "linked", 1);
+    otel_resource *res = make_resource("svc", NULL);
+    otel_span_data *s = make_span(res, "linked", 1);
     add_link(s, 1, "k=v", OTEL_TRACE_FLAG_SAMPLED, true);
     add_link(s, 2, "", 0, false);
     s->dropped_links = 7;
@@ -1322,7 +1321,7 @@ static void test_otel_otlp_encode_links(void **state)
     free_request(req);
     assert_same_bytes(&s, 1);
     free(s);
-    otel_tracer_del(t);
+    otel_resource_del(res);
 }
 
 /* ---- the same bytes as protobuf-c ------------------------------------------- */
@@ -1330,15 +1329,15 @@ static void test_otel_otlp_encode_links(void **state)
 static void test_otel_otlp_encode_same_bytes_as_protobuf_c(void **state)
 {
     (void)state;
-    otel_tracer *a = make_tracer("svc-a", "prod");
-    otel_tracer *b = make_tracer("svc-b", NULL);
-    otel_span *spans[7];
+    otel_resource *a = make_resource("svc-a", "prod");
+    otel_resource *b = make_resource("svc-b", NULL);
+    otel_span_data *spans[7];
 
     spans[0] = make_span(a, "GET /", 1); /* root, no parent, nothing else */
 
     spans[1] = make_full_span(b, 2); /* remote parent, tracestate, events, error */
 
-    otel_span *s = spans[2] = make_span(a, "values", 3);
+    otel_span_data *s = spans[2] = make_span(a, "values", 3);
     set_parent(s, false);
     s->kind = (otel_span_kind)0; /* unspecified: left out */
     s->start_ns = 0;
@@ -1389,7 +1388,7 @@ static void test_otel_otlp_encode_same_bytes_as_protobuf_c(void **state)
     spans[4] = make_full_span(a, 5);
     set_parent(spans[4], false);
     spans[5] = make_span(b, "last of b", 6);
-    otel_tracer *c = make_tracer("svc-c", long_value); /* a 20000-byte resource value */
+    otel_resource *c = make_resource("svc-c", long_value); /* a 20000-byte resource value */
     spans[6] = make_span(c, "last", 7);
 
     assert_same_bytes(spans, 7);
@@ -1402,9 +1401,9 @@ static void test_otel_otlp_encode_same_bytes_as_protobuf_c(void **state)
     free_request(req);
 
     free_spans(spans, 7);
-    otel_tracer_del(a);
-    otel_tracer_del(b);
-    otel_tracer_del(c);
+    otel_resource_del(a);
+    otel_resource_del(b);
+    otel_resource_del(c);
 }
 
 /* Random spans (every attribute type, lengths of 0, over 127 and over
@@ -1416,12 +1415,13 @@ static void test_otel_otlp_encode_random_round_trip(void **state)
     (void)state;
     enum { N = 300 };
     uint64_t st = UINT64_C(0x9e3779b97f4a7c15);
-    otel_tracer *tracers[3] = {make_tracer("rand-a", "prod"), make_tracer("rand-b", NULL), NULL};
+    otel_resource *resources[3] = {make_resource("rand-a", "prod"), make_resource("rand-b", NULL),
+                                   NULL};
     rand_strs rs = {0};
-    otel_span **spans = calloc(N, sizeof(*spans));
+    otel_span_data **spans = calloc(N, sizeof(*spans));
     assert_non_null(spans);
     for (size_t i = 0; i < N; i++)
-        spans[i] = rand_span(tracers[rnd(&st) % 3], &rs, &st);
+        spans[i] = rand_span(resources[rnd(&st) % 3], &rs, &st);
 
     otel_otlp_encoder *e = NULL;
     assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
@@ -1445,8 +1445,8 @@ static void test_otel_otlp_encode_random_round_trip(void **state)
     free_spans(spans, N);
     free(spans);
     rand_strs_free(&rs);
-    otel_tracer_del(tracers[0]);
-    otel_tracer_del(tracers[1]);
+    otel_resource_del(resources[0]);
+    otel_resource_del(resources[1]);
 }
 
 /* ---- allocation failures -------------------------------------------------- */
@@ -1454,9 +1454,9 @@ static void test_otel_otlp_encode_random_round_trip(void **state)
 static void test_otel_otlp_encode_nomem(void **state)
 {
     (void)state;
-    otel_tracer *a = make_tracer("svc-a", NULL);
-    otel_tracer *b = make_tracer("svc-b", NULL);
-    otel_span *spans[40];
+    otel_resource *a = make_resource("svc-a", NULL);
+    otel_resource *b = make_resource("svc-b", NULL);
+    otel_span_data *spans[40];
     for (unsigned i = 0; i < 40; i++)
         spans[i] = make_full_span(i % 2 ? a : b, i);
     bool done = false;
@@ -1468,7 +1468,7 @@ static void test_otel_otlp_encode_nomem(void **state)
         otel_alloc_fail_after(fail);
         int rc = otel_otlp_encoder_new(&e);
         if (rc == OTEL_OK)
-            rc = otel_otlp_encode(e, spans, 40, &data, &len);
+            rc = otel_otlp_encode(e, ro(spans), 40, &data, &len);
         otel_alloc_fail_after(-1);
         if (rc == OTEL_OK) {
             pb_request *req =
@@ -1487,8 +1487,8 @@ static void test_otel_otlp_encode_nomem(void **state)
         otel_otlp_encoder_del(e);
     }
     free_spans(spans, 40);
-    otel_tracer_del(a);
-    otel_tracer_del(b);
+    otel_resource_del(a);
+    otel_resource_del(b);
 }
 
 /* A warm encoder that fails to grow for a bigger batch still encodes
@@ -1496,11 +1496,11 @@ static void test_otel_otlp_encode_nomem(void **state)
 static void test_otel_otlp_encode_nomem_then_recovers(void **state)
 {
     (void)state;
-    otel_tracer *t = make_tracer("grow", NULL);
-    otel_span **spans = calloc(BIG, sizeof(*spans));
+    otel_resource *res = make_resource("grow", NULL);
+    otel_span_data **spans = calloc(BIG, sizeof(*spans));
     assert_non_null(spans);
     for (unsigned i = 0; i < BIG; i++)
-        spans[i] = make_full_span(t, i);
+        spans[i] = make_full_span(res, i);
     otel_otlp_encoder *e = NULL;
     assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
     pb_request *req = encode_with(e, spans, 1);
@@ -1509,7 +1509,7 @@ static void test_otel_otlp_encode_nomem_then_recovers(void **state)
     size_t len;
     for (long fail = 0; fail < 8; fail++) {
         otel_alloc_fail_after(fail);
-        int rc = otel_otlp_encode(e, spans, BIG, &data, &len);
+        int rc = otel_otlp_encode(e, ro(spans), BIG, &data, &len);
         otel_alloc_fail_after(-1);
         if (rc == OTEL_OK)
             break;
@@ -1528,7 +1528,7 @@ static void test_otel_otlp_encode_nomem_then_recovers(void **state)
     otel_otlp_encoder_del(e);
     free_spans(spans, BIG);
     free(spans);
-    otel_tracer_del(t);
+    otel_resource_del(res);
 }
 
 /* ---- responses ------------------------------------------------------------ */
@@ -1778,7 +1778,7 @@ int main(void)
         cmocka_unit_test(test_otel_otlp_encode_status),
         cmocka_unit_test(test_otel_otlp_encode_full_span),
         cmocka_unit_test(test_otel_otlp_encode_resource_and_scope),
-        cmocka_unit_test(test_otel_otlp_encode_null_tracer_empty_resource),
+        cmocka_unit_test(test_otel_otlp_encode_null_resource_empty),
         cmocka_unit_test(test_otel_otlp_encode_two_resources),
         cmocka_unit_test(test_otel_otlp_encode_batch_512),
         cmocka_unit_test(test_otel_otlp_encode_reuse_no_stale_data),

@@ -1,5 +1,6 @@
 /* test_processor.c - unit tests for core/processor.c (the batch span
- * processor), through the tracer API and otel_tracer_stats. */
+ * processor: one pipeline per exporter), through the tracer API and its
+ * statistics. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,11 @@ typedef struct sink {
     atomic_int max_active; /* the most that ever ran at once */
     atomic_int shutdowns;
     bool fail;
+    bool until_deadline;                      /* each export waits for its deadline, then times out
+                                                 (a collector that never answers) */
+    _Atomic uint64_t last_deadline;           /* of the last export call */
+    _Atomic uint64_t last_call_ns;            /* otel_mono_ns when it was made */
+    const otel_span_data *_Atomic first_span; /* of the first export call */
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -44,9 +50,7 @@ static otel_tracer *cur_t;
 
 static uint64_t mono_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
+    return otel_mono_ns();
 }
 
 static void sleep_ms(long ms)
@@ -55,10 +59,14 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static int sink_export(void *user_data, otel_span *const *spans, size_t n)
+static int sink_export(void *user_data, const otel_span_data *const *spans, size_t n,
+                       uint64_t deadline)
 {
     sink *s = user_data;
-    (void)spans;
+    const otel_span_data *none = NULL;
+    atomic_compare_exchange_strong(&s->first_span, &none, spans[0]);
+    atomic_store(&s->last_deadline, deadline);
+    atomic_store(&s->last_call_ns, mono_ns());
     int now = atomic_fetch_add(&s->active, 1) + 1;
     int seen = atomic_load(&s->max_active);
     while (now > seen && !atomic_compare_exchange_weak(&s->max_active, &seen, now))
@@ -77,13 +85,33 @@ static int sink_export(void *user_data, otel_span *const *spans, size_t n)
     size_t m = atomic_load(&s->max_batch);
     while (n > m && !atomic_compare_exchange_weak(&s->max_batch, &m, n))
         ;
+    int rc = s->fail ? OTEL_ERR_IO : OTEL_OK;
+    if (s->until_deadline) {
+        uint64_t t = mono_ns();
+        if (deadline > t)
+            sleep_ms((long)((deadline - t) / MS) + 1);
+        rc = OTEL_ERR_TIMEOUT;
+    }
     atomic_fetch_sub(&s->active, 1);
-    return s->fail ? OTEL_ERR_IO : OTEL_OK;
+    return rc;
 }
 
-static void sink_shutdown(void *user_data)
+static int sink_shutdown(void *user_data, uint64_t deadline)
 {
+    (void)deadline;
     atomic_fetch_add(&((sink *)user_data)->shutdowns, 1);
+    return OTEL_OK;
+}
+
+/* An exporter named name delivering to s (with a shutdown function when
+ * with_shutdown is set). */
+static otel_exporter *sink_exporter(const char *name, sink *s, bool with_shutdown)
+{
+    otel_exporter *e = NULL;
+    assert_int_equal(otel_exporter_new(&e, name, sink_export, s), OTEL_OK);
+    if (with_shutdown)
+        otel_exporter_set_shutdown(e, sink_shutdown);
+    return e;
 }
 
 static void sink_init(sink *s)
@@ -159,16 +187,10 @@ static otel_tracer *make_tracer(size_t queue, size_t batch, uint64_t delay_ns, b
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
     assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
-    otel_exporter a = {
-        .name = "a", .export_spans = sink_export, .shutdown = sink_shutdown, .user_data = &sink_a};
-    assert_int_equal(otel_tracer_add_exporter(cur_t, &a), OTEL_OK);
-    if (two) {
-        otel_exporter b = {.name = "b",
-                           .export_spans = sink_export,
-                           .shutdown = sink_shutdown,
-                           .user_data = &sink_b};
-        assert_int_equal(otel_tracer_add_exporter(cur_t, &b), OTEL_OK);
-    }
+    assert_int_equal(otel_tracer_add_exporter(cur_t, sink_exporter("a", &sink_a, true)), OTEL_OK);
+    if (two)
+        assert_int_equal(otel_tracer_add_exporter(cur_t, sink_exporter("b", &sink_b, true)),
+                         OTEL_OK);
     if (start)
         assert_int_equal(otel_tracer_start(cur_t), OTEL_OK);
     return cur_t;
@@ -192,11 +214,23 @@ static otel_stats stats(const otel_tracer *t)
     return st;
 }
 
-/* The documented balance of the counters. */
+static otel_stats exporter_stats(const otel_tracer *t, size_t i)
+{
+    otel_stats st;
+    memset(&st, 0xff, sizeof(st));
+    assert_int_equal(otel_tracer_exporter_stats(t, i, &st, NULL), OTEL_OK);
+    return st;
+}
+
+/* The documented balance of the counters, in total and per exporter. */
 static void check_balance(const otel_tracer *t)
 {
     otel_stats st = stats(t);
     assert_int_equal(st.ended, st.exported + st.dropped + st.failed + st.rejected + st.queued);
+    for (size_t i = 0; i < otel_tracer_exporter_count(t); i++) {
+        st = exporter_stats(t, i);
+        assert_int_equal(st.ended, st.exported + st.dropped + st.failed + st.rejected + st.queued);
+    }
 }
 
 /* Poll until the exporter counted n spans; false after timeout_ms. */
@@ -330,9 +364,8 @@ static void test_otel_processor_shutdown_without_start(void **state)
     assert_int_equal(atomic_load(&sink_a.spans), 30);
     assert_int_equal(atomic_load(&sink_a.shutdowns), 1);
     assert_int_equal(otel_tracer_start(t), OTEL_ERR_STATE);
-    otel_exporter b = {
-        .name = "b", .export_spans = sink_export, .shutdown = NULL, .user_data = &sink_b};
-    assert_int_equal(otel_tracer_add_exporter(t, &b), OTEL_ERR_STATE);
+    assert_int_equal(otel_tracer_add_exporter(t, sink_exporter("b", &sink_b, false)),
+                     OTEL_ERR_STATE); /* and the exporter is freed */
 }
 
 static void test_otel_processor_on_end_after_shutdown_dropped(void **state)
@@ -475,9 +508,7 @@ static void test_otel_processor_shutdown_timeout_counts_failed(void **state)
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
     assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
-    otel_exporter a = {
-        .name = "a", .export_spans = sink_export, .shutdown = sink_shutdown, .user_data = &sink_a};
-    assert_int_equal(otel_tracer_add_exporter(cur_t, &a), OTEL_OK);
+    assert_int_equal(otel_tracer_add_exporter(cur_t, sink_exporter("a", &sink_a, true)), OTEL_OK);
     end_spans(cur_t, 20);
     sink_a.blocking_calls = 1;
     pthread_t th;
@@ -503,8 +534,9 @@ static void test_otel_processor_two_exporters(void **state)
     assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
     assert_int_equal(atomic_load(&sink_a.spans), 50);
     assert_int_equal(atomic_load(&sink_b.spans), 50);
-    assert_int_equal(atomic_load(&sink_a.calls), atomic_load(&sink_b.calls));
-    assert_int_equal(stats(t).exported, 50);
+    assert_int_equal(stats(t).exported, 100); /* the sum over both exporters */
+    assert_int_equal(exporter_stats(t, 0).exported, 50);
+    assert_int_equal(exporter_stats(t, 1).exported, 50);
     assert_int_equal(otel_tracer_shutdown(t), OTEL_OK);
     assert_int_equal(atomic_load(&sink_a.shutdowns), 1);
     assert_int_equal(atomic_load(&sink_b.shutdowns), 1);
@@ -514,17 +546,20 @@ static void test_otel_processor_add_exporter_limits(void **state)
 {
     (void)state;
     otel_tracer *t = make_tracer(64, 8, 60 * SEC, false, false); /* one exporter */
-    otel_exporter e = {
-        .name = "x", .export_spans = sink_export, .shutdown = NULL, .user_data = &sink_b};
     for (int i = 0; i < 3; i++)
-        assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_OK);
-    assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_ERR_FULL);
-    otel_exporter bad = {.name = "bad", .export_spans = NULL, .shutdown = NULL, .user_data = NULL};
-    assert_int_equal(otel_tracer_add_exporter(t, &bad), OTEL_ERR_INVALID);
+        assert_int_equal(otel_tracer_add_exporter(t, sink_exporter("x", &sink_b, false)), OTEL_OK);
+    assert_int_equal(otel_tracer_add_exporter(t, sink_exporter("x", &sink_b, false)),
+                     OTEL_ERR_FULL);
+    otel_exporter *bad = NULL;
+    assert_int_equal(otel_exporter_new(&bad, "bad", NULL, NULL), OTEL_ERR_INVALID);
+    assert_null(bad);
+    assert_int_equal(otel_exporter_new(&bad, "", sink_export, NULL), OTEL_ERR_INVALID);
     assert_int_equal(otel_tracer_add_exporter(t, NULL), OTEL_ERR_INVALID);
     assert_int_equal(otel_tracer_start(t), OTEL_OK);
     assert_int_equal(otel_tracer_start(t), OTEL_OK); /* idempotent */
-    assert_int_equal(otel_tracer_add_exporter(t, &e), OTEL_ERR_STATE);
+    assert_int_equal(otel_tracer_add_exporter(t, sink_exporter("x", &sink_b, false)),
+                     OTEL_ERR_STATE);
+    assert_int_equal(otel_tracer_exporter_count(t), 4);
     end_spans(t, 5);
     assert_int_equal(otel_tracer_force_flush(t, 2 * SEC), OTEL_OK);
     assert_int_equal(atomic_load(&sink_a.spans), 5);
@@ -663,6 +698,224 @@ static void test_otel_processor_fork_child_starts_afresh(void **state)
     check_balance(t);
 }
 
+/* One pipeline per exporter: while exporter a is stuck in an export, b
+ * keeps receiving every span, and a's queue alone fills and drops. */
+static void test_otel_processor_slow_exporter_never_delays_another(void **state)
+{
+    (void)state;
+    sink_a.blocking_calls = 1;
+    otel_tracer *t = make_tracer(16, 4, 10 * MS, true, true);
+    end_spans(t, 4);
+    assert_true(sink_wait_entered(&sink_a, 1, 10000)); /* a is stuck */
+    for (int round = 0; round < 10; round++) {
+        end_spans(t, 8);
+        uint64_t want = 4 + 8 * (uint64_t)(round + 1);
+        uint64_t deadline = mono_ns() + 10 * SEC;
+        while (exporter_stats(t, 1).exported < want && mono_ns() < deadline)
+            sleep_ms(2);
+        assert_int_equal(exporter_stats(t, 1).exported, want);
+    }
+    otel_stats a = exporter_stats(t, 0);
+    assert_int_equal(a.ended, 84);
+    assert_int_equal(a.exported, 0);
+    assert_int_equal(a.queued, 16 + 4); /* its queue and the stuck batch */
+    assert_int_equal(a.dropped, 84 - 20);
+    assert_int_equal(exporter_stats(t, 1).dropped, 0);
+    check_balance(t);
+    sink_open(&sink_a);
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_OK);
+    assert_int_equal(exporter_stats(t, 0).exported, 20);
+    check_balance(t);
+}
+
+/* A failure is counted where it happened: a failing exporter's spans are
+ * failed, the other's exported. */
+static void test_otel_processor_failure_counted_per_exporter(void **state)
+{
+    (void)state;
+    sink_a.fail = true;
+    otel_tracer *t = make_tracer(64, 8, 60 * SEC, true, true);
+    end_spans(t, 20);
+    assert_int_equal(otel_tracer_force_flush(t, 5 * SEC), OTEL_OK);
+    otel_stats a = exporter_stats(t, 0), b = exporter_stats(t, 1);
+    assert_int_equal(a.failed, 20);
+    assert_int_equal(a.exported, 0);
+    assert_int_equal(b.exported, 20);
+    assert_int_equal(b.failed, 0);
+    otel_stats all = stats(t);
+    assert_int_equal(all.ended, 40);
+    assert_int_equal(all.failed, 20);
+    assert_int_equal(all.exported, 20);
+    const char *name = NULL;
+    otel_stats st;
+    assert_int_equal(otel_tracer_exporter_stats(t, 1, &st, &name), OTEL_OK);
+    assert_string_equal(name, "b");
+    assert_int_equal(otel_tracer_exporter_stats(t, 2, &st, &name), OTEL_ERR_INVALID);
+    check_balance(t);
+}
+
+/* OTel trace SDK spec, "Batching processor": exportTimeoutMillis bounds
+ * each export; the export gets it as its deadline, and a flush's exports
+ * end by the flush's own deadline when that comes first. */
+static void test_otel_processor_export_gets_its_deadline(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(64, 8, 60 * SEC, false, true); /* export timeout 5 s */
+    end_spans(t, 3);
+    uint64_t before = mono_ns();
+    assert_int_equal(otel_tracer_force_flush(t, 60 * SEC), OTEL_OK);
+    uint64_t call = atomic_load(&sink_a.last_call_ns), dl = atomic_load(&sink_a.last_deadline);
+    assert_true(call >= before);
+    assert_true(dl > call);
+    assert_true(dl <= call + 5 * SEC);
+    assert_true(dl >= before + 5 * SEC - SEC); /* the export timeout, not less */
+    end_spans(t, 3);
+    before = mono_ns();
+    assert_int_equal(otel_tracer_force_flush(t, 200 * MS), OTEL_OK);
+    dl = atomic_load(&sink_a.last_deadline);
+    assert_true(dl <= mono_ns() + 200 * MS); /* capped by the flush, not 5 s */
+    assert_true(dl > before);
+}
+
+/* OTel trace SDK spec, "Shutdown": Shutdown SHOULD complete or abort
+ * within some timeout. With a collector that never answers (every export
+ * runs to its deadline), 240 queued spans in 30 batches take one export
+ * timeout in all, not one per batch; what is left is counted failed. */
+static void test_otel_processor_shutdown_bounded_by_export_timeout(void **state)
+{
+    (void)state;
+    otel_tracer_config cfg;
+    otel_tracer_config_default(&cfg);
+    assert_int_equal(otel_sampler_init(&cfg.sampler, OTEL_SAMPLER_ALWAYS_ON, 1.0), OTEL_OK);
+    cfg.max_queue_size = 512;
+    cfg.max_export_batch_size = 8;
+    cfg.schedule_delay_ns = 60 * SEC;
+    cfg.export_timeout_ns = 300 * MS;
+    otel_resource *r = NULL;
+    assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
+    assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
+    sink_a.until_deadline = true;
+    assert_int_equal(otel_tracer_add_exporter(cur_t, sink_exporter("a", &sink_a, true)), OTEL_OK);
+    assert_int_equal(otel_tracer_start(cur_t), OTEL_OK);
+    end_spans(cur_t, 240);
+    uint64_t t0 = mono_ns();
+    assert_int_equal(otel_tracer_shutdown(cur_t), OTEL_ERR_TIMEOUT);
+    uint64_t took = mono_ns() - t0;
+    /* 30 exports of 300 ms each would take 9 s; the bound is one 300 ms
+     * export timeout (generous slack for a loaded machine). */
+    assert_true(took < 3 * SEC);
+    otel_stats st = stats(cur_t);
+    assert_int_equal(st.failed, 240);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(atomic_load(&sink_a.shutdowns), 1);
+    check_balance(cur_t);
+}
+
+/* otel_tracer_shutdown_within: its own budget, shorter than the export
+ * timeout, is what the exports get. */
+static void test_otel_tracer_shutdown_within(void **state)
+{
+    (void)state;
+    sink_a.until_deadline = true;
+    /* export timeout 5 s; no full batch: nothing is exported before the
+     * shutdown */
+    otel_tracer *t = make_tracer(64, 32, 60 * SEC, false, true);
+    end_spans(t, 16);
+    uint64_t t0 = mono_ns();
+    assert_int_equal(otel_tracer_shutdown_within(t, 200 * MS), OTEL_ERR_TIMEOUT);
+    uint64_t took = mono_ns() - t0;
+    assert_true(took < 2 * SEC); /* not the 5 s export timeout */
+    assert_true(atomic_load(&sink_a.last_deadline) <= t0 + took + 200 * MS);
+    assert_true(atomic_load(&sink_a.last_deadline) < t0 + 5 * SEC);
+    otel_stats st = stats(t);
+    assert_int_equal(st.failed, 16);
+    assert_int_equal(st.queued, 0);
+    check_balance(t);
+}
+
+/* Kept reachable: a tracer left to an exporter that missed its deadline is
+ * never freed. */
+static otel_tracer *left_behind;
+
+/* An exporter that ignores its deadline cannot hold shutdown beyond it
+ * (plus a short grace): it is left behind with what it holds, and the
+ * other exporter's spans are delivered and its shutdown done. */
+static void test_otel_processor_stuck_exporter_left_behind(void **state)
+{
+    (void)state;
+    static sink stuck; /* used by the worker left behind: never on a stack */
+    sink_init(&stuck);
+    stuck.blocking_calls = 1;
+    otel_tracer_config cfg;
+    otel_tracer_config_default(&cfg);
+    assert_int_equal(otel_sampler_init(&cfg.sampler, OTEL_SAMPLER_ALWAYS_ON, 1.0), OTEL_OK);
+    cfg.max_queue_size = 64;
+    cfg.max_export_batch_size = 4;
+    cfg.schedule_delay_ns = 60 * SEC;
+    cfg.export_timeout_ns = 200 * MS;
+    otel_resource *r = NULL;
+    assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
+    otel_tracer *t = NULL;
+    assert_int_equal(otel_tracer_new(&t, &cfg, r), OTEL_OK);
+    assert_int_equal(otel_tracer_add_exporter(t, sink_exporter("stuck", &stuck, true)), OTEL_OK);
+    assert_int_equal(otel_tracer_add_exporter(t, sink_exporter("b", &sink_b, true)), OTEL_OK);
+    assert_int_equal(otel_tracer_start(t), OTEL_OK);
+    end_spans(t, 8);
+    assert_true(sink_wait_entered(&stuck, 1, 10000));
+    uint64_t t0 = mono_ns();
+    assert_int_equal(otel_tracer_shutdown(t), OTEL_ERR_TIMEOUT);
+    uint64_t took = mono_ns() - t0;
+    assert_true(took < 3 * SEC);
+    assert_int_equal(atomic_load(&sink_b.spans), 8);
+    assert_int_equal(atomic_load(&sink_b.shutdowns), 1);
+    assert_int_equal(exporter_stats(t, 1).exported, 8);
+    otel_tracer_del(t); /* returns: the stuck pipeline is left in memory */
+    left_behind = t;
+    sink_open(&stuck); /* let its worker finish some day */
+}
+
+/* With no exporter, ended spans are counted as dropped and the pool gets
+ * them back at once. */
+static void test_otel_processor_no_exporter(void **state)
+{
+    (void)state;
+    otel_tracer_config cfg;
+    otel_tracer_config_default(&cfg);
+    otel_resource *r = NULL;
+    assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
+    assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
+    assert_int_equal(otel_tracer_start(cur_t), OTEL_OK);
+    end_spans(cur_t, 10);
+    otel_stats st = stats(cur_t);
+    assert_int_equal(st.ended, 10);
+    assert_int_equal(st.dropped, 10);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(otel_tracer_exporter_count(cur_t), 0);
+    assert_int_equal(otel_tracer_force_flush(cur_t, SEC), OTEL_OK);
+    assert_int_equal(otel_tracer_shutdown(cur_t), OTEL_OK);
+    check_balance(cur_t);
+}
+
+/* A span ending into two exporters is one span in both queues, not a copy:
+ * both see the same data, and the pool holds no more spans than with one. */
+static void test_otel_processor_two_exporters_share_spans(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(256, 16, 60 * SEC, true, true);
+    end_spans(t, 1);
+    assert_int_equal(otel_tracer_force_flush(t, 5 * SEC), OTEL_OK);
+    assert_non_null(atomic_load(&sink_a.first_span));
+    assert_ptr_equal(atomic_load(&sink_a.first_span), atomic_load(&sink_b.first_span));
+    for (int round = 0; round < 5; round++) {
+        end_spans(t, 100);
+        assert_int_equal(otel_tracer_force_flush(t, 5 * SEC), OTEL_OK);
+    }
+    assert_true(otel_tracer_spans_allocated(t) <= 101);
+    assert_int_equal(exporter_stats(t, 0).exported, 501);
+    assert_int_equal(exporter_stats(t, 1).exported, 501);
+    check_balance(t);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -688,6 +941,14 @@ int main(void)
         T(test_otel_span_acquire_no_alloc_steady_state),
         T(test_otel_processor_fork_child_starts_afresh),
         T(test_otel_processor_concurrent_spans),
+        T(test_otel_processor_slow_exporter_never_delays_another),
+        T(test_otel_processor_failure_counted_per_exporter),
+        T(test_otel_processor_export_gets_its_deadline),
+        T(test_otel_processor_shutdown_bounded_by_export_timeout),
+        T(test_otel_tracer_shutdown_within),
+        T(test_otel_processor_stuck_exporter_left_behind),
+        T(test_otel_processor_no_exporter),
+        T(test_otel_processor_two_exporters_share_spans),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
