@@ -65,6 +65,7 @@ typedef struct run {
     const char *env[8];
     char *got;          /* statuses and bodies the client got, in order (heap) */
     char counters[256]; /* the server's counters line */
+    char startup[512];  /* the module's start-up line, taken out of its stderr */
     bool spans_file;    /* the console exporter's file exists */
     itest_spans sp;
 } run;
@@ -279,6 +280,22 @@ static void set_env(run *r, bool module, bool conf)
     r->env[n] = NULL;
 }
 
+/* Move the module's start-up line ("mhd-otel: info: tracing on: ...") out
+ * of err into line (cap bytes; "" when there is none), so that what is
+ * left compares with a run without the module. */
+static void take_startup_line(char *err, char *line, size_t cap)
+{
+    char *p = err != NULL ? strstr(err, "mhd-otel: info: tracing ") : NULL;
+    line[0] = '\0';
+    if (p == NULL)
+        return;
+    size_t len = strcspn(p, "\n");
+    snprintf(line, cap, "%.*s", (int)len, p);
+    if (p[len] == '\n')
+        len++;
+    memmove(p, p + len, strlen(p + len) + 1);
+}
+
 /* ---- one run of plain-server ---------------------------------------------- */
 
 static void run_init(run *r)
@@ -358,6 +375,7 @@ static void plain_stop(run *r)
     if (itest_server_stop(&r->s) != 0)
         fail_msg("plain-server did not exit 0 (status 0x%x); stderr:\n%s", r->s.exit_status,
                  r->s.err_text ? r->s.err_text : "");
+    take_startup_line(r->s.err_text, r->startup, sizeof(r->startup));
     if (strstr(r->s.err_text, "Sanitizer") != NULL || strstr(r->s.err_text, "mhd-otel:") != NULL ||
         strstr(r->s.err_text, "pointer mismatch") != NULL)
         fail_msg("plain-server stderr:\n%s", r->s.err_text);
@@ -718,6 +736,7 @@ static void run_mode(fixture *f, const char *mode, const char *options)
     assert_string_equal(traced->counters, base->counters);
     assert_string_equal(traced->got, base->got);
     assert_string_equal(traced->s.err_text, base->s.err_text); /* MHD's own log */
+    assert_non_null(strstr(traced->startup, "tracing on: service plain; exporters console ("));
     check_mix_spans(traced, n, suspend);
 }
 
@@ -996,9 +1015,68 @@ static void run_passthrough(fixture *f, const char *conf_text)
     assert_int_equal(pass->sp.n, 0);
 }
 
-static void test_no_conf_passes_through(void **state)
+/* OTEL_SDK_DISABLED=true (OTel configuration spec, "General SDK
+ * Configuration": disable the SDK for all signals) turns the preloaded
+ * module off without a config file: a pass-through, with its start-up line
+ * saying so. */
+static void test_sdk_disabled_passes_through(void **state)
 {
-    run_passthrough(*state, NULL);
+    fixture *f = *state;
+    run *base = &f->base;
+    run *pass = &f->traced;
+    int n, conns;
+
+    need_preload();
+    plain_start(base, "select", "varargs", false, NULL);
+    n = mix(base, true, &conns);
+    plain_stop(base);
+    check_counters(base, n, conns, UPLOAD_SIZE);
+    char *argv[] = {(char *)plain_binary(), "--mode", "select", "--port", "0", NULL};
+    set_env(pass, true, false);
+    size_t e = 0;
+    while (pass->env[e] != NULL)
+        e++;
+    pass->env[e++] = "OTEL_SDK_DISABLED=true";
+    pass->env[e] = NULL;
+    assert_int_equal(itest_server_start_cmd(&pass->s, argv, pass->env, PLAIN_PREFIX), 0);
+    assert_true(mapped(pass->s.pid, "libmhd-otel.so"));
+    mix(pass, true, &conns);
+    plain_stop(pass);
+    assert_string_equal(pass->counters, base->counters);
+    assert_string_equal(pass->got, base->got);
+    assert_string_equal(pass->startup, "mhd-otel: info: tracing off");
+}
+
+/* Without MHD_OTEL_CONF the OTEL_* environment alone configures the
+ * preloaded module (OTel configuration spec, "Environment Variable
+ * Specification"): OTEL_TRACES_EXPORTER=console prints the spans on
+ * stdout, OTEL_SERVICE_NAME names the service, and the start-up line on
+ * stderr says so, once. */
+static void test_env_only_config(void **state)
+{
+    fixture *f = *state;
+    run *r = &f->traced;
+
+    need_preload();
+    char *argv[] = {(char *)plain_binary(), "--mode", "epoll", "--port", "0", NULL};
+    set_env(r, true, false);
+    size_t e = 0;
+    while (r->env[e] != NULL)
+        e++;
+    r->env[e++] = "OTEL_TRACES_EXPORTER=console";
+    r->env[e++] = "OTEL_SERVICE_NAME=env-only";
+    r->env[e] = NULL;
+    assert_int_equal(itest_server_start_cmd(&r->s, argv, r->env, PLAIN_PREFIX), 0);
+    assert_int_equal(itest_curl_repeat(&r->s, "/hello/env", 3, 200), 3);
+    plain_stop(r);
+    static const char want[] = "mhd-otel: info: tracing on: service env-only; exporters console "
+                               "(stdout); sampler parentbased_always_on";
+    if (strcmp(r->startup, want) != 0)
+        fail_msg("start-up line \"%s\", want \"%s\"", r->startup, want);
+    assert_null(strstr(r->s.err_text, "mhd-otel: info: tracing")); /* once */
+    assert_non_null(strstr(r->s.out_text, "\"name\":\"GET\""));
+    assert_non_null(strstr(r->s.out_text, "\"service.name\":\"env-only\""));
+    assert_non_null(strstr(r->s.out_text, "/hello/env"));
 }
 
 static void test_trace_off_passes_through(void **state)
@@ -1272,6 +1350,8 @@ static void gw_run(run *r, bool module, gw_answers *a)
     if (!(WIFSIGNALED(r->s.exit_status) && WTERMSIG(r->s.exit_status) == SIGTERM))
         fail_msg("gatewayd ended with status 0x%x, not killed by SIGTERM: %s", r->s.exit_status,
                  r->s.err_text);
+    char startup[512];
+    take_startup_line(r->s.err_text, startup, sizeof(startup));
     if (strstr(r->s.err_text, "Sanitizer") != NULL || strstr(r->s.err_text, "mhd-otel:") != NULL)
         fail_msg("gatewayd stderr:\n%s", r->s.err_text);
 }
@@ -1358,7 +1438,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigterm_flush_off_loses_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_server_handling_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_error_exits_before_serving, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_conf_passes_through, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sdk_disabled_passes_through, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_only_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trace_off_passes_through, setup, teardown),
         cmocka_unit_test_setup_teardown(test_program_without_mhd_unaffected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_thread_pool, setup, teardown),
