@@ -575,28 +575,28 @@ void fake_stop(fake_server *s)
     free(s);
 }
 
-size_t fake_requests(fake_server *s)
+/* A counter of s read under its lock. */
+static size_t fake_count(fake_server *s, const size_t *counter)
 {
     pthread_mutex_lock(&s->lock);
-    size_t n = s->n_requests;
+    size_t n = *counter;
     pthread_mutex_unlock(&s->lock);
     return n;
+}
+
+size_t fake_requests(fake_server *s)
+{
+    return fake_count(s, &s->n_requests);
 }
 
 size_t fake_connections(fake_server *s)
 {
-    pthread_mutex_lock(&s->lock);
-    size_t n = s->n_connections;
-    pthread_mutex_unlock(&s->lock);
-    return n;
+    return fake_count(s, &s->n_connections);
 }
 
 size_t fake_open_conns(fake_server *s)
 {
-    pthread_mutex_lock(&s->lock);
-    size_t n = s->open_conns;
-    pthread_mutex_unlock(&s->lock);
-    return n;
+    return fake_count(s, &s->open_conns);
 }
 
 /* Close every connection from the server side and wait until it has. */

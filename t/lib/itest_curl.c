@@ -2,32 +2,35 @@
 #include "itest.h"
 #include "itest_int.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Run curl with argv, its stdout captured into *out. Returns curl's exit
- * code, or -1 when it could not be run. */
-static int run_curl(char *const argv[], char **out)
+/* Run curl with argv, its stdout captured into *out (heap, NULL on
+ * failure). argv and url are freed here (either NULL: nothing runs).
+ * Returns curl's exit code, or -1 when it could not be run. */
+static int run_curl(char **argv, char *url, char **out)
 {
     int fd = -1;
     int status = 0;
-    pid_t pid = itest_spawn(argv, &fd, NULL);
+    int rc = -1;
+    pid_t pid = argv != NULL && url != NULL ? itest_spawn(argv, &fd, NULL) : -1;
 
-    if (pid < 0)
-        return -1;
-    itest_drain_close(fd, out, 120000);
-    if (itest_wait_timeout(pid, &status, 120000) != 0) {
-        kill(pid, SIGKILL);
-        (void)itest_wait_timeout(pid, &status, 10000);
-        return -1;
+    if (pid >= 0) {
+        itest_drain_close(fd, out, 120000);
+        if (itest_wait_or_kill(pid, &status, 120000) == 0 && WIFEXITED(status) &&
+            WEXITSTATUS(status) != 126 && WEXITSTATUS(status) != 127)
+            rc = WEXITSTATUS(status);
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) == 126 || WEXITSTATUS(status) == 127)
-        return -1;
-    return WEXITSTATUS(status);
+    free(argv);
+    free(url);
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* http://127.0.0.1:PORT<path> as a heap string. */
@@ -55,41 +58,48 @@ static int parse_status(const char *s)
     return v;
 }
 
+/* A heap argv: base[0..nbase), then extra (NULL-terminated, may be NULL),
+ * then room for tail more arguments and the NULL; *next is where the tail
+ * goes. NULL when out of memory. The strings are borrowed. */
+static char **curl_argv(const char *const *base, size_t nbase, const char *const *extra,
+                        size_t tail, size_t *next)
+{
+    size_t nextra = 0;
+    char **argv;
+
+    while (extra != NULL && extra[nextra] != NULL)
+        nextra++;
+    argv = calloc(nbase + nextra + tail + 1, sizeof(*argv));
+    if (argv == NULL)
+        return NULL;
+    for (size_t i = 0; i < nbase; i++)
+        argv[i] = (char *)base[i];
+    for (size_t i = 0; i < nextra; i++)
+        argv[nbase + i] = (char *)extra[i];
+    *next = nbase + nextra;
+    return argv;
+}
+
 int itest_curl(itest_server *s, const char *path, const char *const *extra, itest_response *r)
 {
     static const char *const base[] = {"curl", "-s",           "-o",         NULL,
                                        "-w",   "%{http_code}", "--max-time", "10"};
     const size_t nbase = sizeof(base) / sizeof(base[0]);
-    size_t nextra = 0;
+    size_t at = 0;
     char **argv;
     char *url;
     char *out = NULL;
-    int rc;
 
     memset(r, 0, sizeof(*r));
-    while (extra != NULL && extra[nextra] != NULL)
-        nextra++;
     url = make_url(s, path);
-    argv = calloc(nbase + nextra + 2, sizeof(*argv));
-    if (url == NULL || argv == NULL) {
-        free(url);
-        free(argv);
-        return -1;
+    argv = curl_argv(base, nbase, extra, 1, &at);
+    if (argv != NULL) {
+        argv[3] = s->body_path;
+        argv[at] = url;
+        unlink(s->body_path);
     }
-    for (size_t i = 0; i < nbase; i++)
-        argv[i] = (char *)base[i];
-    argv[3] = s->body_path;
-    for (size_t i = 0; i < nextra; i++)
-        argv[nbase + i] = (char *)extra[i];
-    argv[nbase + nextra] = url;
-    unlink(s->body_path);
-    rc = run_curl(argv, &out);
-    free(argv);
-    free(url);
-    if (rc < 0) {
-        free(out);
+    if (run_curl(argv, url, &out) < 0)
         return -1;
-    }
     r->status = parse_status(out);
     free(out);
     r->body = itest_read_file(s->body_path, &r->body_len);
@@ -109,39 +119,31 @@ void itest_response_free(itest_response *r)
     r->body_len = 0;
 }
 
-int itest_curl_repeat(itest_server *s, const char *path, int n, int want)
+/* n GETs of path over one curl process with extra arguments (may be NULL)
+ * and a --max-time of max_time seconds. Returns how many were answered with
+ * status want, or -1 when curl could not be run. */
+static int curl_repeat(itest_server *s, const char *path, int n, int want, const char *const *extra,
+                       const char *max_time)
 {
-    static const char *const base[] = {"curl", "-s", "-w", "%{http_code}\n", "--max-time", "30"};
+    const char *const base[] = {"curl", "-s", "-w", "%{http_code}\n", "--max-time", max_time};
     const size_t nbase = sizeof(base) / sizeof(base[0]);
+    size_t at = 0;
     char **argv;
     char *url;
     char *out = NULL;
     int ok = 0;
-    int rc;
 
     if (n <= 0)
         return 0;
     url = make_url(s, path);
-    argv = calloc(nbase + 3 * (size_t)n + 1, sizeof(*argv));
-    if (url == NULL || argv == NULL) {
-        free(url);
-        free(argv);
+    argv = curl_argv(base, nbase, extra, 3 * (size_t)n, &at);
+    for (int i = 0; argv != NULL && i < n; i++, at += 3) {
+        argv[at] = "-o";
+        argv[at + 1] = "/dev/null";
+        argv[at + 2] = url;
+    }
+    if (run_curl(argv, url, &out) < 0)
         return -1;
-    }
-    for (size_t i = 0; i < nbase; i++)
-        argv[i] = (char *)base[i];
-    for (int i = 0; i < n; i++) {
-        argv[nbase + 3 * (size_t)i] = "-o";
-        argv[nbase + 3 * (size_t)i + 1] = "/dev/null";
-        argv[nbase + 3 * (size_t)i + 2] = url;
-    }
-    rc = run_curl(argv, &out);
-    free(argv);
-    free(url);
-    if (rc < 0) {
-        free(out);
-        return -1;
-    }
     for (const char *p = out; p != NULL && *p != '\0';) {
         if (parse_status(p) == want)
             ok++;
@@ -153,53 +155,13 @@ int itest_curl_repeat(itest_server *s, const char *path, int n, int want)
     return ok;
 }
 
+int itest_curl_repeat(itest_server *s, const char *path, int n, int want)
+{
+    return curl_repeat(s, path, n, want, NULL, "30");
+}
+
 int itest_curl_repeat_with(itest_server *s, const char *path, int n, int want,
                            const char *const *extra)
 {
-    static const char *const base[] = {"curl", "-s", "-w", "%{http_code}\n", "--max-time", "60"};
-    const size_t nbase = sizeof(base) / sizeof(base[0]);
-    size_t nextra = 0;
-    char **argv;
-    char *url;
-    char *out = NULL;
-    int ok = 0;
-    int rc;
-
-    if (n <= 0)
-        return 0;
-    while (extra != NULL && extra[nextra] != NULL)
-        nextra++;
-    url = make_url(s, path);
-    argv = calloc(nbase + nextra + 3 * (size_t)n + 1, sizeof(*argv));
-    if (url == NULL || argv == NULL) {
-        free(url);
-        free(argv);
-        return -1;
-    }
-    for (size_t i = 0; i < nbase; i++)
-        argv[i] = (char *)base[i];
-    for (size_t i = 0; i < nextra; i++)
-        argv[nbase + i] = (char *)extra[i];
-    for (int i = 0; i < n; i++) {
-        size_t at = nbase + nextra + 3 * (size_t)i;
-        argv[at] = "-o";
-        argv[at + 1] = "/dev/null";
-        argv[at + 2] = url;
-    }
-    rc = run_curl(argv, &out);
-    free(argv);
-    free(url);
-    if (rc < 0) {
-        free(out);
-        return -1;
-    }
-    for (const char *p = out; p != NULL && *p != '\0';) {
-        if (parse_status(p) == want)
-            ok++;
-        p = strchr(p, '\n');
-        if (p != NULL)
-            p++;
-    }
-    free(out);
-    return ok;
+    return curl_repeat(s, path, n, want, extra, "60");
 }

@@ -14,6 +14,21 @@ int itest_join_path(char *out, const char *dir, const char *name)
     return n < 0 || n >= ITEST_PATH_MAX ? -1 : 0;
 }
 
+int itest_tmpdir_make(char *dir, const char *tag)
+{
+    const char *tmp = getenv("TMPDIR");
+    int n;
+
+    if (tmp == NULL || tmp[0] == '\0')
+        tmp = "/tmp";
+    n = snprintf(dir, ITEST_PATH_MAX, "%s/%s.XXXXXX", tmp, tag);
+    if (n < 0 || n >= ITEST_PATH_MAX || mkdtemp(dir) == NULL) {
+        dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 /* Read the whole file at path into a heap string (NUL-terminated; *len is
  * its length when len is not NULL). NULL when it cannot be read. */
 char *itest_read_file(const char *path, size_t *len)

@@ -22,6 +22,10 @@ char *itest_read_file(const char *path, size_t *len);
 /* Write len bytes of text to a new file at path. Returns 0 or -1. */
 int itest_write_file(const char *path, const char *text, size_t len);
 
+/* Create a new directory $TMPDIR/<tag>.XXXXXX (/tmp without TMPDIR) into
+ * dir (ITEST_PATH_MAX bytes). Returns 0, or -1 with dir "". */
+int itest_tmpdir_make(char *dir, const char *tag);
+
 /* ---- itest_proc.c ------------------------------------------------------- */
 
 /* The monotonic clock in ms. */
@@ -45,8 +49,17 @@ pid_t itest_spawn(char *const argv[], int *out_fd, const char *err_path);
  * on timeout. */
 int itest_wait_timeout(pid_t pid, int *status, int timeout_ms);
 
+/* itest_wait_timeout, then SIGKILL and wait ITEST_STOP_TIMEOUT_MS more.
+ * Returns 0 when pid ended by itself, -1 when it had to be killed. */
+int itest_wait_or_kill(pid_t pid, int *status, int timeout_ms);
+
 /* Read fd until EOF (bounded by timeout_ms) into *s, then close it. */
 void itest_drain_close(int fd, char **s, int timeout_ms);
+
+/* What a reaped child printed: the rest of its stdout from *out_fd into
+ * *out_text (the fd is closed, *out_fd then -1; -1 already: nothing), and
+ * the file err_path into *err_text (freed first; "" when unreadable). */
+void itest_collect_output(int *out_fd, char **out_text, char **err_text, const char *err_path);
 
 /* Our environment changed by env (see itest_server_start_cmd): a heap,
  * NULL-terminated array of borrowed strings, valid while env and environ

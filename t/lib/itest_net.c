@@ -9,20 +9,28 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* The address 127.0.0.1:port. */
+static struct sockaddr_in loopback(uint16_t port)
+{
+    struct sockaddr_in sin;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sin;
+}
+
 /* A TCP socket listening on 127.0.0.1:port (0: any); its port in *bound. */
 int itest_listen_local(uint16_t port, uint16_t *bound)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_in sin = loopback(port);
     socklen_t len = sizeof(sin);
     int one = 1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (fd < 0)
         return -1;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 16) != 0 ||
         getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
@@ -35,15 +43,11 @@ int itest_listen_local(uint16_t port, uint16_t *bound)
 
 int itest_connect_local(uint16_t port)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_in sin = loopback(port);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (fd < 0)
         return -1;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(port);
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
         close(fd);
         return -1;

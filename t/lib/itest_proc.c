@@ -105,7 +105,7 @@ pid_t itest_spawn_env(char *const argv[], char *const envp[], int *out_fd, const
     return pid;
 }
 
-/* spawn_env with this process's environment. */
+/* itest_spawn_env with this process's environment. */
 pid_t itest_spawn(char *const argv[], int *out_fd, const char *err_path)
 {
     return itest_spawn_env(argv, environ, out_fd, err_path);
@@ -127,6 +127,17 @@ int itest_wait_timeout(pid_t pid, int *status, int timeout_ms)
             return -1;
         itest_sleep_ms(5);
     }
+}
+
+/* itest_wait_timeout, then SIGKILL and wait ITEST_STOP_TIMEOUT_MS more.
+ * Returns 0 when pid ended by itself, -1 when it had to be killed. */
+int itest_wait_or_kill(pid_t pid, int *status, int timeout_ms)
+{
+    if (itest_wait_timeout(pid, status, timeout_ms) == 0)
+        return 0;
+    kill(pid, SIGKILL);
+    (void)itest_wait_timeout(pid, status, ITEST_STOP_TIMEOUT_MS);
+    return -1;
 }
 
 /* Read fd until EOF (bounded by timeout_ms) into *s, then close it. */
@@ -178,6 +189,18 @@ char **itest_make_env(const char *const *env)
     return out;
 }
 
+void itest_collect_output(int *out_fd, char **out_text, char **err_text, const char *err_path)
+{
+    if (*out_fd >= 0) {
+        itest_drain_close(*out_fd, out_text, 1000);
+        *out_fd = -1;
+    }
+    free(*err_text);
+    *err_text = itest_read_file(err_path, NULL);
+    if (*err_text == NULL)
+        *err_text = calloc(1, 1);
+}
+
 int itest_run_cmd(char *const argv[], const char *const *env, int timeout_ms, char **out,
                   char **err, int *status)
 {
@@ -187,7 +210,7 @@ int itest_run_cmd(char *const argv[], const char *const *env, int timeout_ms, ch
     char *o = NULL;
     char *e;
     int st = 0;
-    int rc = 0;
+    int rc;
     pid_t pid;
 
     if (out != NULL)
@@ -205,11 +228,7 @@ int itest_run_cmd(char *const argv[], const char *const *env, int timeout_ms, ch
         return -1;
     }
     itest_drain_close(fd, &o, timeout_ms);
-    if (itest_wait_timeout(pid, &st, timeout_ms) != 0) {
-        kill(pid, SIGKILL);
-        (void)itest_wait_timeout(pid, &st, ITEST_STOP_TIMEOUT_MS);
-        rc = -1;
-    }
+    rc = itest_wait_or_kill(pid, &st, timeout_ms);
     e = itest_read_file(err_path, NULL);
     unlink(err_path);
     if (status != NULL)

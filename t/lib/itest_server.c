@@ -17,12 +17,8 @@
 const char *itest_server_binary(void)
 {
     static char path[ITEST_PATH_MAX];
-    const char *build = getenv("MHD_OTEL_BUILD");
-    int n;
+    int n = snprintf(path, sizeof(path), "%s/demo-server", itest_build_dir());
 
-    if (build == NULL || build[0] == '\0')
-        build = "build";
-    n = snprintf(path, sizeof(path), "%s/demo-server", build);
     if (n < 0 || n >= (int)sizeof(path))
         return "build/demo-server";
     return path;
@@ -30,18 +26,10 @@ const char *itest_server_binary(void)
 
 int itest_server_init(itest_server *s)
 {
-    const char *tmp = getenv("TMPDIR");
-    int n;
-
     memset(s, 0, sizeof(*s));
     s->out_fd = -1;
-    if (tmp == NULL || tmp[0] == '\0')
-        tmp = "/tmp";
-    n = snprintf(s->dir, sizeof(s->dir), "%s/mhd-otel-it.XXXXXX", tmp);
-    if (n < 0 || n >= (int)sizeof(s->dir) || mkdtemp(s->dir) == NULL) {
-        s->dir[0] = '\0';
+    if (itest_tmpdir_make(s->dir, "mhd-otel-it") != 0)
         return -1;
-    }
     if (itest_join_path(s->conf_path, s->dir, "test.conf") != 0 ||
         itest_join_path(s->spans_path, s->dir, "spans.jsonl") != 0 ||
         itest_join_path(s->err_path, s->dir, "stderr.txt") != 0 ||
@@ -80,26 +68,6 @@ int itest_server_write_conf(itest_server *s, const char *conf_text)
     return rc;
 }
 
-/* Parse "...listening on http://127.0.0.1:PORT\n" out of text. */
-static int find_port(const char *text, uint16_t *port)
-{
-    const char *p = strstr(text, ITEST_LISTEN_PREFIX);
-    unsigned long v = 0;
-    const char *q;
-
-    if (p == NULL)
-        return -1;
-    q = p + strlen(ITEST_LISTEN_PREFIX);
-    if (*q < '0' || *q > '9')
-        return -1;
-    while (*q >= '0' && *q <= '9' && v <= 65535UL)
-        v = v * 10 + (unsigned long)(*q++ - '0');
-    if (*q != '\n' || v == 0 || v > 65535UL)
-        return -1;
-    *port = (uint16_t)v;
-    return 0;
-}
-
 /* Parse "<prefix>PORT\n" out of text. */
 static int find_port_after(const char *text, const char *prefix, uint16_t *port)
 {
@@ -120,26 +88,13 @@ static int find_port_after(const char *text, const char *prefix, uint16_t *port)
     return 0;
 }
 
-int itest_server_start(itest_server *s, const char *conf_text)
+/* Read the server's stdout for up to ITEST_LISTEN_TIMEOUT_MS until a line
+ * "<prefix>PORT" sets s->port. Returns 0, or -1 when none came. */
+static int wait_listen(itest_server *s, const char *prefix)
 {
-    char *text = build_conf(s, conf_text);
-    char *argv[] = {(char *)itest_server_binary(), "-p", "0", "-c", s->conf_path, NULL};
-    uint64_t deadline;
-    int rc;
+    uint64_t deadline = itest_now_ms() + ITEST_LISTEN_TIMEOUT_MS;
 
-    if (text == NULL)
-        return -1;
-    rc = itest_write_file(s->conf_path, text, strlen(text));
-    free(text);
-    if (rc != 0)
-        return -1;
-    s->pid = itest_spawn(argv, &s->out_fd, s->err_path);
-    if (s->pid < 0) {
-        s->pid = 0;
-        return -1;
-    }
-    deadline = itest_now_ms() + ITEST_LISTEN_TIMEOUT_MS;
-    while (s->out_text == NULL || find_port(s->out_text, &s->port) != 0) {
+    while (s->out_text == NULL || find_port_after(s->out_text, prefix, &s->port) != 0) {
         uint64_t now = itest_now_ms();
         if (now >= deadline || itest_read_some(s->out_fd, &s->out_text, (int)(deadline - now)) <= 0)
             return -1;
@@ -147,11 +102,24 @@ int itest_server_start(itest_server *s, const char *conf_text)
     return 0;
 }
 
+int itest_server_start(itest_server *s, const char *conf_text)
+{
+    char *argv[] = {(char *)itest_server_binary(), "-p", "0", "-c", s->conf_path, NULL};
+
+    if (itest_server_write_conf(s, conf_text) != 0)
+        return -1;
+    s->pid = itest_spawn(argv, &s->out_fd, s->err_path);
+    if (s->pid < 0) {
+        s->pid = 0;
+        return -1;
+    }
+    return wait_listen(s, ITEST_LISTEN_PREFIX);
+}
+
 int itest_server_start_cmd(itest_server *s, char *const argv[], const char *const *env,
                            const char *listen_prefix)
 {
     char **envp = itest_make_env(env);
-    uint64_t deadline;
 
     if (envp == NULL)
         return -1;
@@ -161,15 +129,7 @@ int itest_server_start_cmd(itest_server *s, char *const argv[], const char *cons
         s->pid = 0;
         return -1;
     }
-    if (listen_prefix == NULL)
-        return 0;
-    deadline = itest_now_ms() + ITEST_LISTEN_TIMEOUT_MS;
-    while (s->out_text == NULL || find_port_after(s->out_text, listen_prefix, &s->port) != 0) {
-        uint64_t now = itest_now_ms();
-        if (now >= deadline || itest_read_some(s->out_fd, &s->out_text, (int)(deadline - now)) <= 0)
-            return -1;
-    }
-    return 0;
+    return listen_prefix != NULL ? wait_listen(s, listen_prefix) : 0;
 }
 
 /* Reap s->pid (killing it after timeout_ms), collect stdout and stderr. */
@@ -178,21 +138,10 @@ static int reap(itest_server *s, int timeout_ms)
     int rc = 0;
 
     if (s->pid > 0 && !s->reaped) {
-        if (itest_wait_timeout(s->pid, &s->exit_status, timeout_ms) != 0) {
-            kill(s->pid, SIGKILL);
-            (void)itest_wait_timeout(s->pid, &s->exit_status, ITEST_STOP_TIMEOUT_MS);
-            rc = -1;
-        }
+        rc = itest_wait_or_kill(s->pid, &s->exit_status, timeout_ms);
         s->reaped = true;
     }
-    if (s->out_fd >= 0) {
-        itest_drain_close(s->out_fd, &s->out_text, 1000);
-        s->out_fd = -1;
-    }
-    free(s->err_text);
-    s->err_text = itest_read_file(s->err_path, NULL);
-    if (s->err_text == NULL)
-        s->err_text = calloc(1, 1);
+    itest_collect_output(&s->out_fd, &s->out_text, &s->err_text, s->err_path);
     return rc;
 }
 
@@ -220,8 +169,7 @@ int itest_server_reap(itest_server *s, int timeout_ms)
 void itest_server_cleanup(itest_server *s)
 {
     if (s->pid > 0 && !s->reaped) {
-        kill(s->pid, SIGKILL);
-        (void)itest_wait_timeout(s->pid, &s->exit_status, ITEST_STOP_TIMEOUT_MS);
+        (void)itest_wait_or_kill(s->pid, &s->exit_status, 0);
         s->reaped = true;
     }
     if (s->out_fd >= 0)

@@ -14,61 +14,28 @@
 #define ITEST_SINK_RESTART_TIMEOUT_MS 5000
 #define ITEST_SINK_MAX_ARGS 32
 
-/* Run argv to its end, at most timeout_ms; what it printed (stdout, then
- * stderr) is copied to our stderr. Returns its exit code or -1. */
-static int run_wait(char *const argv[], int timeout_ms)
+int itest_sink_install(void)
 {
-    char err_path[] = "/tmp/mhd-otel-itest.XXXXXX";
-    int fd = mkstemp(err_path);
-    int status = 0;
+    char *argv[] = {"sh", "t/sink.sh", "install", (char *)itest_build_dir(), NULL};
     char *out = NULL;
-    char *err;
-    pid_t pid;
+    char *err = NULL;
+    int status = 0;
+    int rc = itest_run_cmd(argv, NULL, 600000, &out, &err, &status);
 
-    if (fd < 0)
-        return -1;
-    close(fd);
-    pid = itest_spawn(argv, &fd, err_path);
-    if (pid < 0) {
-        unlink(err_path);
-        return -1;
-    }
-    itest_drain_close(fd, &out, timeout_ms);
-    if (itest_wait_timeout(pid, &status, timeout_ms) != 0) {
-        kill(pid, SIGKILL);
-        (void)itest_wait_timeout(pid, &status, 10000);
-        status = -1;
-    }
-    err = itest_read_file(err_path, NULL);
-    unlink(err_path);
+    /* what it printed (stdout, then stderr) to our stderr */
     fputs(out != NULL ? out : "", stderr);
     fputs(err != NULL ? err : "", stderr);
     free(out);
     free(err);
-    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-int itest_sink_install(void)
-{
-    char *argv[] = {"sh", "t/sink.sh", "install", (char *)itest_build_dir(), NULL};
-
-    return run_wait(argv, 600000) == 0 ? 0 : -1;
+    return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 int itest_sink_init(itest_sink *k)
 {
-    const char *tmp = getenv("TMPDIR");
-    int n;
-
     memset(k, 0, sizeof(*k));
     k->out_fd = -1;
-    if (tmp == NULL || tmp[0] == '\0')
-        tmp = "/tmp";
-    n = snprintf(k->dir, sizeof(k->dir), "%s/mhd-otel-sink.XXXXXX", tmp);
-    if (n < 0 || n >= (int)sizeof(k->dir) || mkdtemp(k->dir) == NULL) {
-        k->dir[0] = '\0';
+    if (itest_tmpdir_make(k->dir, "mhd-otel-sink") != 0)
         return -1;
-    }
     if (itest_join_path(k->out_path, k->dir, "spans.jsonl") != 0 ||
         itest_join_path(k->ready_path, k->dir, "ready.json") != 0 ||
         itest_join_path(k->err_path, k->dir, "stderr.txt") != 0)
@@ -83,21 +50,10 @@ static int sink_reap(itest_sink *k, int timeout_ms)
     int rc = 0;
 
     if (k->pid > 0) {
-        if (itest_wait_timeout(k->pid, &k->exit_status, timeout_ms) != 0) {
-            kill(k->pid, SIGKILL);
-            (void)itest_wait_timeout(k->pid, &k->exit_status, ITEST_STOP_TIMEOUT_MS);
-            rc = -1;
-        }
+        rc = itest_wait_or_kill(k->pid, &k->exit_status, timeout_ms);
         k->pid = 0;
     }
-    if (k->out_fd >= 0) {
-        itest_drain_close(k->out_fd, &k->out_text, 1000);
-        k->out_fd = -1;
-    }
-    free(k->err_text);
-    k->err_text = itest_read_file(k->err_path, NULL);
-    if (k->err_text == NULL)
-        k->err_text = calloc(1, 1);
+    itest_collect_output(&k->out_fd, &k->out_text, &k->err_text, k->err_path);
     return rc;
 }
 
@@ -208,8 +164,7 @@ int itest_sink_stop(itest_sink *k)
 void itest_sink_cleanup(itest_sink *k)
 {
     if (k->pid > 0) {
-        kill(k->pid, SIGKILL);
-        (void)itest_wait_timeout(k->pid, &k->exit_status, ITEST_STOP_TIMEOUT_MS);
+        (void)itest_wait_or_kill(k->pid, &k->exit_status, 0);
     }
     if (k->out_fd >= 0)
         close(k->out_fd);

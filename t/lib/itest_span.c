@@ -111,24 +111,25 @@ const char *itest_span_resource_str(const cJSON *span, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-const cJSON *itest_spans_find(const itest_spans *sp, const char *name)
+/* The first span whose string member is value, NULL when none. */
+static const cJSON *find_member(const itest_spans *sp, const char *member, const char *value)
 {
     for (size_t i = 0; i < sp->n; i++) {
-        const char *n = itest_span_str(sp->v[i], "name");
-        if (n != NULL && strcmp(n, name) == 0)
+        const char *v = itest_span_str(sp->v[i], member);
+        if (v != NULL && strcmp(v, value) == 0)
             return sp->v[i];
     }
     return NULL;
 }
 
+const cJSON *itest_spans_find(const itest_spans *sp, const char *name)
+{
+    return find_member(sp, "name", name);
+}
+
 const cJSON *itest_spans_find_kind(const itest_spans *sp, const char *kind)
 {
-    for (size_t i = 0; i < sp->n; i++) {
-        const char *k = itest_span_str(sp->v[i], "kind");
-        if (k != NULL && strcmp(k, kind) == 0)
-            return sp->v[i];
-    }
-    return NULL;
+    return find_member(sp, "kind", kind);
 }
 
 const cJSON *itest_spans_find_attr(const itest_spans *sp, const char *key, const char *value)

@@ -91,7 +91,14 @@ static int parse_line(itest_spans *sp, const char *line, size_t len, size_t line
     return 0;
 }
 
-int itest_spans_read(const char *path, itest_spans *out, char *why, size_t whylen)
+/* What reads one non-empty line (len bytes at line, not NUL-terminated)
+ * onto sp: 0, or -1 with a reason in why. */
+typedef int (*line_fn)(itest_spans *sp, const char *line, size_t len, size_t lineno, char *why,
+                       size_t whylen);
+
+/* Read the file at path into out, each line through fn. A missing file is
+ * no spans; a last line without a newline is an error. */
+static int read_lines(const char *path, itest_spans *out, line_fn fn, char *why, size_t whylen)
 {
     size_t len = 0;
     char *text;
@@ -114,7 +121,7 @@ int itest_spans_read(const char *path, itest_spans *out, char *why, size_t whyle
             itest_spans_free(out);
             return -1;
         }
-        if (llen > 0 && parse_line(out, text + pos, llen, lineno, why, whylen) != 0) {
+        if (llen > 0 && fn(out, text + pos, llen, lineno, why, whylen) != 0) {
             free(text);
             itest_spans_free(out);
             return -1;
@@ -123,6 +130,11 @@ int itest_spans_read(const char *path, itest_spans *out, char *why, size_t whyle
     }
     free(text);
     return 0;
+}
+
+int itest_spans_read(const char *path, itest_spans *out, char *why, size_t whylen)
+{
+    return read_lines(path, out, parse_line, why, whylen);
 }
 
 void itest_spans_free(itest_spans *sp)
@@ -210,42 +222,36 @@ static int unmark_ints(cJSON *node)
     return 0;
 }
 
+/* One line as parse_line reads it, its integers kept exact (a line_fn). */
+static int parse_line_exact(itest_spans *sp, const char *line, size_t len, size_t lineno, char *why,
+                            size_t whylen)
+{
+    char *marked = mark_ints(line, len);
+    cJSON *span = marked != NULL ? cJSON_Parse(marked) : NULL;
+
+    (void)lineno;
+    free(marked);
+    if (span == NULL || unmark_ints(span) != 0 || spans_push(sp, span) != 0) {
+        snprintf(why, whylen, "cannot read the integers of line %.80s", line);
+        cJSON_Delete(span);
+        return -1;
+    }
+    return 0;
+}
+
 int itest_spans_read_exact(const char *path, itest_spans *out, char *why, size_t whylen)
 {
     itest_spans plain;
-    size_t len = 0;
-    char *text;
     int rc;
 
-    memset(out, 0, sizeof(*out));
-    if (whylen > 0)
-        why[0] = '\0';
     /* The same checks as itest_spans_read first: UTF-8, one object a line. */
     rc = itest_spans_read(path, &plain, why, whylen);
     itest_spans_free(&plain);
-    if (rc != 0)
+    if (rc != 0) {
+        memset(out, 0, sizeof(*out));
         return rc;
-    text = itest_read_file(path, &len);
-    if (text == NULL)
-        return errno == ENOENT ? 0 : -1;
-    for (size_t pos = 0; pos < len;) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t llen = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
-        char *marked = llen > 0 ? mark_ints(text + pos, llen) : NULL;
-        cJSON *span = marked != NULL ? cJSON_Parse(marked) : NULL;
-
-        free(marked);
-        if (llen > 0 && (span == NULL || unmark_ints(span) != 0 || spans_push(out, span) != 0)) {
-            snprintf(why, whylen, "cannot read the integers of line %.80s", text + pos);
-            cJSON_Delete(span);
-            free(text);
-            itest_spans_free(out);
-            return -1;
-        }
-        pos += llen + 1;
     }
-    free(text);
-    return 0;
+    return read_lines(path, out, parse_line_exact, why, whylen);
 }
 
 bool itest_json_u64(const cJSON *item, uint64_t *out)
