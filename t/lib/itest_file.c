@@ -1,5 +1,4 @@
-/* itest_file.c - files of the integration tests: paths, whole-file reads
- * and writes. */
+/* itest_file.c - files of the integration tests: paths, temp dirs, whole-file reads, writes. */
 #include "itest.h"
 #include "itest_int.h"
 

@@ -1,5 +1,4 @@
-/* itest_net.c - loopback TCP sockets of the integration tests: listen,
- * connect, a free port. */
+/* itest_net.c - loopback TCP sockets of the integration tests: listen, connect, a free port. */
 #include "itest.h"
 #include "itest_int.h"
 

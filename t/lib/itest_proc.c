@@ -1,5 +1,4 @@
-/* itest_proc.c - child processes of the integration tests: spawn them with
- * an environment, read their output, wait for them with a deadline. */
+/* itest_proc.c - child processes: spawn with an environment, read output, wait with a deadline. */
 #include "itest.h"
 #include "itest_int.h"
 

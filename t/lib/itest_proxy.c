@@ -1,5 +1,4 @@
-/* itest_proxy.c - a TCP forwarder in a thread that counts the bytes each
- * way. */
+/* itest_proxy.c - a TCP forwarder in a thread that counts the bytes each way. */
 #include "itest.h"
 #include "itest_int.h"
 

@@ -1,5 +1,4 @@
-/* itest_server.c - a server under test (the demo server or any program):
- * its config, start, stop and what it printed. */
+/* itest_server.c - a server under test: its config, start, stop and what it printed. */
 #include "itest.h"
 #include "itest_int.h"
 

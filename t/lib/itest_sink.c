@@ -1,5 +1,4 @@
-/* itest_sink.c - the independent OTLP sink (../shared/otlp-sink) as a child
- * process: install, start, kill, restart, stop and its final counters. */
+/* itest_sink.c - the independent OTLP sink (../shared/otlp-sink) run as a child process. */
 #include "itest.h"
 #include "itest_int.h"
 

@@ -1,5 +1,4 @@
-/* itest_span.c - queries on exported spans: members, attributes, events,
- * and the first span of a set that matches. */
+/* itest_span.c - queries on exported spans: members, attributes, events, first match. */
 #include "itest.h"
 #include "itest_int.h"
 

@@ -1,5 +1,4 @@
-/* itest_spans.c - reading the JSON-lines span files (UTF-8 and one object a
- * line checked, integers optionally kept exact). */
+/* itest_spans.c - reading the JSON-lines span files, checked, integers optionally exact. */
 #include "itest.h"
 #include "itest_int.h"
 
