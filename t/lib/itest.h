@@ -1,5 +1,6 @@
 /* itest.h - integration test helpers: run the real demo server with a
- * temporary config, drive it with the curl tool, read the spans it exported. */
+ * temporary config, drive it with the curl tool, read the spans it exported.
+ * Each section below is one file of t/lib; what they share is itest_int.h. */
 #ifndef ITEST_H
 #define ITEST_H
 
@@ -11,6 +12,13 @@
 #include <cjson/cJSON.h>
 
 #define ITEST_PATH_MAX 256
+
+/* ---- files and the build dir (itest_file.c) ----------------------------- */
+
+/* The build directory: $MHD_OTEL_BUILD, default "build". */
+const char *itest_build_dir(void);
+
+/* ---- a server under test (itest_server.c) ------------------------------- */
 
 /* One demo server run and its temporary files (all under dir). */
 typedef struct itest_server {
@@ -28,19 +36,6 @@ typedef struct itest_server {
     bool reaped;
 } itest_server;
 
-/* A curl response: status is 0 when curl got no answer at all. */
-typedef struct itest_response {
-    int status;
-    char *body; /* heap, NUL-terminated; freed by itest_response_free */
-    size_t body_len;
-} itest_response;
-
-/* The spans of one run, parsed. */
-typedef struct itest_spans {
-    cJSON **v;
-    size_t n;
-} itest_spans;
-
 /* Path of the demo server: $MHD_OTEL_BUILD/demo-server (default build/). */
 const char *itest_server_binary(void);
 
@@ -55,6 +50,21 @@ int itest_server_init(itest_server *s);
  * see itest_server_reap). */
 int itest_server_start(itest_server *s, const char *conf_text);
 
+/* Write the config s->conf_path as itest_server_start does (conf_text, then
+ * the JSON console exporter to s->spans_path and, unless conf_text has an
+ * otel_batch block, a 100 ms schedule delay). Returns 0 or -1. */
+int itest_server_write_conf(itest_server *s, const char *conf_text);
+
+/* Start argv (argv[0] looked up in PATH) as s's server: stdout to a pipe,
+ * stderr to s->err_path, stdin /dev/null. env changes our environment for
+ * it: "NAME=value" sets, a bare "NAME" unsets (NULL-terminated, may be
+ * NULL). With listen_prefix, wait up to 5 s for a stdout line made of
+ * listen_prefix and a port (into s->port); NULL: return once started.
+ * Returns 0 when it runs (and listens), -1 otherwise (it may have exited:
+ * see itest_server_reap). */
+int itest_server_start_cmd(itest_server *s, char *const argv[], const char *const *env,
+                           const char *listen_prefix);
+
 /* SIGTERM the server, wait up to 10 s (then SIGKILL), read its stderr.
  * Returns 0 when it exited with status 0, -1 otherwise. */
 int itest_server_stop(itest_server *s);
@@ -68,6 +78,29 @@ int itest_server_reap(itest_server *s, int timeout_ms);
  * Safe to call twice. */
 void itest_server_cleanup(itest_server *s);
 
+/* The counter name (ended, exported, dropped, failed, rejected, queued) of
+ * the server's "demo-server: spans ..." line in s->err_text. False when
+ * the line or the field is absent. */
+bool itest_server_counter(const itest_server *s, const char *name, uint64_t *out);
+
+/* ---- any program (itest_proc.c) ----------------------------------------- */
+
+/* Run argv to its end with env as above, at most timeout_ms (then SIGKILL).
+ * Its stdout and stderr into *out and *err (heap, NUL-terminated; either
+ * pointer may be NULL), its waitpid status into *status. Returns 0 when it
+ * ran to its end, -1 otherwise. */
+int itest_run_cmd(char *const argv[], const char *const *env, int timeout_ms, char **out,
+                  char **err, int *status);
+
+/* ---- requests with curl (itest_curl.c) ---------------------------------- */
+
+/* A curl response: status is 0 when curl got no answer at all. */
+typedef struct itest_response {
+    int status;
+    char *body; /* heap, NUL-terminated; freed by itest_response_free */
+    size_t body_len;
+} itest_response;
+
 /* GET http://127.0.0.1:PORT<path> with curl; extra is a NULL-terminated
  * list of more curl arguments (headers: "-H", "Name: value"), may be NULL.
  * Returns 0 when curl ran (r->status 0: no HTTP answer), -1 when it could
@@ -79,6 +112,19 @@ void itest_response_free(itest_response *r);
  * answered with status want, or -1 when curl could not be run. */
 int itest_curl_repeat(itest_server *s, const char *path, int n, int want);
 
+/* itest_curl_repeat with extra curl arguments (NULL-terminated, may be
+ * NULL) given once and applying to every request, such as {"-H", "X: y"}. */
+int itest_curl_repeat_with(itest_server *s, const char *path, int n, int want,
+                           const char *const *extra);
+
+/* ---- span files (itest_spans.c) ----------------------------------------- */
+
+/* The spans of one run, parsed. */
+typedef struct itest_spans {
+    cJSON **v;
+    size_t n;
+} itest_spans;
+
 /* Read the spans file: every non-empty line must be a JSON object and valid
  * UTF-8. Returns 0, or -1 with a reason in why (whylen bytes). A missing
  * file is no spans. The caller frees out with itest_spans_free. */
@@ -89,7 +135,17 @@ void itest_spans_free(itest_spans *sp);
  * surrogates, nothing above U+10FFFF). */
 bool itest_utf8_valid(const char *p, size_t n);
 
-/* ---- reading one exported span (borrowed cJSON nodes) ------------------ */
+/* Read a JSON-lines file like itest_spans_read, keeping every integer exact
+ * and typed: each integer number (no '.' or exponent) becomes a cJSON_Raw
+ * item holding its digits; doubles stay cJSON numbers, strings strings. */
+int itest_spans_read_exact(const char *path, itest_spans *out, char *why, size_t whylen);
+
+/* An exact integer from a Raw (as read above), a string of decimal digits,
+ * or an integral number. False otherwise. */
+bool itest_json_u64(const cJSON *item, uint64_t *out);
+bool itest_json_i64(const cJSON *item, int64_t *out);
+
+/* ---- one exported span, borrowed cJSON nodes (itest_span.c) ------------- */
 
 /* A top-level string member ("name", "kind", "trace_id", ...); NULL when
  * absent or not a string. */
@@ -126,10 +182,7 @@ const cJSON *itest_spans_find_attr(const itest_spans *sp, const char *key, const
 /* True when s is n lowercase hex digits, not all '0'. */
 bool itest_is_hex_id(const char *s, size_t n);
 
-/* ---- OTLP tests: the independent sink, exact JSON, counters ------------ */
-
-/* The build directory: $MHD_OTEL_BUILD, default "build". */
-const char *itest_build_dir(void);
+/* ---- the independent OTLP sink (itest_sink.c) --------------------------- */
 
 /* sh t/sink.sh install BUILD (npm ci of ../shared/otlp-sink into
  * BUILD/otlp-sink when needed; npm's errors go to stderr). Returns 0 or -1. */
@@ -180,25 +233,7 @@ void itest_sink_cleanup(itest_sink *k);
  * "requests", "failures_injected", ...), once stopped. False when absent. */
 bool itest_sink_final_stat(const itest_sink *k, const char *name, uint64_t *out);
 
-/* Read a JSON-lines file like itest_spans_read, keeping every integer exact
- * and typed: each integer number (no '.' or exponent) becomes a cJSON_Raw
- * item holding its digits; doubles stay cJSON numbers, strings strings. */
-int itest_spans_read_exact(const char *path, itest_spans *out, char *why, size_t whylen);
-
-/* An exact integer from a Raw (as read above), a string of decimal digits,
- * or an integral number. False otherwise. */
-bool itest_json_u64(const cJSON *item, uint64_t *out);
-bool itest_json_i64(const cJSON *item, int64_t *out);
-
-/* The counter name (ended, exported, dropped, failed, rejected, queued) of
- * the server's "demo-server: spans ..." line in s->err_text. False when
- * the line or the field is absent. */
-bool itest_server_counter(const itest_server *s, const char *name, uint64_t *out);
-
-/* itest_curl_repeat with extra curl arguments (NULL-terminated, may be
- * NULL) given once and applying to every request, such as {"-H", "X: y"}. */
-int itest_curl_repeat_with(itest_server *s, const char *path, int n, int want,
-                           const char *const *extra);
+/* ---- ports and a counting proxy (itest_net.c, itest_proxy.c) ------------ */
 
 /* A TCP port on 127.0.0.1 that was free a moment ago (bound, then
  * released). Returns 0 or -1. */
@@ -213,29 +248,5 @@ uint16_t itest_proxy_port(const itest_proxy *p);
 /* Stop the thread, close every connection, free p; the byte counts of the
  * whole run into *up (client to upstream) and *down. NULL p does nothing. */
 void itest_proxy_stop(itest_proxy *p, uint64_t *up, uint64_t *down);
-
-/* ---- any server or program, with its own environment ------------------- */
-
-/* Write the config s->conf_path as itest_server_start does (conf_text, then
- * the JSON console exporter to s->spans_path and, unless conf_text has an
- * otel_batch block, a 100 ms schedule delay). Returns 0 or -1. */
-int itest_server_write_conf(itest_server *s, const char *conf_text);
-
-/* Start argv (argv[0] looked up in PATH) as s's server: stdout to a pipe,
- * stderr to s->err_path, stdin /dev/null. env changes our environment for
- * it: "NAME=value" sets, a bare "NAME" unsets (NULL-terminated, may be
- * NULL). With listen_prefix, wait up to 5 s for a stdout line made of
- * listen_prefix and a port (into s->port); NULL: return once started.
- * Returns 0 when it runs (and listens), -1 otherwise (it may have exited:
- * see itest_server_reap). */
-int itest_server_start_cmd(itest_server *s, char *const argv[], const char *const *env,
-                           const char *listen_prefix);
-
-/* Run argv to its end with env as above, at most timeout_ms (then SIGKILL).
- * Its stdout and stderr into *out and *err (heap, NUL-terminated; either
- * pointer may be NULL), its waitpid status into *status. Returns 0 when it
- * ran to its end, -1 otherwise. */
-int itest_run_cmd(char *const argv[], const char *const *env, int timeout_ms, char **out,
-                  char **err, int *status);
 
 #endif /* ITEST_H */

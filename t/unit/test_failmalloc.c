@@ -1,7 +1,32 @@
 /* test_failmalloc.c - the n-th allocation fails, for every n, on the span, config, exporter and
  * module paths: no crash, no leak (LeakSanitizer in the ASan build) and a clear error. */
-#define TEST_H2_FAKE_ONLY
-#include "test_h2.c" /* the fake gRPC receiver, as test_otlp.c uses it */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <nghttp2/nghttp2.h>
+#include <zlib.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../core/alloc.h"
+#include "../../exporter/grpc.h"
+#include "../../exporter/h2.h"
+#include "../../exporter/retry.h"
+#include "../lib/fake_grpc.h"
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>
