@@ -10,8 +10,6 @@
 #include "../core/propagation.h"
 #include "../exporter/console.h"
 
-#define CONF_SIGNAL_FLUSH_NS UINT64_C(1000000000) /* otel_signal_flush's default */
-
 typedef struct mhd_otel_kv_str {
     char *key;
     char *value;
