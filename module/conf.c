@@ -390,7 +390,7 @@ static int check_shape(conf_parser *ps, const conf_cmd *cmd, const conf_stmt *st
 {
     char a[CONF_SHOW], b[CONF_SHOW];
     bool block = (cmd->flags & CONF_BLOCK) != 0;
-    size_t line = st->end.line, argc = st->n - 1 - (cmd->type != NULL ? 1 : 0);
+    size_t line = st->end.line, argc = st->n - 1;
     switch (st->end.type) {
     case MHD_OTEL_TOK_EOF:
         return mhd_otel_conf_error(ps, line, OTEL_ERR_PARSE,
@@ -410,10 +410,8 @@ static int check_shape(conf_parser *ps, const conf_cmd *cmd, const conf_stmt *st
                                        "directive \"%s\" is not terminated by \";\"", cmd->name);
         break;
     }
-    if (cmd->type != NULL)
-        argc = st->n - 1 == 1 ? 0 : SIZE_MAX; /* otel_exporter TYPE { ... } */
-    bool ok = argc == SIZE_MAX ? false : argc <= 2 ? (cmd->flags & (1u << argc)) != 0 : false;
-    ok = ok || (argc != SIZE_MAX && argc >= 1 && (cmd->flags & CONF_1MORE) != 0);
+    bool ok = (argc <= 2 && (cmd->flags & (1u << argc)) != 0) ||
+              (argc >= 1 && (cmd->flags & CONF_1MORE) != 0);
     if (!ok && split_time(cmd, st))
         return mhd_otel_conf_error(ps, st->w[1].line, OTEL_ERR_PARSE,
                                    "invalid time \"%s %s\" in \"%s\" (write %s%s)",

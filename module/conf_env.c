@@ -221,7 +221,7 @@ static int pct_decode(conf_parser *ps, const char *s, size_t n, bool secret, cha
             hi + lo == 0) {
             otel_free(d);
             if (secret)
-                return mhd_otel_conf_error(ps, 0, OTEL_ERR_PARSE, "invalid percent-encoding");
+                return OTEL_ERR_PARSE; /* the caller says which */
             return mhd_otel_conf_error(ps, 0, OTEL_ERR_PARSE, "invalid percent-encoding at \"%s\"",
                                        show_part(s + i, n - i, a, sizeof(a)));
         }
@@ -258,12 +258,12 @@ static int kv_member(conf_parser *ps, const conf_cmd *cmd, conf_kv_list *l, cons
     const char *eq = memchr(s, '=', n);
     size_t klen = eq != NULL ? (size_t)(eq - s) : 0;
     trim(&s, &klen);
+    if ((eq == NULL || klen == 0) && headers) /* the member may be a value: not quoted */
+        return mhd_otel_conf_error(ps, 0, OTEL_ERR_PARSE, "invalid member, expected name=value");
     if (eq == NULL || klen == 0)
-        return mhd_otel_conf_error(
-            ps, 0, OTEL_ERR_PARSE, "invalid member \"%s\", expected %s",
-            headers ? show_part(s, eq != NULL ? (size_t)(eq - s) : n, a, sizeof(a))
-                    : show_part(s, n, a, sizeof(a)),
-            headers ? "name=value" : "key=value");
+        return mhd_otel_conf_error(ps, 0, OTEL_ERR_PARSE,
+                                   "invalid member \"%s\", expected key=value",
+                                   show_part(s, n, a, sizeof(a)));
     const char *v = eq + 1;
     size_t vlen = (size_t)(s + n - v);
     trim(&v, &vlen);
@@ -271,6 +271,11 @@ static int kv_member(conf_parser *ps, const conf_cmd *cmd, conf_kv_list *l, cons
     int rc = pct_decode(ps, s, klen, false, &key);
     if (rc == OTEL_OK)
         rc = pct_decode(ps, v, vlen, headers, &value);
+    if (rc == OTEL_ERR_PARSE && headers && key != NULL)
+        rc = mhd_otel_conf_error(ps, 0, rc,
+                                 "invalid header \"%s\": invalid percent-encoding in "
+                                 "its value",
+                                 SHOW(key, a));
     if (rc == OTEL_OK && headers)
         rc = mhd_otel_conf_header_check(ps, 0, key, value);
     if (rc != OTEL_OK) {

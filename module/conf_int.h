@@ -30,10 +30,11 @@ typedef enum conf_block {
 #define CONF_TAKE2 0x0004u
 #define CONF_TAKE12 (CONF_TAKE1 | CONF_TAKE2)
 #define CONF_1MORE 0x0010u
-#define CONF_BLOCK 0x0100u    /* followed by a { } block of the directives of .inner */
-#define CONF_LIST 0x0200u     /* a list by nature: may be repeated, each adds to the list */
-#define CONF_KEYED 0x0400u    /* a mhd_otel_kv_str list: the file's keys over the environment's */
-#define CONF_HEADERS 0x0800u  /* CONF_KEYED OTLP headers: names in any case, the exporter's rules  \
+#define CONF_BLOCK 0x0100u /* followed by a { } block of the directives of .inner */
+#define CONF_LIST 0x0200u  /* a list by nature: may be repeated, each adds to the list */
+#define CONF_KEYED 0x0400u /* a mhd_otel_kv_str list: the file's keys over the environment's */
+#define CONF_HEADERS                                                                               \
+    0x0800u                   /* CONF_KEYED OTLP headers: names in any case, the exporter's rules  \
                                */
 #define CONF_TIME 0x1000u     /* the argument is a time ("100 ms" gets a hint) */
 #define CONF_EXPORTER 0x2000u /* names an exporter: a file naming any decides them all */

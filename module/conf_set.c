@@ -206,8 +206,8 @@ int mhd_otel_conf_check_endpoint(conf_parser *ps, const conf_cmd *cmd, const mhd
     char why[CONF_MSG], a[CONF_MSG];
     if (otel_otlp_endpoint_check(arg->text, why, sizeof(why)) == OTEL_OK)
         return OTEL_OK;
-    return mhd_otel_conf_error(ps, arg->line, OTEL_ERR_PARSE, "invalid \"%s\": %s", cmd->name,
-                               SHOW(why, a));
+    (void)cmd;
+    return mhd_otel_conf_error(ps, arg->line, OTEL_ERR_PARSE, "%s", SHOW(why, a));
 }
 
 /* The OTLP exporter's rules (otel_otlp_header_check). The message names the
