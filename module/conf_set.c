@@ -28,8 +28,7 @@ int mhd_otel_conf_error(conf_parser *ps, size_t line, int code, const char *fmt,
 
 int mhd_otel_conf_nomem(conf_parser *ps)
 {
-    mhd_otel_conf_errf(ps->err, ps->errlen, ps->where != NULL ? ps->where : ps->name, 0,
-                       "out of memory");
+    mhd_otel_conf_errf(ps->err, ps->errlen, ps->name, 0, "out of memory");
     return OTEL_ERR_NOMEM;
 }
 
