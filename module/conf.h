@@ -10,8 +10,6 @@
 #include "../core/propagation.h"
 #include "../exporter/console.h"
 
-#define CONF_SIGNAL_FLUSH_NS UINT64_C(1000000000) /* otel_signal_flush's default */
-
 typedef struct mhd_otel_kv_str {
     char *key;
     char *value;
@@ -42,7 +40,7 @@ typedef struct mhd_otel_conf {
     uint64_t signal_flush_ns;      /* otel_signal_flush TIME|off: under LD_PRELOAD, how long
                                       a SIGTERM/SIGINT left at its default action waits for
                                       queued spans before it takes effect; 0: not at all;
-                                      default 1 s */
+                                      default 1 s (its row in module/conf.c) */
 
     bool console;                       /* an otel_exporter console block was given */
     otel_console_format console_format; /* default json */
@@ -60,11 +58,14 @@ typedef struct mhd_otel_conf {
     otel_tracer_config batch; /* otel_batch / OTEL_BSP_* (+ sampler above) */
 } mhd_otel_conf;
 
-/* Load path, with the environment applied first (the file wins over it).
- * On success *out is a new conf the caller frees with mhd_otel_conf_del and
- * 0 is returned. On failure returns a negative OTEL_ERR_* and writes
- * "FILE:LINE: message" (or "FILE: message" / "environment NAME: message")
- * into err (errlen bytes, NUL-terminated); *out is NULL. */
+/* Load path and the environment: each setting is the file's when it gives
+ * one, else its OTEL_* variable's when that is valid, else the default. An
+ * invalid variable is logged once as a warning (otel_log) and ignored; it
+ * never fails the load. On success *out is a new conf the caller frees with
+ * mhd_otel_conf_del, err is "" and 0 is returned. On failure (the file
+ * cannot be read or has a mistake, a directive is given twice, memory ran
+ * out) returns a negative OTEL_ERR_* and writes "FILE:LINE: message" (or
+ * "FILE: message") into err (errlen bytes, NUL-terminated); *out is NULL. */
 int mhd_otel_conf_load(mhd_otel_conf **out, const char *path, char *err, size_t errlen);
 
 /* The same for a config held in memory: name is used in messages, text
@@ -74,7 +75,9 @@ typedef const char *(*mhd_otel_env_fn)(const char *name);
 int mhd_otel_conf_parse(mhd_otel_conf **out, const char *name, const char *text, size_t len,
                         mhd_otel_env_fn env_lookup, char *err, size_t errlen);
 
-/* A conf with every default and only the environment applied (no file). */
+/* A conf with only the environment over the defaults (no file). Returns 0,
+ * or OTEL_ERR_NOMEM ("out of memory" in err): an invalid variable is warned
+ * about and ignored. */
 int mhd_otel_conf_from_env(mhd_otel_conf **out, mhd_otel_env_fn env_lookup, char *err,
                            size_t errlen);
 

@@ -776,12 +776,11 @@ static void test_mhd_otel_curl_easy_perform_alloc_failure(void **state)
 
 /* ---- the config path ---------------------------------------------------- */
 
-/* Every directive and block the parser knows (module/conf.c's tables), some
- * twice (a later one replaces), quoted and bare words. */
+/* Every directive and block the parser knows (module/conf.c's table), the
+ * lists by nature twice (a later key replaces), quoted and bare words. */
 static const char every_conf[] = "# every directive\n"
                                  "otel_trace on;\n"
                                  "otel_service_name \"failmalloc service\";\n"
-                                 "otel_service_name failmalloc;\n"
                                  "otel_resource_attr deployment.environment test;\n"
                                  "otel_resource_attr service.version '1.2.3';\n"
                                  "otel_resource_attr deployment.environment staging;\n"
@@ -795,7 +794,6 @@ static const char every_conf[] = "# every directive\n"
                                  "otel_trust_incoming off;\n"
                                  "otel_exporter console {\n"
                                  "    format pretty;\n"
-                                 "    output stderr;\n"
                                  "    output \"/tmp/failmalloc spans.json\";\n"
                                  "}\n"
                                  "otel_exporter otlp {\n"
@@ -917,7 +915,7 @@ static int conf_parse_op(long fail)
         return rc;
     }
     assert_string_equal(err, "");
-    assert_string_equal(c->service_name, "failmalloc");
+    assert_string_equal(c->service_name, "failmalloc service");
     assert_int_equal(c->skip_paths.n, 3);
     assert_int_equal(c->routes.n, 2);
     assert_int_equal(c->n_otlp_headers, 2);
@@ -997,7 +995,7 @@ static int conf_error_op(long fail)
         assert_conf_nomem(err, "bad.conf");
         return rc;
     }
-    assert_int_equal(rc, OTEL_ERR_RANGE);
+    assert_int_equal(rc, OTEL_ERR_PARSE);
     assert_clear(err);
     if (fail < 0)
         snprintf(bad_conf_err, sizeof(bad_conf_err), "%s", err);
@@ -1014,7 +1012,7 @@ static void test_mhd_otel_conf_parse_error_alloc_failure(void **state)
     long n = fail_each("config file wrong on its last line", conf_error_op, false);
     assert_true(n > 60);
     assert_int_equal(strncmp(bad_conf_err, prefix, strlen(prefix)), 0);
-    assert_non_null(strstr(bad_conf_err, "ratio"));
+    assert_non_null(strstr(bad_conf_err, "\"otel_sampler\" directive is duplicate"));
 }
 
 static const char *const env_bad[] = {"OTEL_RESOURCE_ATTRIBUTES",
@@ -1029,32 +1027,37 @@ static const char *const env_bad[] = {"OTEL_RESOURCE_ATTRIBUTES",
                                       "-5",
                                       NULL};
 
+/* An invalid variable is warned about and ignored: the load succeeds (or
+ * runs out of memory), and says nothing in err. */
 static int env_error_op(long fail)
 {
     char err[512] = "";
     mhd_otel_conf *c = UNSET;
+    (void)fail;
     fake_env = env_bad;
     int rc = mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err));
-    assert_null(c);
     if (rc == OTEL_ERR_NOMEM) {
+        assert_null(c);
         assert_conf_nomem(err, "environment");
         return rc;
     }
-    assert_int_equal(rc, OTEL_ERR_PARSE);
-    assert_clear(err);
-    if (fail < 0)
-        snprintf(bad_conf_err, sizeof(bad_conf_err), "%s", err);
-    assert_string_equal(err, bad_conf_err);
+    assert_int_equal(rc, OTEL_OK);
+    assert_string_equal(err, "");
+    assert_string_equal(c->service_name, "env-name");
+    mhd_otel_conf_del(c);
     return OTEL_OK;
 }
 
 static void test_mhd_otel_conf_from_env_error_alloc_failure(void **state)
 {
     (void)state;
+    log_reset();
+    otel_log_set(capture_log, NULL);
     long n = fail_each("environment wrong in its last variable", env_error_op, false);
+    otel_log_set(NULL, NULL);
     assert_true(n > 5);
     static const char want[] = "environment OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: ";
-    assert_int_equal(strncmp(bad_conf_err, want, strlen(want)), 0);
+    assert_non_null(strstr(log_text, want));
 }
 
 /* ---- the exporter path -------------------------------------------------- */
