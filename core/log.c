@@ -1,7 +1,7 @@
 /* log.c - routes the library's own messages to the function set by the
  * embedding program, with every control byte escaped. */
-#include "log.h"
 
+#include "otel.h"
 #include "utf8.h"
 
 #include <pthread.h>

@@ -1,6 +1,5 @@
 /* pool.c - fixed-size object pools: a lock-free shared ring of free objects
  * and a small LIFO cache per thread in front of it. */
-#include "pool.h"
 
 #include "alloc.h"
 #include "otel.h"

@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 
 #include "otel.h"
-#include "pool.h"
 #include "processor.h"
 
 struct otel_tracer {

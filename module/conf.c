@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/alloc.h"
-#include "../core/log.h"
 #include "conf_int.h"
 
 #define CONF_FILE_MAX (1024 * 1024) /* bytes of a config file read at most */

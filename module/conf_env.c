@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/alloc.h"
-#include "../core/log.h"
 #include "conf_int.h"
 
 #define NS_PER_MS 1000000ULL

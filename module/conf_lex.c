@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/alloc.h"
 #include "../core/otel.h"
 
 #define NS_PER_MS 1000000ULL

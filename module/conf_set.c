@@ -6,7 +6,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../core/alloc.h"
 #include "../exporter/otlp.h"
 #include "conf_int.h"
 

@@ -4,8 +4,6 @@
 
 #include "mhd_real.h"
 
-#include "../core/log.h"
-
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -2,8 +2,6 @@
  * through a lock-striped hash table. */
 #include "request.h"
 
-#include "../core/pool.h"
-
 #include <pthread.h>
 #include <string.h>
 

@@ -3,8 +3,6 @@
  * signal to a pipe, and a watcher thread that flushes and raises it again. */
 #include "signal_flush.h"
 
-#include "../core/log.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

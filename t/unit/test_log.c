@@ -5,9 +5,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <string.h>
+#include "../../core/otel.h"
 
-#include "../../core/log.h"
+#include <string.h>
 
 static char last[2048];
 static otel_log_level last_level;

@@ -10,7 +10,6 @@
 
 #include "../../core/alloc.h"
 #include "../../core/otel.h"
-#include "../../core/pool.h"
 
 static void test_otel_pool_new_invalid(void **state)
 {
