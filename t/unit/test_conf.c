@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "../../core/alloc.h"
-#include "../../core/log.h"
 #include "../../core/propagation.h"
 #include "../../exporter/otlp.h"
 #include "../../module/conf.h"
+#include "../../module/conf_int.h"
 
 #define MS 1000000ULL
 #define SEC 1000000000ULL
@@ -85,10 +85,12 @@ static void log_expect_one(const char *msg)
 }
 
 /* The environment env loads (an invalid value is ignored, as the
- * OpenTelemetry specification's "Configuration > Environment Variables"
- * asks: an implementation "SHOULD generate a warning and gracefully
- * ignore the setting"), with msg and "; ignored" logged once. The conf is
- * returned. */
+ * OpenTelemetry Environment Variable Specification, "Configuration types",
+ * asks: for a numeric value the implementation "SHOULD generate a warning
+ * and gracefully ignore the setting", for an enum it "MUST generate a
+ * warning and gracefully ignore the setting", a Boolean other than
+ * true/false gets "a warning ... about the fallback to false"), with msg
+ * and "; ignored" logged once. The conf is returned. */
 static mhd_otel_conf *env_warned(const char *const *env, const char *msg)
 {
     char err[512] = "", want[600];
@@ -1059,9 +1061,8 @@ static void test_mhd_otel_conf_parse_file_beats_env(void **state)
 static void assert_propagators(const otel_propagators *p, size_t n, ...);
 
 /* Values that stopped the load before: each is warned about once and the
- * default applies (OpenTelemetry specification, "Configuration > Environment
- * Variables": an invalid value "SHOULD generate a warning and gracefully
- * ignore the setting"). */
+ * default applies (OpenTelemetry Environment Variable Specification,
+ * "Configuration types": Boolean, Numeric > Duration, Enum). */
 static void test_mhd_otel_conf_from_env_invalid_warned_once(void **state)
 {
     (void)state;
@@ -2001,6 +2002,58 @@ static void test_mhd_otel_conf_del_null(void **state)
     mhd_otel_conf_del(NULL);
 }
 
+/* The line of text documenting directive name: one that, after an optional
+ * "#" and blanks, starts with the name and a blank, ';' or '{'. */
+static bool documented(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        const char *p = line;
+        if (*p == '#')
+            p++;
+        while (*p == ' ')
+            p++;
+        if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == ';' || p[n] == '{'))
+            return true;
+        line = strchr(line, '\n');
+        if (line != NULL)
+            line++;
+    }
+    return false;
+}
+
+/* config/reference.conf documents every directive of the table, and names
+ * no directive the table does not have. */
+static void test_mhd_otel_conf_reference_lists_every_directive(void **state)
+{
+    (void)state;
+    char path[128];
+    FILE *f = fopen(config_path("reference.conf", path, sizeof(path)), "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t len = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    size_t rows = 0;
+    for (const conf_cmd *c = mhd_otel_conf_cmds; c->name != NULL; c++, rows++)
+        if (!documented(text, c->name))
+            fail_msg("config/reference.conf does not document \"%s\"", c->name);
+    assert_true(rows >= 20);
+    /* Every "otel_..." directive it shows exists. */
+    for (const char *p = text; (p = strstr(p, "\notel_")) != NULL; p++) {
+        char name[64];
+        size_t n = strcspn(p + 1, " ;{\n");
+        assert_true(n < sizeof(name));
+        memcpy(name, p + 1, n);
+        name[n] = '\0';
+        bool known = false;
+        for (const conf_cmd *c = mhd_otel_conf_cmds; c->name != NULL && !known; c++)
+            known = strcmp(c->name, name) == 0;
+        if (!known)
+            fail_msg("config/reference.conf shows \"%s\", which is no directive", name);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2064,6 +2117,7 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_load_error_names_path),
         cmocka_unit_test(test_mhd_otel_conf_load_too_large),
         cmocka_unit_test(test_mhd_otel_conf_load_reference_conf),
+        cmocka_unit_test(test_mhd_otel_conf_reference_lists_every_directive),
         cmocka_unit_test(test_mhd_otel_conf_load_demo_conf),
         cmocka_unit_test(test_mhd_otel_conf_load_otlp_conf),
         cmocka_unit_test(test_mhd_otel_conf_parse_alloc_failures),
