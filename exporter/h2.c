@@ -3,6 +3,8 @@
  * deadline. */
 #include "h2.h"
 
+#include "resolve.h"
+
 #include "retry.h"
 
 #include <nghttp2/nghttp2.h>
@@ -615,16 +617,12 @@ static int session_open(otel_h2 *c)
 /* Resolve, connect (each address in turn) and start the session. */
 static int conn_open(otel_h2 *c, uint64_t deadline)
 {
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
     struct addrinfo *res = NULL;
-    int g = getaddrinfo(c->ep.host, c->ep.port, &hints, &res);
-    if (g != 0) {
-        set_err(c, "resolve %s: %s", c->ep.host, gai_strerror(g));
-        return g == EAI_MEMORY ? OTEL_ERR_NOMEM : OTEL_ERR_IO;
+    char why[256];
+    int g = otel_resolve(c->ep.host, c->ep.port, deadline, &res, why, sizeof(why));
+    if (g != OTEL_OK) {
+        set_err(c, "%s", why);
+        return g;
     }
     int rc = OTEL_ERR_IO;
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {

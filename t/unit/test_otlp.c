@@ -29,6 +29,7 @@
 #include "../lib/fake_grpc.h"
 
 #include "../../core/exporter_int.h"
+#include "../../exporter/resolve.h"
 #include "../../core/span_int.h"
 #include "../../exporter/otlp.h"
 
@@ -803,6 +804,35 @@ static void test_otel_otlp_exporter_with_tracer(void **state)
     assert_true(message_has(cur_srv, "otlp-test"));
 }
 
+/* A resolver that never answers within a test (10 s). */
+static int stuck_lookup(const char *host, const char *port, const struct addrinfo *hints,
+                        struct addrinfo **res)
+{
+    (void)host;
+    usleep(2 * 1000 * 1000);
+    return getaddrinfo("127.0.0.1", port, hints, res);
+}
+
+/* Connection set-up is part of the export's deadline: a name whose lookup
+ * hangs costs the export its deadline, not the lookup's time. */
+static void test_otel_otlp_export_deadline_covers_name_lookup(void **state)
+{
+    (void)state;
+    otel_resolve_set_lookup(stuck_lookup);
+    char err[256];
+    otel_otlp_config cfg = {.endpoint = "http://collector.example:4317", .timeout_ns = 10 * SEC_NS};
+    assert_int_equal(otel_otlp_new(&cur_e, &cfg, err, sizeof(err)), OTEL_OK);
+    uint64_t t0 = otel_mono_ns();
+    assert_int_equal(export_by(cur_e, t0 + 200 * MS_NS), OTEL_ERR_TIMEOUT);
+    uint64_t took = otel_mono_ns() - t0;
+    assert_true(took < 1500 * MS_NS); /* the lookup takes 2 s */
+    assert_true(log_has("collector.example"));
+    for (int i = 0; i < 400 && otel_resolve_pending() > 0; i++)
+        usleep(10000);
+    assert_int_equal(otel_resolve_pending(), 0);
+    otel_resolve_set_lookup(NULL);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -834,6 +864,7 @@ int main(void)
         T(test_otel_otlp_after_fork_drops_connection),
         T(test_otel_otlp_exporter_with_tracer),
         T(test_otel_otlp_export_ends_by_given_deadline),
+        T(test_otel_otlp_export_deadline_covers_name_lookup),
     };
 #undef T
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
