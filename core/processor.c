@@ -23,10 +23,11 @@
 
 typedef struct pipeline {
     otel_processor *p;
-    otel_exporter *exp;          /* owned */
-    otel_queue *queue;           /* owned; ended spans */
-    otel_span **batch;           /* owned, max_export_batch_size slots */
-    const otel_span_data **view; /* owned: batch as the exporter reads it */
+    otel_exporter *exp; /* owned */
+    otel_queue *queue;  /* owned; ended spans */
+    /* owned, max_export_batch_size slots: the spans taken from the queue,
+     * as the exporter reads them (each the first member of its span) */
+    const otel_span_data **batch;
 
     _Atomic uint64_t dropped;
     _Atomic uint64_t exported;
@@ -111,9 +112,7 @@ static void release_span(otel_processor *p, otel_span *s)
 static void export_batch(pipeline *pl, size_t n, uint64_t deadline)
 {
     otel_exporter *e = pl->exp;
-    for (size_t i = 0; i < n; i++)
-        pl->view[i] = &pl->batch[i]->d;
-    int rc = e->export_fn(e->user_data, pl->view, n, deadline);
+    int rc = e->export_fn(e->user_data, pl->batch, n, deadline);
     if (rc < 0) {
         /* At most one line a second: a dead collector fails every batch. */
         atomic_fetch_add(&pl->failed, n);
@@ -132,8 +131,14 @@ static void export_batch(pipeline *pl, size_t n, uint64_t deadline)
         atomic_fetch_add(&pl->exported, n - rejected);
     }
     atomic_fetch_sub(&pl->in_flight, n);
+    otel_processor *p = pl->p;
+    if (p->n == 1) {
+        for (size_t i = 0; i < n; i++)
+            p->release(p->release_ud, otel_span_of(pl->batch[i]));
+        return;
+    }
     for (size_t i = 0; i < n; i++)
-        release_span(pl->p, pl->batch[i]);
+        release_span(p, otel_span_of(pl->batch[i]));
 }
 
 /* Pops up to one batch and exports it, by min(now + export timeout, limit).
@@ -143,9 +148,10 @@ static size_t drain_one_batch(pipeline *pl, uint64_t limit)
     size_t n = 0;
     otel_span *s;
     pthread_mutex_lock(&pl->drain_mu);
-    while (n < pl->p->cfg.max_export_batch_size && (s = otel_queue_pop(pl->queue)) != NULL) {
+    size_t max = pl->p->cfg.max_export_batch_size;
+    while (n < max && (s = otel_queue_pop(pl->queue)) != NULL) {
         atomic_fetch_add_explicit(&pl->in_flight, 1, memory_order_relaxed);
-        pl->batch[n++] = s;
+        pl->batch[n++] = &s->d;
     }
     if (n > 0)
         export_batch(pl, n, min_u64(after(otel_mono_ns(), pl->p->cfg.export_timeout_ns), limit));
@@ -372,7 +378,6 @@ static void pipeline_del(pipeline *pl)
     pthread_cond_destroy(&pl->done);
     otel_queue_del(pl->queue);
     otel_free(pl->batch);
-    otel_free(pl->view);
     otel_exporter_del(pl->exp);
     otel_free(pl);
 }
@@ -388,8 +393,7 @@ static int pipeline_new(otel_processor *p, otel_exporter *e, pipeline **out)
     size_t batch = p->cfg.max_export_batch_size;
     int rc = otel_queue_new(&pl->queue, p->cfg.max_queue_size);
     pl->batch = otel_calloc(batch, sizeof(*pl->batch));
-    pl->view = otel_calloc(batch, sizeof(*pl->view));
-    if (rc == OTEL_OK && (pl->batch == NULL || pl->view == NULL))
+    if (rc == OTEL_OK && pl->batch == NULL)
         rc = OTEL_ERR_NOMEM;
     if (rc != OTEL_OK) {
         pl->exp = NULL;
@@ -475,12 +479,9 @@ static void push(pipeline *pl, otel_span *span, bool closed)
     }
 }
 
-void otel_processor_on_end(otel_processor *p, otel_span *span)
+/* With no pipeline or several: out of the one-exporter path. */
+__attribute__((noinline)) static void on_end_other(otel_processor *p, otel_span *span, bool closed)
 {
-    if (atomic_load_explicit(&p->restart, memory_order_relaxed) &&
-        atomic_exchange(&p->restart, false))
-        otel_processor_start(p); /* first span in a forked child */
-    bool closed = atomic_load_explicit(&p->closed, memory_order_relaxed);
     size_t n = p->n;
     if (n == 0) {
         atomic_fetch_add_explicit(&p->lone_ended, 1, memory_order_relaxed);
@@ -489,10 +490,21 @@ void otel_processor_on_end(otel_processor *p, otel_span *span)
     }
     /* One enqueue per pipeline, no copy: the span goes back to the pool
      * when the last pipeline lets it go. */
-    if (n > 1)
-        atomic_store_explicit(&span->holders, (unsigned)n, memory_order_relaxed);
+    atomic_store_explicit(&span->holders, (unsigned)n, memory_order_relaxed);
     for (size_t i = 0; i < n; i++)
         push(p->pl[i], span, closed);
+}
+
+void otel_processor_on_end(otel_processor *p, otel_span *span)
+{
+    if (atomic_load_explicit(&p->restart, memory_order_relaxed) &&
+        atomic_exchange(&p->restart, false))
+        otel_processor_start(p); /* first span in a forked child */
+    bool closed = atomic_load_explicit(&p->closed, memory_order_relaxed);
+    if (p->n == 1)
+        push(p->pl[0], span, closed);
+    else
+        on_end_other(p, span, closed);
 }
 
 int otel_processor_force_flush(otel_processor *p, uint64_t timeout_ns)
