@@ -8,11 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -773,20 +770,12 @@ static void test_otlp_unreachable_endpoint(void **state)
 
 /* ---- a collector that is down, never answers, or answers late ------------ */
 
-/* A blackholed collector: a socket that listens (the kernel completes the
- * TCP handshakes) and is never read, so no answer ever comes. Returns its
- * descriptor, the port in *port. */
+/* A blackholed collector (see itest_listen_local). */
 static int blackhole_open(uint16_t *port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = itest_listen_local(0, port);
 
     assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(fd, 64), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
     return fd;
 }
 

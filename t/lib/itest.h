@@ -239,6 +239,11 @@ bool itest_sink_final_stat(const itest_sink *k, const char *name, uint64_t *out)
  * released). Returns 0 or -1. */
 int itest_port_reserve(uint16_t *port);
 
+/* A TCP socket listening on 127.0.0.1:port (0: any), its port in *bound;
+ * -1 on failure. Never read, it is a collector that never answers: the
+ * kernel completes the handshakes, no byte comes back. */
+int itest_listen_local(uint16_t port, uint16_t *bound);
+
 /* A TCP forwarder from 127.0.0.1:port to 127.0.0.1:upstream in a thread,
  * counting the bytes each way (to learn what crossed the wire). */
 typedef struct itest_proxy itest_proxy;

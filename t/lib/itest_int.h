@@ -68,10 +68,6 @@ char **itest_make_env(const char *const *env);
 
 /* ---- itest_net.c -------------------------------------------------------- */
 
-/* A TCP socket listening on 127.0.0.1:port (0: any); its port in *bound.
- * Returns the socket or -1. */
-int itest_listen_local(uint16_t port, uint16_t *bound);
-
 /* A TCP socket connected to 127.0.0.1:port, or -1. */
 int itest_connect_local(uint16_t port);
 
