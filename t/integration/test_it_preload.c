@@ -361,6 +361,25 @@ static void plain_start_how(run *r, const char *mode, const char *options, const
         assert_true(mapped(r->s.pid, strcmp(pre.sanitizer, "asan") == 0 ? "libasan" : "libtsan"));
 }
 
+/* Start plain-server in mode, preloaded without MHD_OTEL_CONF, with the
+ * variables of extra (NULL-terminated, at most 3) set. */
+static void plain_start_env(run *r, const char *mode, const char *const *extra)
+{
+    char *argv[] = {(char *)plain_binary(), "--mode", (char *)mode, "--port", "0", NULL};
+    size_t e = 0;
+
+    set_env(r, true, false);
+    while (r->env[e] != NULL)
+        e++;
+    for (size_t i = 0; extra[i] != NULL; i++) {
+        assert_true(e + 1 < sizeof(r->env) / sizeof(r->env[0]));
+        r->env[e++] = extra[i];
+    }
+    r->env[e] = NULL;
+    assert_int_equal(itest_server_start_cmd(&r->s, argv, r->env, PLAIN_PREFIX), 0);
+    assert_true(mapped(r->s.pid, "libmhd-otel.so"));
+}
+
 static void plain_start(run *r, const char *mode, const char *options, bool module,
                         const char *conf_text)
 {
@@ -1071,15 +1090,8 @@ static void test_sdk_disabled_passes_through(void **state)
     n = mix(base, true, &conns);
     plain_stop(base);
     check_counters(base, n, conns, UPLOAD_SIZE);
-    char *argv[] = {(char *)plain_binary(), "--mode", "select", "--port", "0", NULL};
-    set_env(pass, true, false);
-    size_t e = 0;
-    while (pass->env[e] != NULL)
-        e++;
-    pass->env[e++] = "OTEL_SDK_DISABLED=true";
-    pass->env[e] = NULL;
-    assert_int_equal(itest_server_start_cmd(&pass->s, argv, pass->env, PLAIN_PREFIX), 0);
-    assert_true(mapped(pass->s.pid, "libmhd-otel.so"));
+    static const char *const disabled[] = {"OTEL_SDK_DISABLED=true", NULL};
+    plain_start_env(pass, "select", disabled);
     mix(pass, true, &conns);
     plain_stop(pass);
     assert_string_equal(pass->counters, base->counters);
@@ -1098,15 +1110,9 @@ static void test_env_only_config(void **state)
     run *r = &f->traced;
 
     need_preload();
-    char *argv[] = {(char *)plain_binary(), "--mode", "epoll", "--port", "0", NULL};
-    set_env(r, true, false);
-    size_t e = 0;
-    while (r->env[e] != NULL)
-        e++;
-    r->env[e++] = "OTEL_TRACES_EXPORTER=console";
-    r->env[e++] = "OTEL_SERVICE_NAME=env-only";
-    r->env[e] = NULL;
-    assert_int_equal(itest_server_start_cmd(&r->s, argv, r->env, PLAIN_PREFIX), 0);
+    static const char *const env[] = {"OTEL_TRACES_EXPORTER=console", "OTEL_SERVICE_NAME=env-only",
+                                      NULL};
+    plain_start_env(r, "epoll", env);
     assert_int_equal(itest_curl_repeat(&r->s, "/hello/env", 3, 200), 3);
     plain_stop(r);
     static const char want[] = "mhd-otel: info: tracing on: service env-only; exporters console "

@@ -173,9 +173,10 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A tracer with always_on sampling delivering to sink_a (and sink_b when
- * two is set), its worker started when start is set. */
-static otel_tracer *make_tracer(size_t queue, size_t batch, uint64_t delay_ns, bool two, bool start)
+/* A tracer with always_on sampling, the queue and batch sizes, schedule
+ * delay and export timeout given, and no exporter. */
+static otel_tracer *bare_tracer(size_t queue, size_t batch, uint64_t delay_ns,
+                                uint64_t export_timeout_ns)
 {
     otel_tracer_config cfg;
     otel_tracer_config_default(&cfg);
@@ -183,10 +184,19 @@ static otel_tracer *make_tracer(size_t queue, size_t batch, uint64_t delay_ns, b
     cfg.max_queue_size = queue;
     cfg.max_export_batch_size = batch;
     cfg.schedule_delay_ns = delay_ns;
-    cfg.export_timeout_ns = 5 * SEC;
+    cfg.export_timeout_ns = export_timeout_ns;
     otel_resource *r = NULL;
     assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
-    assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
+    otel_tracer *t = NULL;
+    assert_int_equal(otel_tracer_new(&t, &cfg, r), OTEL_OK);
+    return t;
+}
+
+/* The same with a 5 s export timeout as cur_t, delivering to sink_a (and
+ * sink_b when two is set), its workers started when start is set. */
+static otel_tracer *make_tracer(size_t queue, size_t batch, uint64_t delay_ns, bool two, bool start)
+{
+    cur_t = bare_tracer(queue, batch, delay_ns, 5 * SEC);
     assert_int_equal(otel_tracer_add_exporter(cur_t, sink_exporter("a", &sink_a, true)), OTEL_OK);
     if (two)
         assert_int_equal(otel_tracer_add_exporter(cur_t, sink_exporter("b", &sink_b, true)),
@@ -498,16 +508,7 @@ static void test_otel_processor_force_flush_without_worker_concurrent(void **sta
 static void test_otel_processor_shutdown_timeout_counts_failed(void **state)
 {
     (void)state;
-    otel_tracer_config cfg;
-    otel_tracer_config_default(&cfg);
-    assert_int_equal(otel_sampler_init(&cfg.sampler, OTEL_SAMPLER_ALWAYS_ON, 1.0), OTEL_OK);
-    cfg.max_queue_size = 64;
-    cfg.max_export_batch_size = 8;
-    cfg.schedule_delay_ns = 60 * SEC;
-    cfg.export_timeout_ns = 50 * MS;
-    otel_resource *r = NULL;
-    assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
-    assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
+    cur_t = bare_tracer(64, 8, 60 * SEC, 50 * MS);
     assert_int_equal(otel_tracer_add_exporter(cur_t, sink_exporter("a", &sink_a, true)), OTEL_OK);
     end_spans(cur_t, 20);
     sink_a.blocking_calls = 1;
@@ -784,16 +785,7 @@ static void test_otel_processor_export_gets_its_deadline(void **state)
 static void test_otel_processor_shutdown_bounded_by_export_timeout(void **state)
 {
     (void)state;
-    otel_tracer_config cfg;
-    otel_tracer_config_default(&cfg);
-    assert_int_equal(otel_sampler_init(&cfg.sampler, OTEL_SAMPLER_ALWAYS_ON, 1.0), OTEL_OK);
-    cfg.max_queue_size = 512;
-    cfg.max_export_batch_size = 8;
-    cfg.schedule_delay_ns = 60 * SEC;
-    cfg.export_timeout_ns = 300 * MS;
-    otel_resource *r = NULL;
-    assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
-    assert_int_equal(otel_tracer_new(&cur_t, &cfg, r), OTEL_OK);
+    cur_t = bare_tracer(512, 8, 60 * SEC, 300 * MS);
     sink_a.until_deadline = true;
     assert_int_equal(otel_tracer_add_exporter(cur_t, sink_exporter("a", &sink_a, true)), OTEL_OK);
     assert_int_equal(otel_tracer_start(cur_t), OTEL_OK);
@@ -846,17 +838,7 @@ static void test_otel_processor_stuck_exporter_left_behind(void **state)
     static sink stuck; /* used by the worker left behind: never on a stack */
     sink_init(&stuck);
     stuck.blocking_calls = 1;
-    otel_tracer_config cfg;
-    otel_tracer_config_default(&cfg);
-    assert_int_equal(otel_sampler_init(&cfg.sampler, OTEL_SAMPLER_ALWAYS_ON, 1.0), OTEL_OK);
-    cfg.max_queue_size = 64;
-    cfg.max_export_batch_size = 4;
-    cfg.schedule_delay_ns = 60 * SEC;
-    cfg.export_timeout_ns = 200 * MS;
-    otel_resource *r = NULL;
-    assert_int_equal(otel_resource_new(&r, "test-processor"), OTEL_OK);
-    otel_tracer *t = NULL;
-    assert_int_equal(otel_tracer_new(&t, &cfg, r), OTEL_OK);
+    otel_tracer *t = bare_tracer(64, 4, 60 * SEC, 200 * MS);
     assert_int_equal(otel_tracer_add_exporter(t, sink_exporter("stuck", &stuck, true)), OTEL_OK);
     assert_int_equal(otel_tracer_add_exporter(t, sink_exporter("b", &sink_b, true)), OTEL_OK);
     assert_int_equal(otel_tracer_start(t), OTEL_OK);
