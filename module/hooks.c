@@ -11,7 +11,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -282,12 +281,10 @@ static void set_server_address(otel_span *span, struct MHD_Connection *conn,
         otel_hostport hp;
         otel_hostport_split(host, strlen(host), &hp); /* malformed: as far as it goes */
         otel_span_add_attr_strn_sk(span, OTEL_KEY("server.address"), hp.host, hp.host_len);
-        if (hp.port != NULL)
-            port = otel_port_parse(hp.port, hp.port_len); /* not a port: the daemon's */
-        else
+        if (hp.port == NULL)
             port = d->tls ? 443 : 80;
-        if (port < 0)
-            port = 0;
+        else if ((port = otel_port_parse(hp.port, hp.port_len)) < 0)
+            port = 0; /* not a port: the daemon's */
     }
     if (port == 0)
         port = daemon_port(conn);
