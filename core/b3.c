@@ -1,6 +1,7 @@
 /* b3.c - Zipkin B3 propagation: the single "b3" header and the X-B3-*
  * header values, parsed into and formatted from a span context. */
 #include "propagation.h"
+#include "text.h"
 
 #include <string.h>
 #include <strings.h>
@@ -12,45 +13,6 @@ typedef struct b3_field {
     const char *s;
     size_t len;
 } b3_field;
-
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* Narrow [*s, *s + *len) to drop OWS at both ends. */
-static void trim_ows(const char **s, size_t *len)
-{
-    while (*len > 0 && is_ows((*s)[0])) {
-        (*s)++;
-        (*len)--;
-    }
-    while (*len > 0 && is_ows((*s)[*len - 1]))
-        (*len)--;
-}
-
-/* Value of a lowercase hex digit, or -1. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Decode 2n lowercase hex chars at s into n bytes. False on a bad char. */
-static bool hex_decode(const char *s, size_t n, uint8_t *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(s[2 * i]);
-        int lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (uint8_t)((hi << 4) | lo);
-    }
-    return true;
-}
 
 static bool all_zero(const uint8_t *b, size_t n)
 {
@@ -66,15 +28,15 @@ static bool trace_id_decode(const char *s, size_t len, uint8_t out[16])
 {
     memset(out, 0, 16);
     if (len == 32)
-        return hex_decode(s, 16, out);
+        return otel_hex_decode_lower(s, 16, out);
     if (len == 16)
-        return hex_decode(s, 8, out + 8);
+        return otel_hex_decode_lower(s, 8, out + 8);
     return false;
 }
 
 static bool span_id_decode(const char *s, size_t len, uint8_t out[8])
 {
-    return len == 16 && hex_decode(s, 8, out);
+    return len == 16 && otel_hex_decode_lower(s, 8, out);
 }
 
 /* Fill sc from the id fields; false when either is malformed or zero. */
@@ -132,7 +94,7 @@ static int sampled_header_flags(b3_field f)
 static b3_field field_of(const char *v)
 {
     b3_field f = {v, strlen(v)};
-    trim_ows(&f.s, &f.len);
+    otel_trim_ows(&f.s, &f.len);
     return f;
 }
 
@@ -145,7 +107,7 @@ int otel_b3_parse(const char *value, size_t len, otel_span_context *out)
     memset(&sc, 0, sizeof sc);
     if (value == NULL)
         return OTEL_ERR_PARSE;
-    trim_ows(&value, &len);
+    otel_trim_ows(&value, &len);
     size_t n = split_fields(value, len, f);
     /* One field is a sampling state alone: a decision without a context. */
     if (n < 2 || !ids_decode(f[0], f[1], &sc))

@@ -1,50 +1,14 @@
 /* baggage.c - W3C Baggage: a fixed-capacity member list, the baggage header's
  * parsing (percent-decoding) and formatting (percent-encoding). */
 #include "propagation.h"
+#include "text.h"
 #include "utf8.h"
 
 #include <stdint.h>
 #include <string.h>
 
-static const char hex_upper[] = "0123456789ABCDEF";
-
 /* U+FFFD, what a byte that is not UTF-8 (or is NUL) decodes to. */
 static const char replacement[3] = {(char)0xef, (char)0xbf, (char)0xbd};
-
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* Narrow [*s, *s + *len) to drop OWS at both ends. */
-static void trim_ows(const char **s, size_t *len)
-{
-    while (*len > 0 && is_ows((*s)[0])) {
-        (*s)++;
-        (*len)--;
-    }
-    while (*len > 0 && is_ows((*s)[*len - 1]))
-        (*len)--;
-}
-
-/* RFC 7230 tchar. */
-static bool is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool is_token(const char *s, size_t n)
-{
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_tchar((unsigned char)s[i]))
-            return false;
-    }
-    return true;
-}
 
 /* baggage-octet: printable ASCII but space, DQUOTE, comma, semicolon and
  * backslash. */
@@ -57,17 +21,6 @@ static bool is_baggage_octet(unsigned char c)
 static bool is_plain(unsigned char c)
 {
     return is_baggage_octet(c) && c != '%';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static bool utf8_valid(const char *s, size_t n)
@@ -101,8 +54,7 @@ static void encode_value(const char *v, char *out)
             continue;
         }
         *out++ = '%';
-        *out++ = hex_upper[c >> 4];
-        *out++ = hex_upper[c & 0x0f];
+        out = otel_hex_put(out, c, true);
     }
 }
 
@@ -116,14 +68,10 @@ static int decode_next(const char *s, size_t n, size_t *pos)
         (*pos)++;
         return is_baggage_octet(c) ? c : -1;
     }
-    if (n - *pos < 3)
-        return -1;
-    int hi = hex_value(s[*pos + 1]);
-    int lo = hex_value(s[*pos + 2]);
-    if (hi < 0 || lo < 0)
-        return -1;
-    *pos += 3;
-    return (hi << 4) | lo;
+    int b = otel_pct_byte(s + *pos, n - *pos);
+    if (b >= 0)
+        *pos += 3;
+    return b;
 }
 
 /* Percent-decode the raw value s (n bytes) into out (cap bytes; never more
@@ -198,13 +146,13 @@ static int props_normalize(const char *s, size_t n, char *out, size_t cap)
         const char *semi = memchr(seg, ';', n - pos);
         size_t seg_len = semi != NULL ? (size_t)(semi - seg) : n - pos;
         pos += seg_len + 1;
-        trim_ows(&seg, &seg_len);
+        otel_trim_ows(&seg, &seg_len);
         if (seg_len == 0)
             continue;
         const char *eq = memchr(seg, '=', seg_len);
         size_t key_len = eq != NULL ? (size_t)(eq - seg) : seg_len;
-        trim_ows(&seg, &key_len);
-        if (!is_token(seg, key_len))
+        otel_trim_ows(&seg, &key_len);
+        if (!otel_is_token(seg, key_len))
             return -1;
         if ((w > 0 && !put(out, cap, &w, ";", 1)) || !put(out, cap, &w, seg, key_len))
             return -2;
@@ -212,7 +160,7 @@ static int props_normalize(const char *s, size_t n, char *out, size_t cap)
             continue;
         const char *val = eq + 1;
         size_t val_len = (size_t)((semi != NULL ? semi : s + n) - val);
-        trim_ows(&val, &val_len);
+        otel_trim_ows(&val, &val_len);
         for (size_t i = 0; i < val_len; i++) {
             if (!is_baggage_octet((unsigned char)val[i]))
                 return -1;
@@ -304,11 +252,11 @@ static int parse_member(otel_baggage *b, const char *m, size_t n)
     size_t klen = (size_t)(eq - m);
     const char *val = eq + 1;
     size_t vlen = kv_len - klen - 1;
-    trim_ows(&key, &klen);
-    trim_ows(&val, &vlen);
+    otel_trim_ows(&key, &klen);
+    otel_trim_ows(&val, &vlen);
     const char *props = semi != NULL ? semi + 1 : "";
     size_t plen = semi != NULL ? n - kv_len - 1 : 0;
-    if (!is_token(key, klen))
+    if (!otel_is_token(key, klen))
         return OTEL_ERR_PARSE;
     size_t avail = sizeof b->buf - b->used;
     if (klen + 3 > avail)
@@ -343,7 +291,7 @@ static void parse_line(otel_baggage *b, const char *value, size_t len)
         const char *comma = memchr(seg, ',', len - pos);
         size_t seg_len = comma != NULL ? (size_t)(comma - seg) : len - pos;
         pos += seg_len + 1;
-        trim_ows(&seg, &seg_len);
+        otel_trim_ows(&seg, &seg_len);
         if (seg_len > 0)
             (void)parse_member(b, seg, seg_len); /* a bad member is dropped */
     }
@@ -412,7 +360,7 @@ int otel_baggage_set(otel_baggage *b, const char *key, const char *value, const 
         props = "";
     size_t plen = strlen(props);
     int pn = props_normalize(props, plen, NULL, SIZE_MAX);
-    if (!is_token(key, klen) || !utf8_valid(value, vlen) || pn < 0)
+    if (!otel_is_token(key, klen) || !utf8_valid(value, vlen) || pn < 0)
         return OTEL_ERR_INVALID;
     /* Check the limits before an old member with the key is removed. */
     size_t wire = klen + 1 + encoded_len(value) + (pn > 0 ? 1 + (size_t)pn : 0);

@@ -4,16 +4,13 @@
 #include "client.h"
 
 #include "span_int.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#define URL_BUF 4096   /* bytes of a redacted url.full; longer ones are cut */
-#define MAX_PORT 65535 /* a larger explicit port is not a port */
-
-static const char *const known_methods[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                            "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+#define URL_BUF 4096 /* bytes of a redacted url.full; longer ones are cut */
 
 /* Query keys whose values sign a URL (semconv: redacted in url.full). */
 static const char *const signed_keys[] = {"AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"};
@@ -27,8 +24,7 @@ typedef struct url_parts {
     bool has_userinfo;
     const char *hostport; /* authority without userinfo */
     size_t hostport_len;
-    const char *host; /* without IPv6 brackets */
-    size_t host_len;
+    otel_hostport hp; /* of hostport: the host without IPv6 brackets */
     long port;        /* -1: none given (or not a port) */
     const char *rest; /* path, query and fragment: up to the NUL */
 } url_parts;
@@ -68,44 +64,6 @@ static size_t scheme_len(const char *url)
     return (n > 0 && strncmp(url + n, "://", 3) == 0) ? n : 0;
 }
 
-/* Port digits in s (n bytes): the number, or -1. */
-static long parse_port(const char *s, size_t n)
-{
-    if (n == 0 || n > 5)
-        return -1;
-    long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v <= MAX_PORT ? v : -1;
-}
-
-static void split_hostport(url_parts *u)
-{
-    const char *hp = u->hostport;
-    size_t n = u->hostport_len;
-    const char *colon;
-    u->host = hp;
-    u->host_len = n;
-    u->port = -1;
-    if (n > 0 && hp[0] == '[') {
-        const char *close = memchr(hp, ']', n);
-        if (close == NULL)
-            return;
-        u->host = hp + 1;
-        u->host_len = (size_t)(close - hp - 1);
-        colon = (close + 1 < hp + n && close[1] == ':') ? close + 1 : NULL;
-    } else {
-        colon = memchr(hp, ':', n);
-        if (colon != NULL)
-            u->host_len = (size_t)(colon - hp);
-    }
-    if (colon != NULL)
-        u->port = parse_port(colon + 1, (size_t)(hp + n - colon - 1));
-}
-
 static void url_split(const char *url, url_parts *u)
 {
     memset(u, 0, sizeof(*u));
@@ -125,7 +83,8 @@ static void url_split(const char *url, url_parts *u)
     u->has_userinfo = at != NULL;
     u->hostport = at ? at + 1 : auth;
     u->hostport_len = (size_t)(auth + alen - u->hostport);
-    split_hostport(u);
+    otel_hostport_split(u->hostport, u->hostport_len, &u->hp); /* malformed: as far as it goes */
+    u->port = otel_port_parse(u->hp.port, u->hp.port_len);
 }
 
 static bool scheme_is(const url_parts *u, const char *name)
@@ -199,14 +158,6 @@ static void url_redact(const url_parts *u, strbuf *b)
     sb_add(b, q + qlen, strlen(q + qlen));
 }
 
-static bool method_is_known(const char *method)
-{
-    for (size_t i = 0; method != NULL && i < N_OF(known_methods); i++)
-        if (strcmp(known_methods[i], method) == 0)
-            return true;
-    return false;
-}
-
 static void add_url_attrs(otel_span *span, const char *url)
 {
     url_parts u;
@@ -216,8 +167,8 @@ static void add_url_attrs(otel_span *span, const char *url)
     buf[0] = '\0';
     url_redact(&u, &b);
     otel_span_add_attr_strn_sk(span, OTEL_KEY("url.full"), buf, b.len);
-    if (u.host_len > 0)
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("server.address"), u.host, u.host_len);
+    if (u.hp.host_len > 0)
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("server.address"), u.hp.host, u.hp.host_len);
     long port = url_port(&u);
     if (port >= 0)
         otel_span_add_attr_int_sk(span, OTEL_KEY("server.port"), port);
@@ -252,7 +203,7 @@ otel_span *otel_client_span_start(otel_tracer *t, const char *method, const char
                                   const otel_propagators *props, otel_carrier_set set,
                                   void *carrier)
 {
-    bool known = method_is_known(method);
+    bool known = otel_http_method_known(method) != NULL;
     otel_span_options opt = {.kind = OTEL_SPAN_KIND_CLIENT};
     otel_span *span = otel_span_start(t, known ? method : "HTTP", &opt);
     if (span == NULL)

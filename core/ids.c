@@ -115,16 +115,6 @@ void otel_span_id_new(uint8_t out[8])
     put64(out, v);
 }
 
-void otel_hex_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
-}
-
 bool otel_span_context_is_valid(const otel_span_context *sc)
 {
     static const uint8_t zero[16];

@@ -2,6 +2,7 @@
  * embedding program, with every control byte escaped. */
 
 #include "otel.h"
+#include "text.h"
 #include "utf8.h"
 
 #include <pthread.h>
@@ -55,7 +56,6 @@ static size_t printable_len(const unsigned char *p, size_t n)
  * does not fit. */
 static void escape(const char *src, size_t len, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)src;
     size_t o = 0;
     for (size_t i = 0; i < len;) {
@@ -72,8 +72,8 @@ static void escape(const char *src, size_t len, char *out)
             break;
         out[o++] = '\\';
         out[o++] = 'x';
-        out[o++] = hex[p[i] >> 4];
-        out[o++] = hex[p[i] & 0x0f];
+        otel_hex_put(out + o, p[i], false);
+        o += 2;
         i++;
     }
     out[o] = '\0';

@@ -1,6 +1,7 @@
 /* propagation.c - propagator sets: which propagators run and in what order,
  * extraction and injection through a carrier, and W3C tracestate mutation. */
 #include "propagation.h"
+#include "text.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -235,16 +236,6 @@ static void inject_baggage(const otel_baggage *bag, otel_carrier_set set, void *
 
 /* ---- tracestate ---------------------------------------------------------- */
 
-static void trim_ows(const char **s, size_t *len)
-{
-    while (*len > 0 && ((*s)[0] == ' ' || (*s)[0] == '\t')) {
-        (*s)++;
-        (*len)--;
-    }
-    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-        (*len)--;
-}
-
 /* Write "key=value" into out (TS_MEMBER_MAX + 1 bytes) when it is one valid
  * tracestate member, as the W3C parser reads it back unchanged. Returns its
  * length, or -1. */
@@ -455,7 +446,7 @@ int otel_tracestate_get(const char *ts, const char *key, char *out, size_t cap)
         const char *comma = strchr(ts, ',');
         size_t len = comma != NULL ? (size_t)(comma - ts) : strlen(ts);
         const char *m = ts;
-        trim_ows(&m, &len);
+        otel_trim_ows(&m, &len);
         if (ts_member_has_key(m, len, key, klen)) {
             size_t vl = len - klen - 1;
             if (vl >= cap)

@@ -1,5 +1,6 @@
 /* propagator.c - W3C Trace Context: traceparent and tracestate parsing and formatting. */
 #include "otel.h"
+#include "text.h"
 
 #include <string.h>
 
@@ -23,61 +24,6 @@ typedef struct ts_member {
     bool keep;
 } ts_member;
 
-static const char hex_digits[] = "0123456789abcdef";
-
-/* Optional whitespace (RFC 7230 OWS): space or horizontal tab. */
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* Narrow [*s, *s + *len) to drop OWS at both ends. */
-static void trim_ows(const char **s, size_t *len)
-{
-    while (*len > 0 && is_ows((*s)[0])) {
-        (*s)++;
-        (*len)--;
-    }
-    while (*len > 0 && is_ows((*s)[*len - 1])) {
-        (*len)--;
-    }
-}
-
-/* Value of a lowercase hex digit, or -1 for anything else (uppercase too). */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
-/* Decode 2n lowercase hex chars at s into n bytes. False on a bad char. */
-static bool hex_decode(const char *s, size_t n, uint8_t *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(s[2 * i]);
-        int lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return false;
-        }
-        out[i] = (uint8_t)((hi << 4) | lo);
-    }
-    return true;
-}
-
-/* Write n bytes as 2n lowercase hex chars at out (no NUL). */
-static void hex_write(const uint8_t *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex_digits[in[i] >> 4];
-        out[2 * i + 1] = hex_digits[in[i] & 0x0f];
-    }
-}
-
 static bool all_zero(const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -97,7 +43,7 @@ static bool traceparent_decode(const char *v, size_t len, otel_span_context *sc)
     if (len < OTEL_TRACEPARENT_LEN) {
         return false;
     }
-    if (!hex_decode(v, 1, &version) || version == 0xff) {
+    if (!otel_hex_decode_lower(v, 1, &version) || version == 0xff) {
         return false;
     }
     if (v[2] != '-' || v[TP_SPAN_ID_OFF - 1] != '-' || v[TP_FLAGS_OFF - 1] != '-') {
@@ -109,9 +55,9 @@ static bool traceparent_decode(const char *v, size_t len, otel_span_context *sc)
     if (len > OTEL_TRACEPARENT_LEN && v[OTEL_TRACEPARENT_LEN] != '-') {
         return false;
     }
-    if (!hex_decode(v + TP_TRACE_ID_OFF, sizeof sc->trace_id, sc->trace_id) ||
-        !hex_decode(v + TP_SPAN_ID_OFF, sizeof sc->span_id, sc->span_id) ||
-        !hex_decode(v + TP_FLAGS_OFF, 1, &flags)) {
+    if (!otel_hex_decode_lower(v + TP_TRACE_ID_OFF, sizeof sc->trace_id, sc->trace_id) ||
+        !otel_hex_decode_lower(v + TP_SPAN_ID_OFF, sizeof sc->span_id, sc->span_id) ||
+        !otel_hex_decode_lower(v + TP_FLAGS_OFF, 1, &flags)) {
         return false;
     }
     if (all_zero(sc->trace_id, sizeof sc->trace_id) || all_zero(sc->span_id, sizeof sc->span_id)) {
@@ -216,7 +162,7 @@ static bool ts_split(const char *v, size_t len, ts_list *l)
         const char *comma = memchr(seg, ',', len - pos);
         size_t seg_len = comma != NULL ? (size_t)(comma - seg) : len - pos;
         pos += seg_len + 1;
-        trim_ows(&seg, &seg_len);
+        otel_trim_ows(&seg, &seg_len);
         if (seg_len == 0) {
             continue;
         }
@@ -281,7 +227,7 @@ int otel_traceparent_parse(const char *value, size_t len, otel_span_context *out
     if (value == NULL) {
         return OTEL_ERR_PARSE;
     }
-    trim_ows(&value, &len);
+    otel_trim_ows(&value, &len);
     if (!traceparent_decode(value, len, &sc)) {
         return OTEL_ERR_PARSE;
     }
@@ -296,15 +242,13 @@ void otel_traceparent_format(const otel_span_context *sc, char *out)
     *p++ = '0';
     *p++ = '0';
     *p++ = '-';
-    hex_write(sc->trace_id, sizeof sc->trace_id, p);
+    otel_hex_encode(sc->trace_id, sizeof sc->trace_id, p);
     p += 2 * sizeof sc->trace_id;
     *p++ = '-';
-    hex_write(sc->span_id, sizeof sc->span_id, p);
+    otel_hex_encode(sc->span_id, sizeof sc->span_id, p);
     p += 2 * sizeof sc->span_id;
     *p++ = '-';
-    hex_write(&sc->trace_flags, 1, p);
-    p += 2;
-    *p = '\0';
+    otel_hex_encode(&sc->trace_flags, 1, p);
 }
 
 int otel_tracestate_parse_lines(const char *const *values, const size_t *lens, size_t n_lines,

@@ -1,6 +1,8 @@
 /* console.c - console exporter: spans as JSON lines (cJSON) or as readable text. */
 #include "console.h"
 
+#include "../core/text.h"
+
 #include <cjson/cJSON.h>
 
 #include <errno.h>
@@ -26,49 +28,23 @@ struct otel_console {
     int fd;
     bool owns_fd;         /* a file we opened and close in otel_console_del */
     pthread_mutex_t lock; /* one export at a time, even if tracers share c */
-    char *buf;            /* owned, reused by every export; len used of cap */
-    size_t len;
-    size_t cap;
-    uint64_t deadline; /* of the export under way (otel_mono_ns) */
+    otel_buf out;         /* owned, reused by every export */
+    uint64_t deadline;    /* of the export under way (otel_mono_ns) */
 };
 
 /* ---- output buffer ------------------------------------------------------ */
 
-/* Make room for extra more bytes in c->buf. Returns 0 or OTEL_ERR_NOMEM (the
- * buffer is then unchanged). */
-static int buf_reserve(otel_console *c, size_t extra)
-{
-    if (extra > SIZE_MAX - c->len)
-        return OTEL_ERR_NOMEM;
-    size_t need = c->len + extra;
-    if (need <= c->cap)
-        return OTEL_OK;
-    size_t cap = c->cap ? c->cap : 4096;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    char *p = otel_realloc(c->buf, cap);
-    if (p == NULL)
-        return OTEL_ERR_NOMEM;
-    c->buf = p;
-    c->cap = cap;
-    return OTEL_OK;
-}
-
 static int buf_append(otel_console *c, const char *s, size_t n)
 {
-    if (buf_reserve(c, n) != OTEL_OK)
-        return OTEL_ERR_NOMEM;
-    memcpy(c->buf + c->len, s, n);
-    c->len += n;
-    return OTEL_OK;
+    return otel_buf_append(&c->out, s, n);
 }
 
 static int buf_puts(otel_console *c, const char *s)
 {
-    return buf_append(c, s, strlen(s));
+    return otel_buf_append(&c->out, s, strlen(s));
 }
 
-/* printf onto the end of c->buf (kept NUL-free: the NUL is not counted). */
+/* printf onto the end of c->out.data (kept NUL-free: the NUL is not counted). */
 __attribute__((format(printf, 2, 3))) static int buf_printf(otel_console *c, const char *fmt, ...)
 {
     va_list ap;
@@ -80,12 +56,12 @@ __attribute__((format(printf, 2, 3))) static int buf_printf(otel_console *c, con
         return OTEL_ERR_INVALID;
     if ((size_t)n < sizeof(small))
         return buf_append(c, small, (size_t)n);
-    if (buf_reserve(c, (size_t)n + 1) != OTEL_OK)
+    if (otel_buf_reserve(&c->out, (size_t)n + 1) != OTEL_OK)
         return OTEL_ERR_NOMEM;
     va_start(ap, fmt);
-    vsnprintf(c->buf + c->len, (size_t)n + 1, fmt, ap);
+    vsnprintf(c->out.data + c->out.len, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    c->len += (size_t)n;
+    c->out.len += (size_t)n;
     return OTEL_OK;
 }
 
@@ -138,21 +114,21 @@ static int write_all(int fd, const char *p, size_t n, uint64_t deadline)
 /* Write out and empty the whole buffer. */
 static int flush_all(otel_console *c)
 {
-    int rc = write_all(c->fd, c->buf, c->len, c->deadline);
-    c->len = 0;
+    int rc = write_all(c->fd, c->out.data, c->out.len, c->deadline);
+    c->out.len = 0;
     return rc;
 }
 
-/* A block (line or pretty block) was just appended at c->buf[start..len).
+/* A block (line or pretty block) was just appended at c->out.data[start..len).
  * When it would take the buffer past CONSOLE_BATCH_MAX, write out what came
  * before it and keep only the block, so that no write() splits a block. */
 static int commit_block(otel_console *c, size_t start)
 {
-    if (start == 0 || c->len <= CONSOLE_BATCH_MAX)
+    if (start == 0 || c->out.len <= CONSOLE_BATCH_MAX)
         return OTEL_OK;
-    int rc = write_all(c->fd, c->buf, start, c->deadline);
-    memmove(c->buf, c->buf + start, c->len - start);
-    c->len -= start;
+    int rc = write_all(c->fd, c->out.data, start, c->deadline);
+    memmove(c->out.data, c->out.data + start, c->out.len - start);
+    c->out.len -= start;
     return rc;
 }
 
@@ -368,18 +344,18 @@ static cJSON *json_span(const otel_span_data *span)
     return obj;
 }
 
-/* Append span as one JSON line (with its newline) to c->buf. */
+/* Append span as one JSON line (with its newline) to c->out.data. */
 static int render_json(otel_console *c, const otel_span_data *span)
 {
     char *line = otel_console_span_json(span); /* ours, freed below */
     if (line == NULL)
         return OTEL_ERR_NOMEM;
     size_t n = strlen(line);
-    int rc = buf_reserve(c, n + 1);
+    int rc = otel_buf_reserve(&c->out, n + 1);
     if (rc == OTEL_OK) {
-        memcpy(c->buf + c->len, line, n);
-        c->buf[c->len + n] = '\n';
-        c->len += n + 1;
+        memcpy(c->out.data + c->out.len, line, n);
+        c->out.data[c->out.len + n] = '\n';
+        c->out.len += n + 1;
     }
     cJSON_free(line);
     return rc;
@@ -561,7 +537,7 @@ static int pretty_links(otel_console *c, const otel_span_data *span)
     return OTEL_OK;
 }
 
-/* Append span as a block of text to c->buf. */
+/* Append span as a block of text to c->out.data. */
 static int render_pretty(otel_console *c, const otel_span_data *span)
 {
     char trace[33];
@@ -607,12 +583,12 @@ static int export_locked(otel_console *c, const otel_span_data *const *spans, si
 {
     const otel_resource *shown = NULL;
     bool any_shown = false;
-    c->len = 0;
+    c->out.len = 0;
     for (size_t i = 0; i < n; i++) {
         const otel_span_data *span = spans[i];
         if (span == NULL)
             continue;
-        size_t start = c->len;
+        size_t start = c->out.len;
         int rc;
         if (c->format == OTEL_CONSOLE_PRETTY) {
             /* The resource header goes with the first block that has it. */
@@ -631,13 +607,13 @@ static int export_locked(otel_console *c, const otel_span_data *const *spans, si
         }
         if (rc != OTEL_OK) {
             /* Out of memory: drop the partial block, write what is whole. */
-            c->len = start;
+            c->out.len = start;
             int wrc = flush_all(c);
             return wrc != OTEL_OK ? wrc : rc;
         }
         rc = commit_block(c, start);
         if (rc != OTEL_OK) {
-            c->len = 0;
+            c->out.len = 0;
             return rc;
         }
     }
@@ -665,7 +641,7 @@ static void console_after_fork(void *user_data)
 {
     otel_console *c = user_data;
     pthread_mutex_init(&c->lock, NULL);
-    c->len = 0;
+    c->out.len = 0;
 }
 
 /* ---- API ---------------------------------------------------------------- */
@@ -712,7 +688,7 @@ void otel_console_del(otel_console *c)
     if (c->owns_fd)
         close(c->fd);
     pthread_mutex_destroy(&c->lock);
-    otel_free(c->buf);
+    otel_free(c->out.data);
     otel_free(c);
 }
 

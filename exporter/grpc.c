@@ -2,6 +2,8 @@
  * exporter. */
 #include "grpc.h"
 
+#include "../core/text.h"
+
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -38,17 +40,10 @@ struct otel_grpc_framer {
 /* Make f->buf hold at least need bytes (contents kept). */
 static int framer_reserve(otel_grpc_framer *f, size_t need)
 {
-    if (need <= f->cap)
-        return OTEL_OK;
-    size_t cap = f->cap ? f->cap : 4096;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    uint8_t *p = otel_realloc(f->buf, cap);
-    if (p == NULL)
-        return OTEL_ERR_NOMEM;
+    void *p = f->buf;
+    int rc = otel_grow(&p, &f->cap, need, 4096);
     f->buf = p;
-    f->cap = cap;
-    return OTEL_OK;
+    return rc;
 }
 
 /* Deflate msg into f->buf; *clen gets the compressed size. The z_stream is
@@ -146,17 +141,6 @@ static int gunzip(const uint8_t *in, size_t len, size_t max_len, uint8_t **out, 
     *out = buf;
     *out_len = used;
     return OTEL_OK;
-}
-
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static int b64_val(char c)
@@ -342,10 +326,9 @@ size_t otel_grpc_message_decode(const char *value, size_t len, char *out, size_t
     if (cap == 0)
         return 0;
     for (size_t i = 0; i < len && o + 1 < cap; i++) {
-        int hi, lo;
-        if (value[i] == '%' && i + 2 < len && (hi = hex_val(value[i + 1])) >= 0 &&
-            (lo = hex_val(value[i + 2])) >= 0) {
-            out[o++] = (char)(hi << 4 | lo);
+        int b = otel_pct_byte(value + i, len - i);
+        if (b >= 0) {
+            out[o++] = (char)b;
             i += 2;
         } else {
             out[o++] = value[i];

@@ -7,6 +7,8 @@
 
 #include "retry.h"
 
+#include "../core/text.h"
+
 #include <nghttp2/nghttp2.h>
 
 #include <arpa/inet.h>
@@ -34,6 +36,7 @@
 #define H2_STREAM_WINDOW (1024 * 1024)    /* our per-stream receive window */
 #define H2_CONN_WINDOW (16 * 1024 * 1024) /* our connection receive window */
 #define H2_READS_PER_WAKEUP 64
+#define H2_BUF_MIN 1024 /* the first capacity of a growing buffer */
 
 /* A stretch of output waiting for the socket: len bytes at ptr, borrowed
  * (a piece of the request body), or, when ptr is NULL, at out + off of the
@@ -115,22 +118,6 @@ static void set_errno_err(otel_h2 *c, const char *what, int e)
     set_err(c, "%s %s: %s", what, c->ep.authority, errno_str(e, buf, sizeof(buf)));
 }
 
-/* Grow *buf (cap *cap) to hold need bytes, doubling; contents kept. */
-static int grow(void **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return OTEL_OK;
-    size_t n = *cap ? *cap : 1024;
-    while (n < need)
-        n = n > SIZE_MAX / 2 ? need : n * 2;
-    void *p = otel_realloc(*buf, n);
-    if (p == NULL)
-        return OTEL_ERR_NOMEM;
-    *buf = p;
-    *cap = n;
-    return OTEL_OK;
-}
-
 static int map_ng_err(int rv)
 {
     return rv == NGHTTP2_ERR_NOMEM ? OTEL_ERR_NOMEM : OTEL_ERR_IO;
@@ -144,24 +131,54 @@ static bool host_char_ok(char ch)
            ch == '-' || ch == '.' || ch == '_';
 }
 
-/* Parse the "[:PORT][/]" after the host into out->port. */
-static int parse_port_rest(const char *p, otel_h2_endpoint *out, char *err, size_t errlen,
-                           const char *url)
+/* Copy the host of hp into out->host: a bracketed one must be an IPv6
+ * address, another a name of host_char_ok characters. */
+static int endpoint_host(const otel_hostport *hp, bool split_ok, otel_h2_endpoint *out, char *err,
+                         size_t errlen, const char *url)
 {
-    if (*p == ':') {
-        p++;
-        unsigned long v = 0;
-        size_t n = 0;
-        while (p[n] >= '0' && p[n] <= '9' && n < 6) {
-            v = v * 10 + (unsigned long)(p[n] - '0');
-            n++;
+    size_t hlen = hp->host_len;
+    if (hp->bracketed) {
+        if (!split_ok || hlen == 0 || hlen >= sizeof(out->host)) {
+            snprintf(err, errlen, "endpoint \"%s\": bad IPv6 address in brackets", url);
+            return OTEL_ERR_INVALID;
         }
-        if (n == 0 || n > 5 || v == 0 || v > 65535) {
+        memcpy(out->host, hp->host, hlen);
+        out->host[hlen] = '\0';
+        struct in6_addr a6;
+        if (inet_pton(AF_INET6, out->host, &a6) != 1) {
+            snprintf(err, errlen, "endpoint \"%s\": \"%s\" is not an IPv6 address", url, out->host);
+            return OTEL_ERR_INVALID;
+        }
+        return OTEL_OK;
+    }
+    for (size_t i = 0; i < hlen; i++) {
+        if (!host_char_ok(hp->host[i])) {
+            snprintf(err, errlen, "endpoint \"%s\": bad character '%c' in the host", url,
+                     hp->host[i]);
+            return OTEL_ERR_INVALID;
+        }
+    }
+    if (hlen == 0 || hlen > 253) {
+        snprintf(err, errlen, "endpoint \"%s\": %s host", url, hlen ? "too long a" : "no");
+        return OTEL_ERR_INVALID;
+    }
+    memcpy(out->host, hp->host, hlen);
+    out->host[hlen] = '\0';
+    return OTEL_OK;
+}
+
+/* The port of hp into out->port (none: the default), then the "[/]" that
+ * may follow the authority at p. */
+static int endpoint_port_rest(const otel_hostport *hp, const char *p, otel_h2_endpoint *out,
+                              char *err, size_t errlen, const char *url)
+{
+    if (hp->port != NULL) {
+        long v = otel_port_parse(hp->port, hp->port_len);
+        if (v < 0) {
             snprintf(err, errlen, "endpoint \"%s\": the port must be a number in 1..65535", url);
             return OTEL_ERR_INVALID;
         }
-        snprintf(out->port, sizeof(out->port), "%lu", v);
-        p += n;
+        snprintf(out->port, sizeof(out->port), "%u", (unsigned)(uint16_t)v); /* v <= 65535 */
     } else {
         snprintf(out->port, sizeof(out->port), "%s", OTEL_H2_DEFAULT_PORT);
     }
@@ -209,12 +226,12 @@ static int q_reserve(otel_h2 *c, size_t nsegs, size_t nbytes)
     if (nbytes > SIZE_MAX - c->out_len || nsegs > SIZE_MAX / sizeof(h2_seg) - c->n_segs)
         return OTEL_ERR_NOMEM;
     void *buf = c->out;
-    if (grow(&buf, &c->out_cap, c->out_len + nbytes) != OTEL_OK)
+    if (otel_grow(&buf, &c->out_cap, c->out_len + nbytes, H2_BUF_MIN) != OTEL_OK)
         return OTEL_ERR_NOMEM;
     c->out = buf;
     buf = c->segs;
     size_t cap = c->seg_cap * sizeof(h2_seg);
-    if (grow(&buf, &cap, (c->n_segs + nsegs) * sizeof(h2_seg)) != OTEL_OK)
+    if (otel_grow(&buf, &cap, (c->n_segs + nsegs) * sizeof(h2_seg), H2_BUF_MIN) != OTEL_OK)
         return OTEL_ERR_NOMEM;
     c->segs = buf;
     c->seg_cap = cap / sizeof(h2_seg);
@@ -352,7 +369,7 @@ static void fields_add(otel_h2 *c, const uint8_t *name, size_t nlen, const uint8
         return;
     }
     void *buf = c->fields;
-    if (grow(&buf, &c->fields_cap, c->fields_len + need) != OTEL_OK) {
+    if (otel_grow(&buf, &c->fields_cap, c->fields_len + need, H2_BUF_MIN) != OTEL_OK) {
         c->nomem = true;
         return;
     }
@@ -461,7 +478,7 @@ static int on_data_chunk_cb(nghttp2_session *sess, uint8_t flags, int32_t stream
     void *buf = c->data;
     if (len > H2_DATA_MAX - c->data_len)
         c->data_too_big = true;
-    else if (grow(&buf, &c->data_cap, c->data_len + len) != OTEL_OK)
+    else if (otel_grow(&buf, &c->data_cap, c->data_len + len, H2_BUF_MIN) != OTEL_OK)
         c->nomem = true;
     if (c->data_too_big || c->nomem) {
         nghttp2_submit_rst_stream(sess, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
@@ -852,47 +869,15 @@ int otel_h2_endpoint_parse(const char *url, otel_h2_endpoint *out, char *err, si
         return OTEL_ERR_INVALID;
     }
     const char *p = url + 7;
-    const char *rest;
-    bool v6 = false;
-    size_t hlen;
-    if (*p == '[') {
-        const char *end = strchr(p, ']');
-        hlen = end ? (size_t)(end - p - 1) : 0;
-        if (end == NULL || hlen == 0 || hlen >= sizeof(out->host)) {
-            snprintf(err, errlen, "endpoint \"%s\": bad IPv6 address in brackets", url);
-            return OTEL_ERR_INVALID;
-        }
-        memcpy(out->host, p + 1, hlen);
-        out->host[hlen] = '\0';
-        struct in6_addr a6;
-        if (inet_pton(AF_INET6, out->host, &a6) != 1) {
-            snprintf(err, errlen, "endpoint \"%s\": \"%s\" is not an IPv6 address", url, out->host);
-            return OTEL_ERR_INVALID;
-        }
-        v6 = true;
-        rest = end + 1;
-    } else {
-        hlen = 0;
-        while (p[hlen] != '\0' && p[hlen] != ':' && p[hlen] != '/') {
-            if (!host_char_ok(p[hlen])) {
-                snprintf(err, errlen, "endpoint \"%s\": bad character '%c' in the host", url,
-                         p[hlen]);
-                return OTEL_ERR_INVALID;
-            }
-            hlen++;
-        }
-        if (hlen == 0 || hlen > 253) {
-            snprintf(err, errlen, "endpoint \"%s\": %s host", url, hlen ? "too long a" : "no");
-            return OTEL_ERR_INVALID;
-        }
-        memcpy(out->host, p, hlen);
-        out->host[hlen] = '\0';
-        rest = p + hlen;
-    }
-    int rc = parse_port_rest(rest, out, err, errlen, url);
+    size_t alen = strcspn(p, "/?#");
+    otel_hostport hp;
+    bool split_ok = otel_hostport_split(p, alen, &hp);
+    int rc = endpoint_host(&hp, split_ok, out, err, errlen, url);
+    if (rc == OTEL_OK)
+        rc = endpoint_port_rest(&hp, p + alen, out, err, errlen, url);
     if (rc != OTEL_OK)
         return rc;
-    snprintf(out->authority, sizeof(out->authority), v6 ? "[%s]:%s" : "%s:%s", out->host,
+    snprintf(out->authority, sizeof(out->authority), hp.bracketed ? "[%s]:%s" : "%s:%s", out->host,
              out->port);
     return OTEL_OK;
 }

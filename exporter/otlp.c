@@ -8,6 +8,8 @@
 #include "otlp_encode.h"
 #include "retry.h"
 
+#include "../core/text.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -75,12 +77,6 @@ typedef struct outcome {
 
 /* ---- helpers: config ---------------------------------------------------- */
 
-static bool tchar(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
 /* Names we set ourselves, that HTTP/2 forbids, or that would contradict
  * the request (any case). */
 static bool reserved_name(const char *name)
@@ -107,11 +103,9 @@ int otel_otlp_header_check(const char *name, const char *value, char *err, size_
         snprintf(err, errlen, "a header needs a name and a value");
         return OTEL_ERR_INVALID;
     }
-    for (const char *p = name; *p; p++) {
-        if (!tchar(*p)) {
-            snprintf(err, errlen, "invalid character in the header name");
-            return OTEL_ERR_INVALID;
-        }
+    if (!otel_is_token(name, strlen(name))) {
+        snprintf(err, errlen, "invalid character in the header name");
+        return OTEL_ERR_INVALID;
     }
     /* gRPC ASCII metadata: printable ASCII, space included. */
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {

@@ -3,6 +3,8 @@
  * decodes the receiver's answers (protobuf-c). */
 #include "otlp_encode.h"
 
+#include "../core/text.h"
+
 #include <string.h>
 
 #include "google/rpc/error_details.pb-c.h"
@@ -132,20 +134,13 @@ static int grow_array(void *slot, size_t need, size_t elem)
     return 0;
 }
 
-/* The capacity to grow to for need elements: doubling, at least 16. */
-static size_t next_cap(size_t cap, size_t need)
-{
-    size_t c = cap < 16 ? 16 : cap;
-    while (c < need)
-        c = c > SIZE_MAX / 2 ? need : c * 2;
-    return c;
-}
+#define MIN_CAP 16 /* the first capacity of a growing array */
 
 static int reserve_spans(otel_otlp_encoder *e, size_t need)
 {
     if (need <= e->span_cap)
         return 0;
-    size_t c = next_cap(e->span_cap, need);
+    size_t c = otel_grow_cap(e->span_cap, need, MIN_CAP);
     if (grow_array(&e->plan, c, sizeof(*e->plan)) != 0 ||
         grow_array(&e->order, c, sizeof(*e->order)) != 0)
         return OTEL_ERR_NOMEM;
@@ -157,7 +152,7 @@ static int reserve_groups(otel_otlp_encoder *e, size_t need)
 {
     if (need <= e->group_cap)
         return 0;
-    size_t c = next_cap(e->group_cap, need);
+    size_t c = otel_grow_cap(e->group_cap, need, MIN_CAP);
     if (grow_array(&e->group_res, c, sizeof(*e->group_res)) != 0 ||
         grow_array(&e->group_count, c, sizeof(*e->group_count)) != 0 ||
         grow_array(&e->group_next, c, sizeof(*e->group_next)) != 0 ||
@@ -170,13 +165,10 @@ static int reserve_groups(otel_otlp_encoder *e, size_t need)
 
 static int reserve_buf(otel_otlp_encoder *e, size_t need)
 {
-    if (need <= e->buf_cap)
-        return 0;
-    size_t c = next_cap(e->buf_cap, need);
-    if (grow_array(&e->buf, c, 1) != 0)
-        return OTEL_ERR_NOMEM;
-    e->buf_cap = c;
-    return 0;
+    void *p = e->buf;
+    int rc = otel_grow(&p, &e->buf_cap, need, MIN_CAP);
+    e->buf = p;
+    return rc;
 }
 
 /* ---- what a span holds ------------------------------------------------------ */

@@ -7,10 +7,15 @@
 
 #include "conf_int.h"
 
+#include "../core/text.h"
+
 #define NS_PER_MS 1000000ULL
 
 /* ---- values -------------------------------------------------------------- */
 
+/* Blank here is wider than HTTP's OWS (text.h): a value may come from a
+ * shell file or a container spec with its line end (CR, LF) kept, so those
+ * are trimmed too. */
 static bool is_blank(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -191,15 +196,6 @@ int mhd_otel_conf_env_ms(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,
     return rc;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* s[0..n) percent-decoded into a new string (*out, the caller frees).
  * secret: the message does not quote s. */
 static int pct_decode(conf_parser *ps, const char *s, size_t n, bool secret, char **out)
@@ -210,20 +206,19 @@ static int pct_decode(conf_parser *ps, const char *s, size_t n, bool secret, cha
         return mhd_otel_conf_nomem(ps);
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
-        int hi, lo;
         if (s[i] != '%') {
             d[j++] = s[i];
             continue;
         }
-        if (i + 2 >= n || (hi = hex_value(s[i + 1])) < 0 || (lo = hex_value(s[i + 2])) < 0 ||
-            hi + lo == 0) {
+        int b = otel_pct_byte(s + i, n - i);
+        if (b <= 0) { /* %00 too: the value is a C string */
             otel_free(d);
             if (secret)
                 return OTEL_ERR_PARSE; /* the caller says which */
             return mhd_otel_conf_error(ps, 0, OTEL_ERR_PARSE, "invalid percent-encoding at \"%s\"",
                                        show_part(s + i, n - i, a, sizeof(a)));
         }
-        d[j++] = (char)(hi * 16 + lo);
+        d[j++] = (char)b;
         i += 2;
     }
     d[j] = '\0';

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/text.h"
 #include "../exporter/otlp.h"
 #include "conf_int.h"
 
@@ -176,21 +177,11 @@ int mhd_otel_conf_check_route(conf_parser *ps, const conf_cmd *cmd, const mhd_ot
     return OTEL_OK;
 }
 
-/* One RFC 9110 tchar. */
-static bool tchar(char c)
-{
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    return alnum || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 /* A request header to capture: an HTTP field name, one or more tchar. */
 int mhd_otel_conf_check_header_name(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg)
 {
     char a[CONF_SHOW];
-    bool ok = arg->len > 0;
-    for (size_t i = 0; ok && i < arg->len; i++)
-        ok = tchar(arg->text[i]);
-    if (!ok)
+    if (!otel_is_token(arg->text, arg->len))
         return mhd_otel_conf_error(ps, arg->line, OTEL_ERR_PARSE,
                                    "invalid header name \"%s\" in \"%s\"", SHOW(arg->text, a),
                                    cmd->name);

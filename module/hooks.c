@@ -6,11 +6,11 @@
 #include "route.h"
 
 #include "../core/otel.h"
+#include "../core/text.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,17 +18,6 @@
 static _Thread_local mhd_otel_req *tls_req;
 
 /* ---- attributes of a server span ---------------------------------------- */
-
-/* The method as the semantic conventions want it: a known one, or "_OTHER". */
-static const char *known_method(const char *method)
-{
-    static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                        "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-    for (size_t i = 0; method != NULL && i < sizeof(known) / sizeof(known[0]); i++)
-        if (strcmp(method, known[i]) == 0)
-            return known[i];
-    return NULL;
-}
 
 /* Dotted-quad text of a (network order) into buf (>= 16 bytes); returns the
  * length. inet_ntop does the same at thirty times the cost. */
@@ -289,26 +278,13 @@ static void set_server_address(otel_span *span, struct MHD_Connection *conn,
 {
     long port = 0;
     if (host != NULL && host[0] != '\0') {
-        const char *name = host, *colon;
-        size_t len;
-        if (host[0] == '[') {
-            const char *close = strchr(host, ']');
-            name = host + 1;
-            len = close ? (size_t)(close - name) : strlen(name);
-            colon = close && close[1] == ':' ? close + 1 : NULL;
-        } else {
-            colon = strrchr(host, ':');
-            len = colon ? (size_t)(colon - host) : strlen(host);
-        }
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("server.address"), name, len);
-        if (colon != NULL) {
-            char *end;
-            long p = strtol(colon + 1, &end, 10);
-            if (*end == '\0' && p > 0 && p < 65536)
-                port = p;
-        } else {
+        otel_hostport hp;
+        otel_hostport_split(host, strlen(host), &hp); /* malformed: as far as it goes */
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("server.address"), hp.host, hp.host_len);
+        if (hp.port == NULL)
             port = d->tls ? 443 : 80;
-        }
+        else if ((port = otel_port_parse(hp.port, hp.port_len)) < 0)
+            port = 0; /* not a port: the daemon's */
     }
     if (port == 0)
         port = daemon_port(conn);
@@ -354,7 +330,7 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
 {
     mhd_otel *m = r->daemon->m;
     otel_span *span = r->span;
-    const char *meth = known_method(method);
+    const char *meth = otel_http_method_known(method);
     const char *m_attr = meth ? meth : "_OTHER";
     otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method"), m_attr, strlen(m_attr));
     if (meth == NULL && method != NULL)
@@ -469,7 +445,7 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
     if (in != NULL && !trusted) /* a new trace that remembers where it came from */
         otel_span_add_link(r->span, &in->context, in->tracestate);
     const char *route = mhd_otel_route_match(&m->conf->routes, url, url_len);
-    set_span_name(r->span, known_method(method), route);
+    set_span_name(r->span, otel_http_method_known(method), route);
     set_request_attrs(r, conn, method, version, route, &h);
     if (m->request_hook != NULL) {
         r->hooked = true;

@@ -13,6 +13,7 @@ extern "C" { // cmocka 1.1's header has no extern "C" of its own
 #include "../../core/client.h"
 #include "../../core/otel.h"
 #include "../../core/propagation.h"
+#include "../../core/text.h"
 #include "../../module/mhd_otel.h"
 #include "../../module/mhd_otel_curl.h"
 
@@ -93,6 +94,31 @@ static void test_cxx_client_h(void **)
     otel_tracer_del(t);
 }
 
+// core/text.h: its inline pieces compile as C++, the others link.
+static void test_cxx_text_h(void **)
+{
+    const char *s = " a ";
+    size_t n = 3;
+    otel_trim_ows(&s, &n);
+    assert_int_equal(n, 1);
+    uint8_t b = 0;
+    assert_true(otel_hex_decode_lower("7f", 1, &b));
+    assert_int_equal(otel_pct_byte("%7F", 3), 0x7f);
+    char h[2];
+    otel_hex_put(h, b, true);
+    assert_true(otel_is_token("te", 2) && otel_hex_value('F') == 15);
+    otel_hostport hp;
+    assert_true(otel_hostport_split("[::1]:80", 8, &hp));
+    assert_int_equal(otel_port_parse(hp.port, hp.port_len), 80);
+    assert_string_equal(otel_http_method_known("GET"), "GET");
+    otel_buf buf = {nullptr, 0, 0};
+    assert_int_equal(otel_buf_append(&buf, "x", 1), OTEL_OK);
+    void *p = buf.data;
+    assert_int_equal(otel_grow(&p, &buf.cap, 2 * buf.cap, 16), OTEL_OK);
+    assert_true(otel_grow_cap(0, 3, 0) >= 3);
+    otel_free(p);
+}
+
 // module/mhd_otel.h and module/mhd_otel_curl.h
 static void test_cxx_module_headers(void **)
 {
@@ -115,9 +141,8 @@ static void test_cxx_module_headers(void **)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cxx_otel_h),
-        cmocka_unit_test(test_cxx_propagation_h),
-        cmocka_unit_test(test_cxx_client_h),
+        cmocka_unit_test(test_cxx_otel_h),         cmocka_unit_test(test_cxx_propagation_h),
+        cmocka_unit_test(test_cxx_client_h),       cmocka_unit_test(test_cxx_text_h),
         cmocka_unit_test(test_cxx_module_headers),
     };
     return cmocka_run_group_tests_name("public headers from C++", tests, nullptr, nullptr);
