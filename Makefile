@@ -9,7 +9,7 @@ BUILD ?= build
 SAN ?=
 CC ?= cc
 
-PKGS := libmicrohttpd libcjson libnghttp2 libprotobuf-c zlib libcurl
+PKGS := libmicrohttpd libcjson libnghttp2 libprotobuf-c zlib libcurl openssl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)

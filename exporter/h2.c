@@ -1,6 +1,6 @@
-/* h2.c - an HTTP/2 client connection: TCP socket, nghttp2 client session fed
- * through nghttp2_session_mem_recv/mem_send, and a poll loop bounded by a
- * deadline. */
+/* h2.c - an HTTP/2 client connection: TCP socket (TLS on it for https://),
+ * nghttp2 client session fed through nghttp2_session_mem_recv/mem_send, and
+ * a poll loop bounded by a deadline. */
 #include "h2.h"
 
 #include "resolve.h"
@@ -36,7 +36,8 @@
 #define H2_STREAM_WINDOW (1024 * 1024)    /* our per-stream receive window */
 #define H2_CONN_WINDOW (16 * 1024 * 1024) /* our connection receive window */
 #define H2_READS_PER_WAKEUP 64
-#define H2_BUF_MIN 1024 /* the first capacity of a growing buffer */
+#define H2_BUF_MIN 1024     /* the first capacity of a growing buffer */
+#define H2_TLS_RECORD 16384 /* output gathered into one TLS record */
 
 /* A stretch of output waiting for the socket: len bytes at ptr, borrowed
  * (a piece of the request body), or, when ptr is NULL, at out + off of the
@@ -52,6 +53,13 @@ struct otel_h2 {
     nghttp2_session *sess; /* NULL when not connected */
     uint64_t connects;
     uint64_t write_stalls;
+
+    otel_tls_ctx *tls_ctx; /* borrowed; NULL: cleartext only */
+    otel_tls *tls;         /* the connection's TLS, NULL when cleartext */
+    uint8_t *tls_out;      /* H2_TLS_RECORD bytes: output gathered for SSL_write */
+    bool tls_failed;       /* the last connect failed in the TLS handshake */
+    bool h2_in;            /* the peer has sent HTTP/2 bytes on this connection */
+    uint64_t tls_resumed;
 
     /* Output nghttp2 has handed over and the socket has not taken yet, in
      * order: segs[seg_head..n_segs), the first written up to head_done;
@@ -328,10 +336,43 @@ static int q_own_body(otel_h2 *c)
     return OTEL_OK;
 }
 
+/* q_write over TLS: the queue's head gathered into records of up to
+ * H2_TLS_RECORD bytes (a frame header alone would make a record of its
+ * own). A write that must wait is repeated with the same bytes at least,
+ * as OpenSSL asks: the queue only grows at its tail meanwhile. */
+static int q_write_tls(otel_h2 *c)
+{
+    while (c->q_bytes > 0) {
+        size_t n = 0;
+        for (size_t i = c->seg_head; i < c->n_segs && n < H2_TLS_RECORD; i++) {
+            const h2_seg *sg = &c->segs[i];
+            size_t skip = i == c->seg_head ? c->head_done : 0;
+            const uint8_t *base = sg->ptr != NULL ? sg->ptr : c->out + sg->off;
+            size_t len = sg->len - skip;
+            if (len > H2_TLS_RECORD - n)
+                len = H2_TLS_RECORD - n;
+            memcpy(c->tls_out + n, base + skip, len);
+            n += len;
+        }
+        ssize_t w = otel_tls_write(c->tls, c->tls_out, n, c->err, sizeof(c->err));
+        if (w == OTEL_TLS_WANT_WRITE || w == OTEL_TLS_WANT_READ) {
+            c->write_stalls++;
+            q_compact(c);
+            return OTEL_OK;
+        }
+        if (w <= 0)
+            return OTEL_ERR_IO;
+        q_consume(c, (size_t)w);
+    }
+    return OTEL_OK;
+}
+
 /* Write the queue until it is empty or the socket is full (then 0 with
  * c->q_bytes > 0). Returns 0 or OTEL_ERR_IO. */
 static int q_write(otel_h2 *c)
 {
+    if (c->tls != NULL)
+        return q_write_tls(c);
     while (c->q_bytes > 0) {
         struct iovec iov[H2_IOV_MAX];
         size_t n = 0;
@@ -526,6 +567,9 @@ static void conn_close(otel_h2 *c)
         nghttp2_session_del(c->sess);
         c->sess = NULL;
     }
+    otel_tls_del(c->tls);
+    c->tls = NULL;
+    c->h2_in = false;
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -631,6 +675,29 @@ static int session_open(otel_h2 *c)
     return OTEL_OK;
 }
 
+/* The TLS handshake on c->fd, h2 chosen by ALPN. */
+static int tls_open(otel_h2 *c, uint64_t deadline)
+{
+    if (c->tls_ctx == NULL) {
+        set_err(c, "https://%s: no TLS context", c->ep.authority);
+        return OTEL_ERR_STATE;
+    }
+    if (c->tls_out == NULL && (c->tls_out = otel_malloc(H2_TLS_RECORD)) == NULL)
+        return OTEL_ERR_NOMEM;
+    char why[200];
+    int rc = otel_tls_connect(&c->tls, c->tls_ctx, c->fd, c->ep.host, deadline, why, sizeof(why));
+    if (rc == OTEL_ERR_NOMEM)
+        return rc;
+    if (rc != OTEL_OK) {
+        c->tls_failed = true;
+        set_err(c, "TLS with %s: %s", c->ep.authority, why);
+        return rc;
+    }
+    if (otel_tls_resumed(c->tls))
+        c->tls_resumed++;
+    return OTEL_OK;
+}
+
 /* Resolve, connect (each address in turn) and start the session. */
 static int conn_open(otel_h2 *c, uint64_t deadline)
 {
@@ -650,6 +717,13 @@ static int conn_open(otel_h2 *c, uint64_t deadline)
     freeaddrinfo(res);
     if (rc != OTEL_OK)
         return rc;
+    if (c->ep.tls) {
+        rc = tls_open(c, deadline);
+        if (rc != OTEL_OK) {
+            conn_close(c);
+            return rc;
+        }
+    }
     rc = session_open(c);
     if (rc != OTEL_OK) {
         set_err(c, "HTTP/2 session for %s: %s", c->ep.authority, otel_strerror(rc));
@@ -694,8 +768,38 @@ static int conn_flush(otel_h2 *c)
  * when the peer closed (c->eof) or the read or the session failed. A short
  * read is taken to have emptied the socket: poll says when more comes, and
  * the recv that would only say EAGAIN is saved. */
+/* conn_read over TLS: records are read until OpenSSL wants more from the
+ * socket, so that nothing decrypted waits unseen while poll sleeps. */
+static int conn_read_tls(otel_h2 *c)
+{
+    uint8_t buf[H2_READ_CHUNK];
+    for (;;) {
+        ssize_t n = otel_tls_read(c->tls, buf, sizeof(buf), c->err, sizeof(c->err));
+        if (n == OTEL_TLS_WANT_READ || n == OTEL_TLS_WANT_WRITE)
+            return OTEL_OK;
+        if (n < 0)
+            return OTEL_ERR_IO;
+        if (n == 0) {
+            c->eof = true;
+            /* A server that does not accept our client certificate may
+             * drop the connection right after the handshake. */
+            set_err(c, "%s closed the connection%s", c->ep.authority,
+                    c->h2_in ? "" : " right after the TLS handshake (client certificate refused?)");
+            return OTEL_ERR_IO;
+        }
+        c->h2_in = true;
+        ssize_t r = nghttp2_session_mem_recv(c->sess, buf, (size_t)n);
+        if (r < 0) {
+            set_err(c, "HTTP/2 from %s: %s", c->ep.authority, nghttp2_strerror((int)r));
+            return map_ng_err((int)r);
+        }
+    }
+}
+
 static int conn_read(otel_h2 *c)
 {
+    if (c->tls != NULL)
+        return conn_read_tls(c);
     uint8_t buf[H2_READ_CHUNK];
     for (int i = 0; i < H2_READS_PER_WAKEUP; i++) {
         ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -757,6 +861,13 @@ static int conn_run(otel_h2 *c, uint64_t deadline)
             set_err(c, "%s ended the session (GOAWAY) before answering", c->ep.authority);
             return OTEL_ERR_IO;
         }
+        if (c->tls != NULL && otel_tls_pending(c->tls) > 0) {
+            /* Decrypted bytes poll cannot see. */
+            rc = conn_read(c);
+            if (rc != OTEL_OK)
+                return c->stream_closed ? OTEL_OK : rc;
+            continue;
+        }
         uint64_t now = otel_mono_ns();
         if (now >= deadline) {
             set_err(c, "no answer from %s before the deadline", c->ep.authority);
@@ -792,7 +903,7 @@ static int submit(otel_h2 *c, const otel_h2_request *req, int32_t *sid)
     }
     nghttp2_nv *nva = c->nva;
     const char *pseudo[4][2] = {{":method", req->method ? req->method : "POST"},
-                                {":scheme", "http"},
+                                {":scheme", c->ep.tls ? "https" : "http"},
                                 {":authority", c->ep.authority},
                                 {":path", req->path}};
     for (size_t i = 0; i < n; i++) {
@@ -857,18 +968,12 @@ int otel_h2_endpoint_parse(const char *url, otel_h2_endpoint *out, char *err, si
         snprintf(err, errlen, "endpoint is empty");
         return OTEL_ERR_INVALID;
     }
-    if (strncasecmp(url, "https://", 8) == 0) {
-        snprintf(err, errlen,
-                 "endpoint \"%s\": https:// needs TLS, which this exporter does not support yet; "
-                 "use http://",
-                 url);
-        return OTEL_ERR_UNSUPPORTED;
-    }
-    if (strncasecmp(url, "http://", 7) != 0) {
-        snprintf(err, errlen, "endpoint \"%s\": must start with http://", url);
+    bool tls = strncasecmp(url, "https://", 8) == 0;
+    if (!tls && strncasecmp(url, "http://", 7) != 0) {
+        snprintf(err, errlen, "endpoint \"%s\": must start with http:// or https://", url);
         return OTEL_ERR_INVALID;
     }
-    const char *p = url + 7;
+    const char *p = url + (tls ? 8 : 7);
     size_t alen = strcspn(p, "/?#");
     otel_hostport hp;
     bool split_ok = otel_hostport_split(p, alen, &hp);
@@ -879,6 +984,7 @@ int otel_h2_endpoint_parse(const char *url, otel_h2_endpoint *out, char *err, si
         return rc;
     snprintf(out->authority, sizeof(out->authority), hp.bracketed ? "[%s]:%s" : "%s:%s", out->host,
              out->port);
+    out->tls = tls;
     return OTEL_OK;
 }
 
@@ -904,7 +1010,23 @@ void otel_h2_del(otel_h2 *c)
     otel_free(c->nva);
     otel_free(c->fields);
     otel_free(c->data);
+    otel_free(c->tls_out);
     otel_free(c);
+}
+
+void otel_h2_set_tls(otel_h2 *c, otel_tls_ctx *x)
+{
+    c->tls_ctx = x;
+}
+
+bool otel_h2_tls_failed(const otel_h2 *c)
+{
+    return c->tls_failed;
+}
+
+uint64_t otel_h2_tls_resumed(const otel_h2 *c)
+{
+    return c->tls_resumed;
 }
 
 void otel_h2_close(otel_h2 *c)
@@ -952,6 +1074,7 @@ int otel_h2_send_request(otel_h2 *c, const otel_h2_request *req, uint64_t deadli
     memset(resp, 0, sizeof(*resp));
     response_reset(c);
     c->err[0] = '\0';
+    c->tls_failed = false;
     int rc = set_body(c, req);
     if (rc != OTEL_OK)
         return rc;

@@ -1,7 +1,8 @@
 /* h2.h - one HTTP/2 client connection over cleartext TCP (h2 with prior
- * knowledge), driven by nghttp2 from the caller's thread: one request at a
- * time, a poll loop that never runs past the caller's deadline, and a new
- * connection after any connection failure or GOAWAY. Not a public header. */
+ * knowledge) or TLS (h2 by ALPN), driven by nghttp2 from the caller's
+ * thread: one request at a time, a poll loop that never runs past the
+ * caller's deadline, and a new connection after any connection failure or
+ * GOAWAY. Not a public header. */
 #ifndef OTEL_H2_H
 #define OTEL_H2_H
 
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "../core/otel.h"
+#include "tls.h"
 
 #define OTEL_H2_HOST_MAX 256
 #define OTEL_H2_DEFAULT_PORT "4317"
@@ -19,13 +21,14 @@ typedef struct otel_h2_endpoint {
     char host[OTEL_H2_HOST_MAX];          /* a name or an address, no brackets */
     char port[6];                         /* decimal, 1..65535 */
     char authority[OTEL_H2_HOST_MAX + 8]; /* HOST:PORT, an IPv6 host in brackets */
+    bool tls;                             /* https:// */
 } otel_h2_endpoint;
 
-/* Parse url: "http://HOST[:PORT][/]" where HOST is a name, an IPv4 address
- * or an IPv6 address in brackets and PORT defaults to 4317 (OTLP/gRPC).
- * Returns 0; OTEL_ERR_UNSUPPORTED for https:// (TLS is not built in yet);
- * OTEL_ERR_INVALID for anything else. On failure err (errlen bytes,
- * NUL-terminated) says what is wrong. */
+/* Parse url: "http://HOST[:PORT][/]" or "https://HOST[:PORT][/]" (then
+ * out->tls) where HOST is a name, an IPv4 address or an IPv6 address in
+ * brackets and PORT defaults to 4317 (OTLP/gRPC). Returns 0, or
+ * OTEL_ERR_INVALID with what is wrong in err (errlen bytes,
+ * NUL-terminated). */
 int otel_h2_endpoint_parse(const char *url, otel_h2_endpoint *out, char *err, size_t errlen);
 
 typedef struct otel_h2 otel_h2;
@@ -35,6 +38,13 @@ typedef struct otel_h2 otel_h2;
 int otel_h2_new(otel_h2 **out, const otel_h2_endpoint *ep);
 /* Closes the connection and frees c. NULL does nothing. */
 void otel_h2_del(otel_h2 *c);
+/* For an https:// endpoint: the TLS context connections are made with
+ * (borrowed; it outlives c). Without one, no TLS connection is made. */
+void otel_h2_set_tls(otel_h2 *c, otel_tls_ctx *x);
+/* Whether the last request failed in the TLS handshake (err says why). */
+bool otel_h2_tls_failed(const otel_h2 *c);
+/* TLS handshakes that resumed a session, so far. */
+uint64_t otel_h2_tls_resumed(const otel_h2 *c);
 /* Drop the connection now (no GOAWAY is waited for); the next request opens
  * a new one. */
 void otel_h2_close(otel_h2 *c);
@@ -80,7 +90,7 @@ typedef struct otel_h2_response {
 
 /* Send req (everything borrowed for the call only: what the socket has not
  * taken of the body when it returns is copied) with the pseudo-headers
- * :method, :scheme http, :authority and :path, opening the connection first
+ * :method, :scheme (http or https), :authority and :path, opening the connection first
  * when there is none, and wait until its stream closes or deadline_ns
  * (CLOCK_MONOTONIC, see otel_mono_ns) passes. The body goes out
  * as the peer's flow-control windows allow. Returns

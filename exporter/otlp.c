@@ -1,12 +1,16 @@
-/* otlp.c - the OTLP/gRPC exporter: encode a batch, frame (and gzip) it, send
- * it as one TraceService/Export call over HTTP/2, and retry with backoff
- * until the export deadline. */
+/* otlp.c - the OTLP exporter: encode a batch (protobuf, or JSON for
+ * http/json), gzip it when asked, send it as one TraceService/Export call
+ * over HTTP/2 (gRPC) or one POST (OTLP/HTTP), and retry with backoff until
+ * the export deadline. */
 #include "otlp.h"
 
 #include "grpc.h"
 #include "h2.h"
 #include "otlp_encode.h"
+#include "otlp_http.h"
+#include "otlp_json.h"
 #include "retry.h"
+#include "tls.h"
 
 #include "../core/text.h"
 
@@ -20,8 +24,11 @@
 #include <time.h>
 
 #define OTLP_DEFAULT_ENDPOINT "http://localhost:4317"
+#define OTLP_DEFAULT_HTTP_ENDPOINT "http://localhost:4318"
 #define OTLP_DEFAULT_TIMEOUT_NS UINT64_C(10000000000)
 #define OTLP_PATH "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+#define OTLP_HTTP_PATH "/v1/traces"
+#define OTLP_URL_MAX 2048
 #define OTLP_USER_AGENT "OTel-OTLP-Exporter-C/" OTEL_SDK_VERSION
 #define OTLP_RESPONSE_MAX (1024 * 1024) /* an ExportTraceServiceResponse, inflated */
 #define OTLP_DETAILS_MAX (64 * 1024)    /* grpc-status-details-bin, decoded */
@@ -37,9 +44,13 @@ typedef struct log_gate {
 } log_gate;
 
 struct otel_otlp {
-    char *endpoint; /* owned copy, for messages */
-    otel_h2 *h2;
-    otel_grpc_framer *framer;
+    char *endpoint; /* owned: where spans go (the URL posted to), for messages */
+    otel_otlp_protocol protocol;
+    otel_h2 *h2;              /* grpc */
+    otel_tls_ctx *tls;        /* grpc over https://, else NULL */
+    otel_otlp_http *http;     /* http/protobuf, http/json */
+    otel_otlp_json *json;     /* http/json */
+    otel_grpc_framer *framer; /* also gzips OTLP/HTTP bodies */
     otel_otlp_encoder *enc;
     otel_retry_policy retry;
     bool gzip;
@@ -56,19 +67,23 @@ struct otel_otlp {
     bool shut;
     log_gate partial_log;
     log_gate fail_log;
+    char tls_cause[512]; /* the TLS failure logged last; "" after a success */
 
     _Atomic uint64_t requests;
     _Atomic uint64_t retries;
     _Atomic uint64_t connects;
     _Atomic uint64_t bytes_sent;
     _Atomic uint64_t rejected;
+    _Atomic uint64_t tls_resumed;
 };
 
 /* How one attempt ended. */
 typedef struct outcome {
     int err;  /* OTEL_OK: delivered; else the OTEL_ERR_* */
-    int code; /* gRPC status (for err OTEL_ERR_IO) */
-    bool has_retry_info;
+    int code; /* gRPC status (for err OTEL_ERR_IO over gRPC), else 0 */
+    bool retryable;
+    bool tls;            /* failed in TLS: logged once per cause */
+    bool has_retry_info; /* the server said when to retry (RetryInfo, Retry-After) */
     uint64_t retry_delay_ns;
     int64_t rejected;
     char message[512]; /* grpc-message, the partial-success message, or the
@@ -82,8 +97,8 @@ typedef struct outcome {
 static bool reserved_name(const char *name)
 {
     static const char *const names[] = {
-        "content-type",     "content-length",    "te",     "host", "connection", "keep-alive",
-        "proxy-connection", "transfer-encoding", "upgrade"};
+        "content-type", "content-length",   "content-encoding",  "te",      "host",  "connection",
+        "keep-alive",   "proxy-connection", "transfer-encoding", "upgrade", "expect"};
     if (strncasecmp(name, "grpc-", 5) == 0)
         return true;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -121,15 +136,167 @@ int otel_otlp_header_check(const char *name, const char *value, char *err, size_
     return OTEL_OK;
 }
 
-int otel_otlp_endpoint_check(const char *url, char *err, size_t errlen)
+static const char *const protocol_names[] = {
+    [OTEL_OTLP_GRPC] = "grpc",
+    [OTEL_OTLP_HTTP_PROTOBUF] = "http/protobuf",
+    [OTEL_OTLP_HTTP_JSON] = "http/json",
+};
+
+const char *otel_otlp_protocol_name(otel_otlp_protocol p)
 {
+    return (unsigned)p < sizeof(protocol_names) / sizeof(protocol_names[0]) ? protocol_names[p]
+                                                                            : NULL;
+}
+
+int otel_otlp_protocol_parse(const char *name, otel_otlp_protocol *out)
+{
+    for (size_t i = 0; name != NULL && i < sizeof(protocol_names) / sizeof(protocol_names[0]); i++)
+        if (strcmp(name, protocol_names[i]) == 0) {
+            *out = (otel_otlp_protocol)i;
+            return OTEL_OK;
+        }
+    return OTEL_ERR_INVALID;
+}
+
+static bool is_http(otel_otlp_protocol p)
+{
+    return p == OTEL_OTLP_HTTP_PROTOBUF || p == OTEL_OTLP_HTTP_JSON;
+}
+
+/* A gRPC endpoint without a scheme gets one: https:// unless insecure
+ * (OTLP exporter spec, "Insecure"). Into buf (cap bytes). */
+static const char *grpc_url(const char *url, bool insecure, char *buf, size_t cap)
+{
+    if (strstr(url, "://") != NULL)
+        return url;
+    snprintf(buf, cap, "%s%s", insecure ? "http://" : "https://", url);
+    return buf;
+}
+
+/* An OTLP/HTTP endpoint: the scheme and authority as for gRPC (the h2
+ * endpoint rules), then an optional path of visible ASCII, no query or
+ * fragment. *path gets where the path starts in url. */
+static int http_url_check(const char *url, const char **path, char *err, size_t errlen)
+{
+    size_t skip = strncasecmp(url, "https://", 8) == 0  ? 8
+                  : strncasecmp(url, "http://", 7) == 0 ? 7
+                                                        : 0;
+    if (skip == 0) {
+        snprintf(err, errlen, "endpoint \"%s\": must start with http:// or https://", url);
+        return OTEL_ERR_INVALID;
+    }
+    size_t alen = strcspn(url + skip, "/?#");
+    char base[OTLP_URL_MAX];
+    if (skip + alen >= sizeof(base)) {
+        snprintf(err, errlen, "endpoint too long");
+        return OTEL_ERR_INVALID;
+    }
+    memcpy(base, url, skip + alen);
+    base[skip + alen] = '\0';
     otel_h2_endpoint ep;
-    char dummy[1];
+    int rc = otel_h2_endpoint_parse(base, &ep, err, errlen);
+    if (rc != OTEL_OK)
+        return rc;
+    const char *p = url + skip + alen;
+    for (const char *q = p; *q; q++) {
+        if (*q == '?' || *q == '#' || (unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f) {
+            snprintf(err, errlen,
+                     "endpoint \"%s\": the path must be visible ASCII, without a query or "
+                     "fragment",
+                     url);
+            return OTEL_ERR_INVALID;
+        }
+    }
+    *path = p;
+    return OTEL_OK;
+}
+
+int otel_otlp_endpoint_check(const char *url, otel_otlp_protocol protocol, bool insecure, char *err,
+                             size_t errlen)
+{
+    char dummy[1], buf[OTLP_URL_MAX];
     if (err == NULL || errlen == 0) {
         err = dummy;
         errlen = sizeof(dummy);
     }
-    return otel_h2_endpoint_parse(url, &ep, err, errlen);
+    if (url == NULL || url[0] == '\0') {
+        snprintf(err, errlen, "endpoint is empty");
+        return OTEL_ERR_INVALID;
+    }
+    if (is_http(protocol)) {
+        const char *path;
+        return http_url_check(url, &path, err, errlen);
+    }
+    otel_h2_endpoint ep;
+    return otel_h2_endpoint_parse(grpc_url(url, insecure, buf, sizeof(buf)), &ep, err, errlen);
+}
+
+int otel_otlp_target(const otel_otlp_config *cfg, char *out, size_t cap, char *err, size_t errlen)
+{
+    char dummy[1], buf[OTLP_URL_MAX];
+    if (err == NULL || errlen == 0) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    bool http = is_http(cfg->protocol);
+    const char *url = cfg->endpoint && cfg->endpoint[0]
+                          ? cfg->endpoint
+                          : (http ? OTLP_DEFAULT_HTTP_ENDPOINT : OTLP_DEFAULT_ENDPOINT);
+    int rc = otel_otlp_endpoint_check(url, cfg->protocol, cfg->insecure, err, errlen);
+    if (rc != OTEL_OK)
+        return rc;
+    int n;
+    if (!http) {
+        n = snprintf(out, cap, "%s", grpc_url(url, cfg->insecure, buf, sizeof(buf)));
+    } else {
+        /* OTLP exporter spec, "Endpoint URLs for OTLP/HTTP". */
+        const char *path;
+        http_url_check(url, &path, err, errlen);
+        int blen = (int)(path - url);
+        size_t plen = strlen(path);
+        bool no_path = plen == 0 || (plen == 1 && path[0] == '/');
+        if (cfg->url_rule == OTEL_OTLP_URL_BASE) {
+            while (plen > 0 && path[plen - 1] == '/')
+                plen--; /* no double slash */
+            n = snprintf(out, cap, "%.*s%.*s%s", blen, url, (int)plen, path, OTLP_HTTP_PATH);
+        } else if (cfg->url_rule == OTEL_OTLP_URL_DEFAULT && no_path) {
+            n = snprintf(out, cap, "%.*s%s", blen, url, OTLP_HTTP_PATH);
+        } else {
+            n = snprintf(out, cap, "%.*s%s", blen, url, plen ? path : "/");
+        }
+    }
+    if (n < 0 || (size_t)n >= cap) {
+        snprintf(err, errlen, "endpoint too long");
+        return OTEL_ERR_RANGE;
+    }
+    return OTEL_OK;
+}
+
+int otel_otlp_tls_check(const otel_otlp_config *cfg, char *err, size_t errlen)
+{
+    char dummy[1], target[OTLP_URL_MAX];
+    if (err == NULL || errlen == 0) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    bool any = cfg->ca_file || cfg->client_cert || cfg->client_key || cfg->tls_no_verify;
+    if (!any)
+        return OTEL_OK;
+    int rc = otel_otlp_target(cfg, target, sizeof(target), err, errlen);
+    if (rc != OTEL_OK)
+        return rc;
+    if (strncasecmp(target, "https://", 8) != 0) {
+        snprintf(err, errlen,
+                 "TLS settings (CA file, client certificate, verification) given for "
+                 "endpoint \"%s\", which is not https://",
+                 target);
+        return OTEL_ERR_INVALID;
+    }
+    otel_tls_config tc = {.ca_file = cfg->ca_file,
+                          .cert_file = cfg->client_cert,
+                          .key_file = cfg->client_key,
+                          .no_verify = cfg->tls_no_verify};
+    return otel_tls_config_check(&tc, err, errlen);
 }
 
 /* Copy and lowercase the custom headers of cfg into e. */
@@ -319,20 +486,109 @@ static void attempt(otel_otlp *e, const otel_grpc_frame *msg, uint64_t deadline,
     atomic_fetch_add(&e->bytes_sent, OTEL_GRPC_PREFIX_LEN + msg->payload_len);
     int rc = otel_h2_send_request(e->h2, &req, deadline, &resp);
     atomic_store(&e->connects, otel_h2_connects(e->h2));
+    atomic_store(&e->tls_resumed, otel_h2_tls_resumed(e->h2));
     if (rc == OTEL_OK) {
         read_status(e, &resp, o);
+    } else {
+        o->err = rc;
+        o->code =
+            resp.reset ? otel_grpc_status_from_h2_error(resp.reset_error) : OTEL_GRPC_UNAVAILABLE;
+        o->tls = otel_h2_tls_failed(e->h2);
+        snprintf(o->message, sizeof(o->message), "%s", otel_h2_error(e->h2));
+    }
+    o->retryable = o->err == OTEL_ERR_IO && otel_retry_is_retryable(o->code, o->has_retry_info);
+}
+
+/* ---- helpers: one OTLP/HTTP attempt -------------------------------------- */
+
+/* A partial success in the body of a 2xx answer. A body that cannot be
+ * read still means the spans were delivered. */
+static void read_http_response(otel_otlp *e, const otel_otlp_http_result *r, outcome *o)
+{
+    if (r->body_len == 0)
+        return;
+    int rc = OTEL_ERR_PARSE;
+    if (!r->body_cut)
+        rc = e->protocol == OTEL_OTLP_HTTP_JSON
+                 ? otel_otlp_json_decode_response(r->body, r->body_len, &o->rejected, o->message,
+                                                  sizeof(o->message))
+                 : otel_otlp_decode_response(r->body, r->body_len, &o->rejected, o->message,
+                                             sizeof(o->message));
+    if (rc != OTEL_OK) {
+        o->rejected = 0;
+        o->message[0] = '\0';
+        if (log_gate_open(&e->partial_log, now_ns(e)))
+            otel_log(OTEL_LOG_WARN,
+                     "otlp: unreadable response from %s (%s); spans counted as delivered",
+                     e->endpoint, r->body_cut ? "too large" : "not an ExportTraceServiceResponse");
+    }
+}
+
+/* What the body of an error answer says: the message of a google.rpc.Status
+ * (protobuf), or the start of a text or JSON body. */
+static void http_error_text(const otel_otlp_http_result *r, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (r->body_len == 0)
+        return;
+    const char *ct = r->content_type ? r->content_type : "";
+    if (strstr(ct, "protobuf") != NULL) {
+        otel_otlp_decode_status_message(r->body, r->body_len, out, cap);
         return;
     }
-    o->err = rc;
-    o->code = resp.reset ? otel_grpc_status_from_h2_error(resp.reset_error) : OTEL_GRPC_UNAVAILABLE;
-    snprintf(o->message, sizeof(o->message), "%s", otel_h2_error(e->h2));
+    size_t n = 0;
+    for (size_t i = 0; i < r->body_len && n + 1 < cap && n < 200; i++) {
+        unsigned char ch = r->body[i];
+        out[n++] = (char)(ch >= 0x20 && ch < 0x7f ? ch : ' ');
+    }
+    out[n] = '\0';
+}
+
+/* One POST of body (len bytes) with what is left until deadline. OTLP
+ * spec, "Failures" and "OTLP/HTTP Throttling": 429, 502, 503 and 504 are
+ * retryable and a Retry-After says when; other answers end the export. */
+static void attempt_http(otel_otlp *e, const uint8_t *body, size_t len, uint64_t deadline,
+                         outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    otel_otlp_http_result r;
+    atomic_fetch_add(&e->requests, 1);
+    atomic_fetch_add(&e->bytes_sent, len);
+    int rc = otel_otlp_http_post(e->http, body, len, deadline, &r);
+    atomic_store(&e->connects, otel_otlp_http_connects(e->http));
+    if (rc != OTEL_OK) {
+        o->err = rc;
+        o->retryable = rc == OTEL_ERR_IO;
+        o->tls = r.tls;
+        snprintf(o->message, sizeof(o->message), "%s", r.err);
+        return;
+    }
+    if (r.status >= 200 && r.status < 300) {
+        read_http_response(e, &r, o);
+        return;
+    }
+    char text[256];
+    http_error_text(&r, text, sizeof(text));
+    o->err = OTEL_ERR_IO;
+    o->retryable = r.status == 429 || r.status == 502 || r.status == 503 || r.status == 504;
+    o->has_retry_info = o->retryable && r.has_retry_after;
+    o->retry_delay_ns = r.retry_after_ns;
+    snprintf(o->message, sizeof(o->message), "HTTP status %ld%s%s", r.status, text[0] ? ": " : "",
+             text);
 }
 
 static void log_failure(otel_otlp *e, size_t n, unsigned attempts, const outcome *o,
                         const char *why)
 {
-    if (!log_gate_open(&e->fail_log, now_ns(e)))
+    if (o->tls) {
+        /* Logged once per cause, and again when it comes back after a
+         * success. */
+        if (strcmp(e->tls_cause, o->message) == 0)
+            return;
+        snprintf(e->tls_cause, sizeof(e->tls_cause), "%s", o->message);
+    } else if (!log_gate_open(&e->fail_log, now_ns(e))) {
         return;
+    }
     if (o->err == OTEL_ERR_IO && o->code != OTEL_GRPC_OK)
         otel_log(OTEL_LOG_ERROR,
                  "otlp: export of %zu spans to %s failed after %u attempt%s (%s): %s: %s", n,
@@ -348,6 +604,7 @@ static void log_failure(otel_otlp *e, size_t n, unsigned attempts, const outcome
 /* A delivered batch: count and report a partial success. */
 static int delivered(otel_otlp *e, size_t n, const outcome *o)
 {
+    e->tls_cause[0] = '\0';
     if (o->rejected <= 0 && o->message[0] == '\0')
         return 0;
     int64_t rejected = o->rejected > 0 ? o->rejected : 0;
@@ -360,6 +617,26 @@ static int delivered(otel_otlp *e, size_t n, const outcome *o)
     return rejected > INT_MAX ? INT_MAX : (int)rejected;
 }
 
+/* The request body of spans: the framed protobuf message (gRPC), or the
+ * protobuf or JSON bytes, gzipped when asked (OTLP/HTTP). *msg's bytes stay
+ * valid until the next encode, after this export: they are sent from where
+ * they are. */
+static int encode(otel_otlp *e, const otel_span_data *const *spans, size_t n, otel_grpc_frame *msg)
+{
+    const uint8_t *pb;
+    size_t pb_len;
+    int rc = e->protocol == OTEL_OTLP_HTTP_JSON
+                 ? otel_otlp_json_encode(e->json, spans, n, &pb, &pb_len)
+                 : otel_otlp_encode(e->enc, spans, n, &pb, &pb_len);
+    if (rc != OTEL_OK)
+        return rc;
+    if (e->protocol == OTEL_OTLP_GRPC || e->gzip)
+        return otel_grpc_framer_frame(e->framer, pb, pb_len, e->gzip, msg);
+    msg->payload = pb;
+    msg->payload_len = pb_len;
+    return OTEL_OK;
+}
+
 /* Export by the earlier of the exporter's own timeout and until (an
  * otel_mono_ns time), carried over to the retry policy's clock. */
 static int export_locked(otel_otlp *e, const otel_span_data *const *spans, size_t n, uint64_t until)
@@ -369,14 +646,8 @@ static int export_locked(otel_otlp *e, const otel_span_data *const *spans, size_
     uint64_t mono = otel_mono_ns();
     uint64_t left = until > mono ? until - mono : 0;
     uint64_t deadline = now_ns(e) + (left < e->timeout_ns ? left : e->timeout_ns);
-    const uint8_t *pb;
-    size_t pb_len;
     otel_grpc_frame msg;
-    /* pb stays valid until the next encode, after this export: the h2
-     * client sends from it directly. */
-    int rc = otel_otlp_encode(e->enc, spans, n, &pb, &pb_len);
-    if (rc == OTEL_OK)
-        rc = otel_grpc_framer_frame(e->framer, pb, pb_len, e->gzip, &msg);
+    int rc = encode(e, spans, n, &msg);
     if (rc != OTEL_OK) {
         if (log_gate_open(&e->fail_log, now_ns(e)))
             otel_log(OTEL_LOG_ERROR, "otlp: cannot encode %zu spans: %s", n, otel_strerror(rc));
@@ -384,14 +655,21 @@ static int export_locked(otel_otlp *e, const otel_span_data *const *spans, size_
     }
     outcome o;
     for (unsigned i = 0;; i++) {
-        attempt(e, &msg, deadline, &o);
+        /* The transports wait by the monotonic clock: the deadline is
+         * carried over from the policy's. */
+        uint64_t t = now_ns(e);
+        uint64_t mono_deadline = otel_mono_ns() + (deadline > t ? deadline - t : 0);
+        if (e->protocol == OTEL_OTLP_GRPC)
+            attempt(e, &msg, deadline, &o);
+        else
+            attempt_http(e, msg.payload, msg.payload_len, mono_deadline, &o);
         if (o.err == OTEL_OK)
             return delivered(e, n, &o);
         if (o.err != OTEL_ERR_IO) {
             log_failure(e, n, i + 1, &o, "gave up");
             return o.err;
         }
-        if (!otel_retry_is_retryable(o.code, o.has_retry_info)) {
+        if (!o.retryable) {
             log_failure(e, n, i + 1, &o, "not retryable");
             return OTEL_ERR_IO;
         }
@@ -428,7 +706,8 @@ static int otlp_shutdown(void *user_data, uint64_t deadline)
     otel_otlp *e = user_data;
     pthread_mutex_lock(&e->lock);
     e->shut = true;
-    otel_h2_close(e->h2);
+    if (e->h2 != NULL)
+        otel_h2_close(e->h2);
     pthread_mutex_unlock(&e->lock);
     return OTEL_OK;
 }
@@ -440,10 +719,78 @@ static void otlp_after_fork(void *user_data)
 {
     otel_otlp *e = user_data;
     pthread_mutex_init(&e->lock, NULL);
-    otel_h2_close(e->h2);
+    if (e->h2 != NULL)
+        otel_h2_close(e->h2);
+    otel_tls_ctx_after_fork(e->tls);
+    if (e->http != NULL)
+        otel_otlp_http_after_fork(e->http);
 }
 
 /* ---- API ---------------------------------------------------------------- */
+
+/* The request header lines of an OTLP/HTTP POST ("Name: value"), into
+ * lines (room for 3 + e->n_custom), strings owned by *buf. */
+static int http_header_lines(const otel_otlp *e, char **lines, size_t *n, char **buf)
+{
+    size_t need = 128 + sizeof(OTLP_USER_AGENT);
+    for (size_t i = 0; i < e->n_custom; i++)
+        need += strlen(e->hdr_names[i]) + strlen(e->hdr_values[i]) + 3;
+    char *p = otel_malloc(need);
+    if (p == NULL)
+        return OTEL_ERR_NOMEM;
+    *buf = p;
+    size_t k = 0;
+    char *end = p + need;
+#define LINE(...)                                                                                  \
+    do {                                                                                           \
+        lines[k++] = p;                                                                            \
+        p += snprintf(p, (size_t)(end - p), __VA_ARGS__) + 1;                                      \
+    } while (0)
+    LINE("Content-Type: %s",
+         e->protocol == OTEL_OTLP_HTTP_JSON ? "application/json" : "application/x-protobuf");
+    if (e->gzip)
+        LINE("Content-Encoding: gzip");
+    if (!e->custom_user_agent)
+        LINE("User-Agent: %s", OTLP_USER_AGENT);
+    for (size_t i = 0; i < e->n_custom; i++)
+        LINE("%s: %s", e->hdr_names[i], e->hdr_values[i]);
+#undef LINE
+    *n = k;
+    return OTEL_OK;
+}
+
+/* The transport of e for cfg: an HTTP/2 client (and TLS context) for gRPC,
+ * a libcurl handle for OTLP/HTTP. */
+static int open_transport(otel_otlp *e, const otel_otlp_config *cfg, char *err, size_t errlen)
+{
+    otel_tls_config tc = {.ca_file = cfg->ca_file,
+                          .cert_file = cfg->client_cert,
+                          .key_file = cfg->client_key,
+                          .no_verify = cfg->tls_no_verify};
+    bool https = strncasecmp(e->endpoint, "https://", 8) == 0;
+    if (is_http(e->protocol)) {
+        char **lines = otel_calloc(3 + e->n_custom, sizeof(char *)), *buf = NULL;
+        size_t n = 0;
+        int rc = lines != NULL ? http_header_lines(e, lines, &n, &buf) : OTEL_ERR_NOMEM;
+        if (rc == OTEL_OK)
+            rc = otel_otlp_http_new(&e->http, e->endpoint, (const char *const *)lines, n,
+                                    https ? &tc : NULL, err, errlen);
+        otel_free(buf);
+        otel_free(lines);
+        if (rc == OTEL_OK && e->protocol == OTEL_OTLP_HTTP_JSON)
+            rc = otel_otlp_json_new(&e->json);
+        return rc;
+    }
+    otel_h2_endpoint ep;
+    int rc = otel_h2_endpoint_parse(e->endpoint, &ep, err, errlen);
+    if (rc == OTEL_OK && ep.tls)
+        rc = otel_tls_ctx_new(&e->tls, &tc, "\x02h2", err, errlen);
+    if (rc == OTEL_OK)
+        rc = otel_h2_new(&e->h2, &ep);
+    if (rc == OTEL_OK)
+        otel_h2_set_tls(e->h2, e->tls);
+    return rc;
+}
 
 int otel_otlp_new(otel_otlp **out, const otel_otlp_config *cfg, char *err, size_t errlen)
 {
@@ -457,28 +804,30 @@ int otel_otlp_new(otel_otlp **out, const otel_otlp_config *cfg, char *err, size_
     *out = NULL;
     if (cfg == NULL)
         cfg = &defaults;
-    const char *url = cfg->endpoint && cfg->endpoint[0] ? cfg->endpoint : OTLP_DEFAULT_ENDPOINT;
-    otel_h2_endpoint ep;
-    int rc = otel_h2_endpoint_parse(url, &ep, err, errlen);
+    char url[OTLP_URL_MAX];
+    int rc = otel_otlp_target(cfg, url, sizeof(url), err, errlen);
+    if (rc == OTEL_OK)
+        rc = otel_otlp_tls_check(cfg, err, errlen);
     if (rc != OTEL_OK)
-        return rc;
+        return rc == OTEL_ERR_RANGE ? OTEL_ERR_INVALID : rc;
     otel_otlp *e = otel_calloc(1, sizeof(*e));
     if (e == NULL || pthread_mutex_init(&e->lock, NULL) != 0) {
         otel_free(e);
         snprintf(err, errlen, "out of memory");
         return OTEL_ERR_NOMEM;
     }
+    e->protocol = cfg->protocol;
     e->gzip = cfg->gzip;
     e->timeout_ns = cfg->timeout_ns ? cfg->timeout_ns : OTLP_DEFAULT_TIMEOUT_NS;
     otel_retry_policy_default(&e->retry);
     rc = copy_headers(e, cfg, err, errlen);
     if (rc == OTEL_OK) {
         e->endpoint = otel_strdup(url);
-        rc = e->endpoint ? otel_h2_new(&e->h2, &ep) : OTEL_ERR_NOMEM;
+        rc = e->endpoint ? open_transport(e, cfg, err, errlen) : OTEL_ERR_NOMEM;
     }
     if (rc == OTEL_OK)
         rc = otel_grpc_framer_new(&e->framer);
-    if (rc == OTEL_OK)
+    if (rc == OTEL_OK && e->protocol != OTEL_OTLP_HTTP_JSON)
         rc = otel_otlp_encoder_new(&e->enc);
     if (rc != OTEL_OK) {
         if (rc == OTEL_ERR_NOMEM && err[0] == '\0')
@@ -495,6 +844,9 @@ void otel_otlp_del(otel_otlp *e)
     if (e == NULL)
         return;
     otel_h2_del(e->h2);
+    otel_tls_ctx_del(e->tls);
+    otel_otlp_http_del(e->http);
+    otel_otlp_json_del(e->json);
     otel_grpc_framer_del(e->framer);
     otel_otlp_encoder_del(e->enc);
     for (size_t i = 0; i < e->n_custom; i++) {
@@ -537,4 +889,5 @@ void otel_otlp_get_stats(const otel_otlp *e, otel_otlp_stats *out)
     out->connects = atomic_load(&e->connects);
     out->bytes_sent = atomic_load(&e->bytes_sent);
     out->rejected = atomic_load(&e->rejected);
+    out->tls_resumed = atomic_load(&e->tls_resumed);
 }

@@ -5,6 +5,7 @@
 
 #include "../core/text.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "google/rpc/error_details.pb-c.h"
@@ -862,4 +863,17 @@ int otel_otlp_decode_retry_info(const uint8_t *data, size_t len, uint64_t *delay
     }
     google__rpc__status__free_unpacked(st, NULL);
     return rc;
+}
+
+int otel_otlp_decode_status_message(const uint8_t *data, size_t len, char *msg, size_t cap)
+{
+    if (cap > 0)
+        msg[0] = '\0';
+    Google__Rpc__Status *st = google__rpc__status__unpack(NULL, len, data);
+    if (st == NULL)
+        return OTEL_ERR_PARSE;
+    if (cap > 0 && st->message != NULL)
+        snprintf(msg, cap, "%s", st->message);
+    google__rpc__status__free_unpacked(st, NULL);
+    return OTEL_OK;
 }

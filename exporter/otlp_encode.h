@@ -35,4 +35,8 @@ int otel_otlp_decode_response(const uint8_t *data, size_t len, int64_t *rejected
  * one was found, OTEL_ERR_PARSE otherwise. */
 int otel_otlp_decode_retry_info(const uint8_t *data, size_t len, uint64_t *delay_ns);
 
+/* Read a google.rpc.Status (the body of an OTLP/HTTP error answer): its
+ * message into msg (cap bytes, "" when none). Returns 0 or OTEL_ERR_PARSE. */
+int otel_otlp_decode_status_message(const uint8_t *data, size_t len, char *msg, size_t cap);
+
 #endif /* OTEL_OTLP_ENCODE_H */

@@ -22,11 +22,13 @@ if command -v pkg-config >/dev/null 2>&1; then
     need_pkg cmocka libcmocka-dev
     need_pkg zlib zlib1g-dev
     need_pkg libcurl libcurl4-openssl-dev
+    need_pkg openssl libssl-dev
 else
-    missing="$missing libmicrohttpd-dev libcjson-dev libnghttp2-dev libprotobuf-c-dev libcmocka-dev zlib1g-dev libcurl4-openssl-dev"
+    missing="$missing libmicrohttpd-dev libcjson-dev libnghttp2-dev libprotobuf-c-dev libcmocka-dev zlib1g-dev libcurl4-openssl-dev libssl-dev"
 fi
 need_cmd protoc-c protobuf-c-compiler
 need_cmd curl curl
+need_cmd openssl openssl
 need_cmd node nodejs
 need_cmd npm npm
 need_cmd systemd-socket-activate systemd

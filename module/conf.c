@@ -129,13 +129,61 @@ const conf_cmd mhd_otel_conf_cmds[] = {
      CONF_FIELD(console)},
     {.name = "otel_batch", .inner = CONF_BATCH, .flags = CONF_NOARGS | CONF_BLOCK},
 
+    {.name = "protocol",
+     .block = CONF_OTLP,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_protocol,
+     CONF_FIELD(otlp_protocol),
+     .env = {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"},
+     .env_set = mhd_otel_conf_env_lower,
+     .def = "grpc"},
+    /* Checked with the protocol once merged (check_otlp). */
     {.name = "endpoint",
      .block = CONF_OTLP,
      .flags = CONF_TAKE1,
      .set = mhd_otel_conf_set_str,
-     .check = mhd_otel_conf_check_endpoint,
-     CONF_FIELD(otlp_endpoint), /* NULL: the exporter's http://localhost:4317 */
+     .check = mhd_otel_conf_check_nonempty,
+     CONF_FIELD(otlp_endpoint), /* NULL: the exporter's, by protocol */
      .env = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"}},
+    {.name = "insecure",
+     .block = CONF_OTLP,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_flag,
+     CONF_FIELD(otlp_insecure),
+     .env = {"OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"},
+     .env_set = mhd_otel_conf_env_bool,
+     .def = "off"},
+    {.name = "ca_file",
+     .block = CONF_OTLP,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_str,
+     .check = mhd_otel_conf_check_nonempty,
+     CONF_FIELD(otlp_ca_file),
+     .env = {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"},
+     .env_set = mhd_otel_conf_env_raw},
+    {.name = "client_cert",
+     .block = CONF_OTLP,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_str,
+     .check = mhd_otel_conf_check_nonempty,
+     CONF_FIELD(otlp_client_cert),
+     .env = {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+             "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"},
+     .env_set = mhd_otel_conf_env_raw},
+    {.name = "client_key",
+     .block = CONF_OTLP,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_str,
+     .check = mhd_otel_conf_check_nonempty,
+     CONF_FIELD(otlp_client_key),
+     .env = {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"},
+     .env_set = mhd_otel_conf_env_raw},
+    {.name = "tls_verify",
+     .block = CONF_OTLP,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_flag,
+     CONF_FIELD(otlp_tls_verify),
+     .def = "on"},
     {.name = "header",
      .block = CONF_OTLP,
      .flags = CONF_TAKE2 | CONF_LIST | CONF_KEYED | CONF_HEADERS,
@@ -248,6 +296,9 @@ static void conf_clear(mhd_otel_conf *c)
     mhd_otel_conf_kv_free(c->resource_attrs, c->n_resource_attrs);
     otel_free(c->console_output);
     otel_free(c->otlp_endpoint);
+    otel_free(c->otlp_ca_file);
+    otel_free(c->otlp_client_cert);
+    otel_free(c->otlp_client_key);
     mhd_otel_conf_kv_free(c->otlp_headers, c->n_otlp_headers);
 }
 
@@ -620,6 +671,96 @@ static int check_batch(conf_parser *ps, otel_tracer_config *b)
                                b->max_queue_size);
 }
 
+/* The row index of the field at offset. */
+static size_t row_at(size_t offset)
+{
+    return (size_t)(mhd_otel_conf_row(offset) - mhd_otel_conf_cmds);
+}
+
+/* The variable of row i the environment set (the first of its two that
+ * is set and not empty). */
+static const char *env_var_of(const conf_parser *ps, size_t i)
+{
+    const conf_cmd *cmd = &mhd_otel_conf_cmds[i];
+    for (size_t k = 0; k < 2 && cmd->env[k] != NULL; k++) {
+        const char *v = ps->env_lookup != NULL ? ps->env_lookup(cmd->env[k]) : NULL;
+        if (v != NULL && v[0] != '\0')
+            return cmd->env[k];
+    }
+    return cmd->env[0];
+}
+
+/* The OTLP exporter's endpoint and TLS settings as a whole, once merged:
+ * the endpoint by the protocol's rules, TLS files loadable and only for
+ * https://. What the file got wrong is an error at its line; what the
+ * environment got wrong is warned about and ignored. */
+static int check_otlp(conf_parser *ps, mhd_otel_conf *c)
+{
+    char why[CONF_MSG];
+    size_t erow = row_at(offsetof(mhd_otel_conf, otlp_endpoint));
+    if (!c->otlp)
+        return OTEL_OK;
+    /* OTLP exporter spec, "Endpoint URLs for OTLP/HTTP". */
+    if (ps->line[erow] == 0 && ps->env_set[erow])
+        c->otlp_url_rule = strcmp(env_var_of(ps, erow), "OTEL_EXPORTER_OTLP_ENDPOINT") == 0
+                               ? OTEL_OTLP_URL_BASE
+                               : OTEL_OTLP_URL_AS_IS;
+    if (c->otlp_endpoint != NULL &&
+        otel_otlp_endpoint_check(c->otlp_endpoint, c->otlp_protocol, c->otlp_insecure, why,
+                                 sizeof(why)) != OTEL_OK) {
+        size_t line = ps->line[erow];
+        if (line == 0 && ps->line[row_at(offsetof(mhd_otel_conf, otlp_protocol))] != 0)
+            line = ps->line[row_at(offsetof(mhd_otel_conf, otlp_protocol))];
+        if (line != 0)
+            return mhd_otel_conf_error(ps, line, OTEL_ERR_PARSE, "%s (protocol %s)", why,
+                                       otel_otlp_protocol_name(c->otlp_protocol));
+        otel_log(OTEL_LOG_WARN, "environment %s: %s (protocol %s); ignored", env_var_of(ps, erow),
+                 why, otel_otlp_protocol_name(c->otlp_protocol));
+        otel_free(c->otlp_endpoint);
+        c->otlp_endpoint = NULL;
+        c->otlp_url_rule = OTEL_OTLP_URL_DEFAULT;
+    }
+    static const size_t tls_fields[] = {
+        offsetof(mhd_otel_conf, otlp_ca_file), offsetof(mhd_otel_conf, otlp_client_cert),
+        offsetof(mhd_otel_conf, otlp_client_key), offsetof(mhd_otel_conf, otlp_tls_verify)};
+    otel_otlp_config oc;
+    mhd_otel_conf_otlp(c, &oc);
+    if (otel_otlp_tls_check(&oc, why, sizeof(why)) == OTEL_OK)
+        return OTEL_OK;
+    size_t line = 0;
+    for (size_t k = 0; k < sizeof(tls_fields) / sizeof(tls_fields[0]); k++) {
+        size_t l = ps->line[row_at(tls_fields[k])];
+        if (l != 0 && (line == 0 || l < line))
+            line = l;
+    }
+    if (line != 0)
+        return mhd_otel_conf_error(ps, line, OTEL_ERR_PARSE, "%s", why);
+    /* Only the environment set them: all of its TLS settings go. */
+    for (size_t k = 0; k < 3; k++) {
+        size_t i = row_at(tls_fields[k]);
+        if (ps->env_set[i]) {
+            otel_log(OTEL_LOG_WARN, "environment %s: %s; ignored", env_var_of(ps, i), why);
+            mhd_otel_conf_field_drop(c, &mhd_otel_conf_cmds[i]);
+        }
+    }
+    return OTEL_OK;
+}
+
+void mhd_otel_conf_otlp(const mhd_otel_conf *c, otel_otlp_config *oc)
+{
+    memset(oc, 0, sizeof(*oc));
+    oc->endpoint = c->otlp_endpoint;
+    oc->url_rule = c->otlp_url_rule;
+    oc->protocol = c->otlp_protocol;
+    oc->insecure = c->otlp_insecure;
+    oc->gzip = c->otlp_gzip;
+    oc->timeout_ns = c->otlp_timeout_ns;
+    oc->ca_file = c->otlp_ca_file;
+    oc->client_cert = c->otlp_client_cert;
+    oc->client_key = c->otlp_client_key;
+    oc->tls_no_verify = !c->otlp_tls_verify;
+}
+
 /* ---- whole conf ---------------------------------------------------------- */
 
 /* The parts of a load: the file's values, the environment's, which rows
@@ -667,6 +808,8 @@ static int conf_build(mhd_otel_conf **out, const char *name, const char *text, s
         rc = conf_merge(&ps, c, &ld->file, &ld->env);
     if (rc == OTEL_OK)
         rc = check_batch(&ps, &c->batch);
+    if (rc == OTEL_OK)
+        rc = check_otlp(&ps, c);
     if (rc == OTEL_OK)
         c->batch.sampler = c->sampler;
     if (ld != NULL) {

@@ -9,6 +9,7 @@
 #include "../core/otel.h"
 #include "../core/propagation.h"
 #include "../exporter/console.h"
+#include "../exporter/otlp.h"
 
 typedef struct mhd_otel_kv_str {
     char *key;
@@ -46,11 +47,23 @@ typedef struct mhd_otel_conf {
     otel_console_format console_format; /* default json */
     char *console_output;               /* "stdout" (default), "stderr" or a path */
 
-    bool otlp;                     /* an otel_exporter otlp block, OTEL_TRACES_EXPORTER=otlp,
-                                      or no exporter named anywhere (the spec default) */
-    char *otlp_endpoint;           /* endpoint / OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT;
-                                      NULL = http://localhost:4317 */
-    mhd_otel_kv_str *otlp_headers; /* header NAME VALUE / OTEL_EXPORTER_OTLP_[TRACES_]HEADERS */
+    bool otlp;                        /* an otel_exporter otlp block, OTEL_TRACES_EXPORTER=otlp,
+                                         or no exporter named anywhere (the spec default) */
+    otel_otlp_protocol otlp_protocol; /* protocol / OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL;
+                                         default grpc */
+    char *otlp_endpoint;              /* endpoint / OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT;
+                                         NULL = the protocol's default (port 4317 / 4318) */
+    otel_otlp_url_rule otlp_url_rule; /* how an OTLP/HTTP endpoint becomes the URL: as the
+                                         file's, OTEL_EXPORTER_OTLP_ENDPOINT's or
+                                         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT's (set after
+                                         the merge) */
+    bool otlp_insecure;               /* insecure / ..._INSECURE: a grpc endpoint without
+                                         scheme in cleartext */
+    char *otlp_ca_file;               /* ca_file / ..._CERTIFICATE; NULL: system store */
+    char *otlp_client_cert;           /* client_cert / ..._CLIENT_CERTIFICATE */
+    char *otlp_client_key;            /* client_key / ..._CLIENT_KEY */
+    bool otlp_tls_verify;             /* tls_verify on|off; default on */
+    mhd_otel_kv_str *otlp_headers;    /* header NAME VALUE / OTEL_EXPORTER_OTLP_[TRACES_]HEADERS */
     size_t n_otlp_headers;
     bool otlp_gzip;           /* compression gzip|none / ..._COMPRESSION */
     uint64_t otlp_timeout_ns; /* timeout / ..._TIMEOUT (ms); default 10 s */
@@ -82,5 +95,9 @@ int mhd_otel_conf_from_env(mhd_otel_conf **out, mhd_otel_env_fn env_lookup, char
                            size_t errlen);
 
 void mhd_otel_conf_del(mhd_otel_conf *conf);
+
+/* The OTLP exporter's settings of conf (strings borrowed from it), headers
+ * aside. */
+void mhd_otel_conf_otlp(const mhd_otel_conf *c, otel_otlp_config *oc);
 
 #endif /* MHD_OTEL_CONF_H */

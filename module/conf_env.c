@@ -85,19 +85,42 @@ static int set_word(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c, cons
 
 /* ---- setters ------------------------------------------------------------- */
 
-/* OTEL_SDK_DISABLED: true or false, in any case; true turns tracing off. */
-int mhd_otel_conf_env_disabled(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,
-                               const char *var, const char *value)
+/* A Boolean of the environment specification ("Configuration types"):
+ * true or false, in any case. */
+static int env_boolean(conf_parser *ps, const char *value, bool *out)
 {
     char a[CONF_SHOW], buf[8];
     bool ok = trim_copy(value, true, buf, sizeof(buf));
-    (void)var;
     if (ok && (strcmp(buf, "true") == 0 || strcmp(buf, "false") == 0)) {
-        *(bool *)mhd_otel_conf_field(c, cmd) = strcmp(buf, "false") == 0;
+        *out = strcmp(buf, "true") == 0;
         return OTEL_OK;
     }
     return mhd_otel_conf_error(ps, 0, OTEL_ERR_PARSE, "expected \"true\" or \"false\", got \"%s\"",
                                SHOW(value, a));
+}
+
+/* OTEL_SDK_DISABLED: true turns tracing off. */
+int mhd_otel_conf_env_disabled(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,
+                               const char *var, const char *value)
+{
+    bool v;
+    (void)var;
+    int rc = env_boolean(ps, value, &v);
+    if (rc == OTEL_OK)
+        *(bool *)mhd_otel_conf_field(c, cmd) = !v;
+    return rc;
+}
+
+/* A Boolean variable for a flag. */
+int mhd_otel_conf_env_bool(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c, const char *var,
+                           const char *value)
+{
+    bool v;
+    (void)var;
+    int rc = env_boolean(ps, value, &v);
+    if (rc == OTEL_OK)
+        *(bool *)mhd_otel_conf_field(c, cmd) = v;
+    return rc;
 }
 
 /* The value as it is, one word of the file's syntax. */

@@ -156,11 +156,14 @@ int mhd_otel_conf_check_nonempty(conf_parser *ps, const conf_cmd *cmd, const mhd
 int mhd_otel_conf_check_path(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg);
 int mhd_otel_conf_check_route(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg);
 int mhd_otel_conf_check_header_name(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg);
-int mhd_otel_conf_check_endpoint(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg);
+int mhd_otel_conf_set_protocol(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,
+                               mhd_otel_tok *args, size_t n);
 
 /* conf_env.c: the environment setters the table names. */
 int mhd_otel_conf_env_disabled(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,
                                const char *var, const char *value);
+int mhd_otel_conf_env_bool(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c, const char *var,
+                           const char *value);
 int mhd_otel_conf_env_raw(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c, const char *var,
                           const char *value);
 int mhd_otel_conf_env_lower(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c, const char *var,

@@ -188,17 +188,6 @@ int mhd_otel_conf_check_header_name(conf_parser *ps, const conf_cmd *cmd, const 
     return OTEL_OK;
 }
 
-/* The OTLP exporter's rules (otel_otlp_endpoint_check): its reason names
- * the endpoint. */
-int mhd_otel_conf_check_endpoint(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg)
-{
-    char why[CONF_MSG], a[CONF_MSG];
-    if (otel_otlp_endpoint_check(arg->text, why, sizeof(why)) == OTEL_OK)
-        return OTEL_OK;
-    (void)cmd;
-    return mhd_otel_conf_error(ps, arg->line, OTEL_ERR_PARSE, "%s", SHOW(why, a));
-}
-
 /* The OTLP exporter's rules (otel_otlp_header_check). The message names the
  * header, never its value: values carry API keys. */
 int mhd_otel_conf_header_check(conf_parser *ps, size_t line, const char *name, const char *value)
@@ -259,6 +248,26 @@ int mhd_otel_conf_set_enum(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *
 {
     (void)n;
     return enum_lookup(ps, cmd, &args[0], (int *)field(c, cmd));
+}
+
+/* The OTLP exporter's protocol names (otel_otlp_protocol_name); the field
+ * is an otel_otlp_protocol. */
+int mhd_otel_conf_set_protocol(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,
+                               mhd_otel_tok *args, size_t n)
+{
+    conf_enum names[8];
+    size_t k = 0;
+    const char *name;
+    (void)n;
+    while (k + 1 < sizeof(names) / sizeof(names[0]) &&
+           (name = otel_otlp_protocol_name((otel_otlp_protocol)k)) != NULL) {
+        names[k] = (conf_enum){name, (int)k};
+        k++;
+    }
+    names[k] = (conf_enum){NULL, 0};
+    conf_cmd row = *cmd;
+    row.post = names;
+    return enum_lookup(ps, &row, &args[0], (int *)field(c, cmd));
 }
 
 /* post: conf_enum names with the values 0 and 1; the field is a bool. */

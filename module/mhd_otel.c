@@ -79,13 +79,10 @@ static int add_otlp(mhd_otel *m, char *err, size_t errlen)
             h[i].value = c->otlp_headers[i].value;
         }
     }
-    otel_otlp_config oc = {
-        .endpoint = c->otlp_endpoint,
-        .headers = h,
-        .n_headers = c->n_otlp_headers,
-        .gzip = c->otlp_gzip,
-        .timeout_ns = c->otlp_timeout_ns,
-    };
+    otel_otlp_config oc;
+    mhd_otel_conf_otlp(c, &oc);
+    oc.headers = h;
+    oc.n_headers = c->n_otlp_headers;
     char why[256] = "";
     otel_otlp *o;
     int rc = otel_otlp_new(&o, &oc, why, sizeof(why));
@@ -94,6 +91,10 @@ static int add_otlp(mhd_otel *m, char *err, size_t errlen)
         snprintf(err, errlen, "otlp exporter: %s", why[0] ? why : otel_strerror(rc));
         return rc;
     }
+    if (oc.tls_no_verify)
+        otel_log(OTEL_LOG_WARN,
+                 "otlp exporter: tls_verify off: the collector's certificate is not checked; "
+                 "anyone on the path can read and alter the spans");
     otel_exporter *e;
     rc = otel_otlp_exporter(o, &e); /* takes o */
     return rc == OTEL_OK ? otel_tracer_add_exporter(m->tracer, e) : rc;
@@ -234,9 +235,16 @@ const char *mhd_otel_describe(const mhd_otel *m, char *buf, size_t cap)
     if (n < cap && c->console)
         n += (size_t)snprintf(buf + n, cap - n, " console (%s)%s", c->console_output,
                               c->otlp ? "," : "");
-    if (n < cap && c->otlp)
-        n += (size_t)snprintf(buf + n, cap - n, " otlp (%s)",
-                              c->otlp_endpoint ? c->otlp_endpoint : "http://localhost:4317");
+    if (n < cap && c->otlp) {
+        otel_otlp_config oc;
+        char url[512];
+        mhd_otel_conf_otlp(c, &oc);
+        if (otel_otlp_target(&oc, url, sizeof(url), NULL, 0) != OTEL_OK)
+            snprintf(url, sizeof(url), "?");
+        n += (size_t)snprintf(
+            buf + n, cap - n, " otlp (%s%s%s)", url, oc.protocol == OTEL_OTLP_GRPC ? "" : ", ",
+            oc.protocol == OTEL_OTLP_GRPC ? "" : otel_otlp_protocol_name(oc.protocol));
+    }
     if (n < cap && !c->console && !c->otlp)
         n += (size_t)snprintf(buf + n, cap - n, " none");
     if (n < cap) {
