@@ -3,6 +3,8 @@
  * decodes the receiver's answers (protobuf-c). */
 #include "otlp_encode.h"
 
+#include "otlp_common.h"
+
 #include "../core/text.h"
 
 #include <stdio.h>
@@ -14,11 +16,17 @@
 
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse pb_response;
 
-#define FLAGS_HAS_IS_REMOTE                                                                        \
-    OPENTELEMETRY__PROTO__TRACE__V1__SPAN_FLAGS__SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
-#define FLAGS_IS_REMOTE                                                                            \
-    OPENTELEMETRY__PROTO__TRACE__V1__SPAN_FLAGS__SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
-#define FLAGS_TRACE_MASK OPENTELEMETRY__PROTO__TRACE__V1__SPAN_FLAGS__SPAN_FLAGS_TRACE_FLAGS_MASK
+_Static_assert(
+    OTEL_OTLP_FLAGS_HAS_IS_REMOTE ==
+        OPENTELEMETRY__PROTO__TRACE__V1__SPAN_FLAGS__SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK,
+    "SpanFlags as in trace.proto");
+_Static_assert(OTEL_OTLP_FLAGS_IS_REMOTE ==
+                   OPENTELEMETRY__PROTO__TRACE__V1__SPAN_FLAGS__SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK,
+               "SpanFlags as in trace.proto");
+_Static_assert(OTEL_OTLP_FLAGS_TRACE_MASK ==
+                   OPENTELEMETRY__PROTO__TRACE__V1__SPAN_FLAGS__SPAN_FLAGS_TRACE_FLAGS_MASK,
+               "SpanFlags as in trace.proto");
+
 #define RETRY_INFO_TYPE "google.rpc.RetryInfo"
 #define NS_PER_S UINT64_C(1000000000)
 
@@ -179,67 +187,6 @@ static const otel_resource *span_resource(const otel_span_data *s)
     return s->resource;
 }
 
-static size_t span_attr_count(const otel_span_data *s)
-{
-    return s->n_attrs <= OTEL_SPAN_MAX_ATTRS ? s->n_attrs : OTEL_SPAN_MAX_ATTRS;
-}
-
-static size_t span_event_count(const otel_span_data *s)
-{
-    return s->n_events <= OTEL_SPAN_MAX_EVENTS ? s->n_events : OTEL_SPAN_MAX_EVENTS;
-}
-
-/* Attributes of event ev that lie inside the span's ev_attrs. */
-static size_t event_attr_count(const otel_span_data *s, const otel_event *ev)
-{
-    size_t used =
-        s->n_ev_attrs <= OTEL_SPAN_MAX_EVENT_ATTRS ? s->n_ev_attrs : OTEL_SPAN_MAX_EVENT_ATTRS;
-    if (ev->attr_first >= used)
-        return 0;
-    size_t room = used - ev->attr_first;
-    return ev->attr_count <= room ? ev->attr_count : room;
-}
-
-static size_t span_link_count(const otel_span_data *s)
-{
-    return s->n_links <= OTEL_SPAN_MAX_LINKS ? s->n_links : OTEL_SPAN_MAX_LINKS;
-}
-
-static size_t str_len(const char *s)
-{
-    return s != NULL ? strlen(s) : 0;
-}
-
-/* The tracestate's length (the core keeps it NUL-terminated at that). */
-static size_t tracestate_len(const otel_span_data *s)
-{
-    return s->tracestate_len < sizeof(s->tracestate) ? s->tracestate_len : 0;
-}
-
-/* The key's length: key_len, the core's strlen of it. */
-static inline size_t key_len(const otel_attr *a)
-{
-    return a->key != NULL ? a->key_len : 0;
-}
-
-static inline size_t value_len(const otel_attr *a)
-{
-    return a->v.s.ptr != NULL ? a->v.s.len : 0;
-}
-
-static uint32_t span_flags(const otel_span_data *s)
-{
-    return ((uint32_t)s->ctx.trace_flags & FLAGS_TRACE_MASK) | FLAGS_HAS_IS_REMOTE |
-           (s->parent_is_remote ? (uint32_t)FLAGS_IS_REMOTE : 0u);
-}
-
-/* A link's flags: its trace flags, and whether its context is remote. */
-static uint32_t link_flags(const otel_link *l)
-{
-    return ((uint32_t)l->ctx.trace_flags & FLAGS_TRACE_MASK) | FLAGS_HAS_IS_REMOTE |
-           (l->ctx.is_remote ? (uint32_t)FLAGS_IS_REMOTE : 0u);
-}
-
 /* ---- sizes (first pass: arithmetic only) ---------------------------------- */
 
 /* Bytes of v as a varint: 1 to 10. */
@@ -292,7 +239,7 @@ static inline size_t any_size(const otel_attr *a)
 {
     switch (a->type) {
     case OTEL_ATTR_STRING:
-        return len_field_size(value_len(a)); /* a set oneof member: "" too */
+        return len_field_size(otel_otlp_value_len(a)); /* a set oneof member: "" too */
     case OTEL_ATTR_STRING_ARRAY:
         break; /* array_any_size */
     case OTEL_ATTR_BOOL:
@@ -307,7 +254,7 @@ static inline size_t any_size(const otel_attr *a)
 
 static inline size_t kv_size(const otel_attr *a, size_t any)
 {
-    return opt_len_field_size(key_len(a)) + len_field_size(any);
+    return opt_len_field_size(otel_otlp_key_len(a)) + len_field_size(any);
 }
 
 __attribute__((noinline, cold)) static size_t array_any_size(const otel_attr *a)
@@ -329,8 +276,8 @@ static size_t attrs_size(const otel_attr *attrs, size_t n)
 
 static size_t event_size(const otel_span_data *s, const otel_event *ev)
 {
-    size_t size = (ev->time_ns != 0 ? 9 : 0) + opt_len_field_size(str_len(ev->name));
-    size += attrs_size(&s->ev_attrs[ev->attr_first], event_attr_count(s, ev));
+    size_t size = (ev->time_ns != 0 ? 9 : 0) + opt_len_field_size(otel_otlp_str_len(ev->name));
+    size += attrs_size(&s->ev_attrs[ev->attr_first], otel_otlp_event_attr_count(s, ev));
     if (ev->dropped_attrs != 0)
         size += 1 + varint_size(ev->dropped_attrs);
     return size;
@@ -339,12 +286,12 @@ static size_t event_size(const otel_span_data *s, const otel_event *ev)
 /* trace_id, span_id, trace_state, flags (never 0: HAS_IS_REMOTE is set) */
 static size_t link_size(const otel_link *l)
 {
-    return 18 + 10 + opt_len_field_size(str_len(l->tracestate)) + 1 + 4;
+    return 18 + 10 + opt_len_field_size(otel_otlp_str_len(l->tracestate)) + 1 + 4;
 }
 
 static size_t status_size(const otel_span_data *s)
 {
-    size_t size = opt_len_field_size(str_len(s->status_message));
+    size_t size = opt_len_field_size(otel_otlp_str_len(s->status_message));
     if (s->status != 0)
         size += 1 + int32_size((int32_t)s->status);
     return size;
@@ -353,25 +300,25 @@ static size_t status_size(const otel_span_data *s)
 /* Bytes of span s's Span message; its name's length goes to *name_len. */
 static size_t span_size(const otel_span_data *s, uint32_t *name_len)
 {
-    size_t nl = str_len(s->name);
+    size_t nl = otel_otlp_str_len(s->name);
     *name_len = (uint32_t)nl;
     size_t size = 18 + 10; /* trace_id, span_id */
-    size += opt_len_field_size(tracestate_len(s));
+    size += opt_len_field_size(otel_otlp_tracestate_len(s));
     if (s->has_parent)
         size += 10;
     size += opt_len_field_size(nl);
     if (s->kind != 0)
         size += 1 + int32_size((int32_t)s->kind);
     size += (s->start_ns != 0 ? 9 : 0) + (s->end_ns != 0 ? 9 : 0);
-    size += attrs_size(s->attrs, span_attr_count(s));
+    size += attrs_size(s->attrs, otel_otlp_attr_count(s));
     if (s->dropped_attrs != 0)
         size += 1 + varint_size(s->dropped_attrs);
-    size_t ne = span_event_count(s);
+    size_t ne = otel_otlp_event_count(s);
     for (size_t j = 0; j < ne; j++)
         size += len_field_size(event_size(s, &s->events[j]));
     if (s->dropped_events != 0)
         size += 1 + varint_size(s->dropped_events);
-    size_t nk = span_link_count(s);
+    size_t nk = otel_otlp_link_count(s);
     for (size_t j = 0; j < nk; j++)
         size += len_field_size(link_size(&s->links[j]));
     if (s->dropped_links != 0)
@@ -395,7 +342,7 @@ static size_t resource_size(const otel_resource *r)
     for (size_t i = 0; i < n; i++) {
         const char *key, *value;
         otel_resource_at(r, i, &key, &value);
-        size += len_field_size(str_kv_size(str_len(key), str_len(value)));
+        size += len_field_size(str_kv_size(otel_otlp_str_len(key), otel_otlp_str_len(value)));
     }
     return size;
 }
@@ -462,7 +409,7 @@ __attribute__((noinline, cold)) static uint8_t *put_array_kv(uint8_t *p, uint8_t
                                                              const otel_attr *a)
 {
     const char *pos = NULL, *e;
-    size_t len, inner = str_array_size(a), kl = key_len(a);
+    size_t len, inner = str_array_size(a), kl = otel_otlp_key_len(a);
     p = put_len(p, tag, kv_size(a, len_field_size(inner)));
     if (kl > 0)
         p = put_bytes(p, KV_KEY, a->key, kl);
@@ -478,14 +425,14 @@ __attribute__((noinline, cold)) static uint8_t *put_array_kv(uint8_t *p, uint8_t
 /* A KeyValue with a scalar value. */
 static uint8_t *put_kv(uint8_t *p, uint8_t tag, const otel_attr *a)
 {
-    size_t any = any_size(a), kl = key_len(a);
+    size_t any = any_size(a), kl = otel_otlp_key_len(a);
     p = put_len(p, tag, kv_size(a, any));
     if (kl > 0)
         p = put_bytes(p, KV_KEY, a->key, kl);
     p = put_len(p, KV_VALUE, any);
     switch (a->type) {
     case OTEL_ATTR_STRING:
-        p = put_bytes(p, ANY_STRING, a->v.s.ptr, value_len(a));
+        p = put_bytes(p, ANY_STRING, a->v.s.ptr, otel_otlp_value_len(a));
         break;
     case OTEL_ATTR_STRING_ARRAY: /* put_array_kv */
         break;
@@ -533,10 +480,11 @@ static uint8_t *put_event(uint8_t *p, const otel_span_data *s, const otel_event 
         *p++ = EV_TIME;
         p = put_fixed64(p, ev->time_ns);
     }
-    size_t nl = str_len(ev->name);
+    size_t nl = otel_otlp_str_len(ev->name);
     if (nl > 0)
         p = put_bytes(p, EV_NAME, ev->name, nl);
-    p = put_attrs(p, EV_ATTRIBUTES, &s->ev_attrs[ev->attr_first], event_attr_count(s, ev));
+    p = put_attrs(p, EV_ATTRIBUTES, &s->ev_attrs[ev->attr_first],
+                  otel_otlp_event_attr_count(s, ev));
     if (ev->dropped_attrs != 0) {
         *p++ = EV_DROPPED_ATTRS;
         p = put_varint(p, ev->dropped_attrs);
@@ -549,17 +497,17 @@ static uint8_t *put_link(uint8_t *p, const otel_link *l)
     p = put_len(p, SPAN_LINKS, link_size(l));
     p = put_bytes(p, LINK_TRACE_ID, l->ctx.trace_id, sizeof(l->ctx.trace_id));
     p = put_bytes(p, LINK_SPAN_ID, l->ctx.span_id, sizeof(l->ctx.span_id));
-    size_t tl = str_len(l->tracestate);
+    size_t tl = otel_otlp_str_len(l->tracestate);
     if (tl > 0)
         p = put_bytes(p, LINK_TRACE_STATE, l->tracestate, tl);
     *p++ = LINK_FLAGS;
-    return put_fixed32(p, link_flags(l));
+    return put_fixed32(p, otel_otlp_link_flags(l));
 }
 
 static uint8_t *put_status(uint8_t *p, const otel_span_data *s)
 {
     p = put_len(p, SPAN_STATUS, status_size(s));
-    size_t ml = str_len(s->status_message);
+    size_t ml = otel_otlp_str_len(s->status_message);
     if (ml > 0)
         p = put_bytes(p, STATUS_MESSAGE, s->status_message, ml);
     if (s->status != 0) {
@@ -575,7 +523,7 @@ static uint8_t *put_span(uint8_t *p, const otel_span_data *s, const span_plan *p
     p = put_len(p, SS_SPANS, pl->size);
     p = put_bytes(p, SPAN_TRACE_ID, s->ctx.trace_id, sizeof(s->ctx.trace_id));
     p = put_bytes(p, SPAN_SPAN_ID, s->ctx.span_id, sizeof(s->ctx.span_id));
-    size_t tl = tracestate_len(s);
+    size_t tl = otel_otlp_tracestate_len(s);
     if (tl > 0)
         p = put_bytes(p, SPAN_TRACE_STATE, s->tracestate, tl);
     if (s->has_parent)
@@ -594,19 +542,19 @@ static uint8_t *put_span(uint8_t *p, const otel_span_data *s, const span_plan *p
         *p++ = SPAN_END;
         p = put_fixed64(p, s->end_ns);
     }
-    p = put_attrs(p, SPAN_ATTRIBUTES, s->attrs, span_attr_count(s));
+    p = put_attrs(p, SPAN_ATTRIBUTES, s->attrs, otel_otlp_attr_count(s));
     if (s->dropped_attrs != 0) {
         *p++ = SPAN_DROPPED_ATTRS;
         p = put_varint(p, s->dropped_attrs);
     }
-    size_t ne = span_event_count(s);
+    size_t ne = otel_otlp_event_count(s);
     for (size_t j = 0; j < ne; j++)
         p = put_event(p, s, &s->events[j]);
     if (s->dropped_events != 0) {
         *p++ = SPAN_DROPPED_EVENTS;
         p = put_varint(p, s->dropped_events);
     }
-    size_t nk = span_link_count(s);
+    size_t nk = otel_otlp_link_count(s);
     for (size_t j = 0; j < nk; j++)
         p = put_link(p, &s->links[j]);
     if (s->dropped_links != 0) {
@@ -616,7 +564,7 @@ static uint8_t *put_span(uint8_t *p, const otel_span_data *s, const span_plan *p
     if (s->status != OTEL_STATUS_UNSET)
         p = put_status(p, s);
     p = put_varint(p, SPAN_FLAGS_TAG);
-    return put_fixed32(p, span_flags(s));
+    return put_fixed32(p, otel_otlp_span_flags(s));
 }
 
 /* Group g's ResourceSpans up to the first Span: the Resource, then the
@@ -630,7 +578,8 @@ static uint8_t *put_group_head(uint8_t *p, const otel_otlp_encoder *e, size_t g)
     for (size_t i = 0; i < nr; i++) {
         const char *key, *value;
         otel_resource_at(r, i, &key, &value);
-        p = put_str_kv(p, RES_ATTRIBUTES, key, str_len(key), value, str_len(value));
+        p = put_str_kv(p, RES_ATTRIBUTES, key, otel_otlp_str_len(key), value,
+                       otel_otlp_str_len(value));
     }
     p = put_len(p, RS_SCOPE_SPANS, scope_spans_size(e, g));
     p = put_len(p, SS_SCOPE, e->scope_size);
@@ -729,23 +678,6 @@ static void write_batch(otel_otlp_encoder *e, const otel_span_data *const *spans
 
 /* ---- decoding ------------------------------------------------------------ */
 
-/* Copy s into out (cap bytes, NUL-terminated), cut at a UTF-8 character
- * boundary when it does not fit. */
-static void copy_message(char *out, size_t cap, const char *s)
-{
-    if (cap == 0)
-        return;
-    size_t len = s != NULL ? strlen(s) : 0;
-    if (len > cap - 1) {
-        len = cap - 1;
-        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-            len--;
-    }
-    if (len > 0)
-        memcpy(out, s, len);
-    out[len] = '\0';
-}
-
 /* True for "type.googleapis.com/google.rpc.RetryInfo" (any host part). */
 static bool is_retry_info(const char *type_url)
 {
@@ -824,7 +756,7 @@ int otel_otlp_decode_response(const uint8_t *data, size_t len, int64_t *rejected
                               size_t cap)
 {
     *rejected = 0;
-    copy_message(msg, cap, "");
+    otel_otlp_copy_message(msg, cap, "");
     if (len == 0)
         return 0;
     pb_response *r =
@@ -835,7 +767,7 @@ int otel_otlp_decode_response(const uint8_t *data, size_t len, int64_t *rejected
     if (r->partial_success != NULL) {
         int64_t k = r->partial_success->rejected_spans;
         *rejected = k > 0 ? k : 0;
-        copy_message(msg, cap, r->partial_success->error_message);
+        otel_otlp_copy_message(msg, cap, r->partial_success->error_message);
     }
     opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(r,
                                                                                              NULL);

@@ -15,6 +15,7 @@
 
 #include "../../core/alloc.h"
 #include "../../exporter/otlp_encode.h"
+#include "../lib/span_data.h"
 
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
@@ -31,8 +32,6 @@ typedef Opentelemetry__Proto__Trace__V1__Span__Link pb_link;
 typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
 typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
 
-#define T_START_NS UINT64_C(1764000000123456789) /* above 2^53: a double rounds it */
-
 #define ANY_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
 #define ANY_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
 #define ANY_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
@@ -48,163 +47,12 @@ static int reset_alloc(void **state)
     return 0;
 }
 
-/* A resource of service_name plus, when env is not NULL,
- * deployment.environment. Caller frees with otel_resource_del. */
-static otel_resource *make_resource(const char *service_name, const char *env)
-{
-    otel_resource *r = NULL;
-    assert_int_equal(otel_resource_new(&r, service_name), OTEL_OK);
-    if (env != NULL)
-        assert_int_equal(otel_resource_set(r, "deployment.environment", env), OTEL_OK);
-    return r;
-}
-
-/* What an exporter is given of an ended server span of resource r (may be
- * NULL): root, sampled, ids derived from seed. Strings point at static
- * storage. Caller frees with free(). */
-static otel_span_data *make_span(const otel_resource *r, const char *name, unsigned seed)
-{
-    otel_span_data *s = calloc(1, sizeof(*s));
-    assert_non_null(s);
-    for (int i = 0; i < 16; i++)
-        s->ctx.trace_id[i] = (uint8_t)(0xa0 + i + seed * 3);
-    for (int i = 0; i < 8; i++)
-        s->ctx.span_id[i] = (uint8_t)(0x10 + i + seed * 7);
-    s->ctx.span_id[0] = (uint8_t)(seed >> 8);
-    s->ctx.span_id[1] = (uint8_t)seed;
-    s->ctx.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
-    s->kind = OTEL_SPAN_KIND_SERVER;
-    s->status = OTEL_STATUS_UNSET;
-    s->status_message = "";
-    s->name = name;
-    s->start_ns = T_START_NS + seed;
-    s->end_ns = T_START_NS + seed + 1234567;
-    s->resource = r;
-    return s;
-}
-
-static void set_parent(otel_span_data *s, bool remote)
-{
-    for (int i = 0; i < 8; i++)
-        s->parent_span_id[i] = (uint8_t)(0xc0 + i);
-    s->has_parent = true;
-    s->parent_is_remote = remote;
-}
-
-static otel_attr *next_attr(otel_span_data *s)
-{
-    assert_true(s->n_attrs < OTEL_SPAN_MAX_ATTRS);
-    return &s->attrs[s->n_attrs++];
-}
-
-static void attr_str(otel_attr *a, const char *key, const char *v)
-{
-    a->key = key;
-    a->key_len = (uint16_t)strlen(key);
-    a->type = OTEL_ATTR_STRING;
-    a->v.s.ptr = v;
-    a->v.s.len = (uint32_t)strlen(v);
-}
-
-static void attr_int(otel_attr *a, const char *key, int64_t v)
-{
-    a->key = key;
-    a->key_len = (uint16_t)strlen(key);
-    a->type = OTEL_ATTR_INT;
-    a->v.i = v;
-}
-
-static void attr_bool(otel_attr *a, const char *key, bool v)
-{
-    a->key = key;
-    a->key_len = (uint16_t)strlen(key);
-    a->type = OTEL_ATTR_BOOL;
-    a->v.b = v;
-}
-
-static void attr_double(otel_attr *a, const char *key, double v)
-{
-    a->key = key;
-    a->key_len = (uint16_t)strlen(key);
-    a->type = OTEL_ATTR_DOUBLE;
-    a->v.d = v;
-}
-
-/* Append an event with n attributes taken from attrs. */
-static void add_event(otel_span_data *s, const char *name, uint64_t time_ns, const otel_attr *attrs,
-                      size_t n, uint32_t dropped)
-{
-    assert_true(s->n_events < OTEL_SPAN_MAX_EVENTS);
-    assert_true(s->n_ev_attrs + n <= OTEL_SPAN_MAX_EVENT_ATTRS);
-    otel_event *ev = &s->events[s->n_events++];
-    ev->name = name;
-    ev->time_ns = time_ns;
-    ev->attr_first = s->n_ev_attrs;
-    ev->attr_count = (uint16_t)n;
-    ev->dropped_attrs = dropped;
-    for (size_t i = 0; i < n; i++)
-        s->ev_attrs[s->n_ev_attrs++] = attrs[i];
-}
-
-/* Append a link to a context derived from seed. */
-static void add_link(otel_span_data *s, unsigned seed, const char *tracestate, uint8_t flags,
-                     bool remote)
-{
-    assert_true(s->n_links < OTEL_SPAN_MAX_LINKS);
-    otel_link *l = &s->links[s->n_links++];
-    for (int i = 0; i < 16; i++)
-        l->ctx.trace_id[i] = (uint8_t)(0x30 + i + seed * 5);
-    for (int i = 0; i < 8; i++)
-        l->ctx.span_id[i] = (uint8_t)(0x70 + i + seed * 11);
-    l->ctx.trace_flags = flags;
-    l->ctx.is_remote = remote;
-    l->tracestate = tracestate;
-}
-
-/* A span with everything the core records: a remote parent, tracestate,
- * attributes of each type, two events, dropped counts, an error status. */
-static otel_span_data *make_full_span(const otel_resource *r, unsigned seed)
-{
-    otel_span_data *s = make_span(r, "GET /hello/{name}", seed);
-    set_parent(s, true);
-    const char ts[] = "vendor=abc,other=1";
-    memcpy(s->tracestate, ts, sizeof(ts));
-    s->tracestate_len = (uint16_t)(sizeof(ts) - 1);
-    attr_str(next_attr(s), "http.request.method", "GET");
-    attr_int(next_attr(s), "http.response.status_code", 500 + (int64_t)seed % 7);
-    attr_bool(next_attr(s), "app.cache_hit", seed % 2 == 0);
-    attr_double(next_attr(s), "app.ratio", 0.25 * seed);
-    s->dropped_attrs = seed % 3;
-    otel_attr ea[3];
-    attr_str(&ea[0], "exception.type", "E_IO");
-    attr_str(&ea[1], "exception.message", "disk gone");
-    attr_int(&ea[2], "retry", (int64_t)seed);
-    add_event(s, "exception", T_START_NS + 10 + seed, ea, 2, 1);
-    add_event(s, "retry", T_START_NS + 20 + seed, &ea[2], 1, 0);
-    s->dropped_events = 2;
-    s->status = OTEL_STATUS_ERROR;
-    s->status_message = "upstream failed";
-    return s;
-}
-
-/* spans as the encoder reads them. */
-static const otel_span_data *const *ro(otel_span_data *const *spans)
-{
-    return (const otel_span_data *const *)spans;
-}
-
-static void free_spans(otel_span_data **spans, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(spans[i]);
-}
-
 /* Encode spans with e and unpack the result; free with free_request. */
 static pb_request *encode_with(otel_otlp_encoder *e, otel_span_data *const *spans, size_t n)
 {
     const uint8_t *data = NULL;
     size_t len = 0;
-    assert_int_equal(otel_otlp_encode(e, ro(spans), n, &data, &len), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e, sd_ro(spans), n, &data, &len), OTEL_OK);
     assert_non_null(data);
     assert_true(len > 0);
     pb_request *req =
@@ -592,7 +440,7 @@ static void assert_same_bytes_with(otel_otlp_encoder *e, otel_span_data *const *
 {
     const uint8_t *data = NULL;
     size_t len = 0, want_len = 0;
-    assert_int_equal(otel_otlp_encode(e, ro(spans), n, &data, &len), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e, sd_ro(spans), n, &data, &len), OTEL_OK);
     uint8_t *want = ref_pack(spans, n, &want_len);
     assert_int_equal(len, want_len);
     assert_memory_equal(data, want, len);
@@ -779,8 +627,7 @@ static void rand_attr(otel_attr *a, rand_strs *rs, uint64_t *st)
 /* A random span of resource r (may be NULL). Caller frees with free(). */
 static otel_span_data *rand_span(const otel_resource *r, rand_strs *rs, uint64_t *st)
 {
-    otel_span_data *s =
-        make_span(r, rand_str(rs, st, rnd(st) % 8 == 0 ? 0 : rand_len(st) % 300), 0);
+    otel_span_data *s = sd_span(r, rand_str(rs, st, rnd(st) % 8 == 0 ? 0 : rand_len(st) % 300), 0);
     for (int i = 0; i < 16; i++)
         s->ctx.trace_id[i] = (uint8_t)rnd(st);
     for (int i = 0; i < 8; i++)
@@ -802,7 +649,7 @@ static otel_span_data *rand_span(const otel_resource *r, rand_strs *rs, uint64_t
     s->end_ns = rnd(st) % 8 == 0 ? 0 : rnd(st);
     size_t na = rnd(st) % (OTEL_SPAN_MAX_ATTRS + 1);
     for (size_t i = 0; i < na; i++)
-        rand_attr(next_attr(s), rs, st);
+        rand_attr(sd_next_attr(s), rs, st);
     s->dropped_attrs = rand_count(st);
     size_t ne = rnd(st) % 4 == 0 ? 0 : rnd(st) % (OTEL_SPAN_MAX_EVENTS + 1);
     for (size_t j = 0; j < ne; j++) {
@@ -814,7 +661,7 @@ static otel_span_data *rand_span(const otel_resource *r, rand_strs *rs, uint64_t
         for (size_t i = 0; i < k; i++)
             rand_attr(&ea[i], rs, st);
         const char *name = rand_str(rs, st, rnd(st) % 6 == 0 ? 0 : rand_len(st) % 200);
-        add_event(s, name, rnd(st) % 6 == 0 ? 0 : rnd(st), ea, k, rand_count(st));
+        sd_add_event(s, name, rnd(st) % 6 == 0 ? 0 : rnd(st), ea, k, rand_count(st));
     }
     s->dropped_events = rand_count(st);
     s->status = (otel_status_code)(rnd(st) % 3);
@@ -839,8 +686,8 @@ static void test_otel_otlp_encoder_new_and_del(void **state)
 static void test_otel_otlp_encode_root_span(void **state)
 {
     (void)state;
-    otel_resource *res = make_resource("checkout", NULL);
-    otel_span_data *s = make_span(res, "GET /", 1);
+    otel_resource *res = sd_resource("checkout", NULL);
+    otel_span_data *s = sd_span(res, "GET /", 1);
     pb_request *req = encode(&s, 1);
     const pb_scope_spans *ss = only_scope(req);
     assert_int_equal(ss->n_spans, 1);
@@ -852,8 +699,8 @@ static void test_otel_otlp_encode_root_span(void **state)
     assert_int_equal(m->flags, 0x101);
     assert_string_equal(m->name, "GET /");
     assert_int_equal(m->kind, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
-    assert_true(m->start_time_unix_nano == T_START_NS + 1);
-    assert_true(m->end_time_unix_nano == T_START_NS + 1 + 1234567);
+    assert_true(m->start_time_unix_nano == SD_START_NS + 1);
+    assert_true(m->end_time_unix_nano == SD_START_NS + 1 + 1234567);
     assert_int_equal(m->n_attributes, 0);
     assert_int_equal(m->n_events, 0);
     assert_int_equal(m->n_links, 0);
@@ -867,8 +714,8 @@ static void test_otel_otlp_encode_root_span(void **state)
 static void test_otel_otlp_encode_local_parent(void **state)
 {
     (void)state;
-    otel_span_data *s = make_span(NULL, "child", 2);
-    set_parent(s, false);
+    otel_span_data *s = sd_span(NULL, "child", 2);
+    sd_set_parent(s, false);
     pb_request *req = encode(&s, 1);
     const pb_span *m = only_scope(req)->spans[0];
     assert_bytes(m->parent_span_id, s->parent_span_id, 8);
@@ -880,8 +727,8 @@ static void test_otel_otlp_encode_local_parent(void **state)
 static void test_otel_otlp_encode_remote_parent(void **state)
 {
     (void)state;
-    otel_span_data *s = make_span(NULL, "server", 3);
-    set_parent(s, true);
+    otel_span_data *s = sd_span(NULL, "server", 3);
+    sd_set_parent(s, true);
     pb_request *req = encode(&s, 1);
     const pb_span *m = only_scope(req)->spans[0];
     assert_bytes(m->parent_span_id, s->parent_span_id, 8);
@@ -893,7 +740,7 @@ static void test_otel_otlp_encode_remote_parent(void **state)
 static void test_otel_otlp_encode_flags_not_sampled_bits(void **state)
 {
     (void)state;
-    otel_span_data *s = make_span(NULL, "x", 4);
+    otel_span_data *s = sd_span(NULL, "x", 4);
     s->ctx.trace_flags = 0xfe; /* future W3C flag bits are carried as they are */
     pb_request *req = encode(&s, 1);
     assert_int_equal(only_scope(req)->spans[0]->flags, 0x1fe);
@@ -904,7 +751,7 @@ static void test_otel_otlp_encode_flags_not_sampled_bits(void **state)
 static void test_otel_otlp_encode_trace_state(void **state)
 {
     (void)state;
-    otel_span_data *s = make_span(NULL, "x", 5);
+    otel_span_data *s = sd_span(NULL, "x", 5);
     const char ts[] = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
     memcpy(s->tracestate, ts, sizeof(ts));
     s->tracestate_len = (uint16_t)(sizeof(ts) - 1);
@@ -919,7 +766,7 @@ static void test_otel_otlp_encode_kinds(void **state)
     (void)state;
     otel_span_data *spans[5];
     for (int k = 0; k < 5; k++) {
-        spans[k] = make_span(NULL, "k", (unsigned)k);
+        spans[k] = sd_span(NULL, "k", (unsigned)k);
         spans[k]->kind = (otel_span_kind)(OTEL_SPAN_KIND_INTERNAL + k);
     }
     pb_request *req = encode(spans, 5);
@@ -936,13 +783,13 @@ static void test_otel_otlp_encode_kinds(void **state)
     assert_int_equal(ss->spans[4]->kind,
                      OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CONSUMER);
     free_request(req);
-    free_spans(spans, 5);
+    sd_free_spans(spans, 5);
 }
 
 static void test_otel_otlp_encode_times_exact(void **state)
 {
     (void)state;
-    otel_span_data *s = make_span(NULL, "t", 6);
+    otel_span_data *s = sd_span(NULL, "t", 6);
     s->start_ns = (UINT64_C(1) << 53) + 1; /* not representable as a double */
     s->end_ns = UINT64_MAX;
     pb_request *req = encode(&s, 1);
@@ -956,18 +803,18 @@ static void test_otel_otlp_encode_times_exact(void **state)
 static void test_otel_otlp_encode_attributes(void **state)
 {
     (void)state;
-    otel_span_data *s = make_span(NULL, "a", 7);
-    attr_str(next_attr(s), "url.path", "/hello/wörld");
-    attr_str(next_attr(s), "empty", "");
-    attr_bool(next_attr(s), "yes", true);
-    attr_bool(next_attr(s), "no", false);
-    attr_int(next_attr(s), "min", INT64_MIN);
-    attr_int(next_attr(s), "max", INT64_MAX);
-    attr_int(next_attr(s), "zero", 0);
-    attr_double(next_attr(s), "pi", 3.141592653589793);
-    attr_double(next_attr(s), "nan", NAN);
-    attr_double(next_attr(s), "neg_inf", -INFINITY);
-    attr_double(next_attr(s), "neg_zero", -0.0);
+    otel_span_data *s = sd_span(NULL, "a", 7);
+    sd_attr_str(sd_next_attr(s), "url.path", "/hello/wörld");
+    sd_attr_str(sd_next_attr(s), "empty", "");
+    sd_attr_bool(sd_next_attr(s), "yes", true);
+    sd_attr_bool(sd_next_attr(s), "no", false);
+    sd_attr_int(sd_next_attr(s), "min", INT64_MIN);
+    sd_attr_int(sd_next_attr(s), "max", INT64_MAX);
+    sd_attr_int(sd_next_attr(s), "zero", 0);
+    sd_attr_double(sd_next_attr(s), "pi", 3.141592653589793);
+    sd_attr_double(sd_next_attr(s), "nan", NAN);
+    sd_attr_double(sd_next_attr(s), "neg_inf", -INFINITY);
+    sd_attr_double(sd_next_attr(s), "neg_zero", -0.0);
     s->dropped_attrs = 9;
     pb_request *req = encode(&s, 1);
     const pb_span *m = only_scope(req)->spans[0];
@@ -1024,16 +871,16 @@ static void test_otel_otlp_encode_attributes(void **state)
 static void test_otel_otlp_encode_events(void **state)
 {
     (void)state;
-    otel_span_data *s = make_span(NULL, "e", 8);
-    attr_str(next_attr(s), "span.attr", "v"); /* not mixed into the events */
+    otel_span_data *s = sd_span(NULL, "e", 8);
+    sd_attr_str(sd_next_attr(s), "span.attr", "v"); /* not mixed into the events */
     otel_attr ea[4];
-    attr_str(&ea[0], "exception.type", "ValueError");
-    attr_str(&ea[1], "exception.message", "bad");
-    attr_int(&ea[2], "attempt", 3);
-    attr_double(&ea[3], "delay", 1.5);
-    add_event(s, "exception", T_START_NS + 100, ea, 2, 4);
-    add_event(s, "empty", T_START_NS + 200, NULL, 0, 0);
-    add_event(s, "retry", (UINT64_C(1) << 60) + 3, &ea[2], 2, 0);
+    sd_attr_str(&ea[0], "exception.type", "ValueError");
+    sd_attr_str(&ea[1], "exception.message", "bad");
+    sd_attr_int(&ea[2], "attempt", 3);
+    sd_attr_double(&ea[3], "delay", 1.5);
+    sd_add_event(s, "exception", SD_START_NS + 100, ea, 2, 4);
+    sd_add_event(s, "empty", SD_START_NS + 200, NULL, 0, 0);
+    sd_add_event(s, "retry", (UINT64_C(1) << 60) + 3, &ea[2], 2, 0);
     s->dropped_events = 5;
     pb_request *req = encode(&s, 1);
     const pb_span *m = only_scope(req)->spans[0];
@@ -1042,7 +889,7 @@ static void test_otel_otlp_encode_events(void **state)
 
     const pb_event *ev = m->events[0];
     assert_string_equal(ev->name, "exception");
-    assert_true(ev->time_unix_nano == T_START_NS + 100);
+    assert_true(ev->time_unix_nano == SD_START_NS + 100);
     assert_int_equal(ev->n_attributes, 2);
     assert_string_equal(ev->attributes[0]->key, "exception.type");
     assert_string_equal(ev->attributes[0]->value->string_value, "ValueError");
@@ -1052,7 +899,7 @@ static void test_otel_otlp_encode_events(void **state)
 
     ev = m->events[1];
     assert_string_equal(ev->name, "empty");
-    assert_true(ev->time_unix_nano == T_START_NS + 200);
+    assert_true(ev->time_unix_nano == SD_START_NS + 200);
     assert_int_equal(ev->n_attributes, 0);
     assert_int_equal(ev->dropped_attributes_count, 0);
 
@@ -1077,10 +924,10 @@ static void test_otel_otlp_encode_status(void **state)
 {
     (void)state;
     otel_span_data *spans[3];
-    spans[0] = make_span(NULL, "unset", 0);
-    spans[1] = make_span(NULL, "ok", 1);
+    spans[0] = sd_span(NULL, "unset", 0);
+    spans[1] = sd_span(NULL, "ok", 1);
     spans[1]->status = OTEL_STATUS_OK;
-    spans[2] = make_span(NULL, "error", 2);
+    spans[2] = sd_span(NULL, "error", 2);
     spans[2]->status = OTEL_STATUS_ERROR;
     spans[2]->status_message = "connection refused";
     pb_request *req = encode(spans, 3);
@@ -1095,14 +942,14 @@ static void test_otel_otlp_encode_status(void **state)
                      OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
     assert_string_equal(ss->spans[2]->status->message, "connection refused");
     free_request(req);
-    free_spans(spans, 3);
+    sd_free_spans(spans, 3);
 }
 
 static void test_otel_otlp_encode_full_span(void **state)
 {
     (void)state;
-    otel_resource *res = make_resource("full", NULL);
-    otel_span_data *s = make_full_span(res, 11);
+    otel_resource *res = sd_resource("full", NULL);
+    otel_span_data *s = sd_full_span(res, 11);
     pb_request *req = encode(&s, 1);
     assert_span_equal(only_scope(req)->spans[0], s);
     free_request(req);
@@ -1115,8 +962,8 @@ static void test_otel_otlp_encode_full_span(void **state)
 static void test_otel_otlp_encode_resource_and_scope(void **state)
 {
     (void)state;
-    otel_resource *res = make_resource("checkout", "production");
-    otel_span_data *s = make_span(res, "r", 9);
+    otel_resource *res = sd_resource("checkout", "production");
+    otel_span_data *s = sd_span(res, "r", 9);
     pb_request *req = encode(&s, 1);
     assert_int_equal(req->n_resource_spans, 1);
     const pb_resource_spans *rs = req->resource_spans[0];
@@ -1148,7 +995,7 @@ static void test_otel_otlp_encode_resource_and_scope(void **state)
 static void test_otel_otlp_encode_null_resource_empty(void **state)
 {
     (void)state;
-    otel_span_data *s = make_span(NULL, "orphan", 10);
+    otel_span_data *s = sd_span(NULL, "orphan", 10);
     pb_request *req = encode(&s, 1);
     assert_int_equal(req->n_resource_spans, 1);
     const pb_resource_spans *rs = req->resource_spans[0];
@@ -1163,12 +1010,12 @@ static void test_otel_otlp_encode_null_resource_empty(void **state)
 static void test_otel_otlp_encode_two_resources(void **state)
 {
     (void)state;
-    otel_resource *a = make_resource("svc-a", NULL);
-    otel_resource *b = make_resource("svc-b", "staging");
+    otel_resource *a = sd_resource("svc-a", NULL);
+    otel_resource *b = sd_resource("svc-b", "staging");
     otel_span_data *spans[6];
     otel_resource *owner[6] = {a, b, a, a, b, NULL};
     for (int i = 0; i < 6; i++)
-        spans[i] = make_full_span(owner[i], (unsigned)i);
+        spans[i] = sd_full_span(owner[i], (unsigned)i);
     pb_request *req = encode(spans, 6);
     assert_int_equal(req->n_resource_spans, 3);
 
@@ -1196,7 +1043,7 @@ static void test_otel_otlp_encode_two_resources(void **state)
     assert_span_equal(rn->scope_spans[0]->spans[0], spans[5]);
 
     free_request(req);
-    free_spans(spans, 6);
+    sd_free_spans(spans, 6);
     otel_resource_del(a);
     otel_resource_del(b);
 }
@@ -1208,18 +1055,18 @@ static void test_otel_otlp_encode_two_resources(void **state)
 static void test_otel_otlp_encode_batch_512(void **state)
 {
     (void)state;
-    otel_resource *res = make_resource("big", NULL);
+    otel_resource *res = sd_resource("big", NULL);
     otel_span_data **spans = calloc(BIG, sizeof(*spans));
     assert_non_null(spans);
     for (unsigned i = 0; i < BIG; i++)
-        spans[i] = make_full_span(res, i);
+        spans[i] = sd_full_span(res, i);
     pb_request *req = encode(spans, BIG);
     const pb_scope_spans *ss = only_scope(req);
     assert_int_equal(ss->n_spans, BIG);
     for (size_t i = 0; i < BIG; i++)
         assert_span_equal(ss->spans[i], spans[i]);
     free_request(req);
-    free_spans(spans, BIG);
+    sd_free_spans(spans, BIG);
     free(spans);
     otel_resource_del(res);
 }
@@ -1227,21 +1074,21 @@ static void test_otel_otlp_encode_batch_512(void **state)
 static void test_otel_otlp_encode_reuse_no_stale_data(void **state)
 {
     (void)state;
-    otel_resource *a = make_resource("svc-a", "prod");
-    otel_resource *b = make_resource("svc-b", NULL);
+    otel_resource *a = sd_resource("svc-a", "prod");
+    otel_resource *b = sd_resource("svc-b", NULL);
     otel_otlp_encoder *e = NULL;
     assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
 
     otel_span_data **big = calloc(BIG, sizeof(*big));
     assert_non_null(big);
     for (unsigned i = 0; i < BIG; i++)
-        big[i] = make_full_span(i % 3 == 0 ? b : a, i);
+        big[i] = sd_full_span(i % 3 == 0 ? b : a, i);
     pb_request *req = encode_with(e, big, BIG);
     assert_int_equal(req->n_resource_spans, 2);
     free_request(req);
 
     /* a bare root span of the other resource, no attributes, no status */
-    otel_span_data *small = make_span(b, "small", 4242);
+    otel_span_data *small = sd_span(b, "small", 4242);
     req = encode_with(e, &small, 1);
     assert_int_equal(req->n_resource_spans, 1);
     assert_resource_of(req->resource_spans[0], b);
@@ -1269,7 +1116,7 @@ static void test_otel_otlp_encode_reuse_no_stale_data(void **state)
     free_request(req);
 
     free(small);
-    free_spans(big, BIG);
+    sd_free_spans(big, BIG);
     free(big);
     otel_otlp_encoder_del(e);
     otel_resource_del(a);
@@ -1280,33 +1127,33 @@ static void test_otel_otlp_encode_reuse_no_stale_data(void **state)
 static void test_otel_otlp_encode_deterministic(void **state)
 {
     (void)state;
-    otel_resource *res = make_resource("det", NULL);
+    otel_resource *res = sd_resource("det", NULL);
     otel_span_data *spans[4];
     for (unsigned i = 0; i < 4; i++)
-        spans[i] = make_full_span(res, i);
+        spans[i] = sd_full_span(res, i);
     otel_otlp_encoder *e1 = NULL, *e2 = NULL;
     assert_int_equal(otel_otlp_encoder_new(&e1), OTEL_OK);
     assert_int_equal(otel_otlp_encoder_new(&e2), OTEL_OK);
     const uint8_t *d1, *d2;
     size_t l1, l2;
-    assert_int_equal(otel_otlp_encode(e1, ro(spans), 4, &d1, &l1), OTEL_OK);
-    assert_int_equal(otel_otlp_encode(e1, ro(spans), 2, &d1, &l1), OTEL_OK);
-    assert_int_equal(otel_otlp_encode(e2, ro(spans), 2, &d2, &l2), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e1, sd_ro(spans), 4, &d1, &l1), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e1, sd_ro(spans), 2, &d1, &l1), OTEL_OK);
+    assert_int_equal(otel_otlp_encode(e2, sd_ro(spans), 2, &d2, &l2), OTEL_OK);
     assert_int_equal(l1, l2);
     assert_memory_equal(d1, d2, l1);
     otel_otlp_encoder_del(e1);
     otel_otlp_encoder_del(e2);
-    free_spans(spans, 4);
+    sd_free_spans(spans, 4);
     otel_resource_del(res);
 }
 
 static void test_otel_otlp_encode_links(void **state)
 {
     (void)state;
-    otel_resource *res = make_resource("svc", NULL);
-    otel_span_data *s = make_span(res, "linked", 1);
-    add_link(s, 1, "k=v", OTEL_TRACE_FLAG_SAMPLED, true);
-    add_link(s, 2, "", 0, false);
+    otel_resource *res = sd_resource("svc", NULL);
+    otel_span_data *s = sd_span(res, "linked", 1);
+    sd_add_link(s, 1, "k=v", OTEL_TRACE_FLAG_SAMPLED, true);
+    sd_add_link(s, 2, "", 0, false);
     s->dropped_links = 7;
     pb_request *req = encode(&s, 1);
     const pb_scope_spans *ss = only_scope(req);
@@ -1329,35 +1176,35 @@ static void test_otel_otlp_encode_links(void **state)
 static void test_otel_otlp_encode_same_bytes_as_protobuf_c(void **state)
 {
     (void)state;
-    otel_resource *a = make_resource("svc-a", "prod");
-    otel_resource *b = make_resource("svc-b", NULL);
+    otel_resource *a = sd_resource("svc-a", "prod");
+    otel_resource *b = sd_resource("svc-b", NULL);
     otel_span_data *spans[7];
 
-    spans[0] = make_span(a, "GET /", 1); /* root, no parent, nothing else */
+    spans[0] = sd_span(a, "GET /", 1); /* root, no parent, nothing else */
 
-    spans[1] = make_full_span(b, 2); /* remote parent, tracestate, events, error */
+    spans[1] = sd_full_span(b, 2); /* remote parent, tracestate, events, error */
 
-    otel_span_data *s = spans[2] = make_span(a, "values", 3);
-    set_parent(s, false);
+    otel_span_data *s = spans[2] = sd_span(a, "values", 3);
+    sd_set_parent(s, false);
     s->kind = (otel_span_kind)0; /* unspecified: left out */
     s->start_ns = 0;
     s->status = OTEL_STATUS_OK; /* a Status with a code and no message */
-    attr_int(next_attr(s), "minus_one", -1);
-    attr_int(next_attr(s), "min", INT64_MIN);
-    attr_int(next_attr(s), "max", INT64_MAX);
-    attr_int(next_attr(s), "zero", 0);
-    attr_double(next_attr(s), "neg_zero", -0.0);
-    attr_double(next_attr(s), "nan", NAN);
-    attr_double(next_attr(s), "neg_nan", -NAN);
-    attr_double(next_attr(s), "neg_inf", -INFINITY);
-    attr_double(next_attr(s), "tiny", 4.9e-324);
-    attr_str(next_attr(s), "empty", "");
-    attr_bool(next_attr(s), "no", false);
-    otel_attr *null_str = next_attr(s);
-    attr_str(null_str, "null_str", "");
+    sd_attr_int(sd_next_attr(s), "minus_one", -1);
+    sd_attr_int(sd_next_attr(s), "min", INT64_MIN);
+    sd_attr_int(sd_next_attr(s), "max", INT64_MAX);
+    sd_attr_int(sd_next_attr(s), "zero", 0);
+    sd_attr_double(sd_next_attr(s), "neg_zero", -0.0);
+    sd_attr_double(sd_next_attr(s), "nan", NAN);
+    sd_attr_double(sd_next_attr(s), "neg_nan", -NAN);
+    sd_attr_double(sd_next_attr(s), "neg_inf", -INFINITY);
+    sd_attr_double(sd_next_attr(s), "tiny", 4.9e-324);
+    sd_attr_str(sd_next_attr(s), "empty", "");
+    sd_attr_bool(sd_next_attr(s), "no", false);
+    otel_attr *null_str = sd_next_attr(s);
+    sd_attr_str(null_str, "null_str", "");
     null_str->v.s.ptr = NULL; /* sent as "" */
 
-    s = spans[3] = make_span(NULL, "", 4); /* no resource, no name */
+    s = spans[3] = sd_span(NULL, "", 4); /* no resource, no name */
     static char long_name[301], long_value[20001];
     memset(long_name, 'n', sizeof(long_name) - 1);
     memset(long_value, 'v', sizeof(long_value) - 1);
@@ -1368,28 +1215,28 @@ static void test_otel_otlp_encode_same_bytes_as_protobuf_c(void **state)
     s->ctx.trace_flags = 0xfe;
     s->dropped_attrs = 200;
     s->dropped_events = UINT32_MAX;
-    attr_str(next_attr(s), "long", long_value);
+    sd_attr_str(sd_next_attr(s), "long", long_value);
     otel_attr ea[2];
-    attr_str(&ea[0], "k", "");
-    attr_double(&ea[1], "d", -0.0);
-    add_event(s, "", 0, ea, 2, 300); /* no name, no time */
-    add_event(s, "bare", T_START_NS, NULL, 0, 0);
+    sd_attr_str(&ea[0], "k", "");
+    sd_attr_double(&ea[1], "d", -0.0);
+    sd_add_event(s, "", 0, ea, 2, 300); /* no name, no time */
+    sd_add_event(s, "bare", SD_START_NS, NULL, 0, 0);
     s->status = OTEL_STATUS_ERROR;
     s->status_message = long_value;
     static char long_ts[OTEL_TRACESTATE_MAX];
     memset(long_ts, 'l', sizeof(long_ts) - 1);
     for (unsigned k = 0; k < OTEL_SPAN_MAX_LINKS; k++)
-        add_link(s, k, k % 2 ? long_ts : "", (uint8_t)(k * 0x55), k % 2 == 0);
+        sd_add_link(s, k, k % 2 ? long_ts : "", (uint8_t)(k * 0x55), k % 2 == 0);
     s->dropped_links = UINT32_MAX;
 
-    add_link(spans[1], 9, "vendor=linked", OTEL_TRACE_FLAG_SAMPLED, true);
+    sd_add_link(spans[1], 9, "vendor=linked", OTEL_TRACE_FLAG_SAMPLED, true);
     spans[1]->dropped_links = 3;
 
-    spans[4] = make_full_span(a, 5);
-    set_parent(spans[4], false);
-    spans[5] = make_span(b, "last of b", 6);
-    otel_resource *c = make_resource("svc-c", long_value); /* a 20000-byte resource value */
-    spans[6] = make_span(c, "last", 7);
+    spans[4] = sd_full_span(a, 5);
+    sd_set_parent(spans[4], false);
+    spans[5] = sd_span(b, "last of b", 6);
+    otel_resource *c = sd_resource("svc-c", long_value); /* a 20000-byte resource value */
+    spans[6] = sd_span(c, "last", 7);
 
     assert_same_bytes(spans, 7);
     for (size_t i = 0; i < 7; i++)
@@ -1400,7 +1247,7 @@ static void test_otel_otlp_encode_same_bytes_as_protobuf_c(void **state)
     assert_request_equal(req, spans, 7);
     free_request(req);
 
-    free_spans(spans, 7);
+    sd_free_spans(spans, 7);
     otel_resource_del(a);
     otel_resource_del(b);
     otel_resource_del(c);
@@ -1415,7 +1262,7 @@ static void test_otel_otlp_encode_random_round_trip(void **state)
     (void)state;
     enum { N = 300 };
     uint64_t st = UINT64_C(0x9e3779b97f4a7c15);
-    otel_resource *resources[3] = {make_resource("rand-a", "prod"), make_resource("rand-b", NULL),
+    otel_resource *resources[3] = {sd_resource("rand-a", "prod"), sd_resource("rand-b", NULL),
                                    NULL};
     rand_strs rs = {0};
     otel_span_data **spans = calloc(N, sizeof(*spans));
@@ -1442,7 +1289,7 @@ static void test_otel_otlp_encode_random_round_trip(void **state)
     }
 
     otel_otlp_encoder_del(e);
-    free_spans(spans, N);
+    sd_free_spans(spans, N);
     free(spans);
     rand_strs_free(&rs);
     otel_resource_del(resources[0]);
@@ -1454,11 +1301,11 @@ static void test_otel_otlp_encode_random_round_trip(void **state)
 static void test_otel_otlp_encode_nomem(void **state)
 {
     (void)state;
-    otel_resource *a = make_resource("svc-a", NULL);
-    otel_resource *b = make_resource("svc-b", NULL);
+    otel_resource *a = sd_resource("svc-a", NULL);
+    otel_resource *b = sd_resource("svc-b", NULL);
     otel_span_data *spans[40];
     for (unsigned i = 0; i < 40; i++)
-        spans[i] = make_full_span(i % 2 ? a : b, i);
+        spans[i] = sd_full_span(i % 2 ? a : b, i);
     bool done = false;
     for (long fail = 0; !done; fail++) {
         assert_true(fail < 1000);
@@ -1468,7 +1315,7 @@ static void test_otel_otlp_encode_nomem(void **state)
         otel_alloc_fail_after(fail);
         int rc = otel_otlp_encoder_new(&e);
         if (rc == OTEL_OK)
-            rc = otel_otlp_encode(e, ro(spans), 40, &data, &len);
+            rc = otel_otlp_encode(e, sd_ro(spans), 40, &data, &len);
         otel_alloc_fail_after(-1);
         if (rc == OTEL_OK) {
             pb_request *req =
@@ -1486,7 +1333,7 @@ static void test_otel_otlp_encode_nomem(void **state)
         }
         otel_otlp_encoder_del(e);
     }
-    free_spans(spans, 40);
+    sd_free_spans(spans, 40);
     otel_resource_del(a);
     otel_resource_del(b);
 }
@@ -1496,11 +1343,11 @@ static void test_otel_otlp_encode_nomem(void **state)
 static void test_otel_otlp_encode_nomem_then_recovers(void **state)
 {
     (void)state;
-    otel_resource *res = make_resource("grow", NULL);
+    otel_resource *res = sd_resource("grow", NULL);
     otel_span_data **spans = calloc(BIG, sizeof(*spans));
     assert_non_null(spans);
     for (unsigned i = 0; i < BIG; i++)
-        spans[i] = make_full_span(res, i);
+        spans[i] = sd_full_span(res, i);
     otel_otlp_encoder *e = NULL;
     assert_int_equal(otel_otlp_encoder_new(&e), OTEL_OK);
     pb_request *req = encode_with(e, spans, 1);
@@ -1509,7 +1356,7 @@ static void test_otel_otlp_encode_nomem_then_recovers(void **state)
     size_t len;
     for (long fail = 0; fail < 8; fail++) {
         otel_alloc_fail_after(fail);
-        int rc = otel_otlp_encode(e, ro(spans), BIG, &data, &len);
+        int rc = otel_otlp_encode(e, sd_ro(spans), BIG, &data, &len);
         otel_alloc_fail_after(-1);
         if (rc == OTEL_OK)
             break;
@@ -1526,7 +1373,7 @@ static void test_otel_otlp_encode_nomem_then_recovers(void **state)
     assert_span_equal(ss->spans[BIG - 1], spans[BIG - 1]);
     free_request(req);
     otel_otlp_encoder_del(e);
-    free_spans(spans, BIG);
+    sd_free_spans(spans, BIG);
     free(spans);
     otel_resource_del(res);
 }
