@@ -188,7 +188,7 @@ static int endpoint_port_rest(const otel_hostport *hp, const char *p, otel_h2_en
         }
         snprintf(out->port, sizeof(out->port), "%u", (unsigned)(uint16_t)v); /* v <= 65535 */
     } else {
-        snprintf(out->port, sizeof(out->port), "%s", OTEL_H2_DEFAULT_PORT);
+        snprintf(out->port, sizeof(out->port), "%s", out->tls ? "443" : OTEL_H2_DEFAULT_PORT);
     }
     if (*p == '/')
         p++;
@@ -354,14 +354,18 @@ static int q_write_tls(otel_h2 *c)
             memcpy(c->tls_out + n, base + skip, len);
             n += len;
         }
-        ssize_t w = otel_tls_write(c->tls, c->tls_out, n, c->err, sizeof(c->err));
+        char why[200];
+        ssize_t w = otel_tls_write(c->tls, c->tls_out, n, why, sizeof(why));
         if (w == OTEL_TLS_WANT_WRITE || w == OTEL_TLS_WANT_READ) {
             c->write_stalls++;
             q_compact(c);
             return OTEL_OK;
         }
-        if (w <= 0)
+        if (w <= 0) {
+            c->tls_failed = true;
+            set_err(c, "TLS with %s: %s", c->ep.authority, why);
             return OTEL_ERR_IO;
+        }
         q_consume(c, (size_t)w);
     }
     return OTEL_OK;
@@ -774,15 +778,22 @@ static int conn_read_tls(otel_h2 *c)
 {
     uint8_t buf[H2_READ_CHUNK];
     for (;;) {
-        ssize_t n = otel_tls_read(c->tls, buf, sizeof(buf), c->err, sizeof(c->err));
+        char why[200];
+        ssize_t n = otel_tls_read(c->tls, buf, sizeof(buf), why, sizeof(why));
         if (n == OTEL_TLS_WANT_READ || n == OTEL_TLS_WANT_WRITE)
             return OTEL_OK;
-        if (n < 0)
+        if (n < 0) {
+            /* An alert: a TLS 1.3 server refusing our certificate says so
+             * only once we read. */
+            c->tls_failed = true;
+            set_err(c, "TLS with %s: %s", c->ep.authority, why);
             return OTEL_ERR_IO;
+        }
         if (n == 0) {
             c->eof = true;
             /* A server that does not accept our client certificate may
              * drop the connection right after the handshake. */
+            c->tls_failed = !c->h2_in;
             set_err(c, "%s closed the connection%s", c->ep.authority,
                     c->h2_in ? "" : " right after the TLS handshake (client certificate refused?)");
             return OTEL_ERR_IO;
@@ -974,6 +985,7 @@ int otel_h2_endpoint_parse(const char *url, otel_h2_endpoint *out, char *err, si
         return OTEL_ERR_INVALID;
     }
     const char *p = url + (tls ? 8 : 7);
+    out->tls = tls;
     size_t alen = strcspn(p, "/?#");
     otel_hostport hp;
     bool split_ok = otel_hostport_split(p, alen, &hp);
@@ -984,7 +996,6 @@ int otel_h2_endpoint_parse(const char *url, otel_h2_endpoint *out, char *err, si
         return rc;
     snprintf(out->authority, sizeof(out->authority), hp.bracketed ? "[%s]:%s" : "%s:%s", out->host,
              out->port);
-    out->tls = tls;
     return OTEL_OK;
 }
 

@@ -26,7 +26,7 @@ typedef struct otel_h2_endpoint {
 
 /* Parse url: "http://HOST[:PORT][/]" or "https://HOST[:PORT][/]" (then
  * out->tls) where HOST is a name, an IPv4 address or an IPv6 address in
- * brackets and PORT defaults to 4317 (OTLP/gRPC). Returns 0, or
+ * brackets and PORT defaults to 4317 (OTLP/gRPC), 443 for https. Returns 0, or
  * OTEL_ERR_INVALID with what is wrong in err (errlen bytes,
  * NUL-terminated). */
 int otel_h2_endpoint_parse(const char *url, otel_h2_endpoint *out, char *err, size_t errlen);

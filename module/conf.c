@@ -691,15 +691,13 @@ static const char *env_var_of(const conf_parser *ps, size_t i)
 }
 
 /* The OTLP exporter's endpoint and TLS settings as a whole, once merged:
- * the endpoint by the protocol's rules, TLS files loadable and only for
- * https://. What the file got wrong is an error at its line; what the
- * environment got wrong is warned about and ignored. */
+ * the endpoint by the protocol's rules (also when the exporter is off, as
+ * every variable is checked), TLS files loadable and only for https://. What the file got wrong is
+ * an error at its line; what the environment got wrong is warned about and ignored. */
 static int check_otlp(conf_parser *ps, mhd_otel_conf *c)
 {
     char why[CONF_MSG];
     size_t erow = row_at(offsetof(mhd_otel_conf, otlp_endpoint));
-    if (!c->otlp)
-        return OTEL_OK;
     /* OTLP exporter spec, "Endpoint URLs for OTLP/HTTP". */
     if (ps->line[erow] == 0 && ps->env_set[erow])
         c->otlp_url_rule = strcmp(env_var_of(ps, erow), "OTEL_EXPORTER_OTLP_ENDPOINT") == 0
@@ -725,7 +723,7 @@ static int check_otlp(conf_parser *ps, mhd_otel_conf *c)
         offsetof(mhd_otel_conf, otlp_client_key), offsetof(mhd_otel_conf, otlp_tls_verify)};
     otel_otlp_config oc;
     mhd_otel_conf_otlp(c, &oc);
-    if (otel_otlp_tls_check(&oc, why, sizeof(why)) == OTEL_OK)
+    if (!c->otlp || otel_otlp_tls_check(&oc, why, sizeof(why)) == OTEL_OK)
         return OTEL_OK;
     size_t line = 0;
     for (size_t k = 0; k < sizeof(tls_fields) / sizeof(tls_fields[0]); k++) {

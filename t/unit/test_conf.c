@@ -1251,10 +1251,11 @@ static void test_mhd_otel_conf_parse_endpoint_port_digits(void **state)
     mhd_otel_conf_del(c);
     expect_error("otel_exporter otlp { endpoint http://collector:000080; }", OTEL_ERR_PARSE,
                  "test.conf:1: endpoint \"http://collector:000080\": the port must be a number "
-                 "in 1..65535");
+                 "in 1..65535 (protocol grpc)");
     static const char *const env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:004317", NULL};
     expect_env_warning(env, "environment OTEL_EXPORTER_OTLP_ENDPOINT: endpoint "
-                            "\"http://h:004317\": the port must be a number in 1..65535");
+                            "\"http://h:004317\": the port must be a number in 1..65535 "
+                            "(protocol grpc)");
 }
 
 /* A number too large for its variable is quoted in the message like any
@@ -1281,7 +1282,6 @@ static void test_mhd_otel_conf_parse_bad_endpoint(void **state)
         const char *url;
         const char *why;
     } bad[] = {
-        {"127.0.0.1:4317", "it must start with \"http://\" or \"https://\""},
         {"grpc://h:4317", "it must start with \"http://\" or \"https://\""},
         {"http//h:4317", "it must start with \"http://\" or \"https://\""},
         {"http://", "empty host"},
@@ -1315,27 +1315,172 @@ static void test_mhd_otel_conf_parse_bad_endpoint(void **state)
         char text[160], msg[600], why[512];
         snprintf(text, sizeof(text), "otel_trace on;\notel_exporter otlp {\n endpoint '%s';\n}",
                  bad[i].url);
-        assert_int_not_equal(otel_otlp_endpoint_check(bad[i].url, why, sizeof(why)), 0);
-        snprintf(msg, sizeof(msg), "test.conf:3: %s", why);
+        assert_int_not_equal(
+            otel_otlp_endpoint_check(bad[i].url, OTEL_OTLP_GRPC, false, why, sizeof(why)), 0);
+        snprintf(msg, sizeof(msg), "test.conf:3: %s (protocol grpc)", why);
         expect_error(text, OTEL_ERR_PARSE, msg);
     }
     expect_error("otel_exporter otlp { endpoint ''; }", OTEL_ERR_PARSE,
-                 "test.conf:1: endpoint is empty");
+                 "test.conf:1: empty value in \"endpoint\"");
 }
 
-/* https:// is refused where it is written, not when the exporter starts. */
-static void test_mhd_otel_conf_parse_https_endpoint_refused(void **state)
+/* https:// is TLS (OTLP exporter spec, "Endpoint (OTLP/gRPC)": "A scheme of
+ * https indicates a secure connection"); an endpoint without a scheme is
+ * TLS unless insecure ("Insecure", OTEL_EXPORTER_OTLP_INSECURE, a Boolean
+ * of the environment specification). */
+static void test_mhd_otel_conf_parse_https_endpoint(void **state)
 {
     (void)state;
-    expect_error("otel_exporter otlp {\n    endpoint https://otel.example.com:443;\n}",
+    mhd_otel_conf *c = parse_ok("otel_exporter otlp {\n    endpoint https://otel.example.com;\n}");
+    assert_string_equal(c->otlp_endpoint, "https://otel.example.com");
+    otel_otlp_config oc;
+    char url[256];
+    mhd_otel_conf_otlp(c, &oc);
+    assert_int_equal(otel_otlp_target(&oc, url, sizeof(url), NULL, 0), 0);
+    assert_string_equal(url, "https://otel.example.com");
+    assert_false(oc.tls_no_verify);
+    mhd_otel_conf_del(c);
+
+    c = parse_ok("otel_exporter otlp { endpoint collector:4317; }");
+    mhd_otel_conf_otlp(c, &oc);
+    assert_int_equal(otel_otlp_target(&oc, url, sizeof(url), NULL, 0), 0);
+    assert_string_equal(url, "https://collector:4317");
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_exporter otlp { endpoint collector:4317; insecure on; }");
+    mhd_otel_conf_otlp(c, &oc);
+    assert_int_equal(otel_otlp_target(&oc, url, sizeof(url), NULL, 0), 0);
+    assert_string_equal(url, "http://collector:4317");
+    mhd_otel_conf_del(c);
+
+    static const char *const env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317",
+                                      "OTEL_EXPORTER_OTLP_INSECURE", "TRUE", NULL};
+    fake_env = env;
+    c = parse_ok("otel_exporter otlp { }");
+    fake_env = NULL;
+    assert_true(c->otlp_insecure);
+    mhd_otel_conf_del(c);
+    static const char *const yes[] = {"OTEL_EXPORTER_OTLP_INSECURE", "yes", NULL};
+    expect_env_warning(yes, "environment OTEL_EXPORTER_OTLP_INSECURE: expected \"true\" or "
+                            "\"false\", got \"yes\"");
+}
+
+/* OTLP exporter spec, "Specify Protocol": grpc, http/protobuf, http/json;
+ * the signal's variable over the general one; anything else is an error
+ * in the file and a warning for the environment (an enum of the
+ * environment specification: "MUST generate a warning and gracefully
+ * ignore the setting"). The default stays grpc. */
+static void test_mhd_otel_conf_parse_protocol(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_exporter otlp { }");
+    assert_int_equal(c->otlp_protocol, OTEL_OTLP_GRPC);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_exporter otlp { protocol http/json; }");
+    assert_int_equal(c->otlp_protocol, OTEL_OTLP_HTTP_JSON);
+    mhd_otel_conf_del(c);
+    expect_error("otel_exporter otlp {\n protocol http;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid value \"http\" in \"protocol\", it must be \"grpc\", "
+                 "\"http/protobuf\" or \"http/json\"");
+    static const char *const both[] = {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json",
+                                       "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "HTTP/Protobuf", NULL};
+    fake_env = both;
+    c = parse_ok("otel_exporter otlp { }");
+    fake_env = NULL;
+    assert_int_equal(c->otlp_protocol, OTEL_OTLP_HTTP_PROTOBUF);
+    mhd_otel_conf_del(c);
+    static const char *const bogus[] = {"OTEL_EXPORTER_OTLP_PROTOCOL", "bogus", NULL};
+    c = env_warned(bogus, "environment OTEL_EXPORTER_OTLP_PROTOCOL: invalid value \"bogus\" in "
+                          "\"protocol\", it must be \"grpc\", \"http/protobuf\" or "
+                          "\"http/json\"");
+    assert_int_equal(c->otlp_protocol, OTEL_OTLP_GRPC);
+    mhd_otel_conf_del(c);
+    /* a path is for OTLP/HTTP: an error where the endpoint is written */
+    expect_error("otel_exporter otlp {\n endpoint http://h:4318/v1/traces;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: endpoint \"http://h:4318/v1/traces\": unexpected \"v1/traces\" "
+                 "(OTLP/gRPC takes http://HOST:PORT, no path) (protocol grpc)");
+}
+
+/* The URL of each way to give an OTLP/HTTP endpoint (OTLP exporter spec,
+ * "Endpoint URLs for OTLP/HTTP": with OTEL_EXPORTER_OTLP_ENDPOINT the
+ * exporter appends v1/traces, correcting for double slashes; the
+ * per-signal one is used as-is; the file's without a path gets
+ * /v1/traces. */
+static void test_mhd_otel_conf_http_endpoint_urls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file; /* the endpoint directive, or NULL */
+        const char *var, *value;
+        const char *url;
+    } cases[] = {
+        {NULL, NULL, NULL, "http://localhost:4318/v1/traces"},
+        {"https://h", NULL, NULL, "https://h/v1/traces"},
+        {"https://h:4318/", NULL, NULL, "https://h:4318/v1/traces"},
+        {"https://h/otlp/v1/spans", NULL, NULL, "https://h/otlp/v1/spans"},
+        {NULL, "OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:4318", "http://h:4318/v1/traces"},
+        {NULL, "OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:4318/", "http://h:4318/v1/traces"},
+        {NULL, "OTEL_EXPORTER_OTLP_ENDPOINT", "https://h/base/", "https://h/base/v1/traces"},
+        {NULL, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://h:4318", "http://h:4318/"},
+        {NULL, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://h/custom", "http://h/custom"},
+        {"http://f:1", "OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:4318", "http://f:1/v1/traces"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[256], url[256];
+        const char *env[] = {cases[i].var, cases[i].value, NULL};
+        snprintf(text, sizeof(text), "otel_exporter otlp { protocol http/protobuf; %s%s%s }",
+                 cases[i].file ? "endpoint " : "", cases[i].file ? cases[i].file : "",
+                 cases[i].file ? ";" : "");
+        fake_env = cases[i].var ? env : NULL;
+        mhd_otel_conf *c = parse_ok(text);
+        fake_env = NULL;
+        otel_otlp_config oc;
+        mhd_otel_conf_otlp(c, &oc);
+        assert_int_equal(otel_otlp_target(&oc, url, sizeof(url), NULL, 0), 0);
+        assert_string_equal(url, cases[i].url);
+        mhd_otel_conf_del(c);
+    }
+}
+
+/* TLS settings: checked once merged, at the first TLS directive's line;
+ * the environment's are warned about and ignored. */
+static void test_mhd_otel_conf_tls_settings(void **state)
+{
+    (void)state;
+    expect_error("otel_exporter otlp {\n endpoint http://h:4317;\n ca_file /etc/hostname;\n}",
                  OTEL_ERR_PARSE,
-                 "test.conf:2: endpoint \"https://otel.example.com:443\": https:// needs TLS, "
-                 "which this exporter does not support yet; use http://");
-    static const char *const env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "https://h:443", NULL};
-    mhd_otel_conf *c = env_warned(env, "environment OTEL_EXPORTER_OTLP_ENDPOINT: endpoint "
-                                       "\"https://h:443\": https:// needs TLS, which this "
-                                       "exporter does not support yet; use http://");
-    assert_null(c->otlp_endpoint); /* the default */
+                 "test.conf:3: TLS settings (CA file, client certificate, verification) given for "
+                 "endpoint \"http://h:4317\", which is not https://");
+    expect_error("otel_exporter otlp {\n endpoint https://h;\n ca_file /nonexistent/ca.pem;\n}",
+                 OTEL_ERR_PARSE,
+                 "test.conf:3: cannot read CA file \"/nonexistent/ca.pem\": No such file or "
+                 "directory");
+    expect_error("otel_exporter otlp {\n endpoint https://h;\n client_cert /nonexistent/c.pem;\n}",
+                 OTEL_ERR_PARSE,
+                 "test.conf:3: a client certificate needs its key and a key its certificate "
+                 "(client_cert and client_key together)");
+    mhd_otel_conf *c = parse_ok("otel_exporter otlp { endpoint https://h; tls_verify off; }");
+    assert_false(c->otlp_tls_verify);
+    mhd_otel_conf_del(c);
+    static const char *const env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "https://h:4317",
+                                      "OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem",
+                                      NULL};
+    c = env_warned(env, "environment OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read CA file "
+                        "\"/nonexistent/ca.pem\": No such file or directory");
+    assert_null(c->otlp_ca_file);
+    mhd_otel_conf_del(c);
+    static const char *const traces[] = {"OTEL_EXPORTER_OTLP_CERTIFICATE", "/a.pem",
+                                         "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/b.pem", NULL};
+    fake_env = traces;
+    char err[512] = "";
+    c = NULL;
+    log_start();
+    assert_int_equal(
+        mhd_otel_conf_parse(&c, "test.conf", "otel_trace on;", 14, env_fn, err, sizeof(err)), 0);
+    otel_log_set(NULL, NULL);
+    fake_env = NULL;
+    /* the signal's variable is the one read (its file is then missing) */
+    assert_non_null(strstr(log_text, "environment OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: "));
+    assert_null(c->otlp_ca_file);
     mhd_otel_conf_del(c);
 }
 
@@ -1661,12 +1806,12 @@ static void test_mhd_otel_conf_from_env_otlp_bad_values(void **state)
          "environment OTEL_TRACES_EXPORTER: \"none\" cannot be combined with other exporters"},
         {"OTEL_TRACES_EXPORTER", "logging-otlp-console", OTEL_ERR_PARSE,
          "environment OTEL_TRACES_EXPORTER: unknown exporter \"logging-otlp-console\""},
-        {"OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317", OTEL_ERR_PARSE,
-         "environment OTEL_EXPORTER_OTLP_ENDPOINT: endpoint \"localhost:4317\": must start with "
-         "http://"},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://localhost:4317", OTEL_ERR_PARSE,
+         "environment OTEL_EXPORTER_OTLP_ENDPOINT: endpoint \"grpc://localhost:4317\": must start "
+         "with http:// or https:// (protocol grpc)"},
         {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://h:70000", OTEL_ERR_PARSE,
          "environment OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint \"http://h:70000\": the port "
-         "must be a number in 1..65535"},
+         "must be a number in 1..65535 (protocol grpc)"},
         /* header values carry API keys: no message shows one */
         {"OTEL_EXPORTER_OTLP_HEADERS", "a=1,oops", OTEL_ERR_PARSE,
          "environment OTEL_EXPORTER_OTLP_HEADERS: invalid member, expected name=value"},
@@ -2101,7 +2246,10 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_parse_otlp_exporter),
         cmocka_unit_test(test_mhd_otel_conf_parse_otlp_endpoints),
         cmocka_unit_test(test_mhd_otel_conf_parse_bad_endpoint),
-        cmocka_unit_test(test_mhd_otel_conf_parse_https_endpoint_refused),
+        cmocka_unit_test(test_mhd_otel_conf_parse_https_endpoint),
+        cmocka_unit_test(test_mhd_otel_conf_parse_protocol),
+        cmocka_unit_test(test_mhd_otel_conf_http_endpoint_urls),
+        cmocka_unit_test(test_mhd_otel_conf_tls_settings),
         cmocka_unit_test(test_mhd_otel_conf_parse_endpoint_port_digits),
         cmocka_unit_test(test_mhd_otel_conf_parse_bad_otlp_directives),
         cmocka_unit_test(test_mhd_otel_conf_parse_exporter_choice),

@@ -223,9 +223,26 @@ static void test_otel_otlp_new_validates_endpoint(void **state)
     cfg.endpoint = "http://host:99999";
     assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_INVALID);
     assert_non_null(strstr(err, "port"));
+    /* TLS: the system's trust store; no connection yet */
     cfg.endpoint = "https://collector:4317";
-    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err, "TLS"));
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_OK);
+    otel_otlp_del(e);
+    cfg.ca_file = "/nonexistent.pem";
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_INVALID);
+    assert_non_null(strstr(err, "cannot read CA file \"/nonexistent.pem\""));
+    cfg.endpoint = "http://collector:4317";
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_INVALID);
+    assert_non_null(strstr(err, "not https://"));
+    cfg.ca_file = NULL;
+    /* OTLP/HTTP: a path is allowed; a query is not */
+    cfg.protocol = OTEL_OTLP_HTTP_PROTOBUF;
+    cfg.endpoint = "http://collector:4318/otlp/v1/traces";
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_OK);
+    otel_otlp_del(e);
+    cfg.endpoint = "http://collector:4318/v1/traces?x=1";
+    assert_int_equal(otel_otlp_new(&e, &cfg, err, sizeof(err)), OTEL_ERR_INVALID);
+    assert_non_null(strstr(err, "query"));
+    cfg.protocol = OTEL_OTLP_GRPC;
     /* Defaults: no config at all, or an empty endpoint. */
     assert_int_equal(otel_otlp_new(&e, NULL, NULL, 0), OTEL_OK);
     otel_otlp_del(e);
