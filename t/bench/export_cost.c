@@ -1,6 +1,7 @@
 /* export_cost.c - the OTLP exporter's throughput: spans encoded and sent per
  * second of wall time, and per second of exporter-thread CPU, to a receiver
- * at ENDPOINT. usage: export_cost ENDPOINT SPANS [gzip] */
+ * at ENDPOINT.
+ * usage: export_cost ENDPOINT SPANS [gzip] [protocol=P] [ca=FILE] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ static void one_span(otel_tracer *t)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: export_cost ENDPOINT SPANS [gzip]\n");
+        fprintf(stderr, "usage: export_cost ENDPOINT SPANS [gzip] [protocol=P] [ca=FILE]\n");
         return 2;
     }
     long n = strtol(argv[2], NULL, 10);
@@ -65,7 +66,20 @@ int main(int argc, char **argv)
     otel_resource *res;
     otel_tracer *t;
     otel_otlp *o;
-    otel_otlp_config oc = {.endpoint = argv[1], .gzip = argc > 3 && strcmp(argv[3], "gzip") == 0};
+    otel_otlp_config oc = {.endpoint = argv[1]};
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "gzip") == 0)
+            oc.gzip = true;
+        else if (strncmp(argv[i], "protocol=", 9) == 0 &&
+                 otel_otlp_protocol_parse(argv[i] + 9, &oc.protocol) == 0)
+            ;
+        else if (strncmp(argv[i], "ca=", 3) == 0)
+            oc.ca_file = argv[i] + 3;
+        else {
+            fprintf(stderr, "export_cost: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
     char err[256];
     if (otel_resource_new(&res, "bench") != 0 || otel_tracer_new(&t, &cfg, res) != 0 ||
         otel_otlp_new(&o, &oc, err, sizeof(err)) != 0) {
@@ -94,12 +108,15 @@ int main(int argc, char **argv)
     otel_tracer_stats(t, &st);
     otel_otlp_stats os;
     otel_otlp_get_stats(o, &os); /* o lives as long as t */
-    printf(
-        "exporter: %llu spans exported, %llu failed, %.0f spans/s (wall, flush time), "
-        "%.0f spans per exporter-CPU second, %.2f us CPU/span, %.0f bytes/span sent%s\n",
-        (unsigned long long)st.exported, (unsigned long long)st.failed, (double)st.exported / wall,
-        (double)st.exported / worker_cpu, worker_cpu / (double)st.exported * 1e6,
-        (double)os.bytes_sent / (double)(st.exported ? st.exported : 1), oc.gzip ? " (gzip)" : "");
+    printf("exporter: %llu spans exported, %llu failed, %.0f spans/s (wall, flush time), "
+           "%.0f spans per exporter-CPU second, %.2f us CPU/span, %.0f bytes/span sent "
+           "(%s %s%s)\n",
+           (unsigned long long)st.exported, (unsigned long long)st.failed,
+           (double)st.exported / wall, (double)st.exported / worker_cpu,
+           worker_cpu / (double)st.exported * 1e6,
+           (double)os.bytes_sent / (double)(st.exported ? st.exported : 1),
+           otel_otlp_protocol_name(oc.protocol),
+           strncmp(argv[1], "https", 5) == 0 ? "TLS" : "cleartext", oc.gzip ? ", gzip" : "");
     otel_tracer_del(t); /* and o with it */
     return st.failed != 0;
 }
