@@ -18,24 +18,51 @@ server="$build/demo-server"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mhd-otel-bench.XXXXXX") || exit 1
 pid=""
 sink_pid=""
+tls_pid=""
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
+    [ -n "$tls_pid" ] && kill "$tls_pid" 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-# The receiver: decodes and counts every span, writes nothing.
+# The receiver: decodes and counts every span, writes nothing. NAME, then
+# more sink arguments; its ready file is $tmp/NAME.ready.
+start_sink() {
+    name=$1
+    shift
+    sh t/sink.sh run "$build" --grpc-port 0 --http-port 0 --ready-file "$tmp/$name.ready" \
+        --out "$tmp/$name.jsonl" --discard "$@" >"$tmp/$name.out" 2>&1 &
+    for _ in $(seq 100); do
+        [ -s "$tmp/$name.ready" ] && break
+        sleep 0.1
+    done
+}
+# A number of a sink's ready file: NAME FIELD.
+ready_field() {
+    sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$tmp/$1.ready" 2>/dev/null
+}
 sh t/sink.sh install "$build" || exit 1
-sh t/sink.sh run "$build" --grpc-port 0 --ready-file "$tmp/sink.ready" --out "$tmp/sink.jsonl" \
-    --discard >"$tmp/sink.out" 2>&1 &
-for _ in $(seq 100); do
-    [ -s "$tmp/sink.ready" ] && break
-    sleep 0.1
-done
-sink_pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$tmp/sink.ready")
-sink_port=$(sed -n 's/.*"grpc_port":\([0-9]*\).*/\1/p' "$tmp/sink.ready")
+start_sink sink
+sink_pid=$(ready_field sink pid)
+sink_port=$(ready_field sink grpc_port)
+sink_http=$(ready_field sink http_port)
 [ -n "$sink_port" ] || { echo "bench: the OTLP sink did not start" >&2; exit 1; }
+# A second one over TLS, with a throwaway CA made here.
+key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+openssl req -x509 $key -subj /CN=bench-ca -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign,cRLSign -keyout "$tmp/ca.key" -out "$tmp/ca.pem" \
+    2>/dev/null &&
+    openssl req -x509 $key -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+        -addext basicConstraints=critical,CA:FALSE -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+        -keyout "$tmp/server.key" -out "$tmp/server.pem" 2>/dev/null ||
+    { echo "bench: openssl could not make the test certificates" >&2; exit 1; }
+start_sink tls --tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key"
+tls_pid=$(ready_field tls pid)
+tls_grpc=$(ready_field tls grpc_port)
+tls_http=$(ready_field tls http_port)
+[ -n "$tls_grpc" ] || { echo "bench: the TLS sink did not start" >&2; exit 1; }
 
 common="otel_route /hello/{name};
 otel_exporter otlp { endpoint http://127.0.0.1:$sink_port; }"
@@ -119,6 +146,11 @@ echo
 echo "== OTLP exporter: spans encoded and sent per second (to the sink, --discard)"
 "$build/bench/export_cost" "http://127.0.0.1:$sink_port" 400000
 "$build/bench/export_cost" "http://127.0.0.1:$sink_port" 400000 gzip
+"$build/bench/export_cost" "https://127.0.0.1:$tls_grpc" 400000 "ca=$tmp/ca.pem"
+"$build/bench/export_cost" "http://127.0.0.1:$sink_http" 400000 protocol=http/protobuf
+"$build/bench/export_cost" "https://127.0.0.1:$tls_http" 400000 protocol=http/protobuf \
+    "ca=$tmp/ca.pem"
+"$build/bench/export_cost" "http://127.0.0.1:$sink_http" 400000 protocol=http/json
 
 echo
 echo "== core: one server span's life (start, 11 HTTP attributes, end, enqueue, export hand-off)"
