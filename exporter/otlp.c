@@ -272,9 +272,14 @@ int otel_otlp_target(const otel_otlp_config *cfg, char *out, size_t cap, char *e
     return OTEL_OK;
 }
 
-int otel_otlp_tls_check(const otel_otlp_config *cfg, char *err, size_t errlen)
+int otel_otlp_tls_check(const otel_otlp_config *cfg, otel_otlp_tls_setting *bad, char *err,
+                        size_t errlen)
 {
     char dummy[1], target[OTLP_URL_MAX];
+    otel_otlp_tls_setting none;
+    if (bad == NULL)
+        bad = &none;
+    *bad = OTEL_OTLP_TLS_ANY;
     if (err == NULL || errlen == 0) {
         err = dummy;
         errlen = sizeof(dummy);
@@ -296,7 +301,13 @@ int otel_otlp_tls_check(const otel_otlp_config *cfg, char *err, size_t errlen)
                           .cert_file = cfg->client_cert,
                           .key_file = cfg->client_key,
                           .no_verify = cfg->tls_no_verify};
-    return otel_tls_config_check(&tc, err, errlen);
+    otel_tls_setting which;
+    rc = otel_tls_config_check(&tc, &which, err, errlen);
+    *bad = which == OTEL_TLS_CA     ? OTEL_OTLP_TLS_CA_FILE
+           : which == OTEL_TLS_CERT ? OTEL_OTLP_TLS_CLIENT_CERT
+           : which == OTEL_TLS_KEY  ? OTEL_OTLP_TLS_CLIENT_KEY
+                                    : OTEL_OTLP_TLS_ANY;
+    return rc;
 }
 
 /* Copy and lowercase the custom headers of cfg into e. */
@@ -807,7 +818,7 @@ int otel_otlp_new(otel_otlp **out, const otel_otlp_config *cfg, char *err, size_
     char url[OTLP_URL_MAX];
     int rc = otel_otlp_target(cfg, url, sizeof(url), err, errlen);
     if (rc == OTEL_OK)
-        rc = otel_otlp_tls_check(cfg, err, errlen);
+        rc = otel_otlp_tls_check(cfg, NULL, err, errlen);
     if (rc != OTEL_OK)
         return rc == OTEL_ERR_RANGE ? OTEL_ERR_INVALID : rc;
     otel_otlp *e = otel_calloc(1, sizeof(*e));

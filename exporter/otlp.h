@@ -72,7 +72,15 @@ typedef struct otel_otlp otel_otlp;
 int otel_otlp_endpoint_check(const char *url, otel_otlp_protocol protocol, bool insecure, char *err,
                              size_t errlen);
 int otel_otlp_header_check(const char *name, const char *value, char *err, size_t errlen);
-int otel_otlp_tls_check(const otel_otlp_config *cfg, char *err, size_t errlen);
+/* Which TLS setting otel_otlp_tls_check found wrong. */
+typedef enum otel_otlp_tls_setting {
+    OTEL_OTLP_TLS_ANY = 0, /* TLS settings as such (an http:// endpoint) */
+    OTEL_OTLP_TLS_CA_FILE,
+    OTEL_OTLP_TLS_CLIENT_CERT,
+    OTEL_OTLP_TLS_CLIENT_KEY,
+} otel_otlp_tls_setting;
+int otel_otlp_tls_check(const otel_otlp_config *cfg, otel_otlp_tls_setting *bad, char *err,
+                        size_t errlen);
 
 /* The URL spans are sent to for cfg (the gRPC method's URL for grpc),
  * into out (cap bytes). Returns 0, OTEL_ERR_INVALID (err says why) or

@@ -74,18 +74,21 @@ static int file_readable(const char *what, const char *path, char *err, size_t e
 
 /* ---- helpers: loading ---------------------------------------------------- */
 
-/* Load cfg's trust and credentials into ctx. */
-static int load(SSL_CTX *ctx, const otel_tls_config *cfg, char *err, size_t errlen)
+/* Load cfg's trust and credentials into ctx; *bad says which failed. */
+static int load(SSL_CTX *ctx, const otel_tls_config *cfg, otel_tls_setting *bad, char *err,
+                size_t errlen)
 {
     char why[256];
     SSL_CTX_set_default_passwd_cb(ctx, no_password);
     ERR_clear_error();
+    *bad = cfg->cert_file == NULL ? OTEL_TLS_CERT : OTEL_TLS_KEY;
     if ((cfg->cert_file == NULL) != (cfg->key_file == NULL)) {
         snprintf(err, errlen,
                  "a client certificate needs its key and a key its certificate "
                  "(client_cert and client_key together)");
         return OTEL_ERR_INVALID;
     }
+    *bad = OTEL_TLS_CA;
     if (cfg->ca_file != NULL) {
         if (file_readable("CA file", cfg->ca_file, err, errlen) != OTEL_OK)
             return OTEL_ERR_INVALID;
@@ -99,19 +102,31 @@ static int load(SSL_CTX *ctx, const otel_tls_config *cfg, char *err, size_t errl
                  ssl_reason(why, sizeof(why)));
         return OTEL_ERR_INVALID;
     }
+    *bad = OTEL_TLS_NONE;
     if (cfg->cert_file == NULL)
         return OTEL_OK;
-    if (file_readable("client certificate", cfg->cert_file, err, errlen) != OTEL_OK ||
-        file_readable("client key", cfg->key_file, err, errlen) != OTEL_OK)
+    *bad = OTEL_TLS_CERT;
+    if (file_readable("client certificate", cfg->cert_file, err, errlen) != OTEL_OK)
         return OTEL_ERR_INVALID;
+    *bad = OTEL_TLS_KEY;
+    if (file_readable("client key", cfg->key_file, err, errlen) != OTEL_OK)
+        return OTEL_ERR_INVALID;
+    *bad = OTEL_TLS_CERT;
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
         snprintf(err, errlen, "client certificate \"%s\" is not a usable PEM certificate: %s",
                  cfg->cert_file, ssl_reason(why, sizeof(why)));
         return OTEL_ERR_INVALID;
     }
+    *bad = OTEL_TLS_KEY;
     if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1) {
-        snprintf(err, errlen, "client key \"%s\" is not a usable unencrypted PEM private key: %s",
-                 cfg->key_file, ssl_reason(why, sizeof(why)));
+        ssl_reason(why, sizeof(why));
+        if (strcmp(why, "key values mismatch") == 0)
+            snprintf(err, errlen, "client key \"%s\" does not match client certificate \"%s\"",
+                     cfg->key_file, cfg->cert_file);
+        else
+            snprintf(err, errlen,
+                     "client key \"%s\" is not a usable unencrypted PEM private key: %s",
+                     cfg->key_file, why);
         return OTEL_ERR_INVALID;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -119,6 +134,7 @@ static int load(SSL_CTX *ctx, const otel_tls_config *cfg, char *err, size_t errl
                  cfg->key_file, cfg->cert_file, ssl_reason(why, sizeof(why)));
         return OTEL_ERR_INVALID;
     }
+    *bad = OTEL_TLS_NONE;
     return OTEL_OK;
 }
 
@@ -223,14 +239,19 @@ static int check_alpn(const otel_tls *t, char *err, size_t errlen)
 
 /* ---- API ----------------------------------------------------------------- */
 
-int otel_tls_config_check(const otel_tls_config *cfg, char *err, size_t errlen)
+int otel_tls_config_check(const otel_tls_config *cfg, otel_tls_setting *bad, char *err,
+                          size_t errlen)
 {
+    otel_tls_setting dummy;
+    if (bad == NULL)
+        bad = &dummy;
+    *bad = OTEL_TLS_NONE;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
         snprintf(err, errlen, "out of memory");
         return OTEL_ERR_INVALID;
     }
-    int rc = load(ctx, cfg, err, errlen);
+    int rc = load(ctx, cfg, bad, err, errlen);
     SSL_CTX_free(ctx);
     return rc;
 }
@@ -270,7 +291,8 @@ int otel_tls_ctx_new(otel_tls_ctx **out, const otel_tls_config *cfg, const char 
                                    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(x->ctx, on_new_session);
     SSL_CTX_set_app_data(x->ctx, x);
-    int rc = load(x->ctx, cfg, err, errlen);
+    otel_tls_setting bad;
+    int rc = load(x->ctx, cfg, &bad, err, errlen);
     if (rc == OTEL_OK && alen > 0 &&
         SSL_CTX_set_alpn_protos(x->ctx, (const unsigned char *)alpn, (unsigned)alen) != 0) {
         snprintf(err, errlen, "out of memory");

@@ -20,11 +20,21 @@ typedef struct otel_tls_config {
     bool no_verify;        /* accept any server certificate (tls_verify off) */
 } otel_tls_config;
 
+/* Which setting a check found wrong. */
+typedef enum otel_tls_setting {
+    OTEL_TLS_NONE = 0,
+    OTEL_TLS_CA,
+    OTEL_TLS_CERT,
+    OTEL_TLS_KEY,
+} otel_tls_setting;
+
 /* Check what otel_tls_ctx_new would load: each file readable and of the
  * right kind, the key matching the certificate, cert and key given
  * together. Returns 0, or OTEL_ERR_INVALID with the file and OpenSSL's
- * reason in err (errlen bytes, NUL-terminated). */
-int otel_tls_config_check(const otel_tls_config *cfg, char *err, size_t errlen);
+ * reason in err (errlen bytes, NUL-terminated) and the setting at fault
+ * in *bad (may be NULL). */
+int otel_tls_config_check(const otel_tls_config *cfg, otel_tls_setting *bad, char *err,
+                          size_t errlen);
 
 typedef struct otel_tls_ctx otel_tls_ctx;
 

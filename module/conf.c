@@ -722,11 +722,13 @@ static int check_otlp(conf_parser *ps, mhd_otel_conf *c)
         offsetof(mhd_otel_conf, otlp_ca_file), offsetof(mhd_otel_conf, otlp_client_cert),
         offsetof(mhd_otel_conf, otlp_client_key), offsetof(mhd_otel_conf, otlp_tls_verify)};
     otel_otlp_config oc;
+    otel_otlp_tls_setting bad;
     mhd_otel_conf_otlp(c, &oc);
-    if (!c->otlp || otel_otlp_tls_check(&oc, why, sizeof(why)) == OTEL_OK)
+    if (!c->otlp || otel_otlp_tls_check(&oc, &bad, why, sizeof(why)) == OTEL_OK)
         return OTEL_OK;
-    size_t line = 0;
-    for (size_t k = 0; k < sizeof(tls_fields) / sizeof(tls_fields[0]); k++) {
+    /* The line of the setting at fault, else of the first TLS one. */
+    size_t line = bad != OTEL_OTLP_TLS_ANY ? ps->line[row_at(tls_fields[bad - 1])] : 0;
+    for (size_t k = 0; line == 0 && k < sizeof(tls_fields) / sizeof(tls_fields[0]); k++) {
         size_t l = ps->line[row_at(tls_fields[k])];
         if (l != 0 && (line == 0 || l < line))
             line = l;
