@@ -55,6 +55,14 @@ int itest_server_start(itest_server *s, const char *conf_text);
  * otel_batch block, a 100 ms schedule delay). Returns 0 or -1. */
 int itest_server_write_conf(itest_server *s, const char *conf_text);
 
+/* itest_server_start with env changes for the server ("NAME=value" sets,
+ * a bare "NAME" unsets; NULL-terminated, may be NULL). */
+int itest_server_start_env(itest_server *s, const char *conf_text, const char *const *env);
+
+/* itest_server_start_env with conf_text written as it is: no console
+ * exporter and no otel_batch block added (s->spans_path stays unused). */
+int itest_server_start_bare(itest_server *s, const char *conf_text, const char *const *env);
+
 /* Start argv (argv[0] looked up in PATH) as s's server: stdout to a pipe,
  * stderr to s->err_path, stdin /dev/null. env changes our environment for
  * it: "NAME=value" sets, a bare "NAME" unsets (NULL-terminated, may be
@@ -82,6 +90,12 @@ void itest_server_cleanup(itest_server *s);
  * the server's "demo-server: spans ..." line in s->err_text. False when
  * the line or the field is absent. */
 bool itest_server_counter(const itest_server *s, const char *name, uint64_t *out);
+
+/* The same counter of one exporter ("otlp", "console"): from its own line
+ * ("demo-server: exporter otlp: spans ...") when the server has more than
+ * one exporter, else from the one line. */
+bool itest_server_exporter_counter(const itest_server *s, const char *exporter, const char *name,
+                                   uint64_t *out);
 
 /* ---- any program (itest_proc.c) ----------------------------------------- */
 
@@ -236,6 +250,14 @@ int itest_sink_stop(itest_sink *k);
 
 /* Kill a sink still running and remove its temp files; k is then empty. */
 void itest_sink_cleanup(itest_sink *k);
+
+/* Spans in the sink's out file so far whose url.path attribute is path
+ * (all spans when path is NULL); 0 while a line is half written. */
+size_t itest_sink_count(const itest_sink *k, const char *path);
+
+/* Wait up to timeout_ms until itest_sink_count(k, path) >= want. Returns
+ * the last count. */
+size_t itest_sink_wait(const itest_sink *k, const char *path, size_t want, int timeout_ms);
 
 /* A counter of the sink's "otlp-sink final ..." line ("spans", "bytes",
  * "requests", "failures_injected", ...), once stopped. False when absent. */

@@ -253,3 +253,30 @@ bool itest_sink_final_str(const itest_sink *k, const char *name, char *out, size
     cJSON_Delete(stats);
     return ok;
 }
+
+size_t itest_sink_count(const itest_sink *k, const char *path)
+{
+    itest_spans sp;
+    char why[128];
+    size_t n = 0;
+
+    if (itest_spans_read(k->out_path, &sp, why, sizeof(why)) != 0)
+        return 0; /* a line being written: not yet */
+    for (size_t i = 0; i < sp.n; i++) {
+        const char *p = itest_span_attr_str(sp.v[i], "url.path");
+        if (path == NULL || (p != NULL && strcmp(p, path) == 0))
+            n++;
+    }
+    itest_spans_free(&sp);
+    return n;
+}
+
+size_t itest_sink_wait(const itest_sink *k, const char *path, size_t want, int timeout_ms)
+{
+    uint64_t deadline = itest_now_ms() + (uint64_t)timeout_ms;
+    size_t n;
+
+    while ((n = itest_sink_count(k, path)) < want && itest_now_ms() < deadline)
+        itest_sleep_ms(50);
+    return n;
+}
