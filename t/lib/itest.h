@@ -73,6 +73,10 @@ int itest_server_start_bare(itest_server *s, const char *conf_text, const char *
 int itest_server_start_cmd(itest_server *s, char *const argv[], const char *const *env,
                            const char *listen_prefix);
 
+/* Wait up to timeout_ms until the running server's stderr (the file
+ * s->err_path) holds needle. Returns whether it does. */
+bool itest_server_wait_err(const itest_server *s, const char *needle, int timeout_ms);
+
 /* SIGTERM the server, wait up to 10 s (then SIGKILL), read its stderr.
  * Returns 0 when it exited with status 0, -1 otherwise. */
 int itest_server_stop(itest_server *s);

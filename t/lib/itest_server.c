@@ -166,6 +166,23 @@ static int reap(itest_server *s, int timeout_ms)
     return rc;
 }
 
+bool itest_server_wait_err(const itest_server *s, const char *needle, int timeout_ms)
+{
+    uint64_t deadline = itest_now_ms() + (uint64_t)timeout_ms;
+
+    for (;;) {
+        char *text = itest_read_file(s->err_path, NULL);
+        bool found = text != NULL && strstr(text, needle) != NULL;
+
+        free(text);
+        if (found)
+            return true;
+        if (itest_now_ms() >= deadline)
+            return false;
+        itest_sleep_ms(50);
+    }
+}
+
 int itest_server_stop(itest_server *s)
 {
     int rc;
