@@ -55,6 +55,14 @@ int itest_server_start(itest_server *s, const char *conf_text);
  * otel_batch block, a 100 ms schedule delay). Returns 0 or -1. */
 int itest_server_write_conf(itest_server *s, const char *conf_text);
 
+/* itest_server_start with env changes for the server ("NAME=value" sets,
+ * a bare "NAME" unsets; NULL-terminated, may be NULL). */
+int itest_server_start_env(itest_server *s, const char *conf_text, const char *const *env);
+
+/* itest_server_start_env with conf_text written as it is: no console
+ * exporter and no otel_batch block added (s->spans_path stays unused). */
+int itest_server_start_bare(itest_server *s, const char *conf_text, const char *const *env);
+
 /* Start argv (argv[0] looked up in PATH) as s's server: stdout to a pipe,
  * stderr to s->err_path, stdin /dev/null. env changes our environment for
  * it: "NAME=value" sets, a bare "NAME" unsets (NULL-terminated, may be
@@ -64,6 +72,10 @@ int itest_server_write_conf(itest_server *s, const char *conf_text);
  * see itest_server_reap). */
 int itest_server_start_cmd(itest_server *s, char *const argv[], const char *const *env,
                            const char *listen_prefix);
+
+/* Wait up to timeout_ms until the running server's stderr (the file
+ * s->err_path) holds needle. Returns whether it does. */
+bool itest_server_wait_err(const itest_server *s, const char *needle, int timeout_ms);
 
 /* SIGTERM the server, wait up to 10 s (then SIGKILL), read its stderr.
  * Returns 0 when it exited with status 0, -1 otherwise. */
@@ -82,6 +94,12 @@ void itest_server_cleanup(itest_server *s);
  * the server's "demo-server: spans ..." line in s->err_text. False when
  * the line or the field is absent. */
 bool itest_server_counter(const itest_server *s, const char *name, uint64_t *out);
+
+/* The same counter of one exporter ("otlp", "console"): from its own line
+ * ("demo-server: exporter otlp: spans ...") when the server has more than
+ * one exporter, else from the one line. */
+bool itest_server_exporter_counter(const itest_server *s, const char *exporter, const char *name,
+                                   uint64_t *out);
 
 /* ---- any program (itest_proc.c) ----------------------------------------- */
 
@@ -199,6 +217,7 @@ typedef struct itest_sink {
     pid_t pid;                       /* 0 when not running */
     int out_fd;                      /* read end of its stdout; -1 */
     uint16_t port;                   /* its gRPC port once ready */
+    uint16_t http_port;              /* its HTTP port once ready; 0: none */
     char *out_text;                  /* stdout read by itest_sink_stop (heap) */
     char *err_text;                  /* stderr, read when it ends (heap) */
     int exit_status;                 /* waitpid status of the last run */
@@ -210,8 +229,10 @@ int itest_sink_init(itest_sink *k);
 /* Start the sink with --grpc-port port (0: any free port) --ready-file
  * --out --truncate and extra (a NULL-terminated list such as
  * {"--fail-first", "3", NULL}, borrowed until itest_sink_cleanup; may be
- * NULL); wait up to 15 s for its ready file and read k->port from it.
- * Returns 0 when it listens, -1 otherwise (k->err_text says why). */
+ * NULL; {"--http-port", "0", ...} adds the OTLP/HTTP port, {"--tls-cert",
+ * F, "--tls-key", K, ...} TLS on both ports); wait up to 15 s for its
+ * ready file and read k->port and k->http_port from it. Returns 0 when it
+ * listens, -1 otherwise (k->err_text says why). */
 int itest_sink_start(itest_sink *k, uint16_t port, const char *const *extra);
 
 /* SIGKILL the sink and reap it (no final line, no flush). Returns 0 or -1. */
@@ -219,8 +240,13 @@ int itest_sink_kill(itest_sink *k);
 
 /* Start the sink again on k->port with the same extra arguments, appending
  * to the same out file; retried for up to 5 s while the port is still
- * taken. Returns 0 or -1. */
+ * taken. An "--http-port 0" of extra keeps the HTTP port it had. Returns 0
+ * or -1. */
 int itest_sink_restart(itest_sink *k);
+
+/* itest_sink_restart with other extra arguments (borrowed as above), such
+ * as another certificate. */
+int itest_sink_restart_with(itest_sink *k, const char *const *extra);
 
 /* SIGTERM the sink, wait up to 10 s (then SIGKILL), read its stdout and
  * stderr. Returns 0 when it exited with status 0, -1 otherwise. */
@@ -229,9 +255,61 @@ int itest_sink_stop(itest_sink *k);
 /* Kill a sink still running and remove its temp files; k is then empty. */
 void itest_sink_cleanup(itest_sink *k);
 
+/* Spans in the sink's out file so far whose url.path attribute is path
+ * (all spans when path is NULL); 0 while a line is half written. */
+size_t itest_sink_count(const itest_sink *k, const char *path);
+
+/* Wait up to timeout_ms until itest_sink_count(k, path) >= want. Returns
+ * the last count. */
+size_t itest_sink_wait(const itest_sink *k, const char *path, size_t want, int timeout_ms);
+
 /* A counter of the sink's "otlp-sink final ..." line ("spans", "bytes",
  * "requests", "failures_injected", ...), once stopped. False when absent. */
 bool itest_sink_final_stat(const itest_sink *k, const char *name, uint64_t *out);
+
+/* A string field of that line ("last_client_cn", ...) copied into out (cap
+ * bytes, truncated). False when absent, null or not a string. */
+bool itest_sink_final_str(const itest_sink *k, const char *name, char *out, size_t cap);
+
+/* That whole line's object, parsed (NULL when there is none); the caller
+ * frees it with cJSON_Delete. */
+cJSON *itest_sink_final(const itest_sink *k);
+
+/* ---- throwaway TLS certificates (itest_certs.c) -------------------------- */
+
+/* The CN of the good client certificate. */
+#define ITEST_CERTS_CLIENT_CN "otlp-test-client"
+
+/* PEM files made by itest_certs_make in dir with the openssl command (EC
+ * P-256 keys, unencrypted; valid 30 days from now unless said otherwise). */
+typedef struct itest_certs {
+    char dir[ITEST_PATH_MAX]; /* temp directory; "" when none */
+    char ca[ITEST_PATH_MAX];  /* the good CA, CN=mhd-otel-test-ca */
+    char ca_key[ITEST_PATH_MAX];
+    char server[ITEST_PATH_MAX]; /* by ca: CN=localhost, SAN IP:127.0.0.1,DNS:localhost */
+    char server_key[ITEST_PATH_MAX];
+    char client[ITEST_PATH_MAX]; /* by ca: CN=ITEST_CERTS_CLIENT_CN, no SAN */
+    char client_key[ITEST_PATH_MAX];
+    char rogue_ca[ITEST_PATH_MAX]; /* another CA, CN=mhd-otel-rogue-ca: trusted by no one */
+    char rogue_ca_key[ITEST_PATH_MAX];
+    char rogue_server[ITEST_PATH_MAX]; /* by rogue_ca, names as server */
+    char rogue_server_key[ITEST_PATH_MAX];
+    char rogue_client[ITEST_PATH_MAX]; /* by rogue_ca: CN=otlp-rogue-client */
+    char rogue_client_key[ITEST_PATH_MAX];
+    char wrong_host[ITEST_PATH_MAX]; /* by ca, SAN DNS:wrong.example only */
+    char wrong_host_key[ITEST_PATH_MAX];
+    char expired[ITEST_PATH_MAX]; /* by ca, names as server, valid only in Jan 2020 */
+    char expired_key[ITEST_PATH_MAX];
+    char not_pem[ITEST_PATH_MAX]; /* a text file that holds no PEM certificate */
+    char missing[ITEST_PATH_MAX]; /* a path in dir where no file is */
+} itest_certs;
+
+/* Make every file of c in a new temp directory (a few seconds at most).
+ * Returns 0, or -1 after printing why on stderr (c is then empty). */
+int itest_certs_make(itest_certs *c);
+
+/* Remove c->dir and everything in it; c is then empty. Safe to call twice. */
+void itest_certs_cleanup(itest_certs *c);
 
 /* ---- ports and a counting proxy (itest_net.c, itest_proxy.c) ------------ */
 

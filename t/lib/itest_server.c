@@ -115,6 +115,28 @@ int itest_server_start(itest_server *s, const char *conf_text)
     return wait_listen(s, ITEST_LISTEN_PREFIX);
 }
 
+/* Start the demo server on s->conf_path with env (as itest_server_start_cmd). */
+static int start_demo_env(itest_server *s, const char *const *env)
+{
+    char *argv[] = {(char *)itest_server_binary(), "-p", "0", "-c", s->conf_path, NULL};
+
+    return itest_server_start_cmd(s, argv, env, ITEST_LISTEN_PREFIX);
+}
+
+int itest_server_start_env(itest_server *s, const char *conf_text, const char *const *env)
+{
+    if (itest_server_write_conf(s, conf_text) != 0)
+        return -1;
+    return start_demo_env(s, env);
+}
+
+int itest_server_start_bare(itest_server *s, const char *conf_text, const char *const *env)
+{
+    if (itest_write_file(s->conf_path, conf_text, strlen(conf_text)) != 0)
+        return -1;
+    return start_demo_env(s, env);
+}
+
 int itest_server_start_cmd(itest_server *s, char *const argv[], const char *const *env,
                            const char *listen_prefix)
 {
@@ -142,6 +164,23 @@ static int reap(itest_server *s, int timeout_ms)
     }
     itest_collect_output(&s->out_fd, &s->out_text, &s->err_text, s->err_path);
     return rc;
+}
+
+bool itest_server_wait_err(const itest_server *s, const char *needle, int timeout_ms)
+{
+    uint64_t deadline = itest_now_ms() + (uint64_t)timeout_ms;
+
+    for (;;) {
+        char *text = itest_read_file(s->err_path, NULL);
+        bool found = text != NULL && strstr(text, needle) != NULL;
+
+        free(text);
+        if (found)
+            return true;
+        if (itest_now_ms() >= deadline)
+            return false;
+        itest_sleep_ms(50);
+    }
 }
 
 int itest_server_stop(itest_server *s)
@@ -189,17 +228,13 @@ void itest_server_cleanup(itest_server *s)
     s->out_fd = -1;
 }
 
-bool itest_server_counter(const itest_server *s, const char *name, uint64_t *out)
+/* The counter name in the counters that start at line (after "spans "),
+ * up to its end of line. */
+static bool counter_in_line(const char *line, const char *name, uint64_t *out)
 {
-    static const char prefix[] = "demo-server: spans ";
-    const char *line = s->err_text != NULL ? strstr(s->err_text, prefix) : NULL;
-    const char *end;
+    const char *end = strchr(line, '\n');
     size_t nlen = strlen(name);
 
-    if (line == NULL)
-        return false;
-    line += sizeof(prefix) - 1;
-    end = strchr(line, '\n');
     if (end == NULL)
         end = line + strlen(line);
     for (const char *p = line; p < end;) {
@@ -218,4 +253,27 @@ bool itest_server_counter(const itest_server *s, const char *name, uint64_t *out
         p++;
     }
     return false;
+}
+
+bool itest_server_counter(const itest_server *s, const char *name, uint64_t *out)
+{
+    static const char prefix[] = "demo-server: spans ";
+    const char *line = s->err_text != NULL ? strstr(s->err_text, prefix) : NULL;
+
+    if (line == NULL)
+        return false;
+    return counter_in_line(line + sizeof(prefix) - 1, name, out);
+}
+
+bool itest_server_exporter_counter(const itest_server *s, const char *exporter, const char *name,
+                                   uint64_t *out)
+{
+    char prefix[128];
+    const char *line;
+
+    snprintf(prefix, sizeof(prefix), "demo-server: exporter %s: spans ", exporter);
+    line = s->err_text != NULL ? strstr(s->err_text, prefix) : NULL;
+    if (line == NULL)
+        return itest_server_counter(s, name, out);
+    return counter_in_line(line + strlen(prefix), name, out);
 }

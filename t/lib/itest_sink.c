@@ -56,19 +56,48 @@ static int sink_reap(itest_sink *k, int timeout_ms)
     return rc;
 }
 
-/* The grpc_port of the ready file, 0 when it is not there (yet). */
-static uint16_t sink_ready_port(const itest_sink *k)
+/* A port member of the ready object, 0 when absent or null. */
+static uint16_t ready_port(const cJSON *ready, const char *name)
+{
+    const cJSON *port = cJSON_GetObjectItemCaseSensitive(ready, name);
+
+    if (cJSON_IsNumber(port) && port->valuedouble >= 1 && port->valuedouble <= 65535)
+        return (uint16_t)port->valuedouble;
+    return 0;
+}
+
+/* The grpc_port of the ready file, 0 when it is not there (yet); its
+ * http_port into *http_port (0 when the sink has none). */
+static uint16_t sink_ready_port(const itest_sink *k, uint16_t *http_port)
 {
     char *text = itest_read_file(k->ready_path, NULL);
     cJSON *ready = text != NULL ? cJSON_Parse(text) : NULL;
-    const cJSON *port = cJSON_GetObjectItemCaseSensitive(ready, "grpc_port");
-    uint16_t v = 0;
+    uint16_t v = ready_port(ready, "grpc_port");
 
-    if (cJSON_IsNumber(port) && port->valuedouble >= 1 && port->valuedouble <= 65535)
-        v = (uint16_t)port->valuedouble;
+    *http_port = ready_port(ready, "http_port");
     cJSON_Delete(ready);
     free(text);
     return v;
+}
+
+/* The sink's arguments (argv from *n on, k->extra): on a restart
+ * (keep_http) an "--http-port 0" of extra becomes the port the sink had,
+ * written into http_s (8 bytes). Returns 0, or -1 when there are too many. */
+static int sink_extra_args(const itest_sink *k, bool keep_http, char **argv, size_t *n,
+                           char *http_s)
+{
+    for (size_t i = 0; k->extra != NULL && k->extra[i] != NULL; i++) {
+        if (*n + 2 >= ITEST_SINK_MAX_ARGS)
+            return -1;
+        argv[(*n)++] = (char *)k->extra[i];
+        if (keep_http && k->http_port != 0 && strcmp(k->extra[i], "--http-port") == 0 &&
+            k->extra[i + 1] != NULL && strcmp(k->extra[i + 1], "0") == 0) {
+            snprintf(http_s, 8, "%u", (unsigned int)k->http_port);
+            argv[(*n)++] = http_s;
+            i++;
+        }
+    }
+    return 0;
 }
 
 /* One attempt: spawn the sink, wait for its ready file. Returns 0, -1 when
@@ -77,8 +106,11 @@ static int sink_spawn(itest_sink *k, uint16_t port, bool truncate)
 {
     char *argv[ITEST_SINK_MAX_ARGS];
     char port_s[8];
+    char http_s[8];
     size_t n = 0;
     uint64_t deadline;
+    uint16_t got = 0;
+    uint16_t http_port = 0;
 
     snprintf(port_s, sizeof(port_s), "%u", (unsigned int)port);
     argv[n++] = "sh";
@@ -93,11 +125,8 @@ static int sink_spawn(itest_sink *k, uint16_t port, bool truncate)
     argv[n++] = k->out_path;
     if (truncate)
         argv[n++] = "--truncate";
-    for (size_t i = 0; k->extra != NULL && k->extra[i] != NULL; i++) {
-        if (n + 1 >= ITEST_SINK_MAX_ARGS)
-            return -1;
-        argv[n++] = (char *)k->extra[i];
-    }
+    if (sink_extra_args(k, !truncate, argv, &n, http_s) != 0)
+        return -1;
     argv[n] = NULL;
     unlink(k->ready_path);
     free(k->out_text);
@@ -108,7 +137,9 @@ static int sink_spawn(itest_sink *k, uint16_t port, bool truncate)
         return -1;
     }
     deadline = itest_now_ms() + ITEST_SINK_READY_TIMEOUT_MS;
-    while ((k->port = sink_ready_port(k)) == 0 || (port != 0 && k->port != port)) {
+    /* k->port stays what it was until the sink is ready: a restart that
+     * retries asks for the same port again */
+    while ((got = sink_ready_port(k, &http_port)) == 0 || (port != 0 && got != port)) {
         if (waitpid(k->pid, &k->exit_status, WNOHANG) == k->pid) {
             k->pid = 0;
             (void)sink_reap(k, 0);
@@ -120,6 +151,8 @@ static int sink_spawn(itest_sink *k, uint16_t port, bool truncate)
         }
         itest_sleep_ms(20);
     }
+    k->port = got;
+    k->http_port = http_port;
     return 0;
 }
 
@@ -148,6 +181,12 @@ int itest_sink_restart(itest_sink *k)
     while ((rc = sink_spawn(k, k->port, false)) == -2 && itest_now_ms() < deadline)
         itest_sleep_ms(100);
     return rc == 0 ? 0 : -1;
+}
+
+int itest_sink_restart_with(itest_sink *k, const char *const *extra)
+{
+    k->extra = extra;
+    return itest_sink_restart(k);
 }
 
 int itest_sink_stop(itest_sink *k)
@@ -183,18 +222,61 @@ void itest_sink_cleanup(itest_sink *k)
     k->out_fd = -1;
 }
 
-bool itest_sink_final_stat(const itest_sink *k, const char *name, uint64_t *out)
+cJSON *itest_sink_final(const itest_sink *k)
 {
     const char *line = k->out_text != NULL ? strstr(k->out_text, "otlp-sink final") : NULL;
     const char *brace = line != NULL ? strchr(line, '{') : NULL;
     const char *nl = brace != NULL ? strchr(brace, '\n') : NULL;
-    cJSON *stats;
-    bool ok;
 
     if (brace == NULL)
-        return false;
-    stats = cJSON_ParseWithLength(brace, nl != NULL ? (size_t)(nl - brace) : strlen(brace));
-    ok = itest_json_u64(cJSON_GetObjectItemCaseSensitive(stats, name), out);
+        return NULL;
+    return cJSON_ParseWithLength(brace, nl != NULL ? (size_t)(nl - brace) : strlen(brace));
+}
+
+bool itest_sink_final_stat(const itest_sink *k, const char *name, uint64_t *out)
+{
+    cJSON *stats = itest_sink_final(k);
+    bool ok = itest_json_u64(cJSON_GetObjectItemCaseSensitive(stats, name), out);
+
     cJSON_Delete(stats);
     return ok;
+}
+
+bool itest_sink_final_str(const itest_sink *k, const char *name, char *out, size_t cap)
+{
+    cJSON *stats = itest_sink_final(k);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(stats, name);
+    bool ok = cJSON_IsString(v) && v->valuestring != NULL && cap > 0;
+
+    if (ok)
+        snprintf(out, cap, "%s", v->valuestring);
+    cJSON_Delete(stats);
+    return ok;
+}
+
+size_t itest_sink_count(const itest_sink *k, const char *path)
+{
+    itest_spans sp;
+    char why[128];
+    size_t n = 0;
+
+    if (itest_spans_read(k->out_path, &sp, why, sizeof(why)) != 0)
+        return 0; /* a line being written: not yet */
+    for (size_t i = 0; i < sp.n; i++) {
+        const char *p = itest_span_attr_str(sp.v[i], "url.path");
+        if (path == NULL || (p != NULL && strcmp(p, path) == 0))
+            n++;
+    }
+    itest_spans_free(&sp);
+    return n;
+}
+
+size_t itest_sink_wait(const itest_sink *k, const char *path, size_t want, int timeout_ms)
+{
+    uint64_t deadline = itest_now_ms() + (uint64_t)timeout_ms;
+    size_t n;
+
+    while ((n = itest_sink_count(k, path)) < want && itest_now_ms() < deadline)
+        itest_sleep_ms(50);
+    return n;
 }
