@@ -28,15 +28,20 @@ static inline size_t otel_otlp_event_count(const otel_span_data *s)
     return s->n_events <= OTEL_SPAN_MAX_EVENTS ? s->n_events : OTEL_SPAN_MAX_EVENTS;
 }
 
-/* Attributes of event ev that lie inside the span's ev_attrs. */
-static inline size_t otel_otlp_event_attr_count(const otel_span_data *s, const otel_event *ev)
+/* The attributes of event ev that lie inside the span's ev_attrs: *n of
+ * them from the one returned (the first of ev_attrs when there are none,
+ * so that an attr_first past the end is never indexed). */
+static inline const otel_attr *otel_otlp_event_attrs(const otel_span_data *s, const otel_event *ev,
+                                                     size_t *n)
 {
     size_t used =
         s->n_ev_attrs <= OTEL_SPAN_MAX_EVENT_ATTRS ? s->n_ev_attrs : OTEL_SPAN_MAX_EVENT_ATTRS;
+    *n = 0;
     if (ev->attr_first >= used)
-        return 0;
+        return s->ev_attrs;
     size_t room = used - ev->attr_first;
-    return ev->attr_count <= room ? ev->attr_count : room;
+    *n = ev->attr_count <= room ? ev->attr_count : room;
+    return &s->ev_attrs[ev->attr_first];
 }
 
 static inline size_t otel_otlp_link_count(const otel_span_data *s)

@@ -277,7 +277,9 @@ static size_t attrs_size(const otel_attr *attrs, size_t n)
 static size_t event_size(const otel_span_data *s, const otel_event *ev)
 {
     size_t size = (ev->time_ns != 0 ? 9 : 0) + opt_len_field_size(otel_otlp_str_len(ev->name));
-    size += attrs_size(&s->ev_attrs[ev->attr_first], otel_otlp_event_attr_count(s, ev));
+    size_t na;
+    const otel_attr *attrs = otel_otlp_event_attrs(s, ev, &na);
+    size += attrs_size(attrs, na);
     if (ev->dropped_attrs != 0)
         size += 1 + varint_size(ev->dropped_attrs);
     return size;
@@ -483,8 +485,9 @@ static uint8_t *put_event(uint8_t *p, const otel_span_data *s, const otel_event 
     size_t nl = otel_otlp_str_len(ev->name);
     if (nl > 0)
         p = put_bytes(p, EV_NAME, ev->name, nl);
-    p = put_attrs(p, EV_ATTRIBUTES, &s->ev_attrs[ev->attr_first],
-                  otel_otlp_event_attr_count(s, ev));
+    size_t na;
+    const otel_attr *attrs = otel_otlp_event_attrs(s, ev, &na);
+    p = put_attrs(p, EV_ATTRIBUTES, attrs, na);
     if (ev->dropped_attrs != 0) {
         *p++ = EV_DROPPED_ATTRS;
         p = put_varint(p, ev->dropped_attrs);

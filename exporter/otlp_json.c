@@ -309,9 +309,9 @@ static void put_event(json_out *w, const otel_span_data *s, const otel_event *ev
         FIELD(w, &more, "name");
         put_str(w, ev->name, nl);
     }
-    size_t na = otel_otlp_event_attr_count(s, ev);
-    if (na > 0) /* attr_first is inside ev_attrs then */
-        put_attrs(w, &more, &s->ev_attrs[ev->attr_first], na);
+    size_t na;
+    const otel_attr *attrs = otel_otlp_event_attrs(s, ev, &na);
+    put_attrs(w, &more, attrs, na);
     COUNT(w, &more, "droppedAttributesCount", ev->dropped_attrs);
     put_char(w, '}');
 }

@@ -15,28 +15,11 @@
 
 #include "../../core/alloc.h"
 #include "../../exporter/otlp_encode.h"
+#include "../lib/otlp_pb.h"
 #include "../lib/span_data.h"
 
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
-
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_request;
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse pb_response;
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess pb_partial;
-typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_resource_spans;
-typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_scope_spans;
-typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
-typedef Opentelemetry__Proto__Trace__V1__Span__Event pb_event;
-typedef Opentelemetry__Proto__Trace__V1__Span__Link pb_link;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
-
-#define ANY_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define ANY_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
-#define ANY_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
-#define ANY_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
-#define ANY_ARRAY OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -218,10 +201,6 @@ static const pb_any *find_resource_value(const pb_resource_spans *rs, const char
  * built it before it wrote protobuf directly: ResourceSpans per resource in
  * order of first appearance, spans in batch order within each, one
  * ScopeSpans with scope "mhd-otel". Every struct comes from a ref_pool. */
-
-typedef Opentelemetry__Proto__Trace__V1__Status pb_status;
-typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
-typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
 
 typedef struct ref_pool {
     void **blocks;

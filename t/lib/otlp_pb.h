@@ -1,0 +1,30 @@
+/* otlp_pb.h - short names of the protobuf-c OTLP trace types (built from exporter/proto), for
+ * tests. */
+#ifndef OTLP_PB_H
+#define OTLP_PB_H
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_request;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse pb_response;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess pb_partial;
+typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_resource_spans;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_scope_spans;
+typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
+typedef Opentelemetry__Proto__Trace__V1__Span__Event pb_event;
+typedef Opentelemetry__Proto__Trace__V1__Span__Link pb_link;
+typedef Opentelemetry__Proto__Trace__V1__Status pb_status;
+typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
+typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
+typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
+
+/* The members of the AnyValue oneof. */
+#define ANY_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define ANY_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
+#define ANY_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+#define ANY_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
+#define ANY_ARRAY OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
+#define ANY_NOT_SET OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET
+
+#endif /* OTLP_PB_H */
