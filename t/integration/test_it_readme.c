@@ -117,9 +117,14 @@ static int read_blocks(void **state)
     return cur == NULL ? 0 : -1; /* an unclosed block is an error too */
 }
 
+/* The certificate files the README's TLS blocks name, made for real: the
+ * parser loads them. */
+static itest_certs certs;
+
 static int free_blocks(void **state)
 {
     (void)state;
+    itest_certs_cleanup(&certs);
     for (size_t i = 0; i < all.n; i++)
         free(all.b[i].text);
     return 0;
@@ -158,17 +163,47 @@ static void rm_rf(const char *dir)
     (void)shell(cmd, NULL, NULL);
 }
 
+/* text with the README's /etc/mhd-otel/ files replaced by real ones (heap). */
+static char *with_cert_files(const char *text)
+{
+    const char *from[] = {"/etc/mhd-otel/ca.pem", "/etc/mhd-otel/client.pem",
+                          "/etc/mhd-otel/client.key"};
+    const char *to[] = {certs.ca, certs.client, certs.client_key};
+    size_t cap = strlen(text) + 1;
+    for (const char *p = text; (p = strstr(p, "/etc/mhd-otel/")) != NULL; p++)
+        cap += ITEST_PATH_MAX;
+    char *out = malloc(cap), *o = out;
+    assert_non_null(out);
+    while (*text != '\0') {
+        size_t k = 0;
+        while (k < 3 && strncmp(text, from[k], strlen(from[k])) != 0)
+            k++;
+        if (k < 3 && certs.dir[0] == '\0')
+            assert_int_equal(itest_certs_make(&certs), 0);
+        if (k < 3) {
+            o += sprintf(o, "%s", to[k]);
+            text += strlen(from[k]);
+        } else {
+            *o++ = *text++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* The module's parser accepts text (no environment). */
 static void check_conf(const char *text, size_t line)
 {
     mhd_otel_conf *c = NULL;
     char err[512] = "";
     char name[64];
+    char *real = with_cert_files(text);
 
     snprintf(name, sizeof(name), "README.md block at line %zu", line);
-    if (mhd_otel_conf_parse(&c, name, text, strlen(text), NULL, err, sizeof(err)) != OTEL_OK)
+    if (mhd_otel_conf_parse(&c, name, real, strlen(real), NULL, err, sizeof(err)) != OTEL_OK)
         fail_msg("config block does not parse: %s", err);
     mhd_otel_conf_del(c);
+    free(real);
 }
 
 /* C: compiled and linked the way the README says ("module/ on the include
@@ -185,12 +220,13 @@ static void check_c(const block *b)
     snprintf(src, sizeof(src), "%s/block.c", dir);
     snprintf(bin, sizeof(bin), "%s/block", dir);
     write_file(src, b->text);
-    snprintf(cmd, sizeof(cmd),
-             "cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Imodule "
-             "$(pkg-config --cflags libmicrohttpd) %s -o %s %s %s/libmhd-otel.a "
-             "$(pkg-config --libs libmicrohttpd libcjson libnghttp2 libprotobuf-c zlib libcurl) "
-             "-lpthread -ldl -lm",
-             SAN_FLAGS, bin, src, itest_build_dir());
+    snprintf(
+        cmd, sizeof(cmd),
+        "cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Imodule "
+        "$(pkg-config --cflags libmicrohttpd) %s -o %s %s %s/libmhd-otel.a "
+        "$(pkg-config --libs libmicrohttpd libcjson libnghttp2 libprotobuf-c zlib libcurl openssl) "
+        "-lpthread -ldl -lm",
+        SAN_FLAGS, bin, src, itest_build_dir());
     status = shell(cmd, NULL, &err);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fail_msg("README.md line %zu: the C block does not build:\n%s\n%s", b->line, cmd,
