@@ -28,7 +28,7 @@
 #define OTLP_DEFAULT_TIMEOUT_NS UINT64_C(10000000000)
 #define OTLP_PATH "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define OTLP_HTTP_PATH "/v1/traces"
-#define OTLP_URL_MAX 2048
+#define OTLP_URL_MAX OTEL_OTLP_URL_MAX
 #define OTLP_USER_AGENT "OTel-OTLP-Exporter-C/" OTEL_SDK_VERSION
 #define OTLP_RESPONSE_MAX (1024 * 1024) /* an ExportTraceServiceResponse, inflated */
 #define OTLP_DETAILS_MAX (64 * 1024)    /* grpc-status-details-bin, decoded */

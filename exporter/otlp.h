@@ -82,9 +82,12 @@ typedef enum otel_otlp_tls_setting {
 int otel_otlp_tls_check(const otel_otlp_config *cfg, otel_otlp_tls_setting *bad, char *err,
                         size_t errlen);
 
+/* The longest URL the exporter sends to, its NUL included. */
+#define OTEL_OTLP_URL_MAX 2048
+
 /* The URL spans are sent to for cfg (the gRPC method's URL for grpc),
- * into out (cap bytes). Returns 0, OTEL_ERR_INVALID (err says why) or
- * OTEL_ERR_RANGE (too long). */
+ * into out (cap bytes, OTEL_OTLP_URL_MAX is always enough). Returns 0, OTEL_ERR_INVALID (err says
+ * why) or OTEL_ERR_RANGE (too long). */
 int otel_otlp_target(const otel_otlp_config *cfg, char *out, size_t cap, char *err, size_t errlen);
 
 /* An exporter for cfg (strings copied, TLS files loaded). No connection is

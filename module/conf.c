@@ -703,9 +703,13 @@ static int check_otlp(conf_parser *ps, mhd_otel_conf *c)
         c->otlp_url_rule = strcmp(env_var_of(ps, erow), "OTEL_EXPORTER_OTLP_ENDPOINT") == 0
                                ? OTEL_OTLP_URL_BASE
                                : OTEL_OTLP_URL_AS_IS;
+    otel_otlp_config oc;
+    char url[OTEL_OTLP_URL_MAX];
+    mhd_otel_conf_otlp(c, &oc);
+    /* the URL the exporter will send to, path rule applied */
     if (c->otlp_endpoint != NULL &&
-        otel_otlp_endpoint_check(c->otlp_endpoint, c->otlp_protocol, c->otlp_insecure, why,
-                                 sizeof(why)) != OTEL_OK) {
+        otel_otlp_target(&oc, url, sizeof(url), why, sizeof(why)) != OTEL_OK) {
+        mhd_otel_conf_show(why, why, sizeof(why)); /* it quotes the endpoint */
         size_t line = ps->line[erow];
         if (line == 0 && ps->line[row_at(offsetof(mhd_otel_conf, otlp_protocol))] != 0)
             line = ps->line[row_at(offsetof(mhd_otel_conf, otlp_protocol))];
@@ -721,11 +725,11 @@ static int check_otlp(conf_parser *ps, mhd_otel_conf *c)
     static const size_t tls_fields[] = {
         offsetof(mhd_otel_conf, otlp_ca_file), offsetof(mhd_otel_conf, otlp_client_cert),
         offsetof(mhd_otel_conf, otlp_client_key), offsetof(mhd_otel_conf, otlp_tls_verify)};
-    otel_otlp_config oc;
     otel_otlp_tls_setting bad;
     mhd_otel_conf_otlp(c, &oc);
     if (!c->otlp || otel_otlp_tls_check(&oc, &bad, why, sizeof(why)) == OTEL_OK)
         return OTEL_OK;
+    mhd_otel_conf_show(why, why, sizeof(why)); /* it quotes the endpoint and file names */
     /* The line of the setting at fault, else of the first TLS one. */
     size_t line = bad != OTEL_OTLP_TLS_ANY ? ps->line[row_at(tls_fields[bad - 1])] : 0;
     for (size_t k = 0; line == 0 && k < sizeof(tls_fields) / sizeof(tls_fields[0]); k++) {

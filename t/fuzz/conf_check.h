@@ -6,7 +6,7 @@
 
 #include "fuzz.h"
 
-#include "../../exporter/h2.h"
+#include "../../exporter/otlp.h"
 #include "../../module/conf.h"
 
 #define CONF_ERR_CAP 512
@@ -57,12 +57,15 @@ static inline void conf_check_conf(const mhd_otel_conf *c)
         FUZZ_CHECK(strncasecmp(k, "grpc-", 5) != 0, "reserved OTLP header %s", k);
     }
     if (c->otlp_endpoint != NULL) {
-        otel_h2_endpoint ep;
-        char err[512];
-        int rc = otel_h2_endpoint_parse(c->otlp_endpoint, &ep, err, sizeof err);
+        /* what the exporter is built from: its URL rules must accept it */
+        otel_otlp_config oc;
+        char url[OTEL_OTLP_URL_MAX], err[512];
+        mhd_otel_conf_otlp(c, &oc);
+        int rc = otel_otlp_target(&oc, url, sizeof url, err, sizeof err);
         FUZZ_CHECK(rc == OTEL_OK,
-                   "endpoint \"%s\" accepted by the config, refused by the exporter: %s",
-                   c->otlp_endpoint, err);
+                   "endpoint \"%s\" (protocol %s) accepted by the config, refused by the "
+                   "exporter: %s",
+                   c->otlp_endpoint, otel_otlp_protocol_name(c->otlp_protocol), err);
     }
 }
 

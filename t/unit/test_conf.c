@@ -1441,6 +1441,35 @@ static void test_mhd_otel_conf_http_endpoint_urls(void **state)
     }
 }
 
+/* The endpoint the exporter sends to is what is checked: its control
+ * bytes are shown as '?' in the message (found by fuzz_conf), and a URL
+ * that is too long only once /v1/traces is appended is refused at parse
+ * time, not by the exporter at start. */
+static void test_mhd_otel_conf_endpoint_as_sent(void **state)
+{
+    (void)state;
+    expect_error("otel_exporter otlp { endpoint \"ht/t:p/c:\0340://80\"; }", OTEL_ERR_PARSE,
+                 "test.conf:1: endpoint \"ht/t:p/c:?0://80\": must start with http:// or "
+                 "https:// (protocol grpc)");
+    static char url[OTEL_OTLP_URL_MAX];
+    size_t n = OTEL_OTLP_URL_MAX - 5; /* fits as it is, not with /v1/traces */
+    memcpy(url, "http://h:4318/", 14);
+    memset(url + 14, 'p', n - 14);
+    url[n] = '\0';
+    static const char *env[] = {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", NULL, url, NULL};
+    env[2] = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"; /* used as given */
+    fake_env = env;
+    mhd_otel_conf *c = parse_ok("otel_trace on;");
+    fake_env = NULL;
+    assert_string_equal(c->otlp_endpoint, url);
+    mhd_otel_conf_del(c);
+    env[2] = "OTEL_EXPORTER_OTLP_ENDPOINT"; /* gets /v1/traces */
+    c = env_warned(env, "environment OTEL_EXPORTER_OTLP_ENDPOINT: endpoint too long (protocol "
+                        "http/protobuf)");
+    assert_null(c->otlp_endpoint);
+    mhd_otel_conf_del(c);
+}
+
 /* TLS settings: checked once merged, at the first TLS directive's line;
  * the environment's are warned about and ignored. */
 static void test_mhd_otel_conf_tls_settings(void **state)
@@ -2249,6 +2278,7 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_parse_https_endpoint),
         cmocka_unit_test(test_mhd_otel_conf_parse_protocol),
         cmocka_unit_test(test_mhd_otel_conf_http_endpoint_urls),
+        cmocka_unit_test(test_mhd_otel_conf_endpoint_as_sent),
         cmocka_unit_test(test_mhd_otel_conf_tls_settings),
         cmocka_unit_test(test_mhd_otel_conf_parse_endpoint_port_digits),
         cmocka_unit_test(test_mhd_otel_conf_parse_bad_otlp_directives),
