@@ -399,7 +399,13 @@ void otel_tls_del(otel_tls *t)
     if (t == NULL)
         return;
     /* No SSL_shutdown: no close_notify goes out (after a fork the socket is
-     * the parent's). */
+     * the parent's). The connection is marked as shut down all the same:
+     * SSL_free takes one closed without a shutdown for a broken one and
+     * marks its session unresumable, and that session is the one kept for
+     * the next connection (the last a server gave). A connection that did
+     * break (a fatal alert) had its session marked then. */
+    if (t->ssl != NULL)
+        SSL_set_shutdown(t->ssl, SSL_get_shutdown(t->ssl) | SSL_SENT_SHUTDOWN);
     SSL_free(t->ssl);
     otel_free(t);
 }
