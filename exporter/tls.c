@@ -194,18 +194,22 @@ static int wait_fd(int fd, short events, uint64_t deadline, char *err, size_t er
     }
 }
 
-/* Why the handshake of ssl failed, for ret = SSL_do_handshake's value. */
-static void handshake_error(SSL *ssl, int ret, char *err, size_t errlen)
+/* Why the handshake of ssl failed, for ret = SSL_do_handshake's value.
+ * verify: whether the server's certificate was checked (without, OpenSSL
+ * still records the result of its check, which is then no reason). */
+static void handshake_error(SSL *ssl, int ret, bool verify, char *err, size_t errlen)
 {
     char why[256];
     int e = SSL_get_error(ssl, ret);
     long vr = SSL_get_verify_result(ssl);
-    if (e == SSL_ERROR_SSL && vr != X509_V_OK) {
+    if (e == SSL_ERROR_SSL && verify && vr != X509_V_OK) {
         ERR_clear_error();
         snprintf(err, errlen, "certificate verify failed: %s", X509_verify_cert_error_string(vr));
         return;
     }
-    if (e == SSL_ERROR_SYSCALL) {
+    /* With SSL_OP_IGNORE_UNEXPECTED_EOF a TCP close is taken as a
+     * close_notify: SSL_ERROR_ZERO_RETURN, in the handshake too. */
+    if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) {
         int en = errno;
         ssl_reason(why, sizeof(why));
         if (why[0] == '\0' && en != 0) {
@@ -366,6 +370,7 @@ int otel_tls_connect(otel_tls **out, otel_tls_ctx *x, int fd, const char *host, 
     SSL_set_connect_state(t->ssl);
     for (;;) {
         ERR_clear_error();
+        errno = 0; /* not the EAGAIN of the last round */
         int r = SSL_do_handshake(t->ssl);
         if (r == 1)
             break;
@@ -376,7 +381,7 @@ int otel_tls_connect(otel_tls **out, otel_tls_ctx *x, int fd, const char *host, 
         else if (e == SSL_ERROR_WANT_WRITE)
             rc = wait_fd(fd, POLLOUT, deadline, err, errlen);
         else {
-            handshake_error(t->ssl, r, err, errlen);
+            handshake_error(t->ssl, r, x->verify, err, errlen);
             rc = OTEL_ERR_IO;
             forget_session(x); /* the next try starts afresh */
         }
