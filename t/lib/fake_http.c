@@ -66,7 +66,8 @@ static void copy_header(struct MHD_Connection *c, const char *name, char *out, s
 }
 
 /* A new request: its record from the headers. NULL when out of memory. */
-static fake_http_conn *conn_new(struct MHD_Connection *c, const char *url, const char *method)
+static fake_http_conn *conn_new(struct MHD_Connection *c, const char *url, const char *method,
+                                const char *version)
 {
     fake_http_conn *fc = calloc(1, sizeof(*fc));
 
@@ -75,6 +76,7 @@ static fake_http_conn *conn_new(struct MHD_Connection *c, const char *url, const
     fc->req.t_ns = mono_ns();
     snprintf(fc->req.method, sizeof(fc->req.method), "%s", method);
     snprintf(fc->req.path, sizeof(fc->req.path), "%s", url);
+    snprintf(fc->req.version, sizeof(fc->req.version), "%s", version);
     copy_header(c, MHD_HTTP_HEADER_CONTENT_TYPE, fc->req.content_type,
                 sizeof(fc->req.content_type));
     copy_header(c, MHD_HTTP_HEADER_CONTENT_ENCODING, fc->req.content_encoding,
@@ -186,9 +188,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     fake_http *f = cls;
     fake_http_conn *fc = *req_cls;
 
-    (void)version;
     if (fc == NULL) {
-        fc = conn_new(c, url, method);
+        fc = conn_new(c, url, method, version);
         *req_cls = fc;
         return fc != NULL ? MHD_YES : MHD_NO;
     }

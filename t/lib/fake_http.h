@@ -44,6 +44,7 @@ typedef struct fake_http_request {
     uint64_t t_ns; /* CLOCK_MONOTONIC when its headers had come */
     char method[16];
     char path[256];
+    char version[16];       /* "HTTP/1.1", ... */
     char content_type[128]; /* "" when absent, and so on */
     char content_encoding[64];
     char user_agent[256];
