@@ -52,6 +52,36 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     return len; /* the rest is read and dropped: the connection stays usable */
 }
 
+/* Whether libcurl can parse url and its scheme is http or https: 0,
+ * OTEL_ERR_INVALID (err says why) or OTEL_ERR_NOMEM. */
+static int check_url(const char *url, char *err, size_t errlen)
+{
+    CURLU *u = curl_url();
+    if (u == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return OTEL_ERR_NOMEM;
+    }
+    char *scheme = NULL;
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (uc == CURLUE_OK)
+        uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+    int rc = OTEL_OK;
+    if (uc == CURLUE_OUT_OF_MEMORY) {
+        snprintf(err, errlen, "out of memory");
+        rc = OTEL_ERR_NOMEM;
+    } else if (uc != CURLUE_OK) {
+        snprintf(err, errlen, "the OTLP/HTTP URL is not one libcurl can use: %s",
+                 curl_url_strerror(uc));
+        rc = OTEL_ERR_INVALID;
+    } else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+        snprintf(err, errlen, "the OTLP/HTTP URL must start with http:// or https://");
+        rc = OTEL_ERR_INVALID;
+    }
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return rc;
+}
+
 static char *dup_or_null(const char *s)
 {
     return s != NULL ? otel_strdup(s) : NULL;
@@ -172,6 +202,9 @@ int otel_otlp_http_new(otel_otlp_http **out, const char *url, const char *const 
         snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(global_rc));
         return OTEL_ERR_NOMEM;
     }
+    int rc = check_url(url, err, errlen);
+    if (rc != OTEL_OK)
+        return rc;
     otel_otlp_http *h = otel_calloc(1, sizeof(*h));
     if (h == NULL) {
         snprintf(err, errlen, "out of memory");
