@@ -577,11 +577,12 @@ static void test_otel_tls_connect_mtls_accepted(void **state)
     assert_string_equal(rec.client_cn, ITEST_CERTS_CLIENT_CN);
 }
 
-/* In TLS 1.3 the client's handshake is over before the server checks the
- * client's certificate (RFC 8446 section 4.4.2.4: the server aborts with
- * an alert after the client's Finished), so the refusal comes with the
- * first read: OTEL_ERR_IO naming the alert. Without a certificate the
- * alert is certificate_required, with one of another CA unknown_ca. */
+/* In TLS 1.3 the client's certificate goes out in its last flight, with
+ * its Finished, which needs no answer: the client's handshake is over
+ * before the server judges the certificate, so the refusal comes with the
+ * first read, OTEL_ERR_IO naming the alert. Without a certificate the
+ * alert is certificate_required (RFC 8446 section 4.4.2.4), with one of
+ * another CA unknown_ca. */
 static void test_otel_tls_connect_mtls_refused_tls13(void **state)
 {
     (void)state;
