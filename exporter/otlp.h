@@ -25,7 +25,8 @@ const char *otel_otlp_protocol_name(otel_otlp_protocol p);
 int otel_otlp_protocol_parse(const char *name, otel_otlp_protocol *out);
 
 /* How an OTLP/HTTP endpoint becomes the URL spans are posted to (OTLP
- * exporter spec, "Endpoint URLs for OTLP/HTTP"). */
+ * exporter spec, "Endpoint URLs for OTLP/HTTP"). Without an endpoint the
+ * URL is the default, whatever the rule. */
 typedef enum otel_otlp_url_rule {
     OTEL_OTLP_URL_DEFAULT = 0, /* no path (or "/"): /v1/traces; else as given */
     OTEL_OTLP_URL_BASE,        /* /v1/traces appended to the path
