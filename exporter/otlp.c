@@ -242,6 +242,8 @@ int otel_otlp_target(const otel_otlp_config *cfg, char *out, size_t cap, char *e
     const char *url = cfg->endpoint && cfg->endpoint[0]
                           ? cfg->endpoint
                           : (http ? OTLP_DEFAULT_HTTP_ENDPOINT : OTLP_DEFAULT_ENDPOINT);
+    /* No endpoint: the protocol's default URL, whatever the rule. */
+    otel_otlp_url_rule rule = url == cfg->endpoint ? cfg->url_rule : OTEL_OTLP_URL_DEFAULT;
     int rc = otel_otlp_endpoint_check(url, cfg->protocol, cfg->insecure, err, errlen);
     if (rc != OTEL_OK)
         return rc;
@@ -255,11 +257,11 @@ int otel_otlp_target(const otel_otlp_config *cfg, char *out, size_t cap, char *e
         int blen = (int)(path - url);
         size_t plen = strlen(path);
         bool no_path = plen == 0 || (plen == 1 && path[0] == '/');
-        if (cfg->url_rule == OTEL_OTLP_URL_BASE) {
+        if (rule == OTEL_OTLP_URL_BASE) {
             while (plen > 0 && path[plen - 1] == '/')
                 plen--; /* no double slash */
             n = snprintf(out, cap, "%.*s%.*s%s", blen, url, (int)plen, path, OTLP_HTTP_PATH);
-        } else if (cfg->url_rule == OTEL_OTLP_URL_DEFAULT && no_path) {
+        } else if (rule == OTEL_OTLP_URL_DEFAULT && no_path) {
             n = snprintf(out, cap, "%.*s%s", blen, url, OTLP_HTTP_PATH);
         } else {
             n = snprintf(out, cap, "%.*s%s", blen, url, plen ? path : "/");

@@ -25,7 +25,8 @@ const char *otel_otlp_protocol_name(otel_otlp_protocol p);
 int otel_otlp_protocol_parse(const char *name, otel_otlp_protocol *out);
 
 /* How an OTLP/HTTP endpoint becomes the URL spans are posted to (OTLP
- * exporter spec, "Endpoint URLs for OTLP/HTTP"). */
+ * exporter spec, "Endpoint URLs for OTLP/HTTP"). Without an endpoint the
+ * URL is the default, whatever the rule. */
 typedef enum otel_otlp_url_rule {
     OTEL_OTLP_URL_DEFAULT = 0, /* no path (or "/"): /v1/traces; else as given */
     OTEL_OTLP_URL_BASE,        /* /v1/traces appended to the path
@@ -85,9 +86,10 @@ int otel_otlp_tls_check(const otel_otlp_config *cfg, otel_otlp_tls_setting *bad,
 /* The longest URL the exporter sends to, its NUL included. */
 #define OTEL_OTLP_URL_MAX 2048
 
-/* The URL spans are sent to for cfg (the gRPC method's URL for grpc),
- * into out (cap bytes, OTEL_OTLP_URL_MAX is always enough). Returns 0, OTEL_ERR_INVALID (err says
- * why) or OTEL_ERR_RANGE (too long). */
+/* The URL spans are sent to for cfg (for grpc the endpoint with its
+ * scheme settled), into out (cap bytes; OTEL_OTLP_URL_MAX is always
+ * enough). Returns 0, OTEL_ERR_INVALID (err says why) or OTEL_ERR_RANGE
+ * (too long). */
 int otel_otlp_target(const otel_otlp_config *cfg, char *out, size_t cap, char *err, size_t errlen);
 
 /* An exporter for cfg (strings copied, TLS files loaded). No connection is

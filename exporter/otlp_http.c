@@ -25,8 +25,8 @@ struct otel_otlp_http {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-/* The longest Retry-After delay kept, in seconds: more than a century, as
- * good as never, and small enough to count in nanoseconds. */
+/* The longest Retry-After delay, in seconds: more than a century, as good
+ * as never (and within a uint64 in nanoseconds). */
 #define RETRY_AFTER_MAX_S (UINT64_C(1) << 32)
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -186,10 +186,10 @@ int otel_otlp_http_retry_after(const char *value, int64_t now_unix, uint64_t *de
     time_t t = curl_getdate(date, NULL);
     if (t == (time_t)-1)
         return OTEL_ERR_PARSE;
-    uint64_t s = (int64_t)t > now_unix ? (uint64_t)((int64_t)t - now_unix) : 0;
-    if (s > RETRY_AFTER_MAX_S)
-        s = RETRY_AFTER_MAX_S;
-    *delay_ns = s * UINT64_C(1000000000);
+    /* The difference of two int64 fits in a uint64; a far date is capped
+     * as delay-seconds are. */
+    uint64_t s = (int64_t)t > now_unix ? (uint64_t)(int64_t)t - (uint64_t)now_unix : 0;
+    *delay_ns = (s < RETRY_AFTER_MAX_S ? s : RETRY_AFTER_MAX_S) * UINT64_C(1000000000);
     return OTEL_OK;
 }
 

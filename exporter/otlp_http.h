@@ -57,8 +57,10 @@ int otel_otlp_http_post(otel_otlp_http *h, const uint8_t *body, size_t len, uint
 uint64_t otel_otlp_http_connects(const otel_otlp_http *h);
 
 /* A Retry-After value (RFC 9110 section 10.2.3: delay-seconds or an
- * HTTP-date) as a delay from now_unix (seconds since the epoch). Returns 0
- * with *delay_ns (0 for a date in the past), or OTEL_ERR_PARSE. */
+ * HTTP-date, spaces and tabs around it ignored) as a delay from now_unix
+ * (seconds since the epoch, any int64). Returns 0 with *delay_ns (0 for a
+ * date in the past; whole seconds, at most 2^32 of them for either form),
+ * or OTEL_ERR_PARSE. */
 int otel_otlp_http_retry_after(const char *value, int64_t now_unix, uint64_t *delay_ns);
 
 #endif /* OTEL_OTLP_HTTP_H */

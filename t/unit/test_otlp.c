@@ -252,6 +252,28 @@ static void test_otel_otlp_new_validates_endpoint(void **state)
     otel_otlp_del(NULL);
 }
 
+/* No endpoint (NULL or empty): the protocol's default URL under each URL
+ * rule, AS_IS too (it gave http://localhost:4318/). */
+static void test_otel_otlp_target_default_any_rule(void **state)
+{
+    (void)state;
+    static const otel_otlp_url_rule rules[] = {OTEL_OTLP_URL_DEFAULT, OTEL_OTLP_URL_BASE,
+                                               OTEL_OTLP_URL_AS_IS};
+    char url[OTEL_OTLP_URL_MAX];
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+        otel_otlp_config cfg = {.protocol = OTEL_OTLP_HTTP_JSON, .url_rule = rules[i]};
+        assert_int_equal(otel_otlp_target(&cfg, url, sizeof(url), NULL, 0), OTEL_OK);
+        assert_string_equal(url, "http://localhost:4318/v1/traces");
+        cfg.endpoint = "";
+        cfg.protocol = OTEL_OTLP_HTTP_PROTOBUF;
+        assert_int_equal(otel_otlp_target(&cfg, url, sizeof(url), NULL, 0), OTEL_OK);
+        assert_string_equal(url, "http://localhost:4318/v1/traces");
+        cfg.protocol = OTEL_OTLP_GRPC;
+        assert_int_equal(otel_otlp_target(&cfg, url, sizeof(url), NULL, 0), OTEL_OK);
+        assert_string_equal(url, "http://localhost:4317");
+    }
+}
+
 static void test_otel_otlp_new_validates_headers(void **state)
 {
     (void)state;
@@ -855,6 +877,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_otel_otlp_new_validates_endpoint),
+        T(test_otel_otlp_target_default_any_rule),
         T(test_otel_otlp_new_validates_headers),
         T(test_otel_otlp_new_alloc_failure),
         T(test_otel_otlp_export_ok_and_request_headers),

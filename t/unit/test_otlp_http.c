@@ -589,6 +589,15 @@ static void test_otel_otlp_http_retry_after_date_far_future(void **state)
     assert_int_equal(retry_after_ok("Sat, 01 Jan 2600 00:00:00 GMT", EXAMPLE_DATE), CAP_S * SEC_NS);
 }
 
+/* now_unix at either end of int64: the difference to the date is no
+ * int64 (found by fuzz_retry_after under UBSan). */
+static void test_otel_otlp_http_retry_after_extreme_now(void **state)
+{
+    (void)state;
+    assert_int_equal(retry_after_ok("Sun, 06 Nov 1994 08:49:37 GMT", INT64_MIN), CAP_S * SEC_NS);
+    assert_int_equal(retry_after_ok("Sun, 06 Nov 1994 08:49:37 GMT", INT64_MAX), 0);
+}
+
 /* Neither delay-seconds nor an HTTP-date: OTEL_ERR_PARSE, *delay_ns left
  * as it was. */
 static void test_otel_otlp_http_retry_after_invalid(void **state)
@@ -633,6 +642,7 @@ int main(void)
         T(test_otel_otlp_http_retry_after_http_dates),
         T(test_otel_otlp_http_retry_after_date_past),
         T(test_otel_otlp_http_retry_after_date_far_future),
+        T(test_otel_otlp_http_retry_after_extreme_now),
         T(test_otel_otlp_http_retry_after_invalid),
     };
 #undef T
