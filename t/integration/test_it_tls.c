@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "../../core/otel.h"
+#include "../../exporter/otlp.h"
 #include "../lib/itest.h"
 
 #define N_REQ 5                 /* requests of a round */
@@ -580,6 +582,64 @@ static void test_tls_ca_file_delivers(void **state)
     assert_false(itest_sink_final_str(&f->k, "last_client_cn", cn, sizeof(cn)));
 }
 
+/* One span ended and flushed through t: exported, not failed. */
+static void export_one(otel_tracer *t, uint64_t want_exported)
+{
+    otel_span_options opt = {.kind = OTEL_SPAN_KIND_SERVER, .root = true};
+    otel_stats st;
+
+    otel_span_end(otel_span_start(t, "resume", &opt));
+    assert_int_equal(otel_tracer_force_flush(t, 10 * 1000000000ULL), 0);
+    otel_tracer_stats(t, &st);
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(st.exported, want_exported);
+}
+
+/* A new connection to the same collector resumes the TLS session the
+ * collector's ticket gave the last one (RFC 8446 section 2.2; grpc-js
+ * sends tickets): the exporter through a proxy that cuts the connection
+ * between two batches connects twice, the second time resumed. */
+static void test_tls_reconnect_resumes_session(void **state)
+{
+    fixture *f = *state;
+    itest_proxy *px;
+    otel_resource *res;
+    otel_tracer *t;
+    otel_otlp *o;
+    otel_exporter *e;
+    otel_tracer_config cfg;
+    otel_otlp_stats os;
+    char url[64], err[256] = "";
+
+    sink_start_tls(f, certs.server, certs.server_key, NULL);
+    assert_int_equal(itest_proxy_start(&px, f->k.port), 0);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u", (unsigned int)itest_proxy_port(px));
+    otel_otlp_config oc = {.endpoint = url, .ca_file = certs.ca, .timeout_ns = 5000000000ULL};
+    otel_tracer_config_default(&cfg);
+    assert_int_equal(otel_resource_new(&res, "itest-tls"), 0);
+    assert_int_equal(otel_tracer_new(&t, &cfg, res), 0);
+    if (otel_otlp_new(&o, &oc, err, sizeof(err)) != 0)
+        fail_msg("otel_otlp_new: %s", err);
+    assert_int_equal(otel_otlp_exporter(o, &e), 0);
+    assert_int_equal(otel_tracer_add_exporter(t, e), 0);
+    assert_int_equal(otel_tracer_start(t), 0);
+
+    export_one(t, 1);
+    otel_otlp_get_stats(o, &os);
+    assert_int_equal(os.connects, 1);
+    assert_int_equal(os.tls_resumed, 0);
+    itest_proxy_cut(px);
+    export_one(t, 2);
+    otel_otlp_get_stats(o, &os);
+    assert_int_equal(os.connects, 2);
+    assert_int_equal(os.tls_resumed, 1);
+
+    otel_tracer_del(t); /* and o, e with it */
+    itest_proxy_stop(px, NULL, NULL);
+    sink_stop_ok(&f->k);
+    assert_sink_spans(&f->k, 2, "resume");
+}
+
 /* mTLS: the sink asks for a client certificate signed by its CA and gets
  * client_cert. */
 static void test_tls_mtls_client_cert_accepted(void **state)
@@ -903,6 +963,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sink_tls_answers_curl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_serves_bad_certificates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_ca_file_delivers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_reconnect_resumes_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_mtls_client_cert_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_verify_off_warns_and_delivers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_mtls_without_client_cert_refused, setup, teardown),

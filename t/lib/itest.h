@@ -328,6 +328,9 @@ typedef struct itest_proxy itest_proxy;
 /* Start one; *out freed by itest_proxy_stop. Returns 0 or -1. */
 int itest_proxy_start(itest_proxy **out, uint16_t upstream);
 uint16_t itest_proxy_port(const itest_proxy *p);
+/* Close every connection going through p (the listener stays); returns
+ * once they are closed. */
+void itest_proxy_cut(itest_proxy *p);
 /* Stop the thread, close every connection, free p; the byte counts of the
  * whole run into *up (client to upstream) and *down. NULL p does nothing. */
 void itest_proxy_stop(itest_proxy *p, uint64_t *up, uint64_t *down);

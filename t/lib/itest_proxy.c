@@ -19,6 +19,9 @@ struct itest_proxy {
     pthread_t thread;
     int fds[ITEST_PROXY_PAIRS][2]; /* [0] client side, [1] upstream side; -1 */
     uint64_t up, down;             /* bytes, read after the thread ended */
+    pthread_mutex_t lock;          /* guards cuts */
+    pthread_cond_t cut_done;
+    uint64_t cuts; /* cut requests the thread has carried out */
 };
 
 static void proxy_close_pair(itest_proxy *p, size_t i)
@@ -102,8 +105,19 @@ static void *proxy_main(void *arg)
             pf[i].revents = 0;
         if (poll(pf, n, -1) < 0 && errno != EINTR)
             break;
-        if (pf[0].revents != 0)
-            break;
+        if (pf[0].revents != 0) {
+            char cmd = 0;
+            if (read(p->stop_pipe[0], &cmd, 1) != 1 || cmd != 'c')
+                break;
+            /* a cut: every connection closed, the listener kept */
+            for (size_t i = 0; i < ITEST_PROXY_PAIRS; i++)
+                proxy_close_pair(p, i);
+            pthread_mutex_lock(&p->lock);
+            p->cuts++;
+            pthread_cond_broadcast(&p->cut_done);
+            pthread_mutex_unlock(&p->lock);
+            continue;
+        }
         if (pf[1].revents & POLLIN)
             proxy_accept(p);
         for (size_t i = 0; i < ITEST_PROXY_PAIRS; i++)
@@ -126,6 +140,8 @@ int itest_proxy_start(itest_proxy **out, uint16_t upstream)
     for (size_t i = 0; i < ITEST_PROXY_PAIRS; i++)
         p->fds[i][0] = p->fds[i][1] = -1;
     p->upstream = upstream;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cut_done, NULL);
     p->listen_fd = itest_listen_local(0, &p->port);
     if (p->listen_fd < 0) {
         free(p);
@@ -145,6 +161,18 @@ int itest_proxy_start(itest_proxy **out, uint16_t upstream)
     }
     *out = p;
     return 0;
+}
+
+void itest_proxy_cut(itest_proxy *p)
+{
+    char c = 'c';
+    pthread_mutex_lock(&p->lock);
+    uint64_t want = p->cuts + 1;
+    if (write(p->stop_pipe[1], &c, 1) == 1) {
+        while (p->cuts < want)
+            pthread_cond_wait(&p->cut_done, &p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
 }
 
 uint16_t itest_proxy_port(const itest_proxy *p)
@@ -169,5 +197,7 @@ void itest_proxy_stop(itest_proxy *p, uint64_t *up, uint64_t *down)
         *up = p->up;
     if (down != NULL)
         *down = p->down;
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cut_done);
     free(p);
 }
