@@ -144,13 +144,34 @@ echo "sink: ${sink_final#*stats }"
 
 echo
 echo "== OTLP exporter: spans encoded and sent per second (to the sink, --discard)"
-"$build/bench/export_cost" "http://127.0.0.1:$sink_port" 400000
-"$build/bench/export_cost" "http://127.0.0.1:$sink_port" 400000 gzip
-"$build/bench/export_cost" "https://127.0.0.1:$tls_grpc" 400000 "ca=$tmp/ca.pem"
-"$build/bench/export_cost" "http://127.0.0.1:$sink_http" 400000 protocol=http/protobuf
-"$build/bench/export_cost" "https://127.0.0.1:$tls_http" 400000 protocol=http/protobuf \
-    "ca=$tmp/ca.pem"
-"$build/bench/export_cost" "http://127.0.0.1:$sink_http" 400000 protocol=http/json
+# Each transport EXPORT_ROUNDS times, interleaved, after each one's warm-up
+# round; the median of spans per exporter-CPU second.
+exporters="grpc grpc-gzip grpc-tls http http-tls json"
+exporter_args() {
+    case $1 in
+    grpc) echo "http://127.0.0.1:$sink_port" ;;
+    grpc-gzip) echo "http://127.0.0.1:$sink_port gzip" ;;
+    grpc-tls) echo "https://127.0.0.1:$tls_grpc ca=$tmp/ca.pem" ;;
+    http) echo "http://127.0.0.1:$sink_http protocol=http/protobuf" ;;
+    http-tls) echo "https://127.0.0.1:$tls_http protocol=http/protobuf ca=$tmp/ca.pem" ;;
+    json) echo "http://127.0.0.1:$sink_http protocol=http/json" ;;
+    esac
+}
+for r in $(seq "${EXPORT_ROUNDS:-3}"); do
+    for x in $exporters; do
+        # shellcheck disable=SC2046 # the arguments are words
+        set -- $(exporter_args "$x")
+        ep=$1
+        shift
+        line=$("$build/bench/export_cost" "$ep" 400000 "$@")
+        echo "$line"
+        echo "$line" | sed -n 's/.*, \([0-9]*\) spans per exporter-CPU second.*/\1/p' >>"$tmp/exp-$x.res"
+    done
+done
+printf '\n| exporter | median spans per exporter-CPU second |\n| --- | --- |\n'
+for x in $exporters; do
+    printf '| %s | %s |\n' "$x" "$(median "$tmp/exp-$x.res" 1)"
+done
 
 echo
 echo "== core: one server span's life (start, 11 HTTP attributes, end, enqueue, export hand-off)"
