@@ -416,6 +416,19 @@ static void read_retry_info(const otel_h2 *h2, outcome *o)
     otel_free(buf);
 }
 
+/* A successful answer whose body could not be read (why): the spans were
+ * delivered all the same, none counted rejected; said at most once a gate
+ * period. */
+static void response_unreadable(otel_otlp *e, outcome *o, const char *why)
+{
+    o->rejected = 0;
+    o->message[0] = '\0';
+    if (log_gate_open(&e->partial_log, now_ns(e)))
+        otel_log(OTEL_LOG_WARN,
+                 "otlp: unreadable response from %s (%s); spans counted as delivered", e->endpoint,
+                 why);
+}
+
 /* Read the ExportTraceServiceResponse of a call that ended with OK. A body
  * that cannot be read still means the spans were delivered. */
 static void read_response(otel_otlp *e, const otel_h2_response *resp, outcome *o)
@@ -431,14 +444,8 @@ static void read_response(otel_otlp *e, const otel_h2_response *resp, outcome *o
     if (rc == OTEL_OK)
         rc = otel_otlp_decode_response(msg, len, &o->rejected, o->message, sizeof(o->message));
     otel_free(owned);
-    if (rc != OTEL_OK) {
-        o->rejected = 0;
-        o->message[0] = '\0';
-        if (log_gate_open(&e->partial_log, now_ns(e)))
-            otel_log(OTEL_LOG_WARN,
-                     "otlp: unreadable response from %s (%s); spans counted as delivered",
-                     e->endpoint, otel_strerror(rc));
-    }
+    if (rc != OTEL_OK)
+        response_unreadable(e, o, otel_strerror(rc));
 }
 
 /* The status of a whole response that was not OK, or OK. */
@@ -527,14 +534,8 @@ static void read_http_response(otel_otlp *e, const otel_otlp_http_result *r, out
                                                   sizeof(o->message))
                  : otel_otlp_decode_response(r->body, r->body_len, &o->rejected, o->message,
                                              sizeof(o->message));
-    if (rc != OTEL_OK) {
-        o->rejected = 0;
-        o->message[0] = '\0';
-        if (log_gate_open(&e->partial_log, now_ns(e)))
-            otel_log(OTEL_LOG_WARN,
-                     "otlp: unreadable response from %s (%s); spans counted as delivered",
-                     e->endpoint, r->body_cut ? "too large" : "not an ExportTraceServiceResponse");
-    }
+    if (rc != OTEL_OK)
+        response_unreadable(e, o, r->body_cut ? "too large" : "not an ExportTraceServiceResponse");
 }
 
 /* What the body of an error answer says: the message of a google.rpc.Status
