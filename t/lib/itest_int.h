@@ -28,12 +28,6 @@ int itest_tmpdir_make(char *dir, const char *tag);
 
 /* ---- itest_proc.c ------------------------------------------------------- */
 
-/* The monotonic clock in ms. */
-uint64_t itest_now_ms(void);
-
-/* Sleep ms milliseconds (a signal does not cut it short). */
-void itest_sleep_ms(long ms);
-
 /* Read what is available on fd into *s, waiting at most timeout_ms for the
  * first bytes. Returns bytes read, 0 at EOF, -1 on timeout or error. */
 ssize_t itest_read_some(int fd, char **s, int timeout_ms);
