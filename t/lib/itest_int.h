@@ -1,8 +1,11 @@
 /* itest_int.h - what the files of t/lib/itest_*.c share among themselves:
- * time, files, child processes and loopback sockets. Tests include itest.h. */
+ * time, files, child processes, loopback sockets and waits across threads. Tests include itest.h.
+ */
 #ifndef ITEST_INT_H
 #define ITEST_INT_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -64,5 +67,20 @@ char **itest_make_env(const char *const *env);
 
 /* A TCP socket connected to 127.0.0.1:port, or -1. */
 int itest_connect_local(uint16_t port);
+
+/* ---- itest_thread.c ----------------------------------------------------- */
+
+/* pthread_cond_init of cond against CLOCK_MONOTONIC, the clock of
+ * itest_cond_wait_count. */
+void itest_cond_init_mono(pthread_cond_t *cond);
+
+/* With lock held, wait on cond (made by itest_cond_init_mono; signalled
+ * when *count grows) until *count >= n or timeout_ms have passed. Returns
+ * whether *count >= n. */
+bool itest_cond_wait_count(pthread_cond_t *cond, pthread_mutex_t *lock, const size_t *count,
+                           size_t n, int timeout_ms);
+
+/* *count read under lock. */
+size_t itest_count_locked(pthread_mutex_t *lock, const size_t *count);
 
 #endif /* ITEST_INT_H */
