@@ -139,12 +139,7 @@ static uint64_t assert_balance(const itest_server *s)
 
     (void)itest_server_counter(s, "rejected", &rejected);
     (void)itest_server_counter(s, "queued", &queued);
-    if (ended != exported + dropped + failed + rejected + queued)
-        fail_msg("counters do not balance: ended=%llu exported=%llu dropped=%llu failed=%llu "
-                 "rejected=%llu queued=%llu",
-                 (unsigned long long)ended, (unsigned long long)exported,
-                 (unsigned long long)dropped, (unsigned long long)failed,
-                 (unsigned long long)rejected, (unsigned long long)queued);
+    itest_balance_ok(ended, exported, dropped, failed, rejected, queued);
     return ended;
 }
 

@@ -352,6 +352,11 @@ void itest_server_stop_ok(itest_server *s);
  * (itest_server_exporter_counter of "otlp"), which must be there. */
 uint64_t itest_otlp_counter(const itest_server *s, const char *name);
 
+/* ended = exported + dropped + failed + rejected + queued, else the test
+ * fails naming all six. */
+void itest_balance_ok(uint64_t ended, uint64_t exported, uint64_t dropped, uint64_t failed,
+                      uint64_t rejected, uint64_t queued);
+
 /* The OTLP exporter's counters balance: ended = exported + dropped +
  * failed + rejected + queued, each of them present. Returns ended. */
 uint64_t itest_otlp_balance(const itest_server *s);

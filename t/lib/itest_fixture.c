@@ -82,6 +82,17 @@ uint64_t itest_otlp_counter(const itest_server *s, const char *name)
     return v;
 }
 
+void itest_balance_ok(uint64_t ended, uint64_t exported, uint64_t dropped, uint64_t failed,
+                      uint64_t rejected, uint64_t queued)
+{
+    if (ended != exported + dropped + failed + rejected + queued)
+        fail_msg("counters do not balance: ended=%llu exported=%llu dropped=%llu failed=%llu "
+                 "rejected=%llu queued=%llu",
+                 (unsigned long long)ended, (unsigned long long)exported,
+                 (unsigned long long)dropped, (unsigned long long)failed,
+                 (unsigned long long)rejected, (unsigned long long)queued);
+}
+
 uint64_t itest_otlp_balance(const itest_server *s)
 {
     uint64_t ended = itest_otlp_counter(s, "ended"), exported = itest_otlp_counter(s, "exported");
@@ -89,11 +100,6 @@ uint64_t itest_otlp_balance(const itest_server *s)
     uint64_t rejected = itest_otlp_counter(s, "rejected");
     uint64_t queued = itest_otlp_counter(s, "queued");
 
-    if (ended != exported + dropped + failed + rejected + queued)
-        fail_msg("counters do not balance: ended=%llu exported=%llu dropped=%llu failed=%llu "
-                 "rejected=%llu queued=%llu",
-                 (unsigned long long)ended, (unsigned long long)exported,
-                 (unsigned long long)dropped, (unsigned long long)failed,
-                 (unsigned long long)rejected, (unsigned long long)queued);
+    itest_balance_ok(ended, exported, dropped, failed, rejected, queued);
     return ended;
 }
