@@ -8,14 +8,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../../core/otel.h"
 #include "../lib/itest.h"
@@ -53,23 +51,14 @@ typedef struct fixture {
 static int group_setup(void **state)
 {
     (void)state;
-    if (itest_sink_install() != 0) {
-        fprintf(stderr, "test_it_otlp: cannot install the sink (sh t/sink.sh install %s)\n",
-                itest_build_dir());
-        return -1;
-    }
-    return 0;
+    return itest_group_setup_sink("test_it_otlp", NULL);
 }
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
 
-    if (f == NULL || itest_server_init(&f->s) != 0 || itest_sink_init(&f->k) != 0) {
-        if (f != NULL) {
-            itest_server_cleanup(&f->s);
-            itest_sink_cleanup(&f->k);
-        }
+    if (f == NULL || itest_fixture_init(&f->s, &f->k) != 0) {
         free(f);
         return -1;
     }
@@ -81,47 +70,12 @@ static int teardown(void **state)
 {
     fixture *f = *state;
 
-    itest_server_cleanup(&f->s);
-    itest_sink_cleanup(&f->k);
+    itest_fixture_cleanup(&f->s, &f->k);
     free(f);
     return 0;
 }
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static uint64_t clock_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static void sink_start_ok(itest_sink *k, uint16_t port, const char *const *extra)
-{
-    if (itest_sink_start(k, port, extra) == 0)
-        return;
-    fail_msg("the OTLP sink did not become ready (port %u, wait status 0x%x)\nstderr: %s",
-             (unsigned int)port, (unsigned int)k->exit_status, k->err_text ? k->err_text : "");
-}
-
-static void sink_stop_ok(itest_sink *k)
-{
-    if (itest_sink_stop(k) == 0)
-        return;
-    fail_msg("the OTLP sink did not exit cleanly on SIGTERM (wait status 0x%x)\nstderr: %s",
-             (unsigned int)k->exit_status, k->err_text ? k->err_text : "");
-}
 
 /* Start the server with BASE_CONF, an otlp block to 127.0.0.1:port holding
  * otlp_extra, then conf_extra. */
@@ -147,16 +101,6 @@ static void server_start_ok(itest_server *s, uint16_t port, const char *otlp_ext
              s->err_text ? s->err_text : "");
 }
 
-/* SIGTERM the server (it flushes); it must exit 0 within 10 s. */
-static void server_stop_ok(itest_server *s)
-{
-    if (itest_server_stop(s) == 0)
-        return;
-    fprintf(stderr, "---- demo server stderr ----\n%s----\n", s->err_text ? s->err_text : "");
-    fail_msg("demo server did not exit cleanly on SIGTERM (wait status 0x%x)",
-             (unsigned int)s->exit_status);
-}
-
 static int get(itest_server *s, const char *path, const char *const *extra)
 {
     itest_response r;
@@ -175,76 +119,27 @@ static void read_exact(const char *path, itest_spans *sp)
         fail_msg("%s: %s", path, why);
 }
 
-/* Spans in the sink's output (url.path == path when path is not NULL). */
-static size_t sink_count(const itest_sink *k, const char *path)
-{
-    itest_spans sp;
-    char why[128];
-    size_t n = 0;
-
-    if (itest_spans_read(k->out_path, &sp, why, sizeof(why)) != 0)
-        return 0; /* a line being written: not yet */
-    for (size_t i = 0; i < sp.n; i++) {
-        const char *p = itest_span_attr_str(sp.v[i], "url.path");
-        if (path == NULL || (p != NULL && strcmp(p, path) == 0))
-            n++;
-    }
-    itest_spans_free(&sp);
-    return n;
-}
-
 /* Wait until the sink holds at least want spans (of path, when not NULL). */
 static void wait_sink(const itest_sink *k, const char *path, size_t want)
 {
-    uint64_t deadline = clock_ms() + ARRIVE_TIMEOUT_MS;
-    size_t n;
+    size_t n = itest_sink_wait(k, path, want, ARRIVE_TIMEOUT_MS);
 
-    while ((n = sink_count(k, path)) < want && clock_ms() < deadline)
-        pause_ms(50);
     if (n < want)
         fail_msg("after %d ms the sink holds %zu spans%s%s, want %zu", ARRIVE_TIMEOUT_MS, n,
                  path != NULL ? " of " : "", path != NULL ? path : "", want);
-}
-
-/* The OTLP exporter's counter name: from the server's line for that
- * exporter when it has more than one ("demo-server: exporter otlp: spans
- * ..."), else from its one counters line. */
-static uint64_t counter(const itest_server *s, const char *name)
-{
-    static const char own[] = "demo-server: exporter otlp: spans ";
-    uint64_t v = 0;
-    const char *line = s->err_text != NULL ? strstr(s->err_text, own) : NULL;
-    char buf[512];
-    itest_server alone = *s;
-
-    if (line != NULL) {
-        line += sizeof(own) - 1;
-        snprintf(buf, sizeof(buf), "demo-server: spans %.*s", (int)strcspn(line, "\n"), line);
-        alone.err_text = buf;
-        s = &alone;
-    }
-    if (!itest_server_counter(s, name, &v))
-        fail_msg("no %s= in the server's counters line; stderr:\n%s", name,
-                 s->err_text ? s->err_text : "");
-    return v;
 }
 
 /* ended = exported + dropped + failed + rejected + queued, the last two
  * counted only when the line has them. Returns ended. */
 static uint64_t assert_balance(const itest_server *s)
 {
-    uint64_t ended = counter(s, "ended"), exported = counter(s, "exported");
-    uint64_t dropped = counter(s, "dropped"), failed = counter(s, "failed");
+    uint64_t ended = itest_otlp_counter(s, "ended"), exported = itest_otlp_counter(s, "exported");
+    uint64_t dropped = itest_otlp_counter(s, "dropped"), failed = itest_otlp_counter(s, "failed");
     uint64_t rejected = 0, queued = 0;
 
     (void)itest_server_counter(s, "rejected", &rejected);
     (void)itest_server_counter(s, "queued", &queued);
-    if (ended != exported + dropped + failed + rejected + queued)
-        fail_msg("counters do not balance: ended=%llu exported=%llu dropped=%llu failed=%llu "
-                 "rejected=%llu queued=%llu",
-                 (unsigned long long)ended, (unsigned long long)exported,
-                 (unsigned long long)dropped, (unsigned long long)failed,
-                 (unsigned long long)rejected, (unsigned long long)queued);
+    itest_balance_ok(ended, exported, dropped, failed, rejected, queued);
     return ended;
 }
 
@@ -472,14 +367,14 @@ static void test_otlp_spans_match_console(void **state)
     itest_spans sp;
     const cJSON *span, *data, *child, *ev;
 
-    sink_start_ok(&f->k, 0, NULL);
+    itest_sink_start_ok(&f->k, 0, NULL);
     server_start_ok(&f->s, f->k.port, "", "");
     assert_int_equal(get(&f->s, "/hello/Alice", user), 200);
     assert_int_equal(get(&f->s, "/data", NULL), 200);
     assert_int_equal(get(&f->s, "/error", NULL), 500);
     assert_int_equal(get(&f->s, "/hello/Bob", parent), 200);
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
     assert_outputs_equal(f, 6);
 
     /* What the fields must be, not only that both exporters agree. */
@@ -535,7 +430,7 @@ static void test_otlp_spans_match_console(void **state)
     assert_int_equal(member_u64(span, "flags"), FLAGS_REMOTE);
     itest_spans_free(&sp);
     assert_int_equal(assert_balance(&f->s), 6);
-    assert_int_equal(counter(&f->s, "exported"), 6);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 6);
 }
 
 /* compression gzip: the spans arrive whole, and far fewer bytes cross the
@@ -548,11 +443,11 @@ static void test_otlp_untrusted_parent_is_link(void **state)
     const char *parent[] = {"-H", TRACEPARENT, "-H", "tracestate: " TRACESTATE_VALUE, NULL};
     itest_spans sp;
 
-    sink_start_ok(&f->k, 0, NULL);
+    itest_sink_start_ok(&f->k, 0, NULL);
     server_start_ok(&f->s, f->k.port, "", "otel_trust_incoming off;\n");
     assert_int_equal(get(&f->s, "/hello/untrusted", parent), 200);
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
     read_exact(f->k.out_path, &sp);
     assert_int_equal(sp.n, 1);
     const cJSON *k = sp.v[0];
@@ -578,14 +473,14 @@ static void test_otlp_gzip(void **state)
     itest_proxy *proxy = NULL;
     uint64_t wire = 0, decoded = 0;
 
-    sink_start_ok(&f->k, 0, NULL);
+    itest_sink_start_ok(&f->k, 0, NULL);
     assert_int_equal(itest_proxy_start(&proxy, f->k.port), 0);
     server_start_ok(&f->s, itest_proxy_port(proxy), "    compression gzip;\n", "");
     assert_int_equal(itest_curl_repeat_with(&f->s, "/hello/gz", 20, 200, extra), 20);
     assert_int_equal(get(&f->s, "/data", NULL), 200);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     itest_proxy_stop(proxy, &wire, NULL);
-    sink_stop_ok(&f->k);
+    itest_sink_stop_ok(&f->k);
     assert_outputs_equal(f, 23);
     assert_true(itest_sink_final_stat(&f->k, "bytes", &decoded));
     if (!(decoded > 20 * PAD_LEN && wire < decoded / 3))
@@ -605,7 +500,7 @@ static void test_otlp_large_batch(void **state)
     uint64_t wire = 0, decoded = 0, requests = 0, max_seq = 0;
     size_t per_seq[64] = {0}, most = 0;
 
-    sink_start_ok(&f->k, 0, NULL);
+    itest_sink_start_ok(&f->k, 0, NULL);
     assert_int_equal(itest_proxy_start(&proxy, f->k.port), 0);
     /* A long schedule delay: the whole run leaves in the flush at shutdown. */
     server_start_ok(&f->s, itest_proxy_port(proxy), "",
@@ -615,11 +510,11 @@ static void test_otlp_large_batch(void **state)
                     "    schedule_delay 60s;\n"
                     "}\n");
     assert_int_equal(itest_curl_repeat_with(&f->s, "/hello/big", N, 200, extra), N);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     itest_proxy_stop(proxy, &wire, NULL);
-    sink_stop_ok(&f->k);
+    itest_sink_stop_ok(&f->k);
     assert_int_equal(assert_balance(&f->s), N);
-    assert_int_equal(counter(&f->s, "exported"), N);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), N);
 
     read_exact(f->k.out_path, &sp);
     assert_int_equal(sp.n, N);
@@ -655,12 +550,12 @@ static void test_otlp_retry_after_failures(void **state)
     itest_spans sp;
     uint64_t injected = 0;
 
-    sink_start_ok(&f->k, 0, fail3);
+    itest_sink_start_ok(&f->k, 0, fail3);
     server_start_ok(&f->s, f->k.port, "    timeout 10s;\n", "");
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/retry", 10, 200), 10);
     wait_sink(&f->k, "/hello/retry", 10);
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
     assert_true(itest_sink_final_stat(&f->k, "failures_injected", &injected));
     assert_int_equal(injected, 3);
     read_exact(f->k.out_path, &sp);
@@ -668,8 +563,8 @@ static void test_otlp_retry_after_failures(void **state)
     assert_unique(&sp);
     itest_spans_free(&sp);
     assert_int_equal(assert_balance(&f->s), 10);
-    assert_int_equal(counter(&f->s, "exported"), 10);
-    assert_int_equal(counter(&f->s, "failed"), 0);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 10);
+    assert_int_equal(itest_otlp_counter(&f->s, "failed"), 0);
 }
 
 /* The receiver comes up only after the server sent its first spans. */
@@ -682,17 +577,17 @@ static void test_otlp_sink_starts_late(void **state)
     assert_int_equal(itest_port_reserve(&port), 0);
     server_start_ok(&f->s, port, "    timeout 10s;\n", "");
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/late", 10, 200), 10);
-    pause_ms(300); /* the first export has been tried and refused */
-    sink_start_ok(&f->k, port, NULL);
+    itest_sleep_ms(300); /* the first export has been tried and refused */
+    itest_sink_start_ok(&f->k, port, NULL);
     wait_sink(&f->k, "/hello/late", 10);
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
     read_exact(f->k.out_path, &sp);
     assert_int_equal(sp.n, 10);
     assert_unique(&sp);
     itest_spans_free(&sp);
     assert_int_equal(assert_balance(&f->s), 10);
-    assert_int_equal(counter(&f->s, "exported"), 10);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 10);
 }
 
 /* The receiver dies (SIGKILL) mid-run and comes back on the same port. */
@@ -700,25 +595,25 @@ static void test_otlp_sink_killed_and_restarted(void **state)
 {
     fixture *f = *state;
 
-    sink_start_ok(&f->k, 0, NULL);
+    itest_sink_start_ok(&f->k, 0, NULL);
     server_start_ok(&f->s, f->k.port, "    timeout 2s;\n", "");
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/one", 20, 200), 20);
     wait_sink(&f->k, "/hello/one", 20);
-    pause_ms(300); /* the exporter has read the answer: killing loses nothing */
+    itest_sleep_ms(300); /* the exporter has read the answer: killing loses nothing */
     assert_int_equal(itest_sink_kill(&f->k), 0);
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/two", 20, 200), 20);
-    pause_ms(300);
+    itest_sleep_ms(300);
     if (itest_sink_restart(&f->k) != 0)
         fail_msg("the sink did not restart on port %u\nstderr: %s", (unsigned int)f->k.port,
                  f->k.err_text ? f->k.err_text : "");
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/three", 20, 200), 20);
     wait_sink(&f->k, "/hello/three", 20);
     assert_int_equal(get(&f->s, "/hello/after", NULL), 200);
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
     assert_int_equal(assert_balance(&f->s), 61);
-    assert_int_equal(sink_count(&f->k, "/hello/one"), 20);
-    assert_int_equal(sink_count(&f->k, "/hello/three"), 20);
+    assert_int_equal(itest_sink_count(&f->k, "/hello/one"), 20);
+    assert_int_equal(itest_sink_count(&f->k, "/hello/three"), 20);
 }
 
 /* Partial success: the receiver reports 2 spans rejected per Export. */
@@ -728,14 +623,14 @@ static void test_otlp_partial_success(void **state)
     static const char *const reject[] = {"--reject-spans", "2", NULL};
     uint64_t reported = 0, rejected;
 
-    sink_start_ok(&f->k, 0, reject);
+    itest_sink_start_ok(&f->k, 0, reject);
     server_start_ok(&f->s, f->k.port, "", "");
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/rej", 10, 200), 10);
     wait_sink(&f->k, "/hello/rej", 10);
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
     assert_int_equal(assert_balance(&f->s), 10);
-    rejected = counter(&f->s, "rejected");
+    rejected = itest_otlp_counter(&f->s, "rejected");
     assert_true(itest_sink_final_stat(&f->k, "rejected_spans_reported", &reported));
     if (rejected == 0 || rejected > reported)
         fail_msg("rejected=%llu in the counters, the sink reported %llu rejected",
@@ -753,19 +648,19 @@ static void test_otlp_unreachable_endpoint(void **state)
     assert_int_equal(itest_port_reserve(&port), 0);
     server_start_ok(&f->s, port, "    timeout 1s;\n",
                     "otel_batch { schedule_delay 100ms; export_timeout 2s; }\n");
-    t0 = clock_ms();
+    t0 = itest_now_ms();
     for (int round = 0; round < 5; round++) {
         ok += itest_curl_repeat(&f->s, "/hello/void", 10, 200);
-        pause_ms(150);
+        itest_sleep_ms(150);
     }
     assert_int_equal(ok, 50);
     /* 50 local requests and 5 pauses of 150 ms; a request waiting for the
      * exporter would wait its 1 s timeout: 50 s */
-    if (clock_ms() - t0 > 30000)
-        fail_msg("50 requests took %llu ms", (unsigned long long)(clock_ms() - t0));
-    server_stop_ok(&f->s);
+    if (itest_now_ms() - t0 > 30000)
+        fail_msg("50 requests took %llu ms", (unsigned long long)(itest_now_ms() - t0));
+    itest_server_stop_ok(&f->s);
     assert_int_equal(assert_balance(&f->s), 50);
-    assert_int_equal(counter(&f->s, "exported"), 0);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 0);
 }
 
 /* ---- a collector that is down, never answers, or answers late ------------ */
@@ -810,9 +705,9 @@ static void test_console_keeps_going_while_collector_blackholed(void **state)
                     "otel_batch { schedule_delay 100ms; export_timeout 60s; }\n");
     for (int round = 1; round <= 4; round++) {
         assert_int_equal(itest_curl_repeat(&f->s, "/hello/round", 5, 200), 5);
-        uint64_t deadline = clock_ms() + 20000;
-        while (console_count(&f->s) < (size_t)round * 5 && clock_ms() < deadline)
-            pause_ms(50);
+        uint64_t deadline = itest_now_ms() + 20000;
+        while (console_count(&f->s) < (size_t)round * 5 && itest_now_ms() < deadline)
+            itest_sleep_ms(50);
         if (console_count(&f->s) < (size_t)round * 5)
             fail_msg("round %d: the console has %zu spans, want %d, with the collector "
                      "blackholed",
@@ -839,17 +734,18 @@ static void shutdown_bounded(fixture *f, uint16_t port, const char *how)
                     "otel_batch { schedule_delay 1h; max_export_batch_size 8; "
                     "export_timeout 2s; }\n");
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/queued", 300, 200), 300);
-    t0 = clock_ms();
-    server_stop_ok(&f->s);
-    took = clock_ms() - t0;
+    t0 = itest_now_ms();
+    itest_server_stop_ok(&f->s);
+    took = itest_now_ms() - t0;
     /* 2 s, and room for a loaded machine; before one pipeline per
      * exporter with deadlines this took 16-47 s. */
     if (took > 7000)
         fail_msg("%s collector: the stop took %llu ms with export_timeout 2s", how,
                  (unsigned long long)took);
     assert_int_equal(assert_balance(&f->s), 300);
-    assert_int_equal(counter(&f->s, "queued"), 0);
-    assert_int_equal(counter(&f->s, "exported") + counter(&f->s, "failed"), 300);
+    assert_int_equal(itest_otlp_counter(&f->s, "queued"), 0);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported") + itest_otlp_counter(&f->s, "failed"),
+                     300);
     /* What the deadline left in the queue is said once, with its count. */
     const char *said = strstr(f->s.err_text, "before the shutdown deadline");
     if (said != NULL)
@@ -865,7 +761,7 @@ static void test_shutdown_bounded_blackholed_collector(void **state)
     int hole = blackhole_open(&port);
 
     shutdown_bounded(f, port, "blackholed");
-    assert_int_equal(counter(&f->s, "failed"), 300);
+    assert_int_equal(itest_otlp_counter(&f->s, "failed"), 300);
     /* The first export waited out the deadline: the rest was left queued. */
     assert_non_null(strstr(f->s.err_text, "spans could not be exported before the shutdown "
                                           "deadline (counted failed)"));
@@ -879,7 +775,7 @@ static void test_shutdown_bounded_refusing_collector(void **state)
 
     assert_int_equal(itest_port_reserve(&port), 0); /* nothing listens there */
     shutdown_bounded(f, port, "refusing");
-    assert_int_equal(counter(&f->s, "failed"), 300);
+    assert_int_equal(itest_otlp_counter(&f->s, "failed"), 300);
 }
 
 /* A collector that answers every call 5 s late, past the 2 s deadline. */
@@ -888,10 +784,10 @@ static void test_shutdown_bounded_slow_collector(void **state)
     fixture *f = *state;
     static const char *const slow[] = {"--delay-ms", "5000", NULL};
 
-    sink_start_ok(&f->k, 0, slow);
+    itest_sink_start_ok(&f->k, 0, slow);
     shutdown_bounded(f, f->k.port, "slow");
-    assert_int_equal(counter(&f->s, "exported"), 0);
-    sink_stop_ok(&f->k);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 0);
+    itest_sink_stop_ok(&f->k);
 }
 
 int main(void)

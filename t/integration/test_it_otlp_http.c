@@ -75,16 +75,7 @@ static const char *const OTLP_ENV_NAMES[] = {
 static int group_setup(void **state)
 {
     (void)state;
-    if (itest_sink_install() != 0) {
-        fprintf(stderr, "test_it_otlp_http: cannot install the sink (sh t/sink.sh install %s)\n",
-                itest_build_dir());
-        return -1;
-    }
-    if (itest_certs_make(&certs) != 0) {
-        fprintf(stderr, "test_it_otlp_http: cannot make the test certificates with openssl\n");
-        return -1;
-    }
-    return 0;
+    return itest_group_setup_sink("test_it_otlp_http", &certs);
 }
 
 static int group_teardown(void **state)
@@ -98,11 +89,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
 
-    if (f == NULL || itest_server_init(&f->s) != 0 || itest_sink_init(&f->k) != 0) {
-        if (f != NULL) {
-            itest_server_cleanup(&f->s);
-            itest_sink_cleanup(&f->k);
-        }
+    if (f == NULL || itest_fixture_init(&f->s, &f->k) != 0) {
         free(f);
         return -1;
     }
@@ -114,23 +101,13 @@ static int teardown(void **state)
 {
     fixture *f = *state;
 
-    itest_server_cleanup(&f->s);
-    itest_sink_cleanup(&f->k);
+    itest_fixture_cleanup(&f->s, &f->k);
     fake_http_stop(f->fake);
     free(f);
     return 0;
 }
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static void sink_start_ok(itest_sink *k, const char *const *extra)
-{
-    if (itest_sink_start(k, 0, extra) == 0 && k->http_port != 0)
-        return;
-    fail_msg("the OTLP sink did not become ready with an HTTP port (wait status 0x%x)\n"
-             "stderr: %s",
-             (unsigned int)k->exit_status, k->err_text ? k->err_text : "");
-}
 
 /* The sink with an HTTP port; with cert, TLS on both ports (client_ca:
  * mTLS). */
@@ -151,15 +128,10 @@ static void sink_start_http(fixture *f, const char *cert, const char *key, const
         f->extra[n++] = client_ca;
     }
     f->extra[n] = NULL;
-    sink_start_ok(&f->k, f->extra);
-}
-
-static void sink_stop_ok(itest_sink *k)
-{
-    if (itest_sink_stop(k) == 0)
-        return;
-    fail_msg("the OTLP sink did not exit cleanly on SIGTERM (wait status 0x%x)\nstderr: %s",
-             (unsigned int)k->exit_status, k->err_text ? k->err_text : "");
+    itest_sink_start_ok(&f->k, 0, f->extra);
+    if (f->k.http_port == 0)
+        fail_msg("the OTLP sink became ready without an HTTP port\nstderr: %s",
+                 f->k.err_text ? f->k.err_text : "");
 }
 
 /* A fake receiver with script / dflt (see fake_http_start). */
@@ -233,54 +205,6 @@ static const char *env_set(fixture *f, size_t i, const char *name, const char *v
     return f->env_buf[i];
 }
 
-/* SIGTERM the server (it flushes); it must exit 0 within 10 s. */
-static void server_stop_ok(itest_server *s)
-{
-    if (itest_server_stop(s) == 0)
-        return;
-    fprintf(stderr, "---- demo server stderr ----\n%s----\n", s->err_text ? s->err_text : "");
-    fail_msg("demo server did not exit cleanly on SIGTERM (wait status 0x%x)",
-             (unsigned int)s->exit_status);
-}
-
-/* The OTLP exporter's counter name in the server's final counters. */
-static uint64_t counter(const itest_server *s, const char *name)
-{
-    uint64_t v = 0;
-
-    if (!itest_server_exporter_counter(s, "otlp", name, &v))
-        fail_msg("no %s= in the server's counters; stderr:\n%s", name,
-                 s->err_text ? s->err_text : "");
-    return v;
-}
-
-/* ended = exported + dropped + failed + rejected + queued. Returns ended. */
-static uint64_t assert_balance(const itest_server *s)
-{
-    uint64_t ended = counter(s, "ended"), exported = counter(s, "exported");
-    uint64_t dropped = counter(s, "dropped"), failed = counter(s, "failed");
-    uint64_t rejected = counter(s, "rejected"), queued = counter(s, "queued");
-
-    if (ended != exported + dropped + failed + rejected + queued)
-        fail_msg("counters do not balance: ended=%llu exported=%llu dropped=%llu failed=%llu "
-                 "rejected=%llu queued=%llu",
-                 (unsigned long long)ended, (unsigned long long)exported,
-                 (unsigned long long)dropped, (unsigned long long)failed,
-                 (unsigned long long)rejected, (unsigned long long)queued);
-    return ended;
-}
-
-/* The sink's final counter name, which must be there. */
-static uint64_t sink_stat(const itest_sink *k, const char *name)
-{
-    uint64_t v = 0;
-
-    if (!itest_sink_final_stat(k, name, &v))
-        fail_msg("no %s in the sink's final line; stdout:\n%s", name,
-                 k->out_text ? k->out_text : "");
-    return v;
-}
-
 /* "http://127.0.0.1:PORT" + path into buf (cap bytes); scheme "https"
  * when tls. Returns buf. */
 static const char *url(char *buf, size_t cap, bool tls, uint16_t port, const char *path)
@@ -300,8 +224,8 @@ static void sink_deliver_ok(fixture *f, const char *path, const char *transport)
 
     assert_int_equal(itest_curl_repeat(&f->s, path, N_REQ, 200), N_REQ);
     n = itest_sink_wait(&f->k, path, N_REQ, ARRIVE_TIMEOUT_MS);
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
     if (n < N_REQ)
         fail_msg("after %d ms the sink holds %zu spans of %s, want %d\nserver stderr:\n%s",
                  ARRIVE_TIMEOUT_MS, n, path, N_REQ, f->s.err_text);
@@ -315,12 +239,12 @@ static void sink_deliver_ok(fixture *f, const char *path, const char *transport)
         assert_string_equal(itest_span_resource_str(sp.v[i], "service.name"), "itest-http");
     }
     itest_spans_free(&sp);
-    assert_int_equal(assert_balance(&f->s), N_REQ);
-    assert_int_equal(counter(&f->s, "exported"), N_REQ);
-    assert_int_equal(counter(&f->s, "failed"), 0);
-    assert_int_equal(sink_stat(&f->k, "requests_grpc"), 0);
-    assert_int_equal(sink_stat(&f->k, "requests_http"), sink_stat(&f->k, "accepted"));
-    assert_int_equal(sink_stat(&f->k, "invalid"), 0);
+    assert_int_equal(itest_otlp_balance(&f->s), N_REQ);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), N_REQ);
+    assert_int_equal(itest_otlp_counter(&f->s, "failed"), 0);
+    assert_int_equal(itest_sink_stat(&f->k, "requests_grpc"), 0);
+    assert_int_equal(itest_sink_stat(&f->k, "requests_http"), itest_sink_stat(&f->k, "accepted"));
+    assert_int_equal(itest_sink_stat(&f->k, "invalid"), 0);
 }
 
 /* Request i of the fake receiver, which must have come. */
@@ -564,8 +488,8 @@ static void test_sink_http_port_answers_curl(void **state)
     out = run_curl(bad);
     assert_string_equal(out, "400");
     free(out);
-    sink_stop_ok(&f->k);
-    assert_int_equal(sink_stat(&f->k, "invalid"), 1);
+    itest_sink_stop_ok(&f->k);
+    assert_int_equal(itest_sink_stat(&f->k, "invalid"), 1);
 }
 
 /* ---- delivered to the sink ------------------------------------------------ */
@@ -617,11 +541,11 @@ static void test_http_gzip_to_sink(void **state)
                     "    compression gzip;\n", "otel_capture_request_header X-Pad;\n" BATCH_SHORT);
     assert_int_equal(itest_curl_repeat_with(&f->s, "/hello/gz", 20, 200, hdr), 20);
     n = itest_sink_wait(&f->k, "/hello/gz", 20, ARRIVE_TIMEOUT_MS);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     itest_proxy_stop(proxy, &wire, NULL);
-    sink_stop_ok(&f->k);
+    itest_sink_stop_ok(&f->k);
     assert_int_equal(n, 20);
-    assert_int_equal(counter(&f->s, "exported"), 20);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 20);
     assert_true(itest_sink_final_stat(&f->k, "bytes", &decoded));
     if (!(decoded > 20 * PAD_LEN && wire < decoded / 3))
         fail_msg("gzip: %llu bytes on the wire for %llu bytes of requests",
@@ -640,8 +564,8 @@ static void test_https_ca_file_to_sink(void **state)
     server_start_ok(&f->s, "http/protobuf", url(ep, sizeof(ep), true, f->k.http_port, ""), "2s",
                     lines, BATCH_SHORT);
     sink_deliver_ok(f, "/hello/https", "http/protobuf");
-    assert_int_equal(sink_stat(&f->k, "tls_requests"), sink_stat(&f->k, "requests"));
-    assert_true(sink_stat(&f->k, "tls_requests") > 0);
+    assert_int_equal(itest_sink_stat(&f->k, "tls_requests"), itest_sink_stat(&f->k, "requests"));
+    assert_true(itest_sink_stat(&f->k, "tls_requests") > 0);
 }
 
 /* https and mTLS, http/json: the sink saw the client certificate. */
@@ -656,7 +580,7 @@ static void test_https_mtls_to_sink(void **state)
     server_start_ok(&f->s, "http/json", url(ep, sizeof(ep), true, f->k.http_port, "/v1/traces"),
                     "2s", lines, BATCH_SHORT);
     sink_deliver_ok(f, "/hello/mtls", "http/json");
-    assert_true(sink_stat(&f->k, "tls_requests") > 0);
+    assert_true(itest_sink_stat(&f->k, "tls_requests") > 0);
     assert_true(itest_sink_final_str(&f->k, "last_client_cn", cn, sizeof(cn)));
     assert_string_equal(cn, ITEST_CERTS_CLIENT_CN);
 }
@@ -678,7 +602,7 @@ static void test_http_request_headers(void **state)
     server_start_ok(&f->s, "http/protobuf", url(ep, sizeof(ep), false, fake_http_port(fake), ""),
                     "2s", "    header X-Tenant t-1;\n", BATCH_SHORT);
     r = one_export(f);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     assert_string_equal(r.method, "POST");
     assert_string_equal(r.path, "/v1/traces");
     assert_string_equal(r.content_type, "application/x-protobuf");
@@ -687,7 +611,7 @@ static void test_http_request_headers(void **state)
     assert_string_equal(v, "t-1");
     assert_true(strlen(r.user_agent) > 0);
     assert_true(r.body_len > 0);
-    assert_int_equal(counter(&f->s, "exported"), 1);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 1);
 }
 
 /* http/json: the body is OTLP/JSON (lowerCamelCase names, ids as hex,
@@ -707,7 +631,7 @@ static void test_http_json_request_body(void **state)
                     url(ep, sizeof(ep), false, fake_http_port(fake), "/v1/traces"), "2s", "",
                     BATCH_SHORT);
     r = one_export(f);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     assert_string_equal(r.content_type, "application/json");
     body = fake_http_body(fake, 0, &len);
     assert_non_null(body);
@@ -722,7 +646,7 @@ static void test_http_json_request_body(void **state)
     assert_true(itest_is_hex_id(itest_span_str(span, "spanId"), 16));
     cJSON_Delete(doc);
     free(body);
-    assert_int_equal(counter(&f->s, "exported"), 1);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 1);
 }
 
 /* compression gzip: "Content-Encoding: gzip" and a gzip body (OTLP spec,
@@ -741,7 +665,7 @@ static void test_http_gzip_request(void **state)
                     url(ep, sizeof(ep), false, fake_http_port(fake), "/v1/traces"), "2s",
                     "    compression gzip;\n", BATCH_SHORT);
     r = one_export(f);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     assert_string_equal(r.content_encoding, "gzip");
     body = fake_http_body(fake, 0, &len);
     assert_non_null(body);
@@ -780,7 +704,7 @@ static void test_http_env_endpoint_appends_path(void **state)
         server_start_env_ok(f, sets);
         assert_int_equal(itest_curl_repeat(&f->s, "/hello/env", 1, 200), 1);
         fake_wait_ok(f, i + 1);
-        server_stop_ok(&f->s);
+        itest_server_stop_ok(&f->s);
         r = fake_req(fake, i);
         if (strcmp(r.path, cases[i].want) != 0)
             fail_msg("OTEL_EXPORTER_OTLP_ENDPOINT=%s: posted to %s, want %s", ep, r.path,
@@ -806,7 +730,7 @@ static void test_http_env_traces_endpoint_as_is(void **state)
 
     server_start_env_ok(f, sets);
     r = one_export(f);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     assert_string_equal(r.path, "/custom");
 }
 
@@ -827,7 +751,7 @@ static void test_http_env_traces_protocol_wins(void **state)
 
     server_start_env_ok(f, sets);
     r = one_export(f);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     assert_string_equal(r.content_type, "application/json");
 }
 
@@ -853,7 +777,7 @@ static void test_http_file_protocol_beats_env(void **state)
         fail_msg("the server did not start:\n%s\nstderr: %s", conf, f->s.err_text);
     }
     r = one_export(f);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     assert_string_equal(r.content_type, "application/x-protobuf");
 }
 
@@ -875,15 +799,15 @@ static void test_http_env_bogus_protocol_ignored(void **state)
     server_start_env_ok(f, sets);
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/bogus", N_REQ, 200), N_REQ);
     size_t n = itest_sink_wait(&f->k, "/hello/bogus", N_REQ, ARRIVE_TIMEOUT_MS);
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
     assert_int_equal(n, N_REQ);
-    assert_int_equal(sink_stat(&f->k, "requests_http"), 0);
-    assert_int_equal(sink_stat(&f->k, "requests_grpc"), sink_stat(&f->k, "accepted"));
+    assert_int_equal(itest_sink_stat(&f->k, "requests_http"), 0);
+    assert_int_equal(itest_sink_stat(&f->k, "requests_grpc"), itest_sink_stat(&f->k, "accepted"));
     if (strstr(f->s.err_text, "OTEL_EXPORTER_OTLP_PROTOCOL") == NULL ||
         strstr(f->s.err_text, "otel warning:") == NULL)
         fail_msg("no warning naming OTEL_EXPORTER_OTLP_PROTOCOL:\n%s", f->s.err_text);
-    assert_int_equal(counter(&f->s, "exported"), N_REQ);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), N_REQ);
 }
 
 /* ---- how answers are treated ---------------------------------------------- */
@@ -903,13 +827,13 @@ static uint64_t retried(fixture *f, const fake_http_answer *script, size_t n, si
                     BATCH_RETRY);
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/retry", 1, 200), 1);
     fake_wait_ok(f, want);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     assert_int_equal(fake_http_count(fake), want);
     for (size_t i = 1; i < want; i++)
         assert_same_body(fake, 0, i);
-    assert_int_equal(assert_balance(&f->s), 1);
-    assert_int_equal(counter(&f->s, "exported"), 1);
-    assert_int_equal(counter(&f->s, "failed"), 0);
+    assert_int_equal(itest_otlp_balance(&f->s), 1);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 1);
+    assert_int_equal(itest_otlp_counter(&f->s, "failed"), 0);
     gap = (fake_req(fake, 1).t_ns - fake_req(fake, 0).t_ns) / MS_NS;
     return gap;
 }
@@ -971,13 +895,13 @@ static void not_retried(fixture *f, unsigned int status)
                     BATCH_SHORT);
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/once", 1, 200), 1);
     fake_wait_ok(f, 1);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     if (fake_http_count(fake) != 1)
         fail_msg("%u was answered and the request was sent %zu times", status,
                  fake_http_count(fake));
-    assert_int_equal(assert_balance(&f->s), 1);
-    assert_int_equal(counter(&f->s, "exported"), 0);
-    assert_int_equal(counter(&f->s, "failed"), 1);
+    assert_int_equal(itest_otlp_balance(&f->s), 1);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 0);
+    assert_int_equal(itest_otlp_counter(&f->s, "failed"), 1);
 }
 
 /* OTLP spec, "Bad Data": "The client MUST NOT retry the request when it
@@ -1010,12 +934,12 @@ static void partial_success(fixture *f, const char *protocol, const void *body, 
                     "2s", "", BATCH_SHORT);
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/partial", N_REQ, 200), N_REQ);
     fake_wait_ok(f, 1);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     n = fake_http_count(fake);
-    assert_int_equal(assert_balance(&f->s), N_REQ);
-    assert_int_equal(counter(&f->s, "rejected"), n);
-    assert_int_equal(counter(&f->s, "exported"), N_REQ - n);
-    assert_int_equal(counter(&f->s, "failed"), 0);
+    assert_int_equal(itest_otlp_balance(&f->s), N_REQ);
+    assert_int_equal(itest_otlp_counter(&f->s, "rejected"), n);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), N_REQ - n);
+    assert_int_equal(itest_otlp_counter(&f->s, "failed"), 0);
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++) {
             size_t la = 0, lb = 0;
@@ -1071,12 +995,12 @@ static void test_http_huge_response_body(void **state)
     size_t first = fake_http_count(fake);
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/big2", N_REQ, 200), N_REQ);
     fake_wait_ok(f, first + 1);
-    server_stop_ok(&f->s);
+    itest_server_stop_ok(&f->s);
     fake_stop(f); /* before big is freed */
     free(big);
-    assert_int_equal(assert_balance(&f->s), 2 * N_REQ);
-    assert_int_equal(counter(&f->s, "exported"), 2 * N_REQ);
-    assert_int_equal(counter(&f->s, "failed"), 0);
+    assert_int_equal(itest_otlp_balance(&f->s), 2 * N_REQ);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 2 * N_REQ);
+    assert_int_equal(itest_otlp_counter(&f->s, "failed"), 0);
 }
 
 int main(void)

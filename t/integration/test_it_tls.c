@@ -9,12 +9,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include "../../core/otel.h"
 #include "../../exporter/otlp.h"
@@ -53,16 +51,7 @@ static itest_certs certs;
 static int group_setup(void **state)
 {
     (void)state;
-    if (itest_sink_install() != 0) {
-        fprintf(stderr, "test_it_tls: cannot install the sink (sh t/sink.sh install %s)\n",
-                itest_build_dir());
-        return -1;
-    }
-    if (itest_certs_make(&certs) != 0) {
-        fprintf(stderr, "test_it_tls: cannot make the test certificates with openssl\n");
-        return -1;
-    }
-    return 0;
+    return itest_group_setup_sink("test_it_tls", &certs);
 }
 
 static int group_teardown(void **state)
@@ -76,11 +65,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
 
-    if (f == NULL || itest_server_init(&f->s) != 0 || itest_sink_init(&f->k) != 0) {
-        if (f != NULL) {
-            itest_server_cleanup(&f->s);
-            itest_sink_cleanup(&f->k);
-        }
+    if (f == NULL || itest_fixture_init(&f->s, &f->k) != 0) {
         free(f);
         return -1;
     }
@@ -92,23 +77,12 @@ static int teardown(void **state)
 {
     fixture *f = *state;
 
-    itest_server_cleanup(&f->s);
-    itest_sink_cleanup(&f->k);
+    itest_fixture_cleanup(&f->s, &f->k);
     free(f);
     return 0;
 }
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static void pause_ms(long ms)
-{
-    struct timespec ts;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /* The sink's TLS arguments into a (EXTRA_MAX entries): its certificate and
  * key, client_ca (NULL: no mTLS), and with http an HTTP port too. */
@@ -133,26 +107,10 @@ static const char *const *tls_args(const char **a, const char *cert, const char 
     return a;
 }
 
-static void sink_start_ok(itest_sink *k, const char *const *extra)
-{
-    if (itest_sink_start(k, 0, extra) == 0)
-        return;
-    fail_msg("the OTLP sink did not become ready (wait status 0x%x)\nstderr: %s",
-             (unsigned int)k->exit_status, k->err_text ? k->err_text : "");
-}
-
 /* A TLS sink with cert / key, mTLS when client_ca is not NULL. */
 static void sink_start_tls(fixture *f, const char *cert, const char *key, const char *client_ca)
 {
-    sink_start_ok(&f->k, tls_args(f->extra, cert, key, client_ca, false));
-}
-
-static void sink_stop_ok(itest_sink *k)
-{
-    if (itest_sink_stop(k) == 0)
-        return;
-    fail_msg("the OTLP sink did not exit cleanly on SIGTERM (wait status 0x%x)\nstderr: %s",
-             (unsigned int)k->exit_status, k->err_text ? k->err_text : "");
+    itest_sink_start_ok(&f->k, 0, tls_args(f->extra, cert, key, client_ca, false));
 }
 
 /* Start the server exporting to https://127.0.0.1:port with the otlp
@@ -188,43 +146,6 @@ static void server_start_trusting(itest_server *s, uint16_t port, bool client)
     else
         snprintf(lines, sizeof(lines), "    ca_file %s;\n", certs.ca);
     server_start_ok(s, port, lines);
-}
-
-/* SIGTERM the server (it flushes); it must exit 0 within 10 s. */
-static void server_stop_ok(itest_server *s)
-{
-    if (itest_server_stop(s) == 0)
-        return;
-    fprintf(stderr, "---- demo server stderr ----\n%s----\n", s->err_text ? s->err_text : "");
-    fail_msg("demo server did not exit cleanly on SIGTERM (wait status 0x%x)",
-             (unsigned int)s->exit_status);
-}
-
-/* The OTLP exporter's counter name in the server's final counters. */
-static uint64_t counter(const itest_server *s, const char *name)
-{
-    uint64_t v = 0;
-
-    if (!itest_server_exporter_counter(s, "otlp", name, &v))
-        fail_msg("no %s= in the server's counters; stderr:\n%s", name,
-                 s->err_text ? s->err_text : "");
-    return v;
-}
-
-/* ended = exported + dropped + failed + rejected + queued. Returns ended. */
-static uint64_t assert_balance(const itest_server *s)
-{
-    uint64_t ended = counter(s, "ended"), exported = counter(s, "exported");
-    uint64_t dropped = counter(s, "dropped"), failed = counter(s, "failed");
-    uint64_t rejected = counter(s, "rejected"), queued = counter(s, "queued");
-
-    if (ended != exported + dropped + failed + rejected + queued)
-        fail_msg("counters do not balance: ended=%llu exported=%llu dropped=%llu failed=%llu "
-                 "rejected=%llu queued=%llu",
-                 (unsigned long long)ended, (unsigned long long)exported,
-                 (unsigned long long)dropped, (unsigned long long)failed,
-                 (unsigned long long)rejected, (unsigned long long)queued);
-    return ended;
 }
 
 /* Lines of text that hold any of the '|'-separated alternatives of alts. */
@@ -269,17 +190,6 @@ static void assert_sink_spans(const itest_sink *k, size_t n, const char *want_na
     itest_spans_free(&sp);
 }
 
-/* The sink's final counter name, which must be there. */
-static uint64_t sink_stat(const itest_sink *k, const char *name)
-{
-    uint64_t v = 0;
-
-    if (!itest_sink_final_stat(k, name, &v))
-        fail_msg("no %s in the sink's final line; stdout:\n%s", name,
-                 k->out_text ? k->out_text : "");
-    return v;
-}
-
 /* N_REQ requests of path, all delivered over TLS: the sink holds them, it
  * counted TLS requests, the server exported them all. */
 static void deliver_ok(fixture *f, const char *path)
@@ -295,14 +205,14 @@ static void deliver_ok(fixture *f, const char *path)
         fail_msg("after %d ms the sink holds %zu spans of %s, want %d\nserver stderr:\n%s",
                  ARRIVE_TIMEOUT_MS, n, path, N_REQ, err ? err : "");
     }
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
     assert_sink_spans(&f->k, N_REQ, "GET /hello/{name}");
-    assert_int_equal(assert_balance(&f->s), N_REQ);
-    assert_int_equal(counter(&f->s, "exported"), N_REQ);
-    assert_int_equal(counter(&f->s, "failed"), 0);
-    assert_true(sink_stat(&f->k, "tls_requests") > 0);
-    assert_int_equal(sink_stat(&f->k, "tls_requests"), sink_stat(&f->k, "requests"));
+    assert_int_equal(itest_otlp_balance(&f->s), N_REQ);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), N_REQ);
+    assert_int_equal(itest_otlp_counter(&f->s, "failed"), 0);
+    assert_true(itest_sink_stat(&f->k, "tls_requests") > 0);
+    assert_int_equal(itest_sink_stat(&f->k, "tls_requests"), itest_sink_stat(&f->k, "requests"));
 }
 
 /* Two rounds of requests while every export is refused at the TLS level:
@@ -319,18 +229,18 @@ static void assert_refused(fixture *f, const char *const *reasons)
     snprintf(wait_for, sizeof(wait_for), "%.*s", (int)strcspn(first, "|"), first);
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/refused", N_REQ, 200), N_REQ);
     (void)itest_server_wait_err(&f->s, wait_for, ERR_TIMEOUT_MS);
-    pause_ms(ROUND_PAUSE_MS);
+    itest_sleep_ms(ROUND_PAUSE_MS);
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/refused", N_REQ, 200), N_REQ);
-    pause_ms(ROUND_PAUSE_MS);
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_sleep_ms(ROUND_PAUSE_MS);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
 
     assert_int_equal(itest_sink_count(&f->k, NULL), 0);
     /* refused handshakes never become requests at the sink */
-    assert_int_equal(sink_stat(&f->k, "requests"), 0);
-    assert_int_equal(assert_balance(&f->s), 2 * N_REQ);
-    assert_int_equal(counter(&f->s, "exported"), 0);
-    assert_int_equal(counter(&f->s, "failed"), 2 * N_REQ);
+    assert_int_equal(itest_sink_stat(&f->k, "requests"), 0);
+    assert_int_equal(itest_otlp_balance(&f->s), 2 * N_REQ);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"), 0);
+    assert_int_equal(itest_otlp_counter(&f->s, "failed"), 2 * N_REQ);
     if (lines_with(f->s.err_text, "otel error:") == 0)
         fail_msg("no error logged; stderr:\n%s", f->s.err_text);
     for (size_t i = 0; reasons[i] != NULL; i++) {
@@ -486,7 +396,7 @@ static void test_sink_tls_answers_curl(void **state)
     char url[64], *body = NULL, *err = NULL, *out = NULL;
     int rc = 0;
 
-    sink_start_ok(&f->k, tls_args(f->extra, certs.server, certs.server_key, NULL, true));
+    itest_sink_start_ok(&f->k, 0, tls_args(f->extra, certs.server, certs.server_key, NULL, true));
     assert_int_not_equal(f->k.http_port, 0);
     snprintf(url, sizeof(url), "https://127.0.0.1:%u/stats", (unsigned int)f->k.http_port);
     const char *trusted[] = {"--cacert", certs.ca, url, NULL};
@@ -507,12 +417,13 @@ static void test_sink_tls_answers_curl(void **state)
     assert_non_null(strstr(out, "ALPN protocol: h2"));
     assert_non_null(strstr(out, "Verify return code: 0 (ok)"));
     free(out);
-    sink_stop_ok(&f->k);
-    assert_int_equal(sink_stat(&f->k, "requests"), 0); /* /stats is no Export */
+    itest_sink_stop_ok(&f->k);
+    assert_int_equal(itest_sink_stat(&f->k, "requests"), 0); /* /stats is no Export */
 
     itest_sink_cleanup(&f->k);
     assert_int_equal(itest_sink_init(&f->k), 0);
-    sink_start_ok(&f->k, tls_args(f->extra, certs.server, certs.server_key, certs.ca, true));
+    itest_sink_start_ok(&f->k, 0,
+                        tls_args(f->extra, certs.server, certs.server_key, certs.ca, true));
     snprintf(url, sizeof(url), "https://127.0.0.1:%u/stats", (unsigned int)f->k.http_port);
     const char *mtls[] = {"--cacert", certs.ca,         "--cert", certs.client,
                           "--key",    certs.client_key, url,      NULL};
@@ -526,7 +437,7 @@ static void test_sink_tls_answers_curl(void **state)
     assert_int_equal(run_curl(rogue, &rc, &err, NULL), 0);
     assert_int_not_equal(rc, 0);
     free(err);
-    sink_stop_ok(&f->k);
+    itest_sink_stop_ok(&f->k);
 }
 
 /* The sink starts with the expired and the wrong-host certificates too, and
@@ -553,8 +464,9 @@ static void test_sink_serves_bad_certificates(void **state)
             itest_sink_cleanup(&f->k);
             assert_int_equal(itest_sink_init(&f->k), 0);
         }
-        sink_start_ok(&f->k, tls_args(f->extra, (char *)&certs + cases[i].cert,
-                                      (char *)&certs + cases[i].key, NULL, true));
+        itest_sink_start_ok(&f->k, 0,
+                            tls_args(f->extra, (char *)&certs + cases[i].cert,
+                                     (char *)&certs + cases[i].key, NULL, true));
         snprintf(url, sizeof(url), "https://127.0.0.1:%u/stats", (unsigned int)f->k.http_port);
         const char *args[] = {"--cacert", certs.ca, url, NULL};
         assert_int_equal(run_curl(args, &rc, &err, NULL), 0);
@@ -563,7 +475,7 @@ static void test_sink_serves_bad_certificates(void **state)
             fail_msg("curl's error for %s is \"%s\", want \"%s\"", (char *)&certs + cases[i].cert,
                      err, cases[i].why);
         free(err);
-        sink_stop_ok(&f->k);
+        itest_sink_stop_ok(&f->k);
     }
 }
 
@@ -636,7 +548,7 @@ static void test_tls_reconnect_resumes_session(void **state)
 
     otel_tracer_del(t); /* and o, e with it */
     itest_proxy_stop(px, NULL, NULL);
-    sink_stop_ok(&f->k);
+    itest_sink_stop_ok(&f->k);
     assert_sink_spans(&f->k, 2, "resume");
 }
 
@@ -757,16 +669,17 @@ static void test_tls_recovers_when_sink_fixed(void **state)
                  f->k.err_text ? f->k.err_text : "");
     assert_int_equal(itest_curl_repeat(&f->s, "/hello/after", N_REQ, 200), N_REQ);
     n = itest_sink_wait(&f->k, "/hello/after", N_REQ, ARRIVE_TIMEOUT_MS);
-    server_stop_ok(&f->s);
-    sink_stop_ok(&f->k);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
     if (n < N_REQ)
         fail_msg("after the fix the sink holds %zu spans of /hello/after, want %d; stderr:\n%s", n,
                  N_REQ, f->s.err_text);
     assert_int_equal(itest_sink_count(&f->k, "/hello/after"), N_REQ);
-    assert_int_equal(assert_balance(&f->s), 2 * N_REQ);
+    assert_int_equal(itest_otlp_balance(&f->s), 2 * N_REQ);
     /* the first round may have been retried into the fixed sink, or not */
-    assert_int_equal(counter(&f->s, "exported"), N_REQ + itest_sink_count(&f->k, "/hello/before"));
-    assert_true(sink_stat(&f->k, "tls_requests") > 0);
+    assert_int_equal(itest_otlp_counter(&f->s, "exported"),
+                     N_REQ + itest_sink_count(&f->k, "/hello/before"));
+    assert_true(itest_sink_stat(&f->k, "tls_requests") > 0);
 }
 
 /* ---- config errors: refused at start with FILE:LINE: ---------------------- */

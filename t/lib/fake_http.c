@@ -1,8 +1,8 @@
 /* fake_http.c - the scripted OTLP/HTTP receiver of the integration tests (libmicrohttpd). */
 #include "fake_http.h"
+#include "itest_int.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -222,7 +222,6 @@ fake_http *fake_http_start(const fake_http_answer *script, size_t n, const fake_
     fake_http *f;
     struct sockaddr_in sin;
     const union MHD_DaemonInfo *info;
-    pthread_condattr_t ca;
 
     if (n > FAKE_HTTP_SCRIPT_MAX)
         return NULL;
@@ -235,10 +234,7 @@ fake_http *fake_http_start(const fake_http_answer *script, size_t n, const fake_
     if (dflt != NULL)
         f->dflt = *dflt;
     pthread_mutex_init(&f->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&f->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    itest_cond_init_mono(&f->cond);
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -276,32 +272,15 @@ uint16_t fake_http_port(const fake_http *f)
 
 size_t fake_http_count(fake_http *f)
 {
-    size_t n;
-
-    pthread_mutex_lock(&f->lock);
-    n = f->n_answered;
-    pthread_mutex_unlock(&f->lock);
-    return n;
+    return itest_count_locked(&f->lock, &f->n_answered);
 }
 
 bool fake_http_wait(fake_http *f, size_t n, int timeout_ms)
 {
-    struct timespec until;
     bool ok;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&f->lock);
-    while (f->n_answered < n) {
-        if (pthread_cond_timedwait(&f->cond, &f->lock, &until) == ETIMEDOUT)
-            break;
-    }
-    ok = f->n_answered >= n;
+    ok = itest_cond_wait_count(&f->cond, &f->lock, &f->n_answered, n, timeout_ms);
     pthread_mutex_unlock(&f->lock);
     return ok;
 }

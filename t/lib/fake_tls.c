@@ -1,5 +1,6 @@
 /* fake_tls.c - the in-process TLS server of the unit tests (OpenSSL's server API). */
 #include "fake_tls.h"
+#include "itest_int.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -388,7 +389,6 @@ fake_tls *fake_tls_start(const fake_tls_config *cfg)
     fake_tls *s = calloc(1, sizeof(*s));
     struct sockaddr_in sin;
     socklen_t slen = sizeof(sin);
-    pthread_condattr_t ca;
     int one = 1;
 
     if (s == NULL)
@@ -398,10 +398,7 @@ fake_tls *fake_tls_start(const fake_tls_config *cfg)
     s->listen_fd = -1;
     s->stop_pipe[0] = s->stop_pipe[1] = -1;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    itest_cond_init_mono(&s->cond);
     if (make_ctx(s) != 0)
         goto fail;
     memset(&sin, 0, sizeof(sin));
@@ -460,34 +457,17 @@ uint16_t fake_tls_port(const fake_tls *s)
 
 bool fake_tls_wait(fake_tls *s, size_t n, int timeout_ms)
 {
-    struct timespec until;
     bool ok;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&s->lock);
-    while (s->n_done < n) {
-        if (pthread_cond_timedwait(&s->cond, &s->lock, &until) == ETIMEDOUT)
-            break;
-    }
-    ok = s->n_done >= n;
+    ok = itest_cond_wait_count(&s->cond, &s->lock, &s->n_done, n, timeout_ms);
     pthread_mutex_unlock(&s->lock);
     return ok;
 }
 
 size_t fake_tls_count(fake_tls *s)
 {
-    size_t n;
-
-    pthread_mutex_lock(&s->lock);
-    n = s->n_done;
-    pthread_mutex_unlock(&s->lock);
-    return n;
+    return itest_count_locked(&s->lock, &s->n_done);
 }
 
 bool fake_tls_get(fake_tls *s, size_t i, fake_tls_conn *out)

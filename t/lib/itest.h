@@ -103,6 +103,12 @@ bool itest_server_exporter_counter(const itest_server *s, const char *exporter, 
 
 /* ---- any program (itest_proc.c) ----------------------------------------- */
 
+/* The monotonic clock in ms. */
+uint64_t itest_now_ms(void);
+
+/* Sleep ms milliseconds (a signal does not cut it short). */
+void itest_sleep_ms(long ms);
+
 /* Run argv to its end with env as above, at most timeout_ms (then SIGKILL).
  * Its stdout and stderr into *out and *err (heap, NUL-terminated; either
  * pointer may be NULL), its waitpid status into *status. Returns 0 when it
@@ -310,6 +316,50 @@ int itest_certs_make(itest_certs *c);
 
 /* Remove c->dir and everything in it; c is then empty. Safe to call twice. */
 void itest_certs_cleanup(itest_certs *c);
+
+/* ---- fixtures and checks of the OTLP tests (itest_fixture.c) ------------ */
+
+/* The group setup of a test exporting to the sink: itest_sink_install and,
+ * when certs is not NULL, itest_certs_make into *certs. Returns 0, or -1
+ * after saying on stderr what failed (test: the test program's name). */
+int itest_group_setup_sink(const char *test, itest_certs *certs);
+
+/* itest_server_init of s and itest_sink_init of k (a test's fixture);
+ * when either fails, both are cleaned up. Returns 0 or -1. */
+int itest_fixture_init(itest_server *s, itest_sink *k);
+
+/* itest_server_cleanup of s and itest_sink_cleanup of k. */
+void itest_fixture_cleanup(itest_server *s, itest_sink *k);
+
+/* The checks below fail the running cmocka test (fail_msg) with what the
+ * process printed, and return only when the check holds. */
+
+/* itest_sink_start of k on port with extra (see there). */
+void itest_sink_start_ok(itest_sink *k, uint16_t port, const char *const *extra);
+
+/* itest_sink_stop of k: the sink exits 0 on SIGTERM. */
+void itest_sink_stop_ok(itest_sink *k);
+
+/* The sink's final counter name (see itest_sink_final_stat), which must be
+ * there. */
+uint64_t itest_sink_stat(const itest_sink *k, const char *name);
+
+/* itest_server_stop of s: the server exits 0 on SIGTERM (it flushes
+ * first) within 10 s; otherwise its stderr is printed too. */
+void itest_server_stop_ok(itest_server *s);
+
+/* The OTLP exporter's counter name in the stopped server's final counters
+ * (itest_server_exporter_counter of "otlp"), which must be there. */
+uint64_t itest_otlp_counter(const itest_server *s, const char *name);
+
+/* ended = exported + dropped + failed + rejected + queued, else the test
+ * fails naming all six. */
+void itest_balance_ok(uint64_t ended, uint64_t exported, uint64_t dropped, uint64_t failed,
+                      uint64_t rejected, uint64_t queued);
+
+/* The OTLP exporter's counters balance: ended = exported + dropped +
+ * failed + rejected + queued, each of them present. Returns ended. */
+uint64_t itest_otlp_balance(const itest_server *s);
 
 /* ---- ports and a counting proxy (itest_net.c, itest_proxy.c) ------------ */
 

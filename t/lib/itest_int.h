@@ -1,8 +1,11 @@
 /* itest_int.h - what the files of t/lib/itest_*.c share among themselves:
- * time, files, child processes and loopback sockets. Tests include itest.h. */
+ * time, files, child processes, loopback sockets and waits across threads. Tests include itest.h.
+ */
 #ifndef ITEST_INT_H
 #define ITEST_INT_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,12 +30,6 @@ int itest_write_file(const char *path, const char *text, size_t len);
 int itest_tmpdir_make(char *dir, const char *tag);
 
 /* ---- itest_proc.c ------------------------------------------------------- */
-
-/* The monotonic clock in ms. */
-uint64_t itest_now_ms(void);
-
-/* Sleep ms milliseconds (a signal does not cut it short). */
-void itest_sleep_ms(long ms);
 
 /* Read what is available on fd into *s, waiting at most timeout_ms for the
  * first bytes. Returns bytes read, 0 at EOF, -1 on timeout or error. */
@@ -70,5 +67,20 @@ char **itest_make_env(const char *const *env);
 
 /* A TCP socket connected to 127.0.0.1:port, or -1. */
 int itest_connect_local(uint16_t port);
+
+/* ---- itest_thread.c ----------------------------------------------------- */
+
+/* pthread_cond_init of cond against CLOCK_MONOTONIC, the clock of
+ * itest_cond_wait_count. */
+void itest_cond_init_mono(pthread_cond_t *cond);
+
+/* With lock held, wait on cond (made by itest_cond_init_mono; signalled
+ * when *count grows) until *count >= n or timeout_ms have passed. Returns
+ * whether *count >= n. */
+bool itest_cond_wait_count(pthread_cond_t *cond, pthread_mutex_t *lock, const size_t *count,
+                           size_t n, int timeout_ms);
+
+/* *count read under lock. */
+size_t itest_count_locked(pthread_mutex_t *lock, const size_t *count);
 
 #endif /* ITEST_INT_H */

@@ -97,16 +97,30 @@ static fake_tls *start(const fake_tls_config *c)
     return s;
 }
 
+/* A client context of c with alpn (NULL: none). */
+static otel_tls_ctx *ctx_new(const otel_tls_config *c, const char *alpn)
+{
+    otel_tls_ctx *x;
+    char err[256];
+    int rc = otel_tls_ctx_new(&x, c, alpn, err, sizeof(err));
+    if (rc != OTEL_OK)
+        fail_msg("otel_tls_ctx_new: %s", err);
+    return x;
+}
+
 /* A client context trusting the good CA, with alpn (NULL: none). */
 static otel_tls_ctx *ctx_trusting_ca(const char *alpn)
 {
     otel_tls_config c = {.ca_file = certs.ca};
-    otel_tls_ctx *x;
-    char err[256];
-    int rc = otel_tls_ctx_new(&x, &c, alpn, err, sizeof(err));
-    if (rc != OTEL_OK)
-        fail_msg("otel_tls_ctx_new: %s", err);
-    return x;
+    return ctx_new(&c, alpn);
+}
+
+/* The good echo server as cur_srv and a context trusting the CA as cur_x. */
+static void start_echo(void)
+{
+    fake_tls_config sc = good_server(FAKE_TLS_ECHO);
+    cur_srv = start(&sc);
+    cur_x = ctx_trusting_ca(NULL);
 }
 
 /* A non-blocking TCP socket connected to 127.0.0.1:port. */
@@ -129,6 +143,17 @@ static int dial(otel_tls **t, otel_tls_ctx *x, const fake_tls *s, const char *ho
     *fd = tcp_connect(fake_tls_port(s));
     err[0] = '\0';
     return otel_tls_connect(t, x, *fd, host, otel_mono_ns() + IO_WAIT_NS, err, errlen);
+}
+
+/* A connection to s with x as host that fails with rc and gives no
+ * connection; the message into err (errlen bytes), the socket into cur_fd
+ * (closed by the teardown unless the caller closes it). */
+static void dial_fails(otel_tls_ctx *x, const fake_tls *s, const char *host, int rc, char *err,
+                       size_t errlen)
+{
+    otel_tls *t = (otel_tls *)&errlen; /* not NULL before the call */
+    assert_int_equal(dial(&t, x, s, host, &cur_fd, err, errlen), rc);
+    assert_null(t);
 }
 
 /* Wait until fd is ready for events; fails the test after IO_WAIT_NS. */
@@ -203,9 +228,9 @@ static void hang_up(otel_tls *t, int fd, fake_tls *s, size_t n, fake_tls_conn *r
 }
 
 /* One connection to s with x as host, pinged, closed: whether it resumed
- * (the client's view, checked against the server's). s has had n - 1
- * connections. */
-static bool resumed_connection(otel_tls_ctx *x, fake_tls *s, const char *host, size_t n)
+ * (the client's view), the server's record of it into *rec. s has had
+ * n - 1 connections. */
+static bool ping_conn(otel_tls_ctx *x, fake_tls *s, const char *host, size_t n, fake_tls_conn *rec)
 {
     otel_tls *t;
     int fd;
@@ -215,8 +240,15 @@ static bool resumed_connection(otel_tls_ctx *x, fake_tls *s, const char *host, s
         fail_msg("otel_tls_connect: %s", err);
     bool resumed = otel_tls_resumed(t);
     ping(t, fd); /* a TLS 1.3 server's tickets come with the first read */
+    hang_up(t, fd, s, n, rec);
+    return resumed;
+}
+
+/* ping_conn: whether it resumed, checked against the server's view. */
+static bool resumed_connection(otel_tls_ctx *x, fake_tls *s, const char *host, size_t n)
+{
     fake_tls_conn rec;
-    hang_up(t, fd, s, n, &rec);
+    bool resumed = ping_conn(x, s, host, n, &rec);
     assert_int_equal(rec.resumed, resumed);
     return resumed;
 }
@@ -419,16 +451,11 @@ static void test_otel_tls_ctx_new_alloc_failure(void **state)
 static void test_otel_tls_connect_alloc_failure(void **state)
 {
     (void)state;
-    fake_tls_config sc = good_server(FAKE_TLS_ECHO);
-    cur_srv = start(&sc);
-    cur_x = ctx_trusting_ca(NULL);
+    start_echo();
     char err[256];
-    otel_tls *t = (otel_tls *)&sc;
     otel_alloc_fail_after(0);
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)),
-                     OTEL_ERR_NOMEM);
+    dial_fails(cur_x, cur_srv, "localhost", OTEL_ERR_NOMEM, err, sizeof(err));
     otel_alloc_fail_after(-1);
-    assert_null(t);
     assert_string_equal(err, "out of memory");
     close(cur_fd);
     cur_fd = -1;
@@ -443,17 +470,9 @@ static void test_otel_tls_connect_alloc_failure(void **state)
 static void test_otel_tls_connect_by_name(void **state)
 {
     (void)state;
-    fake_tls_config sc = good_server(FAKE_TLS_ECHO);
-    cur_srv = start(&sc);
-    cur_x = ctx_trusting_ca(NULL);
-    char err[256];
-    int fd;
-    otel_tls *t;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &fd, err, sizeof(err)), OTEL_OK);
-    assert_false(otel_tls_resumed(t));
-    ping(t, fd);
+    start_echo();
     fake_tls_conn rec;
-    hang_up(t, fd, cur_srv, 1, &rec);
+    assert_false(ping_conn(cur_x, cur_srv, "localhost", 1, &rec));
     assert_true(rec.handshake_ok);
     assert_string_equal(rec.servername, "localhost");
     assert_string_equal(rec.version, "TLSv1.3");
@@ -467,16 +486,9 @@ static void test_otel_tls_connect_by_name(void **state)
 static void test_otel_tls_connect_by_ip(void **state)
 {
     (void)state;
-    fake_tls_config sc = good_server(FAKE_TLS_ECHO);
-    cur_srv = start(&sc);
-    cur_x = ctx_trusting_ca(NULL);
-    char err[256];
-    int fd;
-    otel_tls *t;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "127.0.0.1", &fd, err, sizeof(err)), OTEL_OK);
-    ping(t, fd);
+    start_echo();
     fake_tls_conn rec;
-    hang_up(t, fd, cur_srv, 1, &rec);
+    (void)ping_conn(cur_x, cur_srv, "127.0.0.1", 1, &rec);
     assert_true(rec.handshake_ok);
     assert_string_equal(rec.servername, "");
 }
@@ -490,15 +502,12 @@ static void test_otel_tls_connect_wrong_host(void **state)
     cur_srv = start(&sc);
     cur_x = ctx_trusting_ca(NULL);
     char err[256];
-    otel_tls *t = (otel_tls *)&sc;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)), OTEL_ERR_IO);
-    assert_null(t);
+    dial_fails(cur_x, cur_srv, "localhost", OTEL_ERR_IO, err, sizeof(err));
     assert_string_equal(err, "certificate verify failed: hostname mismatch");
     close(cur_fd);
     cur_fd = -1;
     assert_true(fake_tls_wait(cur_srv, 1, WAIT_MS));
-    assert_int_equal(dial(&t, cur_x, cur_srv, "127.0.0.1", &cur_fd, err, sizeof(err)), OTEL_ERR_IO);
-    assert_null(t);
+    dial_fails(cur_x, cur_srv, "127.0.0.1", OTEL_ERR_IO, err, sizeof(err));
     assert_string_equal(err, "certificate verify failed: IP address mismatch");
     close(cur_fd);
     cur_fd = -1;
@@ -516,9 +525,7 @@ static void test_otel_tls_connect_untrusted_ca(void **state)
     cur_srv = start(&sc);
     cur_x = ctx_trusting_ca(NULL);
     char err[256];
-    otel_tls *t = (otel_tls *)&sc;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)), OTEL_ERR_IO);
-    assert_null(t);
+    dial_fails(cur_x, cur_srv, "localhost", OTEL_ERR_IO, err, sizeof(err));
     assert_string_equal(err, "certificate verify failed: unable to get local issuer certificate");
 }
 
@@ -530,8 +537,7 @@ static void test_otel_tls_connect_expired(void **state)
     cur_srv = start(&sc);
     cur_x = ctx_trusting_ca(NULL);
     char err[256];
-    otel_tls *t = (otel_tls *)&sc;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)), OTEL_ERR_IO);
+    dial_fails(cur_x, cur_srv, "localhost", OTEL_ERR_IO, err, sizeof(err));
     assert_string_equal(err, "certificate verify failed: certificate has expired");
 }
 
@@ -543,14 +549,9 @@ static void test_otel_tls_connect_no_verify(void **state)
     fake_tls_config sc = {.cert = certs.rogue_server, .key = certs.rogue_server_key};
     cur_srv = start(&sc);
     otel_tls_config c = {.ca_file = certs.ca, .no_verify = true};
-    char err[256];
-    assert_int_equal(otel_tls_ctx_new(&cur_x, &c, NULL, err, sizeof(err)), OTEL_OK);
-    int fd;
-    otel_tls *t;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "otlp.example", &fd, err, sizeof(err)), OTEL_OK);
-    ping(t, fd);
+    cur_x = ctx_new(&c, NULL);
     fake_tls_conn rec;
-    hang_up(t, fd, cur_srv, 1, &rec);
+    (void)ping_conn(cur_x, cur_srv, "otlp.example", 1, &rec);
     assert_string_equal(rec.servername, "otlp.example");
 }
 
@@ -565,14 +566,9 @@ static void test_otel_tls_connect_mtls_accepted(void **state)
     cur_srv = start(&sc);
     otel_tls_config c = {
         .ca_file = certs.ca, .cert_file = certs.client, .key_file = certs.client_key};
-    char err[256];
-    assert_int_equal(otel_tls_ctx_new(&cur_x, &c, NULL, err, sizeof(err)), OTEL_OK);
-    int fd;
-    otel_tls *t;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &fd, err, sizeof(err)), OTEL_OK);
-    ping(t, fd);
+    cur_x = ctx_new(&c, NULL);
     fake_tls_conn rec;
-    hang_up(t, fd, cur_srv, 1, &rec);
+    (void)ping_conn(cur_x, cur_srv, "localhost", 1, &rec);
     assert_true(rec.handshake_ok);
     assert_string_equal(rec.client_cn, ITEST_CERTS_CLIENT_CN);
 }
@@ -628,9 +624,7 @@ static void test_otel_tls_connect_mtls_refused_tls12(void **state)
     cur_srv = start(&sc);
     cur_x = ctx_trusting_ca(NULL);
     char err[256];
-    otel_tls *t = (otel_tls *)&sc;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)), OTEL_ERR_IO);
-    assert_null(t);
+    dial_fails(cur_x, cur_srv, "localhost", OTEL_ERR_IO, err, sizeof(err));
     assert_non_null(strstr(err, "TLS handshake failed: "));
     assert_non_null(strstr(err, "alert"));
 }
@@ -647,11 +641,9 @@ static void test_otel_tls_connect_no_verify_reports_alert(void **state)
                           .max_version = TLS1_2_VERSION};
     cur_srv = start(&sc);
     otel_tls_config c = {.ca_file = certs.ca, .no_verify = true};
+    cur_x = ctx_new(&c, NULL);
     char err[256];
-    assert_int_equal(otel_tls_ctx_new(&cur_x, &c, NULL, err, sizeof(err)), OTEL_OK);
-    otel_tls *t = (otel_tls *)&sc;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)), OTEL_ERR_IO);
-    assert_null(t);
+    dial_fails(cur_x, cur_srv, "localhost", OTEL_ERR_IO, err, sizeof(err));
     assert_null(strstr(err, "certificate verify failed"));
     assert_non_null(strstr(err, "TLS handshake failed: "));
     assert_non_null(strstr(err, "alert"));
@@ -680,9 +672,7 @@ static void test_otel_tls_connect_alpn(void **state)
     assert_string_equal(rec.alpn, "h2");
     fake_tls_stop(h2);
 
-    t = (otel_tls *)&sc;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)), OTEL_ERR_IO);
-    assert_null(t);
+    dial_fails(cur_x, cur_srv, "localhost", OTEL_ERR_IO, err, sizeof(err));
     assert_string_equal(err, "the server did not select h2 by ALPN (it chose nothing)");
 }
 
@@ -697,12 +687,10 @@ static void test_otel_tls_connect_alpn_first_protocol(void **state)
     cur_srv = start(&sc);
     cur_x = ctx_trusting_ca("\x08http/1.1\x02h2");
     char err[256];
-    otel_tls *t = (otel_tls *)&sc;
-    int fd;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &fd, err, sizeof(err)), OTEL_ERR_IO);
-    assert_null(t);
+    dial_fails(cur_x, cur_srv, "localhost", OTEL_ERR_IO, err, sizeof(err));
     assert_string_equal(err, "the server did not select http/1.1 by ALPN (it chose h2)");
-    close(fd);
+    close(cur_fd);
+    cur_fd = -1;
     otel_tls_ctx_del(cur_x);
     cur_x = ctx_trusting_ca(NULL);
     assert_int_equal(dial(&cur_t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)), OTEL_OK);
@@ -750,9 +738,7 @@ static void test_otel_tls_connect_peer_hangs_up(void **state)
     cur_srv = start(&sc);
     cur_x = ctx_trusting_ca(NULL);
     char err[256];
-    otel_tls *t = (otel_tls *)&sc;
-    assert_int_equal(dial(&t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)), OTEL_ERR_IO);
-    assert_null(t);
+    dial_fails(cur_x, cur_srv, "localhost", OTEL_ERR_IO, err, sizeof(err));
     assert_string_equal(err, "TLS handshake failed: the peer closed the connection");
 }
 
@@ -763,9 +749,7 @@ static void test_otel_tls_connect_peer_hangs_up(void **state)
 static void test_otel_tls_read_write_round_trip(void **state)
 {
     (void)state;
-    fake_tls_config sc = good_server(FAKE_TLS_ECHO);
-    cur_srv = start(&sc);
-    cur_x = ctx_trusting_ca(NULL);
+    start_echo();
     char err[256], buf[8];
     assert_int_equal(dial(&cur_t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)), OTEL_OK);
     assert_int_equal(otel_tls_read(cur_t, buf, sizeof(buf), err, sizeof(err)), OTEL_TLS_WANT_READ);
@@ -785,9 +769,7 @@ static void test_otel_tls_read_write_round_trip(void **state)
 static void test_otel_tls_read_write_large(void **state)
 {
     (void)state;
-    fake_tls_config sc = good_server(FAKE_TLS_ECHO);
-    cur_srv = start(&sc);
-    cur_x = ctx_trusting_ca(NULL);
+    start_echo();
     char err[256];
     assert_int_equal(dial(&cur_t, cur_x, cur_srv, "localhost", &cur_fd, err, sizeof(err)), OTEL_OK);
     uint8_t *out = malloc(BIG_LEN), *in = malloc(BIG_LEN);
@@ -880,9 +862,7 @@ static void test_otel_tls_connect_resumes_session(void **state)
 static void test_otel_tls_connect_no_tickets(void **state)
 {
     (void)state;
-    fake_tls_config sc = good_server(FAKE_TLS_ECHO);
-    cur_srv = start(&sc);
-    cur_x = ctx_trusting_ca(NULL);
+    start_echo();
     assert_false(resumed_connection(cur_x, cur_srv, "localhost", 1));
     assert_false(resumed_connection(cur_x, cur_srv, "localhost", 2));
 }
@@ -900,10 +880,9 @@ static void test_otel_tls_connect_failure_forgets_session(void **state)
     cur_x = ctx_trusting_ca(NULL);
     assert_false(resumed_connection(cur_x, cur_srv, "localhost", 1));
     char err[256];
-    int fd;
-    otel_tls *t;
-    assert_int_equal(dial(&t, cur_x, hangup, "localhost", &fd, err, sizeof(err)), OTEL_ERR_IO);
-    close(fd);
+    dial_fails(cur_x, hangup, "localhost", OTEL_ERR_IO, err, sizeof(err));
+    close(cur_fd);
+    cur_fd = -1;
     fake_tls_stop(hangup);
     assert_false(resumed_connection(cur_x, cur_srv, "localhost", 2));
     assert_true(resumed_connection(cur_x, cur_srv, "localhost", 3));
