@@ -4,6 +4,9 @@
 #   make demo-services  service A calling service B: one trace over both
 #   make test       every test, then again under ASan+UBSan and TSan
 #   make bench      performance figures (not part of make test)
+#   make install    library, headers, pkg-config file, tool, man pages, example
+#                   configs under PREFIX (/usr/local), DESTDIR and LIBDIR honoured
+#   make uninstall  removes what make install put there
 
 BUILD ?= build
 SAN ?=
@@ -15,7 +18,17 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
+# The release, from the header that says it to programs.
+VERSION := $(shell sed -n 's/^\#define MHD_OTEL_VERSION "\(.*\)"/\1/p' include/mhd-otel/otel.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME := libmhd-otel.so.$(SOMAJOR)
+
 OPT ?= -O2
+# Warnings are errors in make test and CI (WERROR=1), not in a plain make.
+WERROR ?= 0
+ifeq ($(WERROR),1)
+WERROR_FLAG := -Werror
+endif
 SAN_FLAGS :=
 ifeq ($(SAN),asan)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -26,8 +39,8 @@ SAN_FLAGS := -fsanitize=thread
 OPT := -O1
 endif
 
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -Wshadow \
-	-Wstrict-prototypes -Wmissing-prototypes -fPIC -pthread -fvisibility=default \
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra $(WERROR_FLAG) -Wshadow -Iinclude \
+	-Wstrict-prototypes -Wmissing-prototypes -fPIC -pthread -fvisibility=hidden \
 	$(SAN_FLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SAN_FLAGS) $(LDFLAGS)
 LIBS_ALL = $(PKG_LIBS) -ldl -lm
@@ -88,9 +101,16 @@ $(BUILD)/libmhd-otel.a: $(filter-out $(PRELOAD_OBJ),$(LIB_OBJ))
 	$(ECHO) AR $@
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/libmhd-otel.so: $(LIB_OBJ)
+# libmhd-otel.so.VERSION with its SONAME, and the two usual links to it.
+$(BUILD)/libmhd-otel.so.$(VERSION): $(LIB_OBJ)
 	$(ECHO) LD $@
-	$(Q)$(CC) -shared -o $@ $^ $(LDFLAGS_ALL) $(LIBS_ALL)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDFLAGS_ALL) $(LIBS_ALL)
+
+$(BUILD)/$(SONAME): $(BUILD)/libmhd-otel.so.$(VERSION)
+	$(Q)ln -sf libmhd-otel.so.$(VERSION) $@
+
+$(BUILD)/libmhd-otel.so: $(BUILD)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $@
 
 EXAMPLE_UTIL_OBJ := $(BUILD)/obj/examples/server_util.o
 
@@ -130,7 +150,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/t/bench/%.o $(BUILD)/libmhd-otel.a
 $(BUILD)/t/plain-server: t/preload/plain_server.c
 	@mkdir -p $(dir $@)
 	$(ECHO) LD $@
-	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -pthread \
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $(WERROR_FLAG) -pthread \
 	    $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) -o $@ $< \
 	    $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
@@ -151,7 +171,7 @@ CXX_TEST_BIN := $(BUILD)/t/test_cxx_headers
 $(CXX_TEST_BIN): t/cxx/test_cxx_headers.cpp $(BUILD)/libmhd-otel.a
 	@mkdir -p $(dir $@)
 	$(ECHO) CXX $@
-	$(Q)$(CXX) -std=c++11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread $(SAN_FLAGS) \
+	$(Q)$(CXX) -std=c++11 -D_GNU_SOURCE -Iinclude $(OPT) -g -Wall -Wextra $(WERROR_FLAG) -pthread $(SAN_FLAGS) \
 	    $(PKG_CFLAGS) $(TEST_CFLAGS) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(TEST_LIBS) \
 	    $(LIBS_ALL)
 
@@ -168,13 +188,14 @@ demo-services: deps
 	@$(MAKE) -s --no-print-directory all
 	@sh examples/demo_services.sh $(BUILD)
 
-test: deps
-	@$(MAKE) --no-print-directory check BUILD=build
-	@$(MAKE) --no-print-directory check BUILD=build-asan SAN=asan
-	@$(MAKE) --no-print-directory check BUILD=build-tsan SAN=tsan
+test:
+	@sh mk/deps.sh test
+	@$(MAKE) --no-print-directory check BUILD=build WERROR=1
+	@$(MAKE) --no-print-directory check BUILD=build-asan SAN=asan WERROR=1
+	@$(MAKE) --no-print-directory check BUILD=build-tsan SAN=tsan WERROR=1
 	@cat build/test-summary build-asan/test-summary build-tsan/test-summary | \
 	    awk '{p += $$1; f += $$2; s += $$3} END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s; exit f != 0}'
-	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory fuzz-smoke WERROR=1
 
 bench:
 	@sh mk/deps.sh bench
@@ -187,6 +208,8 @@ format:
 
 clean:
 	rm -rf build build-asan build-tsan
+
+include mk/install.mk
 
 include mk/fuzz.mk
 

@@ -1,26 +1,21 @@
-/* alloc.c - the library's allocator, with a failure injector for tests. */
+/* alloc.c - the library's allocator, which the tests can make fail. */
 #include "alloc.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static _Atomic long fail_countdown = -1;
+_Atomic long otel_alloc_fail_countdown = -1;
 
 static int should_fail(void)
 {
-    long n = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+    long n = atomic_load_explicit(&otel_alloc_fail_countdown, memory_order_relaxed);
     if (n < 0)
         return 0;
     if (n == 0)
         return 1;
-    atomic_fetch_sub_explicit(&fail_countdown, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&otel_alloc_fail_countdown, 1, memory_order_relaxed);
     return 0;
-}
-
-void otel_alloc_fail_after(long n)
-{
-    atomic_store(&fail_countdown, n);
 }
 
 void *otel_malloc(size_t n)

@@ -1,6 +1,6 @@
 /* b3.c - Zipkin B3 propagation: the single "b3" header and the X-B3-*
  * header values, parsed into and formatted from a span context. */
-#include "propagation.h"
+#include <mhd-otel/propagation.h>
 #include "text.h"
 
 #include <string.h>

@@ -1,6 +1,6 @@
 /* baggage.c - W3C Baggage: a fixed-capacity member list, the baggage header's
  * parsing (percent-decoding) and formatting (percent-encoding). */
-#include "propagation.h"
+#include <mhd-otel/propagation.h>
 #include "text.h"
 #include "utf8.h"
 

@@ -1,7 +1,7 @@
 /* client.c - CLIENT spans for outgoing HTTP requests: semantic-convention
  * name and attributes (credentials redacted from url.full), context
  * injected through a carrier setter, status from the response. */
-#include "client.h"
+#include <mhd-otel/client.h>
 
 #include "span_int.h"
 #include "text.h"

@@ -1,5 +1,5 @@
 /* errors.c - messages for the OTEL_ERR_* codes. */
-#include "otel.h"
+#include <mhd-otel/otel.h>
 
 const char *otel_strerror(int err)
 {

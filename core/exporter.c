@@ -3,6 +3,7 @@
 #include "exporter_int.h"
 
 #include <string.h>
+#include "alloc.h"
 
 int otel_exporter_new(otel_exporter **out, const char *name, otel_export_fn export_fn,
                       void *user_data)

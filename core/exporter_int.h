@@ -3,7 +3,7 @@
 #ifndef OTEL_EXPORTER_INT_H
 #define OTEL_EXPORTER_INT_H
 
-#include "otel.h"
+#include <mhd-otel/otel.h>
 
 struct otel_exporter {
     char *name; /* owned */

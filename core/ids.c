@@ -1,5 +1,5 @@
 /* ids.c - trace and span ids from a per-thread generator, hex, and the clock. */
-#include "otel.h"
+#include "test_hooks.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,8 +20,8 @@ static _Thread_local id_state tls_ids;
 static atomic_uint fork_generation;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static otel_clock_fn clock_fn;
-static void *clock_ud;
+otel_clock_fn otel_clock_override;
+void *otel_clock_override_ud;
 
 static void on_fork_child(void)
 {
@@ -123,17 +123,12 @@ bool otel_span_context_is_valid(const otel_span_context *sc)
 
 uint64_t otel_now_ns(void)
 {
-    if (clock_fn != NULL)
-        return clock_fn(clock_ud);
+    otel_clock_fn fn = otel_clock_override;
+    if (fn != NULL)
+        return fn(otel_clock_override_ud);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-void otel_clock_set(otel_clock_fn fn, void *user_data)
-{
-    clock_ud = user_data;
-    clock_fn = fn;
 }
 
 uint64_t otel_mono_ns(void)

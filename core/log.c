@@ -1,13 +1,14 @@
 /* log.c - routes the library's own messages to the function set by the
  * embedding program, with every control byte escaped. */
 
-#include "otel.h"
+#include <mhd-otel/otel.h>
 #include "text.h"
 #include "utf8.h"
 
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include "log.h"
 
 #define LOG_MAX 1024 /* bytes of a message, NUL included */
 

@@ -2,12 +2,13 @@
  * and a small LIFO cache per thread in front of it. */
 
 #include "alloc.h"
-#include "otel.h"
+#include <mhd-otel/otel.h>
 #include "queue.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include "pool.h"
 
 #define CACHE_OBJS 16 /* objects one thread keeps for one pool */
 #define CACHE_POOLS 4 /* pools one thread keeps a cache for */

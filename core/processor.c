@@ -14,6 +14,8 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include "alloc.h"
+#include "log.h"
 
 #define NS_PER_SEC 1000000000ULL
 #define NS_PER_MS 1000000ULL

@@ -4,7 +4,7 @@
 #ifndef OTEL_PROCESSOR_H
 #define OTEL_PROCESSOR_H
 
-#include "otel.h"
+#include <mhd-otel/otel.h>
 
 typedef struct otel_processor otel_processor;
 

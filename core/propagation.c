@@ -1,6 +1,6 @@
 /* propagation.c - propagator sets: which propagators run and in what order,
  * extraction and injection through a carrier, and W3C tracestate mutation. */
-#include "propagation.h"
+#include <mhd-otel/propagation.h>
 #include "text.h"
 
 #include <stdatomic.h>

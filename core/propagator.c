@@ -1,5 +1,5 @@
 /* propagator.c - W3C Trace Context: traceparent and tracestate parsing and formatting. */
-#include "otel.h"
+#include <mhd-otel/otel.h>
 #include "text.h"
 
 #include <string.h>

@@ -3,7 +3,7 @@
 #include "queue.h"
 
 #include "alloc.h"
-#include "otel.h"
+#include <mhd-otel/otel.h>
 
 #include <stdatomic.h>
 

@@ -1,7 +1,7 @@
 /* resource.c - the resource: service.name, telemetry.sdk.* and configured
  * attributes, all strings. */
 #include "alloc.h"
-#include "otel.h"
+#include <mhd-otel/otel.h>
 #include "utf8.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* sampler.c - the specification's samplers: always, trace-id ratio and
  * parent-based. */
-#include "otel.h"
+#include <mhd-otel/otel.h>
 
 #include <string.h>
 

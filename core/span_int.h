@@ -3,7 +3,7 @@
 #ifndef OTEL_SPAN_INT_H
 #define OTEL_SPAN_INT_H
 
-#include "otel.h"
+#include <mhd-otel/otel.h>
 
 #include <stdatomic.h>
 #include <string.h>
@@ -26,5 +26,14 @@ static inline otel_span *otel_span_of(const otel_span_data *d)
 {
     return (otel_span *)d;
 }
+
+/* Fast adders for instrumentation that owns its keys: key must outlive the
+ * span (a literal, or storage freed only after the tracer), be valid UTF-8,
+ * NUL-terminated at key_len, and not yet set on the span. Nothing is checked
+ * or copied but the value. */
+#define OTEL_KEY(lit) (lit), (uint16_t)(sizeof(lit) - 1)
+void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len,
+                                const char *value, size_t len);
+void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value);
 
 #endif /* OTEL_SPAN_INT_H */

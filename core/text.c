@@ -3,6 +3,7 @@
 #include "text.h"
 
 #include <string.h>
+#include "alloc.h"
 
 #define PORT_MAX 65535
 #define BUF_MIN_CAP 4096

@@ -5,7 +5,7 @@
 #ifndef OTEL_TEXT_H
 #define OTEL_TEXT_H
 
-#include "otel.h"
+#include <mhd-otel/otel.h>
 
 #ifdef __cplusplus
 extern "C" {

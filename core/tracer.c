@@ -4,6 +4,7 @@
 
 #include "alloc.h"
 #include "span_int.h"
+#include "pool.h"
 
 #define NS_PER_MS 1000000ULL
 

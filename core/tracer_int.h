@@ -5,8 +5,9 @@
 
 #include <stdatomic.h>
 
-#include "otel.h"
+#include <mhd-otel/otel.h>
 #include "processor.h"
+#include "pool.h"
 
 struct otel_tracer {
     otel_tracer_config cfg;

@@ -20,9 +20,9 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
-#include "../module/mhd_otel.h"
+#include <mhd-otel/mhd_otel.h>
 #include "server_util.h"
-#include "../module/mhd_otel_curl.h"
+#include <mhd-otel/mhd_otel_curl.h>
 
 #define DEMO_THREADS 4
 #define DEMO_ERR_LEN 512

@@ -12,7 +12,7 @@
 
 #include <microhttpd.h>
 
-#include "../module/mhd_otel.h"
+#include <mhd-otel/mhd_otel.h>
 
 /* The program's name in every message ("demo-server: ..."). Borrowed: a
  * literal. Call first. */

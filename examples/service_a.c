@@ -18,9 +18,9 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
-#include "../module/mhd_otel.h"
+#include <mhd-otel/mhd_otel.h>
 #include "server_util.h"
-#include "../module/mhd_otel_curl.h"
+#include <mhd-otel/mhd_otel_curl.h>
 
 #define SVC_NAME "service-a"
 #define SVC_THREADS 4

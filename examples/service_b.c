@@ -16,7 +16,7 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
-#include "../module/mhd_otel.h"
+#include <mhd-otel/mhd_otel.h>
 #include "server_util.h"
 
 #define SVC_NAME "service-b"

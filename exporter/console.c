@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "../core/alloc.h"
 
 /* Lines of one batch are gathered and written together while they stay under
  * this size; a line is never split between two write() calls unless the

@@ -3,7 +3,7 @@
 #ifndef OTEL_CONSOLE_H
 #define OTEL_CONSOLE_H
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 
 typedef enum otel_console_format {
     OTEL_CONSOLE_JSON = 0, /* one JSON object per line */

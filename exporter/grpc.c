@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
+#include "../core/alloc.h"
 
 struct otel_grpc_framer {
     z_stream zs;  /* initialised once, deflateReset for every message */

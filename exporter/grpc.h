@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 
 /* The status codes of gRPC (grpc/doc/statuscodes.md). */
 typedef enum otel_grpc_code {

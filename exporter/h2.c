@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "../core/alloc.h"
 
 #define H2_READ_CHUNK 16384
 #define H2_OUT_HIGH (64 * 1024)           /* stop asking nghttp2 for output */

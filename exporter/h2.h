@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "tls.h"
 
 #define OTEL_H2_HOST_MAX 256

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "../core/alloc.h"
+#include "../core/log.h"
 
 #define OTLP_DEFAULT_ENDPOINT "http://localhost:4317"
 #define OTLP_DEFAULT_HTTP_ENDPOINT "http://localhost:4318"

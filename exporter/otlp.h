@@ -5,7 +5,7 @@
 #ifndef OTEL_OTLP_H
 #define OTEL_OTLP_H
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 
 typedef struct otel_otlp_header {
     const char *name; /* lowercase on the wire */

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 
 /* trace.v1.SpanFlags (exporter/proto/opentelemetry/proto/trace/v1/trace.proto):
  * the W3C trace flags in bits 0-7, whether the parent (or a link's context)

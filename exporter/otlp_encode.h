@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 
 typedef struct otel_otlp_encoder otel_otlp_encoder;
 

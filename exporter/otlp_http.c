@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include "../core/alloc.h"
 
 struct otel_otlp_http {
     CURL *curl;

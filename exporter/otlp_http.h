@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "tls.h"
 
 /* Largest response body kept; the rest is read and dropped. */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include "../core/alloc.h"
 
 /* ---- the output window -----------------------------------------------------
  * A pass writes into buf (cap bytes) and counts in len every byte it would

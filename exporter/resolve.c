@@ -4,7 +4,7 @@
  * own result when it ends. */
 #include "resolve.h"
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "../core/alloc.h"
 
 #define NS_PER_SEC 1000000000ULL
 

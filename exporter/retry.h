@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 
 /* A monotonic clock in nanoseconds. */
 typedef uint64_t (*otel_retry_clock_fn)(void *user_data);

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include "../core/alloc.h"
 
 struct otel_tls_ctx {
     SSL_CTX *ctx;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 
 /* What a TLS client trusts and presents. Strings borrowed for the call. */
 typedef struct otel_tls_config {

@@ -19,7 +19,7 @@ FUZZ_NAMES := $(FUZZ_SRC:t/fuzz/fuzz_%.c=%)
 FUZZ_BIN := $(FUZZ_SRC:t/fuzz/%.c=$(FUZZ_BUILD)/fuzz/%)
 
 # The variables of one fuzz build (passed down to make -C . BUILD=build-fuzz).
-FUZZ_MAKE = $(MAKE) -s --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT=-O1 \
+FUZZ_MAKE = $(MAKE) -s --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT=-O1 WERROR=$(WERROR) \
 	SAN_FLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)"
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins fuzz-clean
@@ -36,7 +36,7 @@ $(FUZZ_BUILD)/fuzz/fuzz_%: $(FUZZ_BUILD)/obj/t/fuzz/fuzz_%.o $(FUZZ_BUILD)/libmh
 fuzz-bins: $(FUZZ_BIN)
 
 fuzz-build:
-	@sh mk/deps.sh
+	@sh mk/deps.sh test
 	@+$(FUZZ_MAKE) fuzz-bins
 
 fuzz: fuzz-build

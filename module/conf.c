@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "conf_int.h"
+#include "../core/alloc.h"
+#include "../core/log.h"
 
 #define CONF_FILE_MAX (1024 * 1024) /* bytes of a config file read at most */
 #define CONF_DEFAULT_WORDS 4        /* words of a row's default at most */

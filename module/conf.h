@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../core/otel.h"
-#include "../core/propagation.h"
+#include <mhd-otel/otel.h>
+#include <mhd-otel/propagation.h>
 #include "../exporter/console.h"
 #include "../exporter/otlp.h"
 

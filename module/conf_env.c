@@ -8,6 +8,8 @@
 #include "conf_int.h"
 
 #include "../core/text.h"
+#include "../core/alloc.h"
+#include "../core/log.h"
 
 #define NS_PER_MS 1000000ULL
 

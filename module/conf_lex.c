@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
+#include "../core/alloc.h"
 
 #define NS_PER_MS 1000000ULL
 #define NS_PER_S 1000000000ULL

@@ -9,6 +9,7 @@
 #include "../core/text.h"
 #include "../exporter/otlp.h"
 #include "conf_int.h"
+#include "../core/alloc.h"
 
 /* ---- messages ------------------------------------------------------------ */
 

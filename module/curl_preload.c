@@ -1,11 +1,13 @@
 /* curl_preload.c - libcurl's easy calls interposed in the shared library,
  * so that plain curl_easy_perform on an instrumented handle is traced (see
  * mhd_otel_curl.h). Kept out of libmhd-otel.a, like preload.c. */
-#include "mhd_otel_curl.h"
+#include <mhd-otel/mhd_otel_curl.h>
+
+#include "interpose.h"
 
 #undef curl_easy_setopt /* curl.h's type-checking macro */
 
-CURLcode curl_easy_setopt(CURL *h, CURLoption option, ...)
+MHD_OTEL_INTERPOSER CURLcode curl_easy_setopt(CURL *h, CURLoption option, ...)
 {
     va_list ap;
     va_start(ap, option);
@@ -14,17 +16,17 @@ CURLcode curl_easy_setopt(CURL *h, CURLoption option, ...)
     return rc;
 }
 
-CURLcode curl_easy_perform(CURL *h)
+MHD_OTEL_INTERPOSER CURLcode curl_easy_perform(CURL *h)
 {
     return mhd_otel_curl_easy_perform(h);
 }
 
-void curl_easy_reset(CURL *h)
+MHD_OTEL_INTERPOSER void curl_easy_reset(CURL *h)
 {
     mhd_otel_curl_easy_reset(h);
 }
 
-void curl_easy_cleanup(CURL *h)
+MHD_OTEL_INTERPOSER void curl_easy_cleanup(CURL *h)
 {
     mhd_otel_curl_easy_cleanup(h);
 }

@@ -5,7 +5,7 @@
 
 #include "route.h"
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../core/text.h"
 
 #include <arpa/inet.h>
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include "../core/span_int.h"
 
 /* The request the calling thread is running the server's handler for. */
 static _Thread_local mhd_otel_req *tls_req;

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../core/alloc.h"
+#include "../core/log.h"
 
 /* Traced daemons, to find a daemon's wrapper at stop time. */
 static pthread_mutex_t daemons_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -181,6 +183,11 @@ void mhd_otel_del(mhd_otel *m)
     otel_free(m->capture_keys);
     mhd_otel_conf_del(m->conf);
     otel_free(m);
+}
+
+const char *mhd_otel_version(void)
+{
+    return MHD_OTEL_VERSION;
 }
 
 int mhd_otel_enabled(const mhd_otel *m)

@@ -2,9 +2,9 @@
  * handles with the options their spans need, and the perform wrapper that
  * starts the CLIENT span, carries its headers and ends it. The interposers
  * of the shared library are in curl_preload.c. */
-#include "mhd_otel_curl.h"
+#include <mhd-otel/mhd_otel_curl.h>
 
-#include "../core/client.h"
+#include <mhd-otel/client.h>
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "../core/alloc.h"
 
 #define N_BUCKETS 64
 #define HEADER_MAX (OTEL_BAGGAGE_MAX_BYTES + 64) /* "name: value" of one header */

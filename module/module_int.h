@@ -3,7 +3,7 @@
 #ifndef MHD_OTEL_MODULE_INT_H
 #define MHD_OTEL_MODULE_INT_H
 
-#include "mhd_otel.h"
+#include <mhd-otel/mhd_otel.h>
 
 #include <stdatomic.h>
 

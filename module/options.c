@@ -2,9 +2,10 @@
  * MHD_OPTION_ARRAY) into an editable MHD_OptionItem array. */
 #include "options.h"
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 
 #include <string.h>
+#include "../core/alloc.h"
 
 /* How an option's arguments are passed in varargs. */
 typedef enum arg_shape {

@@ -3,6 +3,7 @@
  * traced from the config file named by MHD_OTEL_CONF, or from the OTEL_*
  * environment alone. */
 #include "module_int.h"
+#include "interpose.h"
 
 #include "mhd_real.h"
 #include "signal_flush.h"
@@ -64,9 +65,9 @@ static void load(void)
                         "server dies of them\n");
 }
 
-struct MHD_Daemon *MHD_start_daemon_va(unsigned int flags, uint16_t port,
-                                       MHD_AcceptPolicyCallback apc, void *apc_cls,
-                                       MHD_AccessHandlerCallback dh, void *dh_cls, va_list ap)
+MHD_OTEL_INTERPOSER struct MHD_Daemon *
+MHD_start_daemon_va(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc, void *apc_cls,
+                    MHD_AccessHandlerCallback dh, void *dh_cls, va_list ap)
 {
     pthread_once(&load_once, load);
     struct MHD_Daemon *d =
@@ -80,8 +81,10 @@ struct MHD_Daemon *MHD_start_daemon_va(unsigned int flags, uint16_t port,
     return d;
 }
 
-struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc,
-                                    void *apc_cls, MHD_AccessHandlerCallback dh, void *dh_cls, ...)
+MHD_OTEL_INTERPOSER struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port,
+                                                        MHD_AcceptPolicyCallback apc, void *apc_cls,
+                                                        MHD_AccessHandlerCallback dh, void *dh_cls,
+                                                        ...)
 {
     va_list ap;
     va_start(ap, dh_cls);
@@ -90,7 +93,7 @@ struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_Accep
     return d;
 }
 
-void MHD_stop_daemon(struct MHD_Daemon *daemon)
+MHD_OTEL_INTERPOSER void MHD_stop_daemon(struct MHD_Daemon *daemon)
 {
     mhd_otel_stop_daemon(daemon);
     if (daemon == NULL || !mhd_otel_enabled(module))

@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 #include <string.h>
+#include "../core/alloc.h"
+#include "../core/pool.h"
 
 #define POOL_SIZE 1024
 #define BUCKETS 256 /* power of two */

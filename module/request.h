@@ -10,8 +10,8 @@
 
 #include <microhttpd.h>
 
-#include "../core/otel.h"
-#include "../core/propagation.h"
+#include <mhd-otel/otel.h>
+#include <mhd-otel/propagation.h>
 
 #define MHD_OTEL_URI_MAX 2048    /* bytes of the raw request URI kept */
 #define MHD_OTEL_BAGGAGE_LINES 8 /* baggage header lines carried on to outgoing calls */

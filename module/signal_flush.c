@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
+#include "../core/log.h"
 
 static const int watched[] = {SIGTERM, SIGINT};
 

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 
 /* For each of SIGTERM and SIGINT that is at its default action and not
  * blocked in the calling thread, install a handler that hands the signal

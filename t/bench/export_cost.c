@@ -8,8 +8,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../../exporter/otlp.h"
+#include "../../core/span_int.h"
 
 #define ROUND 8192 /* spans queued, then flushed */
 

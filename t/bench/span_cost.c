@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
+#include "../../core/span_int.h"
 
 #define ROUND 1000 /* spans between flushes: the pool is reused, as in a server */
 

@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../core/propagation.h"
+#include <mhd-otel/propagation.h>
 
 #define NAME_MAX_LEN 64 /* bytes of an injected header name kept */
 #define ERR_MAX 128

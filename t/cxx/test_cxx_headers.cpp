@@ -4,18 +4,19 @@
 #include <cstddef>
 #include <cstdint>
 #include <setjmp.h>
+#include "../../core/alloc.h"
 extern "C" { // cmocka 1.1's header has no extern "C" of its own
 #include <cmocka.h>
 }
 
 #include <cstring>
 
-#include "../../core/client.h"
-#include "../../core/otel.h"
-#include "../../core/propagation.h"
+#include <mhd-otel/client.h>
+#include <mhd-otel/otel.h>
+#include <mhd-otel/propagation.h>
 #include "../../core/text.h"
-#include "../../module/mhd_otel.h"
-#include "../../module/mhd_otel_curl.h"
+#include <mhd-otel/mhd_otel.h>
+#include <mhd-otel/mhd_otel_curl.h>
 
 static const char *no_header(void *, const char *, size_t)
 {
@@ -27,7 +28,7 @@ static void set_header(void *carrier, const char *, const char *)
     ++*static_cast<int *>(carrier);
 }
 
-// core/otel.h: ids, traceparent, samplers, resource, tracer, spans.
+// mhd-otel/otel.h: ids, traceparent, samplers, resource, tracer, spans.
 static void test_cxx_otel_h(void **)
 {
     otel_span_context sc;
@@ -57,7 +58,7 @@ static void test_cxx_otel_h(void **)
     assert_non_null(otel_strerror(OTEL_ERR_NOMEM));
 }
 
-// core/propagation.h: the functions once declared outside extern "C".
+// mhd-otel/propagation.h: the functions once declared outside extern "C".
 static void test_cxx_propagation_h(void **)
 {
     assert_null(otel_baggage_current());
@@ -78,7 +79,7 @@ static void test_cxx_propagation_h(void **)
     assert_int_equal(otel_baggage_set(&b, "k", "v", nullptr), OTEL_OK);
 }
 
-// core/client.h
+// mhd-otel/client.h
 static void test_cxx_client_h(void **)
 {
     otel_resource *r = nullptr;
@@ -119,7 +120,7 @@ static void test_cxx_text_h(void **)
     otel_free(p);
 }
 
-// module/mhd_otel.h and module/mhd_otel_curl.h
+// mhd-otel/mhd_otel.h and mhd-otel/mhd_otel_curl.h
 static void test_cxx_module_headers(void **)
 {
     char err[256];

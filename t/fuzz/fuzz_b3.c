@@ -3,7 +3,7 @@
  * values (missing ones NULL), and the round trip through otel_b3_format. */
 #include "fuzz.h"
 
-#include "../../core/propagation.h"
+#include <mhd-otel/propagation.h>
 
 /* A context a parse gave: valid, remote, only the sampled flag (set when
  * debug is); it formats to printable ASCII that both parsers read back to

@@ -3,7 +3,7 @@
  * and _at. Input: header NUL key NUL value NUL props NUL. */
 #include "fuzz.h"
 
-#include "../../core/propagation.h"
+#include <mhd-otel/propagation.h>
 
 #define FMT_CAP (OTEL_BAGGAGE_MAX_BYTES + 1)
 

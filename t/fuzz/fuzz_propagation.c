@@ -6,8 +6,8 @@
 
 #include <strings.h>
 
-#include "../../core/otel.h"
-#include "../../core/propagation.h"
+#include <mhd-otel/otel.h>
+#include <mhd-otel/propagation.h>
 
 #define LINES_MAX 64
 
@@ -29,7 +29,7 @@ static const char *carrier_field(const carrier *c, const char *name, size_t inde
     return NULL;
 }
 
-/* The otel_carrier_get of core/propagation.h: the index-th line. */
+/* The otel_carrier_get of <mhd-otel/propagation.h>: the index-th line. */
 static const char *carrier_get_line(void *c, const char *name, size_t index)
 {
     return carrier_field(c, name, index);

@@ -2,7 +2,7 @@
  * round trip through otel_traceparent_format. */
 #include "fuzz.h"
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 
 static bool same_context(const otel_span_context *a, const otel_span_context *b)
 {

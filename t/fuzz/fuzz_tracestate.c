@@ -3,8 +3,8 @@
  * Input: header NUL key NUL value NUL cap-byte. */
 #include "fuzz.h"
 
-#include "../../core/otel.h"
-#include "../../core/propagation.h"
+#include <mhd-otel/otel.h>
+#include <mhd-otel/propagation.h>
 
 static const size_t caps[] = {1, 2, 9, 64, 129, 256, 511, OTEL_TRACESTATE_MAX, 2048};
 

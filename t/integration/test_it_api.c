@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../module/mhd_otel.h"
+#include <mhd-otel/mhd_otel.h>
 #include "../lib/itest.h"
 
 #define APP_REQ_MAGIC 0x61707251u  /* "apRQ" */

@@ -21,10 +21,11 @@
 #include <microhttpd.h>
 
 #include "../../core/alloc.h"
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../../core/span_int.h"
-#include "../../module/mhd_otel_curl.h"
+#include <mhd-otel/mhd_otel_curl.h>
 #include "../lib/itest.h"
+#include "../../core/test_hooks.h"
 
 #define MAX_CAPTURED 16
 #define BODY_MAX 16384

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../lib/itest.h"
 
 #define PARENT_TRACE_ID "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -222,7 +222,7 @@ static void check_c(const block *b)
     write_file(src, b->text);
     snprintf(
         cmd, sizeof(cmd),
-        "cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Imodule "
+        "cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude "
         "$(pkg-config --cflags libmicrohttpd) %s -o %s %s %s/libmhd-otel.a "
         "$(pkg-config --libs libmicrohttpd libcjson libnghttp2 libprotobuf-c zlib libcurl openssl) "
         "-lpthread -ldl -lm",

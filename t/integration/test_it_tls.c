@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../../exporter/otlp.h"
 #include "../lib/itest.h"
 

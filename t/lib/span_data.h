@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 
 #define SD_START_NS UINT64_C(1764000000123456789) /* above 2^53: a double rounds it */
 

@@ -16,8 +16,8 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
-#include "../../core/otel.h"
-#include "../../module/mhd_otel_curl.h"
+#include <mhd-otel/otel.h>
+#include <mhd-otel/mhd_otel_curl.h>
 
 #define MAX_SPANS 8
 

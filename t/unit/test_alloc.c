@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "../../core/alloc.h"
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
+#include "../../core/test_hooks.h"
 
 static int reset_alloc(void **state)
 {

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "../../core/propagation.h"
+#include <mhd-otel/propagation.h>
 
 #define TRACE128 "80f198ee56343ba864fe8b2a57d3eff7"
 #define TRACE64 "64fe8b2a57d3eff7"

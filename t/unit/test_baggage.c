@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../core/propagation.h"
+#include <mhd-otel/propagation.h>
 
 /* A growable-in-place string for building long test inputs. */
 typedef struct strbuf {

@@ -11,10 +11,11 @@
 #include <string.h>
 
 #include "../../core/alloc.h"
-#include "../../core/client.h"
-#include "../../core/otel.h"
+#include <mhd-otel/client.h>
+#include <mhd-otel/otel.h>
 #include "../../core/span_int.h"
 #include "../../core/tracer_int.h"
+#include "../../core/test_hooks.h"
 
 #define MAX_CAPTURED 16
 #define MAX_HEADERS 16

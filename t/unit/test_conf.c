@@ -12,10 +12,11 @@
 #include <unistd.h>
 
 #include "../../core/alloc.h"
-#include "../../core/propagation.h"
+#include <mhd-otel/propagation.h>
 #include "../../exporter/otlp.h"
 #include "../../module/conf.h"
 #include "../../module/conf_int.h"
+#include "../../core/test_hooks.h"
 
 #define MS 1000000ULL
 #define SEC 1000000000ULL

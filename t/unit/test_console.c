@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "../../core/test_hooks.h"
 
 #define T_START_NS UINT64_C(1764000000123456789) /* above 2^53: a double rounds it */
 #define T_PRETTY_START_NS (UINT64_C(1795558203) * 1000000000 + 123456789)

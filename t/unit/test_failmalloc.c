@@ -35,7 +35,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "../../core/client.h"
+#include <mhd-otel/client.h>
 #include "../../core/exporter_int.h"
 #include "../../core/span_int.h"
 #include "../../core/tracer_int.h"
@@ -43,9 +43,10 @@
 #include "../../exporter/otlp.h"
 #include "../../exporter/otlp_encode.h"
 #include "../../module/conf.h"
-#include "../../module/mhd_otel.h"
-#include "../../module/mhd_otel_curl.h"
+#include <mhd-otel/mhd_otel.h>
+#include <mhd-otel/mhd_otel_curl.h>
 #include "../../module/request.h"
+#include "../../core/test_hooks.h"
 
 #define FAIL_MAX 100000          /* allocations an operation may make */
 #define SEC UINT64_C(1000000000) /* ns */

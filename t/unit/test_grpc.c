@@ -11,6 +11,7 @@
 
 #include "../../core/alloc.h"
 #include "../../exporter/grpc.h"
+#include "../../core/test_hooks.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

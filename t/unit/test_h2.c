@@ -23,6 +23,7 @@
 #include "../../exporter/h2.h"
 #include "../../exporter/retry.h"
 #include "../lib/fake_grpc.h"
+#include "../../core/test_hooks.h"
 
 #define PATH "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 

@@ -12,7 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
+#include "../../core/test_hooks.h"
 
 #define N_UNIQUE 100000
 #define N_THREAD_IDS 2000

@@ -5,9 +5,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 
 #include <string.h>
+#include "../../core/log.h"
 
 static char last[2048];
 static otel_log_level last_level;

@@ -10,8 +10,9 @@
 #include <string.h>
 
 #include "../../core/alloc.h"
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../../module/options.h"
+#include "../../core/test_hooks.h"
 
 /* mhd_otel_opts_read over this function's own varargs. (Not named read:
  * <microhttpd.h> brings in <unistd.h>.) */

@@ -32,6 +32,7 @@
 #include "../../exporter/resolve.h"
 #include "../../core/span_int.h"
 #include "../../exporter/otlp.h"
+#include "../../core/test_hooks.h"
 
 #define SEC_NS UINT64_C(1000000000)
 #define N_BIG 640

@@ -20,6 +20,7 @@
 
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
+#include "../../core/test_hooks.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 

@@ -31,6 +31,7 @@
 #include "../../exporter/otlp_json.h"
 #include "../lib/otlp_pb.h"
 #include "../lib/span_data.h"
+#include "../../core/test_hooks.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "../../core/alloc.h"
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
+#include "../../core/pool.h"
+#include "../../core/test_hooks.h"
 
 static void test_otel_pool_new_invalid(void **state)
 {

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../../core/tracer_int.h"
 
 #define MS 1000000ULL

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../../core/propagation.h"
+#include <mhd-otel/propagation.h>
 
 #define TP_TRACE "0af7651916cd43dd8448eb211c80319c"
 #define TP_SPAN "b7ad6b7169203331"

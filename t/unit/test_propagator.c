@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 
 #define TP_VALID "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 #define TP_TRACE "0af7651916cd43dd8448eb211c80319c"

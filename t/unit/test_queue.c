@@ -12,8 +12,9 @@
 #include <string.h>
 
 #include "../../core/alloc.h"
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../../core/queue.h"
+#include "../../core/test_hooks.h"
 
 #define N_PRODUCERS 4
 #define PER_PRODUCER 100000

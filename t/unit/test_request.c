@@ -10,6 +10,7 @@
 
 #include "../../core/alloc.h"
 #include "../../module/request.h"
+#include "../../core/test_hooks.h"
 
 #define CONN(n) ((struct MHD_Connection *)(uintptr_t)(0x1000 + 64 * (n)))
 

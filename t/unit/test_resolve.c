@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../../exporter/resolve.h"
 
 #define MS 1000000ULL

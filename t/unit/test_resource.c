@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "../../core/alloc.h"
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
+#include "../../core/test_hooks.h"
 
 static int reset_alloc(void **state)
 {
@@ -24,7 +25,11 @@ static bool utf8_ok(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p != 0) {
-        size_t n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        size_t n = *p < 0x80         ? 1
+                   : (*p >> 5) == 6  ? 2
+                   : (*p >> 4) == 14 ? 3
+                   : (*p >> 3) == 30 ? 4
+                                     : 0;
         if (n == 0)
             return false;
         for (size_t i = 1; i < n; i++)
@@ -215,7 +220,8 @@ static void test_otel_resource_set_cleans_utf8(void **state)
     assert_int_equal(otel_resource_set(r, "team", "\xff"), OTEL_OK);
     assert_string_equal(otel_resource_get(r, "team"), "\xef\xbf\xbd");
     assert_int_equal(otel_resource_set(r, "k\xc3", "caf\xc3\xa9 \xe2\x82"), OTEL_OK);
-    assert_string_equal(otel_resource_get(r, "k\xef\xbf\xbd"), "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(otel_resource_get(r, "k\xef\xbf\xbd"),
+                        "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd");
     /* The cleaned key is the one that is replaced. */
     assert_int_equal(otel_resource_set(r, "k\xc3", "again"), OTEL_OK);
     assert_string_equal(otel_resource_get(r, "k\xef\xbf\xbd"), "again");

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 
 static const struct {
     const char *name;

@@ -11,9 +11,10 @@
 #include <string.h>
 
 #include "../../core/alloc.h"
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../../core/span_int.h"
 #include "../../core/tracer_int.h"
+#include "../../core/test_hooks.h"
 
 #define MAX_CAPTURED 64
 #define SEC 1000000000ULL

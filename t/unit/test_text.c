@@ -10,6 +10,7 @@
 
 #include "../../core/alloc.h"
 #include "../../core/text.h"
+#include "../../core/test_hooks.h"
 
 static int reset_alloc(void **state)
 {

@@ -25,6 +25,7 @@
 #include "../../exporter/tls.h"
 #include "../lib/fake_tls.h"
 #include "../lib/itest.h"
+#include "../../core/test_hooks.h"
 
 #define MS_NS UINT64_C(1000000)
 #define SEC_NS UINT64_C(1000000000)

@@ -4,7 +4,7 @@
 #ifndef OTEL_PROPAGATION_H
 #define OTEL_PROPAGATION_H
 
-#include "otel.h"
+#include <mhd-otel/otel.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,7 +62,7 @@ typedef struct otel_baggage_member {
 } otel_baggage_member;
 
 /* Empty b. */
-void otel_baggage_init(otel_baggage *b);
+MHD_OTEL_API void otel_baggage_init(otel_baggage *b);
 
 /* Replace the content of b with the members of a baggage header value (len
  * bytes, not NUL-terminated). Members are dropped one by one, never the
@@ -72,37 +72,38 @@ void otel_baggage_init(otel_baggage *b);
  * that are not UTF-8 (and NUL) get U+FFFD. A repeated key: the last wins
  * (unless it would break a limit).
  * Returns the number of members kept (>= 0), or OTEL_ERR_INVALID for NULL b. */
-int otel_baggage_parse(otel_baggage *b, const char *value, size_t len);
+MHD_OTEL_API int otel_baggage_parse(otel_baggage *b, const char *value, size_t len);
 
 /* The same for a baggage sent as several header field lines (values[i],
  * lens[i] bytes; a NULL value is skipped): one list, combined in order, the
  * limits applying to the combination (W3C Baggage, "Limits"). */
-int otel_baggage_parse_lines(otel_baggage *b, const char *const *values, const size_t *lens,
-                             size_t n_lines);
+MHD_OTEL_API int otel_baggage_parse_lines(otel_baggage *b, const char *const *values,
+                                          const size_t *lens, size_t n_lines);
 
 /* Format b as a baggage header value into out (cap bytes, NUL-terminated):
  * values percent-encoded outside baggage-octet (and '%'), members added in
  * order until the next would not fit in cap - 1 bytes. Returns the length
  * written (0 for an empty baggage), or OTEL_ERR_INVALID when cap is 0.
  * OTEL_BAGGAGE_MAX_BYTES + 1 bytes always hold a whole baggage. */
-int otel_baggage_format(const otel_baggage *b, char *out, size_t cap);
+MHD_OTEL_API int otel_baggage_format(const otel_baggage *b, char *out, size_t cap);
 
 /* Add key = value (props NULL or "p1;p2=v") to b, copied; an existing member
  * with that key is replaced (and moves to the end). Returns 0,
  * OTEL_ERR_INVALID (key not a token, value not UTF-8, props malformed: b is
  * unchanged) or OTEL_ERR_FULL (over 180 members or 8192 bytes: unchanged). */
-int otel_baggage_set(otel_baggage *b, const char *key, const char *value, const char *props);
+MHD_OTEL_API int otel_baggage_set(otel_baggage *b, const char *key, const char *value,
+                                  const char *props);
 
 /* The value of key, or NULL. Borrowed: valid until b changes. */
-const char *otel_baggage_get(const otel_baggage *b, const char *key);
+MHD_OTEL_API const char *otel_baggage_get(const otel_baggage *b, const char *key);
 
 /* Remove the member key. True when there was one. */
-bool otel_baggage_remove(otel_baggage *b, const char *key);
+MHD_OTEL_API bool otel_baggage_remove(otel_baggage *b, const char *key);
 
-size_t otel_baggage_count(const otel_baggage *b);
+MHD_OTEL_API size_t otel_baggage_count(const otel_baggage *b);
 
 /* The i-th member (i < count) into out. Returns 0 or OTEL_ERR_RANGE. */
-int otel_baggage_at(const otel_baggage *b, size_t i, otel_baggage_member *out);
+MHD_OTEL_API int otel_baggage_at(const otel_baggage *b, size_t i, otel_baggage_member *out);
 
 /* ---- B3 (b3.c) ----------------------------------------------------------- */
 
@@ -115,7 +116,7 @@ int otel_baggage_at(const otel_baggage *b, size_t i, otel_baggage_member *out);
  * Returns 0 (out is marked remote), or OTEL_ERR_PARSE (out zeroed) for a
  * malformed value, all-zero ids, and a sampling state alone ("0", "d"),
  * which carries no context. */
-int otel_b3_parse(const char *value, size_t len, otel_span_context *out);
+MHD_OTEL_API int otel_b3_parse(const char *value, size_t len, otel_span_context *out);
 
 /* The same from the X-B3-* header values (NUL-terminated, NULL when absent):
  * trace id (16 or 32 hex) and span id are required; sampled is 0, 1, true,
@@ -123,12 +124,12 @@ int otel_b3_parse(const char *value, size_t len, otel_span_context *out);
  * sampled whatever sampled says (any other flags value is ignored, as the
  * B3 specification allows). Returns 0 or OTEL_ERR_PARSE (out zeroed).
  * X-B3-ParentSpanId plays no part. */
-int otel_b3_multi_parse(const char *trace_id, const char *span_id, const char *sampled,
-                        const char *flags, otel_span_context *out);
+MHD_OTEL_API int otel_b3_multi_parse(const char *trace_id, const char *span_id, const char *sampled,
+                                     const char *flags, otel_span_context *out);
 
 /* Format sc as "{32 hex}-{16 hex}-{d|1|0}" into out (OTEL_B3_LEN + 1
  * bytes): d when sc->debug, else the sampled flag. */
-void otel_b3_format(const otel_span_context *sc, char *out);
+MHD_OTEL_API void otel_b3_format(const otel_span_context *sc, char *out);
 
 /* ---- propagator sets (propagation.c) ------------------------------------- */
 
@@ -157,20 +158,21 @@ typedef struct otel_propagators {
  * set. Returns 0, or OTEL_ERR_INVALID for an unknown name or "none" with
  * others: err (err_cap bytes, may be NULL) then says which, and out holds
  * the recognised names, for a caller that warns and goes on. */
-int otel_propagators_from_names(otel_propagators *out, const char *list, char *err, size_t err_cap);
+MHD_OTEL_API int otel_propagators_from_names(otel_propagators *out, const char *list, char *err,
+                                             size_t err_cap);
 
 /* True when p includes kind. */
-bool otel_propagators_has(const otel_propagators *p, otel_propagator kind);
+MHD_OTEL_API bool otel_propagators_has(const otel_propagators *p, otel_propagator kind);
 
 /* "tracecontext", "baggage", "b3", "b3multi", "none". */
-const char *otel_propagator_name(otel_propagator kind);
+MHD_OTEL_API const char *otel_propagator_name(otel_propagator kind);
 
 /* The process's configured set: what outgoing requests carry when no set is
  * given to them (CLIENT spans, the libcurl helper). tracecontext,baggage
  * until set; mhd_otel_new sets it from otel_propagators / OTEL_PROPAGATORS.
  * Both are safe from any thread. NULL p restores the default. */
-void otel_propagators_set_global(const otel_propagators *p);
-void otel_propagators_global(otel_propagators *out);
+MHD_OTEL_API void otel_propagators_set_global(const otel_propagators *p);
+MHD_OTEL_API void otel_propagators_global(otel_propagators *out);
 
 /* What extraction found. About 10.5 KiB: keep it in a per-request struct or
  * on a thread's stack. */
@@ -193,8 +195,8 @@ typedef struct otel_extracted {
  * out is always reset first. Returns 0 (check
  * otel_span_context_is_valid(&out->context)), or OTEL_ERR_INVALID for a
  * NULL argument. */
-int otel_propagation_extract(const otel_propagators *p, otel_carrier_get get, void *carrier,
-                             otel_extracted *out);
+MHD_OTEL_API int otel_propagation_extract(const otel_propagators *p, otel_carrier_get get,
+                                          void *carrier, otel_extracted *out);
 
 /* Write sc (skipped unless valid), tracestate (NULL or "": none; re-validated,
  * an invalid one is not sent) and bag (NULL: none; not sent when empty) to
@@ -204,9 +206,9 @@ int otel_propagation_extract(const otel_propagators *p, otel_carrier_get get, vo
  * X-B3-Sampled for a debug context), baggage writes baggage. A
  * value is handed to set only when every byte is printable ASCII (0x20 to
  * 0x7e), so no CR, LF or other control byte ever reaches a header. */
-void otel_propagation_inject(const otel_propagators *p, const otel_span_context *sc,
-                             const char *tracestate, const otel_baggage *bag, otel_carrier_set set,
-                             void *carrier);
+MHD_OTEL_API void otel_propagation_inject(const otel_propagators *p, const otel_span_context *sc,
+                                          const char *tracestate, const otel_baggage *bag,
+                                          otel_carrier_set set, void *carrier);
 
 /* ---- tracestate mutation (propagation.c) --------------------------------- */
 
@@ -218,12 +220,12 @@ void otel_propagation_inject(const otel_propagators *p, const otel_span_context 
  * Returns the new length, OTEL_ERR_INVALID (key or value invalid per W3C,
  * ts invalid or not terminated within cap: ts unchanged) or OTEL_ERR_RANGE
  * (key=value alone does not fit: ts unchanged). */
-int otel_tracestate_update(char *ts, size_t cap, const char *key, const char *value);
+MHD_OTEL_API int otel_tracestate_update(char *ts, size_t cap, const char *key, const char *value);
 
 /* Copy the value of key in the tracestate ts into out (cap bytes). Returns
  * its length, 0 when key is absent (out ""; a present value is never empty),
  * or OTEL_ERR_RANGE when it does not fit (out ""). */
-int otel_tracestate_get(const char *ts, const char *key, char *out, size_t cap);
+MHD_OTEL_API int otel_tracestate_get(const char *ts, const char *key, char *out, size_t cap);
 
 /* ---- current baggage (per thread) ---------------------------------------- */
 
@@ -238,10 +240,10 @@ typedef struct otel_baggage_lines {
 /* The incoming baggage of the request this thread is handling (borrowed,
  * valid while it is current), or NULL. Client spans inject it, parsed as one
  * list, when no baggage is given to them. */
-const otel_baggage_lines *otel_baggage_current(void);
+MHD_OTEL_API const otel_baggage_lines *otel_baggage_current(void);
 /* Make lines (NULL: none) the current baggage; returns the previous one, to
  * make current again when the scope ends. */
-const otel_baggage_lines *otel_baggage_attach(const otel_baggage_lines *lines);
+MHD_OTEL_API const otel_baggage_lines *otel_baggage_attach(const otel_baggage_lines *lines);
 
 #ifdef __cplusplus
 }

@@ -11,8 +11,23 @@
 extern "C" {
 #endif
 
+/* The release: MAJOR.MINOR.PATCH. The shared library is
+ * libmhd-otel.so.MAJOR; mhd_otel_version() gives the run-time one. */
+#define MHD_OTEL_VERSION_MAJOR 0
+#define MHD_OTEL_VERSION_MINOR 1
+#define MHD_OTEL_VERSION_PATCH 0
+#define MHD_OTEL_VERSION "0.1.0"
+
 #define OTEL_SDK_NAME "mhd-otel"
-#define OTEL_SDK_VERSION "0.1.0"
+#define OTEL_SDK_VERSION MHD_OTEL_VERSION /* telemetry.sdk.version */
+
+/* What the shared library exports: the functions of these headers (it is
+ * built with -fvisibility=hidden). */
+#if defined(__GNUC__) || defined(__clang__)
+#define MHD_OTEL_API __attribute__((visibility("default")))
+#else
+#define MHD_OTEL_API
+#endif
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -28,7 +43,7 @@ extern "C" {
 #define OTEL_ERR_UNSUPPORTED (-9)
 
 /* A static English string for an OTEL_ERR_* code; never NULL. */
-const char *otel_strerror(int err);
+MHD_OTEL_API const char *otel_strerror(int err);
 
 /* ---- diagnostics ------------------------------------------------------- */
 
@@ -38,76 +53,27 @@ typedef enum otel_log_level { OTEL_LOG_ERROR = 0, OTEL_LOG_WARN, OTEL_LOG_INFO }
  * writes nothing itself: with no function set, messages are discarded. msg is
  * valid during the call only. The function may be called from any thread. */
 typedef void (*otel_log_fn)(void *user_data, otel_log_level level, const char *msg);
-void otel_log_set(otel_log_fn fn, void *user_data);
-
-/* Send a message to that function, printf-style, cut at 1 KiB: for
- * exporters and instrumentation built on the library. Control bytes (CR,
- * LF, ESC, ...), C1 controls and bytes that are not UTF-8 reach the log
- * function as \xNN, so that text from a peer (a collector's error message)
- * cannot forge or end a log line. */
-void otel_log(otel_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+MHD_OTEL_API void otel_log_set(otel_log_fn fn, void *user_data);
 
 /* Install fn unless the program set a log function already (for modules
  * that want a default of their own). Returns true when fn was installed. */
-bool otel_log_set_default(otel_log_fn fn, void *user_data);
-
-/* ---- memory ------------------------------------------------------------- */
-
-/* The library's allocator (malloc, calloc, realloc, strdup, strndup):
- * what the library and its exporters allocate comes from here, so that
- * tests can make any allocation fail. Results are freed with otel_free. */
-void *otel_malloc(size_t n);
-void *otel_calloc(size_t count, size_t n);
-void *otel_realloc(void *p, size_t n);
-void otel_free(void *p);
-char *otel_strdup(const char *s);
-char *otel_strndup(const char *s, size_t n);
-
-/* ---- object pools ------------------------------------------------------- */
-
-/* Fixed-size object pools with per-thread caches: no atomics and no
- * allocation per object in the steady state, for instrumentation that needs
- * an object per request. */
-typedef struct otel_pool otel_pool;
-
-/* A pool of objects of obj_size bytes. Up to capacity free objects are kept
- * in a shared ring, and a few more in each thread's cache; beyond that, given
- * back objects are freed. Caller frees with otel_pool_del. */
-int otel_pool_new(otel_pool **out, size_t obj_size, size_t capacity);
-/* Free the objects the pool holds. Objects still in use must not be given
- * back afterwards; those cached by other threads are freed when the threads
- * exit. NULL does nothing. */
-void otel_pool_del(otel_pool *p);
-/* An object (contents undefined) from this thread's cache, the ring, or the
- * heap; NULL when out of memory. */
-void *otel_pool_get(otel_pool *p);
-/* Give obj back, from any thread, into this thread's cache first. */
-void otel_pool_put(otel_pool *p, void *obj);
-/* Give obj back to the shared ring, for threads that give back but never
- * take (a cache there would only hold objects out of use). */
-void otel_pool_put_shared(otel_pool *p, void *obj);
-/* Objects ever taken from the heap by this pool. */
-uint64_t otel_pool_allocated(const otel_pool *p);
+MHD_OTEL_API bool otel_log_set_default(otel_log_fn fn, void *user_data);
 
 /* ---- clock and ids ------------------------------------------------------ */
 
 /* Wall-clock time in unix nanoseconds. */
-uint64_t otel_now_ns(void);
+MHD_OTEL_API uint64_t otel_now_ns(void);
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock of every deadline below. */
-uint64_t otel_mono_ns(void);
-
-/* Replace the clock used for span times (tests). NULL restores the real one. */
-typedef uint64_t (*otel_clock_fn)(void *user_data);
-void otel_clock_set(otel_clock_fn fn, void *user_data);
+MHD_OTEL_API uint64_t otel_mono_ns(void);
 
 /* Fill a 128-bit trace id / 64-bit span id from the calling thread's fast
  * generator, seeded from the OS on first use. Never all-zero. */
-void otel_trace_id_new(uint8_t out[16]);
-void otel_span_id_new(uint8_t out[8]);
+MHD_OTEL_API void otel_trace_id_new(uint8_t out[16]);
+MHD_OTEL_API void otel_span_id_new(uint8_t out[8]);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
-void otel_hex_encode(const uint8_t *in, size_t n, char *out);
+MHD_OTEL_API void otel_hex_encode(const uint8_t *in, size_t n, char *out);
 
 #define OTEL_TRACE_FLAG_SAMPLED 0x01
 
@@ -124,7 +90,7 @@ typedef struct otel_span_context {
 } otel_span_context;
 
 /* True when trace id and span id are both non-zero. */
-bool otel_span_context_is_valid(const otel_span_context *sc);
+MHD_OTEL_API bool otel_span_context_is_valid(const otel_span_context *sc);
 
 /* ---- W3C trace context (propagator.c) ---------------------------------- */
 
@@ -137,11 +103,11 @@ bool otel_span_context_is_valid(const otel_span_context *sc);
 /* Parse a traceparent header value (len bytes, not NUL-terminated) into out,
  * which is marked remote. Returns 0, or OTEL_ERR_PARSE for any value that
  * must be ignored per W3C Trace Context level 1 (out is then zeroed). */
-int otel_traceparent_parse(const char *value, size_t len, otel_span_context *out);
+MHD_OTEL_API int otel_traceparent_parse(const char *value, size_t len, otel_span_context *out);
 
 /* Format sc as a version-00 traceparent: writes exactly 55 chars plus NUL
  * into out, which must hold OTEL_TRACEPARENT_LEN + 1 bytes. */
-void otel_traceparent_format(const otel_span_context *sc, char *out);
+MHD_OTEL_API void otel_traceparent_format(const otel_span_context *sc, char *out);
 
 /* Validate a tracestate header value (len bytes) and copy the members worth
  * keeping into out (cap bytes, NUL-terminated), per W3C Trace Context
@@ -152,13 +118,13 @@ void otel_traceparent_format(const otel_span_context *sc, char *out);
  * Returns the length written (0 = nothing to carry: an empty or blank
  * value), or OTEL_ERR_PARSE when the value is invalid as a whole (out is
  * then ""). */
-int otel_tracestate_parse(const char *value, size_t len, char *out, size_t cap);
+MHD_OTEL_API int otel_tracestate_parse(const char *value, size_t len, char *out, size_t cap);
 
 /* The same for a tracestate sent as several header field lines (values[i],
  * lens[i] bytes; a NULL value is skipped): they are one list, combined in
  * order (RFC 9110 section 5.3), and the limits apply to the combination. */
-int otel_tracestate_parse_lines(const char *const *values, const size_t *lens, size_t n_lines,
-                                char *out, size_t cap);
+MHD_OTEL_API int otel_tracestate_parse_lines(const char *const *values, const size_t *lens,
+                                             size_t n_lines, char *out, size_t cap);
 
 /* ---- attributes --------------------------------------------------------- */
 
@@ -214,18 +180,18 @@ typedef struct otel_sampler {
 
 /* Set up s. ratio is read only by the traceidratio kinds; it must lie in
  * [0, 1] (else OTEL_ERR_RANGE). */
-int otel_sampler_init(otel_sampler *s, otel_sampler_kind kind, double ratio);
+MHD_OTEL_API int otel_sampler_init(otel_sampler *s, otel_sampler_kind kind, double ratio);
 
 /* Map a spec name ("always_on", "parentbased_traceidratio", ...) to a kind.
  * Returns 0 or OTEL_ERR_INVALID. */
-int otel_sampler_kind_from_name(const char *name, otel_sampler_kind *out);
-const char *otel_sampler_kind_name(otel_sampler_kind kind);
-bool otel_sampler_needs_ratio(otel_sampler_kind kind);
+MHD_OTEL_API int otel_sampler_kind_from_name(const char *name, otel_sampler_kind *out);
+MHD_OTEL_API const char *otel_sampler_kind_name(otel_sampler_kind kind);
+MHD_OTEL_API bool otel_sampler_needs_ratio(otel_sampler_kind kind);
 
 /* The decision for a new span in trace trace_id whose parent is parent (NULL
  * or invalid: a root span). */
-bool otel_sampler_should_sample(const otel_sampler *s, const otel_span_context *parent,
-                                const uint8_t trace_id[16]);
+MHD_OTEL_API bool otel_sampler_should_sample(const otel_sampler *s, const otel_span_context *parent,
+                                             const uint8_t trace_id[16]);
 
 /* ---- resource ----------------------------------------------------------- */
 
@@ -234,17 +200,18 @@ typedef struct otel_resource otel_resource;
 /* A resource with service.name (NULL or "": unknown_service:<program>),
  * telemetry.sdk.{name,language,version}. Caller frees with
  * otel_resource_del. */
-int otel_resource_new(otel_resource **out, const char *service_name);
-void otel_resource_del(otel_resource *r);
+MHD_OTEL_API int otel_resource_new(otel_resource **out, const char *service_name);
+MHD_OTEL_API void otel_resource_del(otel_resource *r);
 /* Add or replace a string attribute (key and value copied, each made valid
  * UTF-8: invalid bytes become U+FFFD, as OTLP strings must be UTF-8).
  * service.name may be replaced. */
-int otel_resource_set(otel_resource *r, const char *key, const char *value);
+MHD_OTEL_API int otel_resource_set(otel_resource *r, const char *key, const char *value);
 /* Read back: NULL when absent. Valid until the next set or del. */
-const char *otel_resource_get(const otel_resource *r, const char *key);
-size_t otel_resource_count(const otel_resource *r);
+MHD_OTEL_API const char *otel_resource_get(const otel_resource *r, const char *key);
+MHD_OTEL_API size_t otel_resource_count(const otel_resource *r);
 /* i-th key/value, i < count; borrowed like otel_resource_get. */
-void otel_resource_at(const otel_resource *r, size_t i, const char **key, const char **value);
+MHD_OTEL_API void otel_resource_at(const otel_resource *r, size_t i, const char **key,
+                                   const char **value);
 
 typedef struct otel_span otel_span;
 typedef struct otel_exporter otel_exporter;
@@ -264,11 +231,12 @@ typedef struct otel_tracer_config {
 
 /* Fill cfg with the spec defaults and the always_on... parentbased_always_on
  * sampler (the spec's default). */
-void otel_tracer_config_default(otel_tracer_config *cfg);
+MHD_OTEL_API void otel_tracer_config_default(otel_tracer_config *cfg);
 
 /* A tracer owning resource (which it frees). Its worker threads start on
  * the first otel_tracer_start. Caller frees with otel_tracer_del. */
-int otel_tracer_new(otel_tracer **out, const otel_tracer_config *cfg, otel_resource *resource);
+MHD_OTEL_API int otel_tracer_new(otel_tracer **out, const otel_tracer_config *cfg,
+                                 otel_resource *resource);
 
 #define OTEL_TRACER_MAX_EXPORTERS 4
 
@@ -279,28 +247,28 @@ int otel_tracer_new(otel_tracer **out, const otel_tracer_config *cfg, otel_resou
  * The tracer owns e from this call on, also when it fails (e is then
  * deleted). Returns 0, OTEL_ERR_INVALID (e NULL), OTEL_ERR_STATE (started),
  * OTEL_ERR_FULL or OTEL_ERR_NOMEM. */
-int otel_tracer_add_exporter(otel_tracer *t, otel_exporter *e);
+MHD_OTEL_API int otel_tracer_add_exporter(otel_tracer *t, otel_exporter *e);
 /* Start the worker threads. Idempotent. */
-int otel_tracer_start(otel_tracer *t);
+MHD_OTEL_API int otel_tracer_start(otel_tracer *t);
 /* Export every span already ended and shut the exporters down, all within
  * the export timeout (export_timeout_ns) in total, whatever the exporters
  * do; spans not exported by then are counted as failed and logged once
  * with their count. Spans ended afterwards are dropped and counted.
  * Idempotent. Returns 0, OTEL_ERR_TIMEOUT (the deadline cut the export
  * short) or OTEL_ERR_IO (an exporter failed on spans). */
-int otel_tracer_shutdown(otel_tracer *t);
+MHD_OTEL_API int otel_tracer_shutdown(otel_tracer *t);
 /* The same within timeout_ns instead of the export timeout. */
-int otel_tracer_shutdown_within(otel_tracer *t, uint64_t timeout_ns);
+MHD_OTEL_API int otel_tracer_shutdown_within(otel_tracer *t, uint64_t timeout_ns);
 /* Shutdown (if not done) and free. NULL does nothing. An exporter that
  * did not return by its deadline is left behind with its thread, its
  * queue and the spans it holds, never freed under it. */
-void otel_tracer_del(otel_tracer *t);
+MHD_OTEL_API void otel_tracer_del(otel_tracer *t);
 /* Ask every worker to export what is queued and its exporter to flush, and
  * wait up to timeout_ns for all of it; exports made for the flush end by
  * its deadline. Returns 0 or OTEL_ERR_TIMEOUT. */
-int otel_tracer_force_flush(otel_tracer *t, uint64_t timeout_ns);
+MHD_OTEL_API int otel_tracer_force_flush(otel_tracer *t, uint64_t timeout_ns);
 
-const otel_resource *otel_tracer_resource(const otel_tracer *t);
+MHD_OTEL_API const otel_resource *otel_tracer_resource(const otel_tracer *t);
 
 /* Counters of a span pipeline. For each exporter, exactly
  * ended = exported + dropped + failed + rejected + queued when no span is
@@ -317,11 +285,12 @@ typedef struct otel_stats {
 
 /* The sums over every exporter (a span ending into two exporters counts
  * twice). With no exporter, ended spans count as dropped. */
-void otel_tracer_stats(const otel_tracer *t, otel_stats *out);
-size_t otel_tracer_exporter_count(const otel_tracer *t);
+MHD_OTEL_API void otel_tracer_stats(const otel_tracer *t, otel_stats *out);
+MHD_OTEL_API size_t otel_tracer_exporter_count(const otel_tracer *t);
 /* The counters of the i-th exporter added and its name (borrowed, valid
  * while t lives). Returns 0 or OTEL_ERR_INVALID (i out of range). */
-int otel_tracer_exporter_stats(const otel_tracer *t, size_t i, otel_stats *out, const char **name);
+MHD_OTEL_API int otel_tracer_exporter_stats(const otel_tracer *t, size_t i, otel_stats *out,
+                                            const char **name);
 
 /* ---- spans -------------------------------------------------------------- */
 
@@ -339,8 +308,8 @@ typedef enum otel_status_code {
     OTEL_STATUS_ERROR = 2
 } otel_status_code;
 
-const char *otel_span_kind_name(otel_span_kind kind);     /* "server", ... */
-const char *otel_status_code_name(otel_status_code code); /* "unset", ... */
+MHD_OTEL_API const char *otel_span_kind_name(otel_span_kind kind);     /* "server", ... */
+MHD_OTEL_API const char *otel_status_code_name(otel_status_code code); /* "unset", ... */
 
 typedef struct otel_span_options {
     otel_span_kind kind;             /* 0 means internal */
@@ -355,61 +324,56 @@ typedef struct otel_span_options {
  * every otel_span_* call accepts NULL and does nothing. A span that is not
  * sampled records nothing but still carries its context to children. The
  * span belongs to the caller until otel_span_end, which gives it back. */
-otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_span_options *opt);
+MHD_OTEL_API otel_span *otel_span_start(otel_tracer *tracer, const char *name,
+                                        const otel_span_options *opt);
 
 /* Child of the current span of this thread (NULL when there is none). */
-otel_span *otel_span_start_child(const char *name, otel_span_kind kind);
+MHD_OTEL_API otel_span *otel_span_start_child(const char *name, otel_span_kind kind);
 
 /* End the span at now / at end_ns, hand it to the processor (sampled) or
  * back to the pool (not sampled). The pointer is invalid afterwards. */
-void otel_span_end(otel_span *span);
-void otel_span_end_at(otel_span *span, uint64_t end_ns);
+MHD_OTEL_API void otel_span_end(otel_span *span);
+MHD_OTEL_API void otel_span_end_at(otel_span *span, uint64_t end_ns);
 
-bool otel_span_is_recording(const otel_span *span);
+MHD_OTEL_API bool otel_span_is_recording(const otel_span *span);
 /* The span's context; a zeroed context for NULL. */
-otel_span_context otel_span_get_context(const otel_span *span);
+MHD_OTEL_API otel_span_context otel_span_get_context(const otel_span *span);
 /* Copy of the span's carried tracestate into out (cap bytes); returns its
  * length. */
-size_t otel_span_get_tracestate(const otel_span *span, char *out, size_t cap);
+MHD_OTEL_API size_t otel_span_get_tracestate(const otel_span *span, char *out, size_t cap);
 
 /* Attribute setters: key and value are copied into the span (values cut to
  * the tracer's attr_value_max_len at a UTF-8 boundary, invalid UTF-8
  * replaced by U+FFFD). Setting an existing key replaces its value. A span out
  * of room counts a dropped attribute. */
-void otel_span_set_attr_str(otel_span *span, const char *key, const char *value);
-void otel_span_set_attr_strn(otel_span *span, const char *key, const char *value, size_t len);
-void otel_span_set_attr_bool(otel_span *span, const char *key, bool value);
-void otel_span_set_attr_int(otel_span *span, const char *key, int64_t value);
-void otel_span_set_attr_double(otel_span *span, const char *key, double value);
+MHD_OTEL_API void otel_span_set_attr_str(otel_span *span, const char *key, const char *value);
+MHD_OTEL_API void otel_span_set_attr_strn(otel_span *span, const char *key, const char *value,
+                                          size_t len);
+MHD_OTEL_API void otel_span_set_attr_bool(otel_span *span, const char *key, bool value);
+MHD_OTEL_API void otel_span_set_attr_int(otel_span *span, const char *key, int64_t value);
+MHD_OTEL_API void otel_span_set_attr_double(otel_span *span, const char *key, double value);
 /* An array of n strings (each cut and cleaned like a string value; NULL
  * elements are ""). Stored whole or not at all. */
-void otel_span_set_attr_str_array(otel_span *span, const char *key, const char *const *values,
-                                  size_t n);
-void otel_span_set_attr(otel_span *span, const otel_kv *kv);
+MHD_OTEL_API void otel_span_set_attr_str_array(otel_span *span, const char *key,
+                                               const char *const *values, size_t n);
+MHD_OTEL_API void otel_span_set_attr(otel_span *span, const otel_kv *kv);
 
 /* Add an event at now (time_ns 0) with attrs copied. */
-void otel_span_add_event(otel_span *span, const char *name, uint64_t time_ns, const otel_kv *attrs,
-                         size_t n_attrs);
+MHD_OTEL_API void otel_span_add_event(otel_span *span, const char *name, uint64_t time_ns,
+                                      const otel_kv *attrs, size_t n_attrs);
 /* An "exception" event with exception.type and exception.message (either
  * may be NULL). Does not change the status. */
-void otel_span_record_exception(otel_span *span, const char *type, const char *message);
+MHD_OTEL_API void otel_span_record_exception(otel_span *span, const char *type,
+                                             const char *message);
 /* Set status; message is kept only for ERROR (ERROR with a NULL message
  * keeps the message of an earlier ERROR). UNSET is ignored; OK is final. */
-void otel_span_set_status(otel_span *span, otel_status_code code, const char *message);
+MHD_OTEL_API void otel_span_set_status(otel_span *span, otel_status_code code, const char *message);
 /* Link the span to ctx (copied; skipped unless valid), with tracestate (NULL
  * or "": none; copied, cut to OTEL_TRACESTATE_MAX - 1 bytes). A span holds
  * 4 links; more are counted as dropped. */
-void otel_span_add_link(otel_span *span, const otel_span_context *ctx, const char *tracestate);
-void otel_span_update_name(otel_span *span, const char *name);
-
-/* Fast adders for instrumentation that owns its keys: key must outlive the
- * span (a literal, or storage freed only after the tracer), be valid UTF-8,
- * NUL-terminated at key_len, and not yet set on the span. Nothing is checked
- * or copied but the value. */
-#define OTEL_KEY(lit) (lit), (uint16_t)(sizeof(lit) - 1)
-void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len,
-                                const char *value, size_t len);
-void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value);
+MHD_OTEL_API void otel_span_add_link(otel_span *span, const otel_span_context *ctx,
+                                     const char *tracestate);
+MHD_OTEL_API void otel_span_update_name(otel_span *span, const char *name);
 
 /* ---- ended spans, as exporters read them -------------------------------- */
 
@@ -488,7 +452,7 @@ typedef struct otel_span_data {
 
 /* The element of a string array after *pos (start with *pos = NULL) and
  * its length, or NULL after the last. */
-const char *otel_attr_array_next(const otel_attr *a, const char **pos, size_t *len);
+MHD_OTEL_API const char *otel_attr_array_next(const otel_attr *a, const char **pos, size_t *len);
 
 /* ---- exporters ---------------------------------------------------------- */
 
@@ -517,26 +481,26 @@ typedef void (*otel_exporter_free_fn)(void *user_data);
  * that hands batches to export. Returns 0, OTEL_ERR_INVALID or
  * OTEL_ERR_NOMEM. Give it to otel_tracer_add_exporter, or free it with
  * otel_exporter_del. */
-int otel_exporter_new(otel_exporter **out, const char *name, otel_export_fn export_fn,
-                      void *user_data);
+MHD_OTEL_API int otel_exporter_new(otel_exporter **out, const char *name, otel_export_fn export_fn,
+                                   void *user_data);
 /* The optional functions; each may be set once, before the exporter is
  * given to a tracer. */
-void otel_exporter_set_flush(otel_exporter *e, otel_exporter_flush_fn fn);
-void otel_exporter_set_shutdown(otel_exporter *e, otel_exporter_shutdown_fn fn);
-void otel_exporter_set_after_fork(otel_exporter *e, otel_exporter_fork_fn fn);
-void otel_exporter_set_free(otel_exporter *e, otel_exporter_free_fn fn);
-const char *otel_exporter_name(const otel_exporter *e);
+MHD_OTEL_API void otel_exporter_set_flush(otel_exporter *e, otel_exporter_flush_fn fn);
+MHD_OTEL_API void otel_exporter_set_shutdown(otel_exporter *e, otel_exporter_shutdown_fn fn);
+MHD_OTEL_API void otel_exporter_set_after_fork(otel_exporter *e, otel_exporter_fork_fn fn);
+MHD_OTEL_API void otel_exporter_set_free(otel_exporter *e, otel_exporter_free_fn fn);
+MHD_OTEL_API const char *otel_exporter_name(const otel_exporter *e);
 /* Calls the free function and frees e. NULL does nothing. */
-void otel_exporter_del(otel_exporter *e);
+MHD_OTEL_API void otel_exporter_del(otel_exporter *e);
 
 /* ---- current span (per thread) ------------------------------------------ */
 
 /* The current span of the calling thread, or NULL. Borrowed. */
-otel_span *otel_span_current(void);
+MHD_OTEL_API otel_span *otel_span_current(void);
 /* Make span current; returns the previous current span, to be passed to
  * otel_context_detach when the scope ends. */
-otel_span *otel_context_attach(otel_span *span);
-void otel_context_detach(otel_span *previous);
+MHD_OTEL_API otel_span *otel_context_attach(otel_span *span);
+MHD_OTEL_API void otel_context_detach(otel_span *previous);
 
 #ifdef __cplusplus
 }

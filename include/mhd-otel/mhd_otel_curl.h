@@ -30,8 +30,8 @@
 
 #include <curl/curl.h>
 
-#include "../core/otel.h"
-#include "../core/propagation.h"
+#include <mhd-otel/otel.h>
+#include <mhd-otel/propagation.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,18 +62,18 @@ typedef struct mhd_otel_curl_options {
  * The state is freed by curl_easy_cleanup (the .so), by
  * mhd_otel_curl_easy_cleanup or by mhd_otel_curl_uninstrument. Returns 0,
  * OTEL_ERR_INVALID (h NULL) or OTEL_ERR_NOMEM. Thread-safe. */
-int mhd_otel_curl_instrument(CURL *h, const mhd_otel_curl_options *opt);
+MHD_OTEL_API int mhd_otel_curl_instrument(CURL *h, const mhd_otel_curl_options *opt);
 
 /* Stop tracing h and free its state. Unknown or NULL h does nothing. */
-void mhd_otel_curl_uninstrument(CURL *h);
+MHD_OTEL_API void mhd_otel_curl_uninstrument(CURL *h);
 
 /* True when h is instrumented. */
-int mhd_otel_curl_is_instrumented(CURL *h);
+MHD_OTEL_API int mhd_otel_curl_is_instrumented(CURL *h);
 
 /* curl_easy_setopt that also records, for an instrumented handle, the
  * options the span needs (URL, method, the caller's header list). */
-CURLcode mhd_otel_curl_easy_setopt(CURL *h, CURLoption option, ...);
-CURLcode mhd_otel_curl_easy_setopt_va(CURL *h, CURLoption option, va_list ap);
+MHD_OTEL_API CURLcode mhd_otel_curl_easy_setopt(CURL *h, CURLoption option, ...);
+MHD_OTEL_API CURLcode mhd_otel_curl_easy_setopt_va(CURL *h, CURLoption option, va_list ap);
 
 /* curl_easy_perform with a CLIENT span and injected headers for an
  * instrumented handle (a plain curl_easy_perform otherwise). The span gets
@@ -81,18 +81,18 @@ CURLcode mhd_otel_curl_easy_setopt_va(CURL *h, CURLoption option, va_list ap);
  * with error.type = the status code (>= 400) or the CURLcode's name
  * ("CURLE_COULDNT_CONNECT") for a failed transfer. Returns what libcurl
  * returns. */
-CURLcode mhd_otel_curl_easy_perform(CURL *h);
+MHD_OTEL_API CURLcode mhd_otel_curl_easy_perform(CURL *h);
 
 /* mhd_otel_curl_uninstrument, then curl_easy_cleanup. */
-void mhd_otel_curl_easy_cleanup(CURL *h);
+MHD_OTEL_API void mhd_otel_curl_easy_cleanup(CURL *h);
 
 /* curl_easy_reset; an instrumented handle stays instrumented (same
  * options) and forgets the URL, method and headers it recorded. */
-void mhd_otel_curl_easy_reset(CURL *h);
+MHD_OTEL_API void mhd_otel_curl_easy_reset(CURL *h);
 
 /* The name of a CURLcode ("CURLE_OK", "CURLE_COULDNT_CONNECT", ...);
  * "CURLE_UNKNOWN" for a code it does not know. Static. */
-const char *mhd_otel_curl_code_name(CURLcode code);
+MHD_OTEL_API const char *mhd_otel_curl_code_name(CURLcode code);
 
 #ifdef __cplusplus
 }

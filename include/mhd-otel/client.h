@@ -4,8 +4,8 @@
 #ifndef OTEL_CLIENT_H
 #define OTEL_CLIENT_H
 
-#include "otel.h"
-#include "propagation.h"
+#include <mhd-otel/otel.h>
+#include <mhd-otel/propagation.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,9 +34,9 @@ extern "C" {
  * belongs to the caller until otel_client_span_end. Returns NULL when no
  * span could be started (every otel_client_* and otel_span_* call accepts
  * NULL). method and url are copied; nothing is kept. */
-otel_span *otel_client_span_start(otel_tracer *t, const char *method, const char *url,
-                                  const otel_propagators *props, otel_carrier_set set,
-                                  void *carrier);
+MHD_OTEL_API otel_span *otel_client_span_start(otel_tracer *t, const char *method, const char *url,
+                                               const otel_propagators *props, otel_carrier_set set,
+                                               void *carrier);
 
 /* Inject the context of span (its trace flags, B3 debug flag and
  * tracestate) and bag through set, for the propagators of props (NULL: the
@@ -44,8 +44,8 @@ otel_span *otel_client_span_start(otel_tracer *t, const char *method, const char
  * current incoming baggage (otel_baggage_current), if any; an empty bag: no
  * baggage header. Values never carry CR, LF or other control bytes. NULL
  * span or set: nothing. */
-void otel_client_inject(const otel_span *span, const otel_propagators *props,
-                        const otel_baggage *bag, otel_carrier_set set, void *carrier);
+MHD_OTEL_API void otel_client_inject(const otel_span *span, const otel_propagators *props,
+                                     const otel_baggage *bag, otel_carrier_set set, void *carrier);
 
 /* Finish a CLIENT span: status is the HTTP response status (0: none was
  * received) and sets http.response.status_code; 400 and over set status
@@ -53,7 +53,7 @@ void otel_client_inject(const otel_span *span, const otel_propagators *props,
  * transport error ("CURLE_COULDNT_CONNECT", "timeout"): status ERROR and
  * error.type = error_type, which wins over a status code. Then the span
  * ends; the pointer is invalid afterwards. NULL span does nothing. */
-void otel_client_span_end(otel_span *span, int status, const char *error_type);
+MHD_OTEL_API void otel_client_span_end(otel_span *span, int status, const char *error_type);
 
 #ifdef __cplusplus
 }
