@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../../module/conf.h"
 #include "../../module/conf_int.h"
 
@@ -24,11 +24,11 @@
 /* The public headers at their current paths, and whether libmhd-otel.3 must document every
  * function the header declares. */
 #define MAN_HEADERS(X)                                                                             \
-    X("core/otel.h", false)                                                                        \
-    X("core/propagation.h", false)                                                                 \
-    X("core/client.h", false)                                                                      \
-    X("module/mhd_otel.h", true)                                                                   \
-    X("module/mhd_otel_curl.h", true)
+    X("include/mhd-otel/otel.h", false)                                                            \
+    X("include/mhd-otel/propagation.h", false)                                                     \
+    X("include/mhd-otel/client.h", false)                                                          \
+    X("include/mhd-otel/mhd_otel.h", true)                                                         \
+    X("include/mhd-otel/mhd_otel_curl.h", true)
 
 /* OTEL_* variables the library reads that are no row's (conf_env.c reads them itself). */
 static const char *const extra_env[] = {"OTEL_TRACES_SAMPLER_ARG", "OTEL_TRACES_EXPORTER"};
