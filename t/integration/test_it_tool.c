@@ -254,7 +254,7 @@ static void test_it_tool_help_version_usage(void **state)
     expect_code(&r, 0);
     assert_true(strncmp(r.out, "mhd-otel ", 9) == 0);
     run_free(&r);
-    static const char *const bad[][3] = {
+    static const char *const bad[][4] = {
         {NULL, NULL, NULL},         {"frobnicate", NULL, NULL}, {"check", NULL, NULL},
         {"check", "--bogus", NULL}, {"view", "--width", NULL},  {"view", "--color", "sometimes"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
