@@ -63,7 +63,7 @@ T_HELPER_OBJ := $(T_HELPER_SRC:%.c=$(BUILD)/obj/%.o)
 .PHONY: all deps demo demo-services test check bench clean format
 .SECONDARY:
 all: $(BUILD)/libmhd-otel.so $(BUILD)/libmhd-otel.a $(BUILD)/demo-server $(BUILD)/service-a \
-	$(BUILD)/service-b
+	$(BUILD)/service-b $(BUILD)/mhd-otel
 
 deps:
 	@sh mk/deps.sh
@@ -212,5 +212,6 @@ clean:
 include mk/install.mk
 
 include mk/fuzz.mk
+include mk/tool.mk
 
 -include $(shell find $(BUILD)/obj -name "*.d" 2>/dev/null)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <mhd-otel/otel.h>
 #include <mhd-otel/propagation.h>
@@ -99,5 +100,13 @@ void mhd_otel_conf_del(mhd_otel_conf *conf);
 /* The OTLP exporter's settings of conf (strings borrowed from it), headers
  * aside. */
 void mhd_otel_conf_otlp(const mhd_otel_conf *c, otel_otlp_config *oc);
+
+/* Write c to out as a config file that loads back to the same settings: one
+ * "DIRECTIVE VALUE;" line per setting that has a value, in the directive
+ * table's order, the blocks after the top-level lines (an exporter's block
+ * only when that exporter runs). Returns 0, OTEL_ERR_INVALID (c or out NULL,
+ * or a directive this function cannot write) or OTEL_ERR_IO (a write failed);
+ * what was written stays in out. */
+int mhd_otel_conf_dump(const mhd_otel_conf *c, FILE *out);
 
 #endif /* MHD_OTEL_CONF_H */
