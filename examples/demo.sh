@@ -92,12 +92,10 @@ grep -v '^demo-server: ' "$OUT" >"$SPANS"
 echo "== spans (JSON lines written by the console exporter):"
 if [ -s "$SPANS" ]; then
     cat "$SPANS"
-    # python3 keeps the 64-bit nanosecond times exact (jq would round them).
-    if command -v python3 >/dev/null 2>&1 &&
-        python3 -m json.tool --json-lines "$SPANS" >"$TMP/pretty" 2>/dev/null; then
+    if [ -x "$BUILD/mhd-otel" ]; then
         echo
-        echo "== the same, pretty-printed:"
-        cat "$TMP/pretty"
+        echo "== the same, each trace as a waterfall (mhd-otel view):"
+        "$BUILD/mhd-otel" view --attr http.response.status_code "$SPANS"
     fi
 else
     echo "(none on stdout: does $CONF send the console exporter elsewhere?)"

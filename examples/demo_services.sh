@@ -114,37 +114,13 @@ if [ -z "$TRACE" ]; then
 fi
 grep -h "\"trace_id\":\"$TRACE\"" "$TMP/a.spans" "$TMP/b.spans" >"$TMP/trace"
 echo "== trace $TRACE: $(wc -l <"$TMP/trace") spans"
-if command -v python3 >/dev/null 2>&1; then
-    # Each span under its parent, with its service, kind and span id.
-    # Each span under its parent, with its service, kind and span id; the
-    # JSON lines are rewritten in the same order.
-    python3 - "$TMP/trace" <<'PY'
-import json, sys
-lines = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
-spans = [(json.loads(l), l) for l in lines]
-ids = {s["span_id"] for s, _ in spans}
-kids = {}
-for s, l in spans:
-    p = s["parent_span_id"] if s["parent_span_id"] in ids else ""
-    kids.setdefault(p, []).append((s, l))
-order = []
-def show(parent, depth):
-    for s, l in sorted(kids.get(parent, []), key=lambda x: x[0]["start_time_unix_nano"]):
-        attrs = s["attributes"]
-        extra = attrs.get("url.full") or attrs.get("url.path") or ""
-        print("%s%s [%s] %s %s  span %s parent %s" % (
-            "    " * depth, s["resource"]["service.name"], s["kind"], s["name"], extra,
-            s["span_id"], s["parent_span_id"] or "-"))
-        order.append(l)
-        show(s["span_id"], depth + 1)
-show("", 0)
-with open(sys.argv[1], "w") as f:
-    f.write("".join(l + "\n" for l in order))
-PY
-    echo
-fi
-echo "== its spans (JSON lines of both console exporters, in tree order):"
+echo "== its spans (JSON lines of both console exporters):"
 cat "$TMP/trace"
+if [ -x "$BUILD/mhd-otel" ]; then
+    echo
+    echo "== the same trace as a waterfall (mhd-otel view): each span under its parent"
+    "$BUILD/mhd-otel" view --attr url.full --attr url.path "$TMP/trace"
+fi
 
 if [ "$status_a" -ne 0 ] || [ "$status_b" -ne 0 ]; then
     echo "demo_services.sh: exit status service-a $status_a, service-b $status_b" >&2

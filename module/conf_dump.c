@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/propagation.h"
+#include <mhd-otel/propagation.h>
 #include "../exporter/otlp.h"
 #include "conf.h"
 #include "conf_int.h"

@@ -2,7 +2,7 @@
  * printed. */
 #include <string.h>
 
-#include "../core/otel.h"
+#include <mhd-otel/otel.h>
 #include "../module/conf.h"
 #include "tool.h"
 
