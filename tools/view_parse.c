@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../core/text.h"
 #include "tool.h"
 
 /* text (len bytes) with every integer number outside strings written as a string of its digits,
@@ -56,23 +57,12 @@ static char *quote_ints(const char *text, size_t len)
     return out;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* 16 hex digits at s into *v. */
 static bool hex64(const char *s, uint64_t *v)
 {
     uint64_t x = 0;
     for (int i = 0; i < 16; i++) {
-        int h = hexval(s[i]);
+        int h = otel_hex_value(s[i]);
         if (h < 0)
             return false;
         x = x << 4 | (uint64_t)h;

@@ -19,14 +19,6 @@
 
 #include "../lib/itest.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SAN_FLAGS "-fsanitize=address,undefined"
-#elif defined(__SANITIZE_THREAD__)
-#define SAN_FLAGS "-fsanitize=thread"
-#else
-#define SAN_FLAGS ""
-#endif
-
 /* make, without the jobserver of the make that runs the tests. */
 #define MAKE "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory"
 
@@ -161,7 +153,7 @@ static void test_install_pkg_config_uninstall(void **state)
         cmd, sizeof(cmd),
         "cc -std=c11 -Wall -Werror %s -o %s/prog-shared %s/prog.c $(%s --cflags --libs mhd-otel) "
         "-Wl,-rpath,%s/usr/lib",
-        SAN_FLAGS, dir, dir, pc, dir);
+        ITEST_SAN_FLAGS, dir, dir, pc, dir);
     shell_ok(cmd);
     snprintf(cmd, sizeof(cmd), "readelf -d %s/prog-shared | grep NEEDED", dir);
     assert_int_equal(shell(cmd, &out), 0);
@@ -181,7 +173,7 @@ static void test_install_pkg_config_uninstall(void **state)
     snprintf(cmd, sizeof(cmd),
              "cc -std=c11 -Wall -Werror %s -o %s/prog-pcstatic %s/prog.c "
              "$(%s --static --cflags --libs mhd-otel) -Wl,-rpath,%s/usr/lib && %s/prog-pcstatic",
-             SAN_FLAGS, dir, dir, pc, dir, dir);
+             ITEST_SAN_FLAGS, dir, dir, pc, dir, dir);
     shell_ok(cmd);
 
     /* the archive, with what --static adds (Requires.private and
@@ -189,7 +181,7 @@ static void test_install_pkg_config_uninstall(void **state)
     snprintf(cmd, sizeof(cmd),
              "cc -std=c11 -Wall -Werror %s -o %s/prog-static %s/prog.c $(%s --cflags mhd-otel) "
              "%s/usr/lib/libmhd-otel.a $(%s --static --libs mhd-otel | sed 's/-lmhd-otel//')",
-             SAN_FLAGS, dir, dir, pc, dir, pc);
+             ITEST_SAN_FLAGS, dir, dir, pc, dir, pc);
     shell_ok(cmd);
     snprintf(cmd, sizeof(cmd), "readelf -d %s/prog-static | grep NEEDED", dir);
     assert_int_equal(shell(cmd, &out), 0);

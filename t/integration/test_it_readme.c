@@ -22,14 +22,6 @@
 #define README "README.md"
 #define MAX_BLOCKS 32
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SAN_FLAGS "-fsanitize=address,undefined"
-#elif defined(__SANITIZE_THREAD__)
-#define SAN_FLAGS "-fsanitize=thread"
-#else
-#define SAN_FLAGS ""
-#endif
-
 /* One fenced block: its language tag ("" for none), its text (heap), the
  * README line it starts on. */
 typedef struct block {
@@ -226,7 +218,7 @@ static void check_c(const block *b)
         "$(pkg-config --cflags libmicrohttpd) %s -o %s %s %s/libmhd-otel.a "
         "$(pkg-config --libs libmicrohttpd libcjson libnghttp2 libprotobuf-c zlib libcurl openssl) "
         "-lpthread -ldl -lm",
-        SAN_FLAGS, bin, src, itest_build_dir());
+        ITEST_SAN_FLAGS, bin, src, itest_build_dir());
     status = shell(cmd, NULL, &err);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fail_msg("README.md line %zu: the C block does not build:\n%s\n%s", b->line, cmd,

@@ -101,6 +101,16 @@ bool itest_server_counter(const itest_server *s, const char *name, uint64_t *out
 bool itest_server_exporter_counter(const itest_server *s, const char *exporter, const char *name,
                                    uint64_t *out);
 
+/* The sanitizer flags this test was built with, for a program it builds
+ * against the library (the library's objects need the same runtime). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ITEST_SAN_FLAGS "-fsanitize=address,undefined"
+#elif defined(__SANITIZE_THREAD__)
+#define ITEST_SAN_FLAGS "-fsanitize=thread"
+#else
+#define ITEST_SAN_FLAGS ""
+#endif
+
 /* ---- any program (itest_proc.c) ----------------------------------------- */
 
 /* The monotonic clock in ms. */
