@@ -41,7 +41,7 @@ endif
 
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra $(WERROR_FLAG) -Wshadow -Iinclude \
 	-Wstrict-prototypes -Wmissing-prototypes -fPIC -pthread -fvisibility=hidden \
-	$(SAN_FLAGS) $(PKG_CFLAGS) $(CFLAGS)
+	$(SAN_FLAGS) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SAN_FLAGS) $(LDFLAGS)
 LIBS_ALL = $(PKG_LIBS) -ldl -lm
 
