@@ -202,7 +202,8 @@ static point *point_new(const instr *in, const otel_kv *kv, size_t n, uint64_t h
     if (in->kind == OTEL_INSTRUMENT_HISTOGRAM) {
         size_t nbk = in->nb + 1;
         p->ex = otel_calloc(2 * nbk, sizeof(ex_slot));
-        unsigned char *blk = otel_calloc(1, 2 * nbk * (sizeof(uint64_t) + sizeof(otel_exemplar) + 1));
+        unsigned char *blk =
+            otel_calloc(1, 2 * nbk * (sizeof(uint64_t) + sizeof(otel_exemplar) + 1));
         p->acc_block = blk;
         if (p->ex == NULL || blk == NULL)
             goto fail;
@@ -399,14 +400,12 @@ void otel_histogram_record(otel_histogram *hg, double value, const otel_kv *attr
                                                   memory_order_relaxed, memory_order_relaxed))
         ;
     cur = atomic_load_explicit(&cell[W_MIN], memory_order_relaxed);
-    while (vb < cur && !atomic_compare_exchange_weak_explicit(&cell[W_MIN], &cur, vb,
-                                                              memory_order_relaxed,
-                                                              memory_order_relaxed))
+    while (vb < cur && !atomic_compare_exchange_weak_explicit(
+                           &cell[W_MIN], &cur, vb, memory_order_relaxed, memory_order_relaxed))
         ;
     cur = atomic_load_explicit(&cell[W_MAX], memory_order_relaxed);
-    while (vb > cur && !atomic_compare_exchange_weak_explicit(&cell[W_MAX], &cur, vb,
-                                                              memory_order_relaxed,
-                                                              memory_order_relaxed))
+    while (vb > cur && !atomic_compare_exchange_weak_explicit(
+                           &cell[W_MAX], &cur, vb, memory_order_relaxed, memory_order_relaxed))
         ;
     if (sc != NULL && (sc->trace_flags & OTEL_TRACE_FLAG_SAMPLED) != 0 &&
         otel_span_context_is_valid(sc))
@@ -789,9 +788,8 @@ static bool unit_valid(const char *s)
 static bool same(const instr *in, otel_instrument_kind kind, const char *desc, const char *unit,
                  const double *bounds, size_t nb)
 {
-    return in->kind == kind && strcmp(in->description, desc) == 0 &&
-           strcmp(in->unit, unit) == 0 && in->nb == nb &&
-           (nb == 0 || memcmp(in->bounds, bounds, nb * sizeof(double)) == 0);
+    return in->kind == kind && strcmp(in->description, desc) == 0 && strcmp(in->unit, unit) == 0 &&
+           in->nb == nb && (nb == 0 || memcmp(in->bounds, bounds, nb * sizeof(double)) == 0);
 }
 
 static size_t table_slots(size_t cap)
@@ -888,8 +886,8 @@ static int instrument_new(otel_metrics *m, instr **out, size_t size, otel_instru
     return rc;
 }
 
-int otel_counter_new(otel_metrics *m, otel_counter **out, const char *name,
-                     const char *description, const char *unit)
+int otel_counter_new(otel_metrics *m, otel_counter **out, const char *name, const char *description,
+                     const char *unit)
 {
     instr *in;
     int rc = instrument_new(m, &in, sizeof(otel_counter), OTEL_INSTRUMENT_COUNTER, name,

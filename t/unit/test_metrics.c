@@ -1,4 +1,4 @@
-/* test_metrics.c - unit tests for core/metrics.c and core/attrset.c.
+/* test_metrics.c - unit tests for core/metrics.c.
  *
  * The rules followed, from the OpenTelemetry specification:
  * - metrics/sdk.md "Explicit bucket histogram aggregation" and data-model.md
@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #include "../../core/alloc.h"
-#include "../../core/attrset.h"
 #include <mhd-otel/metrics.h>
 #include "../../core/test_hooks.h"
 
@@ -355,12 +354,12 @@ static void test_otel_histogram_record_exemplars(void **state)
     fake_now = 5000;
     otel_histogram_record(h, 0.001, NULL, 0, &s1); /* bucket 0 */
     fake_now = 6000;
-    otel_histogram_record(h, 0.002, NULL, 0, &s2);      /* bucket 0: replaces s1 */
-    otel_histogram_record(h, 0.003, NULL, 0, &off);     /* not sampled */
-    otel_histogram_record(h, 0.2, NULL, 0, &off);       /* bucket 6: none */
-    otel_histogram_record(h, 20, NULL, 0, &invalid);    /* invalid ids: none */
-    otel_histogram_record(h, 0.7, NULL, 0, NULL);       /* no span */
-    otel_histogram_record(h, 2, NULL, 0, &s1);          /* bucket 10 */
+    otel_histogram_record(h, 0.002, NULL, 0, &s2);   /* bucket 0: replaces s1 */
+    otel_histogram_record(h, 0.003, NULL, 0, &off);  /* not sampled */
+    otel_histogram_record(h, 0.2, NULL, 0, &off);    /* bucket 6: none */
+    otel_histogram_record(h, 20, NULL, 0, &invalid); /* invalid ids: none */
+    otel_histogram_record(h, 0.7, NULL, 0, NULL);    /* no span */
+    otel_histogram_record(h, 2, NULL, 0, &s1);       /* bucket 10 */
     const seen_point *p = point(metric(collect(m, OTEL_TEMPORALITY_PREF_CUMULATIVE), "d"), "");
     assert_non_null(p);
     assert_int_equal(p->n_ex, 2);
@@ -395,8 +394,9 @@ static void test_otel_counter_add_attr_order_same_set(void **state)
     otel_counter *c;
     assert_int_equal(otel_counter_new(m, &c, "req", NULL, "{request}"), OTEL_OK);
     char key_copy[] = "url.scheme";
-    otel_kv ab[] = {OTEL_KV_STR("url.scheme", "http"), OTEL_KV_INT("http.response.status_code", 200),
-                    OTEL_KV_BOOL("b", true), OTEL_KV_DOUBLE("d", 0.5)};
+    otel_kv ab[] = {OTEL_KV_STR("url.scheme", "http"),
+                    OTEL_KV_INT("http.response.status_code", 200), OTEL_KV_BOOL("b", true),
+                    OTEL_KV_DOUBLE("d", 0.5)};
     otel_kv ba[] = {OTEL_KV_DOUBLE("d", 0.5), OTEL_KV_INT("http.response.status_code", 200),
                     OTEL_KV_STR(key_copy, "http"), OTEL_KV_BOOL("b", true)};
     otel_kv other[] = {OTEL_KV_STR("url.scheme", "https"),
@@ -418,35 +418,12 @@ static void test_otel_counter_add_attr_order_same_set(void **state)
     const seen_point *p = point(md, "b=true,d=0.5,http.response.status_code=200,url.scheme=http");
     assert_non_null(p);
     assert_int_equal(p->value, 3);
-    assert_int_equal(point(md, "b=true,d=0.5,http.response.status_code=200,url.scheme=https")->value,
-                     4);
+    assert_int_equal(
+        point(md, "b=true,d=0.5,http.response.status_code=200,url.scheme=https")->value, 4);
     assert_int_equal(point(md, "b=true,http.response.status_code=200,url.scheme=http")->value, 16);
     assert_int_equal(point(md, "")->value, 32);
     assert_int_equal(md->dropped, 0);
     otel_metrics_del(m);
-}
-
-static void test_otel_attrset_hash_order_free(void **state)
-{
-    (void)state;
-    otel_kv a[] = {OTEL_KV_STR("x", "1"), OTEL_KV_STR("y", "2"), OTEL_KV_INT("z", 3)};
-    otel_kv b[] = {OTEL_KV_INT("z", 3), OTEL_KV_STR("x", "1"), OTEL_KV_STR("y", "2")};
-    otel_kv swapped[] = {OTEL_KV_STR("x", "2"), OTEL_KV_STR("y", "1"), OTEL_KV_INT("z", 3)};
-    assert_true(otel_attrset_hash(a, 3) == otel_attrset_hash(b, 3));
-    assert_true(otel_attrset_hash(a, 3) != otel_attrset_hash(swapped, 3));
-    otel_kv *set;
-    assert_int_equal(otel_attrset_copy(b, 3, 8, &set), OTEL_OK);
-    assert_string_equal(set[0].key, "x");
-    assert_string_equal(set[2].key, "z");
-    assert_true(otel_attrset_equal(set, 3, a, 3));
-    assert_true(otel_attrset_equal(set, 3, b, 3));
-    assert_false(otel_attrset_equal(set, 3, swapped, 3));
-    otel_kv twice[] = {OTEL_KV_STR("x", "1"), OTEL_KV_STR("x", "1"), OTEL_KV_INT("z", 3)};
-    assert_false(otel_attrset_equal(set, 3, twice, 3));
-    otel_free(set);
-    assert_int_equal(otel_attrset_copy(twice, 3, 8, &set), OTEL_ERR_INVALID);
-    assert_null(set);
-    assert_int_equal(otel_attrset_copy(a, 3, 2, &set), OTEL_ERR_INVALID);
 }
 
 static void test_otel_counter_add_invalid_attrs_dropped(void **state)
@@ -554,8 +531,9 @@ static void test_otel_temporality_pref_from_name(void **state)
     assert_int_equal(otel_temporality_pref_from_name("sometimes", &p), OTEL_ERR_INVALID);
     assert_int_equal(otel_temporality_pref_from_name(NULL, &p), OTEL_ERR_INVALID);
     assert_int_equal(p, OTEL_TEMPORALITY_PREF_LOWMEMORY);
-    assert_int_equal(otel_temporality_for(OTEL_TEMPORALITY_PREF_CUMULATIVE, OTEL_INSTRUMENT_COUNTER),
-                     OTEL_TEMPORALITY_CUMULATIVE);
+    assert_int_equal(
+        otel_temporality_for(OTEL_TEMPORALITY_PREF_CUMULATIVE, OTEL_INSTRUMENT_COUNTER),
+        OTEL_TEMPORALITY_CUMULATIVE);
     assert_int_equal(otel_temporality_for(OTEL_TEMPORALITY_PREF_DELTA, OTEL_INSTRUMENT_HISTOGRAM),
                      OTEL_TEMPORALITY_DELTA);
     assert_int_equal(otel_temporality_for(OTEL_TEMPORALITY_PREF_DELTA, OTEL_INSTRUMENT_COUNTER),
@@ -746,7 +724,8 @@ static void test_otel_metrics_record_threads_exact(void **state)
     assert_int_equal(sum_count(metric(s, "h"), &sum), THREADS * PER_THREAD);
     assert_true(sum == THREADS * (PER_THREAD / 4) * (0 + 0.25 + 0.5 + 0.75));
     /* "GET" 200..202 for odd i: each point count exact. */
-    const seen_point *p = point(metric(s, "h"), "http.request.method=GET,http.response.status_code=201");
+    const seen_point *p =
+        point(metric(s, "h"), "http.request.method=GET,http.response.status_code=201");
     assert_non_null(p);
     size_t want = 0;
     for (int i = 0; i < PER_THREAD; i++)
@@ -845,7 +824,8 @@ static void test_otel_histogram_record_steady_state_no_allocation(void **state)
     assert_int_equal(otel_histogram_new(m, &h, "h", NULL, NULL, NULL, 0), OTEL_OK);
     assert_int_equal(otel_counter_new(m, &c, "c", NULL, NULL), OTEL_OK);
     assert_int_equal(otel_updown_counter_new(m, &u, "u", NULL, NULL), OTEL_OK);
-    otel_kv a[] = {OTEL_KV_STR("http.request.method", "GET"), OTEL_KV_STR("url.scheme", "http"),
+    otel_kv a[] = {OTEL_KV_STR("http.request.method", "GET"),
+                   OTEL_KV_STR("url.scheme", "http"),
                    OTEL_KV_STR("http.route", "/hello/{name}"),
                    OTEL_KV_STR("network.protocol.version", "1.1"),
                    OTEL_KV_INT("http.response.status_code", 200),
@@ -992,7 +972,6 @@ int main(void)
         T(test_otel_histogram_record_invalid_values_dropped),
         T(test_otel_histogram_record_exemplars),
         T(test_otel_counter_add_attr_order_same_set),
-        T(test_otel_attrset_hash_order_free),
         T(test_otel_counter_add_invalid_attrs_dropped),
         T(test_otel_counter_add_cardinality_overflow),
         T(test_otel_temporality_pref_from_name),
