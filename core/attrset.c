@@ -40,9 +40,26 @@ static const char *str_of(const otel_kv *a)
     return a->v.s != NULL ? a->v.s : "";
 }
 
+/* Keys are few and fixed per call site: their length and first and last
+ * eight bytes are enough to spread them (equality is decided by
+ * otel_attrset_equal, not by the hash). */
+static uint64_t key_hash(const char *k)
+{
+    size_t len = strlen(k);
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, k, 8);
+        memcpy(&b, k + len - 8, 8);
+    } else {
+        memcpy(&a, k, len);
+    }
+    return (a ^ (b << 7 | b >> 57)) * K1 + len;
+}
+
 static uint64_t kv_hash(const otel_kv *a)
 {
-    uint64_t h = str_hash(a->key != NULL ? a->key : "", (uint64_t)a->type + 1); /* refused later */
+    uint64_t h = key_hash(a->key != NULL ? a->key : "") ^
+                 ((uint64_t)a->type << 56); /* NULL: refused later */
     uint64_t v;
     switch (a->type) {
     case OTEL_ATTR_STRING:
@@ -72,7 +89,7 @@ uint64_t otel_attrset_hash(const otel_kv *kv, size_t n)
 
 static bool str_eq(const char *a, const char *b)
 {
-    return a == b || strcmp(a, b) == 0;
+    return a == b || (a[0] == b[0] && strcmp(a, b) == 0);
 }
 
 static bool value_equal(const otel_kv *a, const otel_kv *b)
@@ -114,9 +131,11 @@ bool otel_attrset_equal(const otel_kv *stored, size_t n_stored, const otel_kv *k
 {
     if (n != n_stored || n > 64)
         return false;
-    size_t i = 0; /* the usual case: the caller passes the keys in sorted order */
-    while (i < n && kv[i].key != NULL && str_eq(stored[i].key, kv[i].key) &&
-           value_equal(&stored[i], &kv[i]))
+    /* The usual case: the keys in the order they came in the first time. */
+    const unsigned char *order = (const unsigned char *)(stored + n);
+    size_t i = 0;
+    while (i < n && kv[i].key != NULL && str_eq(stored[order[i]].key, kv[i].key) &&
+           value_equal(&stored[order[i]], &kv[i]))
         i++;
     if (i == n)
         return true;
@@ -151,7 +170,7 @@ int otel_attrset_copy(const otel_kv *kv, size_t n, size_t max, otel_kv **out)
     *out = NULL;
     if (n > max || n > 64)
         return OTEL_ERR_INVALID;
-    size_t bytes = n * sizeof(otel_kv);
+    size_t bytes = n * sizeof(otel_kv) + n; /* the order, then the strings */
     for (size_t i = 0; i < n; i++) {
         if (kv[i].key == NULL || kv[i].type > OTEL_ATTR_DOUBLE)
             return OTEL_ERR_INVALID;
@@ -162,7 +181,7 @@ int otel_attrset_copy(const otel_kv *kv, size_t n, size_t max, otel_kv **out)
     otel_kv *set = otel_malloc(bytes > 0 ? bytes : 1);
     if (set == NULL)
         return OTEL_ERR_NOMEM;
-    char *pos = (char *)(set + n);
+    char *pos = (char *)(set + n) + n;
     for (size_t i = 0; i < n; i++) {
         set[i] = kv[i];
         set[i].key = put_str(&pos, kv[i].key);
@@ -177,6 +196,9 @@ int otel_attrset_copy(const otel_kv *kv, size_t n, size_t max, otel_kv **out)
             return OTEL_ERR_INVALID;
         }
     }
+    unsigned char *order = (unsigned char *)(set + n);
+    for (size_t i = 0; i < n; i++)
+        order[i] = (unsigned char)find_key(set, n, kv[i].key);
     *out = set;
     return OTEL_OK;
 }

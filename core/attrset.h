@@ -13,8 +13,9 @@ uint64_t otel_attrset_hash(const otel_kv *kv, size_t n);
 /* True when kv[0..n) is the set stored (a copy made by otel_attrset_copy). */
 bool otel_attrset_equal(const otel_kv *stored, size_t n_stored, const otel_kv *kv, size_t n);
 
-/* A copy of kv[0..n) sorted by key, keys and strings with it, in one block
- * the caller frees with otel_free (n 0: a valid block, no attribute).
+/* A copy of kv[0..n) sorted by key, in one block with the order the keys
+ * came in (which otel_attrset_equal tries first) and the strings; the
+ * caller frees it with otel_free (n 0: a valid block, no attribute).
  * Returns 0, OTEL_ERR_INVALID (a NULL key, a key twice, a string array, more
  * than max attributes) or OTEL_ERR_NOMEM; *out is then NULL. */
 int otel_attrset_copy(const otel_kv *kv, size_t n, size_t max, otel_kv **out);
