@@ -12,6 +12,7 @@ extern "C" { // cmocka 1.1's header has no extern "C" of its own
 #include <cstring>
 
 #include <mhd-otel/client.h>
+#include <mhd-otel/metrics.h>
 #include <mhd-otel/otel.h>
 #include <mhd-otel/propagation.h>
 #include "../../core/text.h"
@@ -56,6 +57,45 @@ static void test_cxx_otel_h(void **)
     assert_int_equal(st.ended, 1);
     otel_tracer_del(t);
     assert_non_null(otel_strerror(OTEL_ERR_NOMEM));
+}
+
+static int count_metric(void *ud, const otel_metric_data *md)
+{
+    *static_cast<size_t *>(ud) += md->n_points;
+    return OTEL_OK;
+}
+
+// mhd-otel/metrics.h: provider, instruments, records, collection.
+static void test_cxx_metrics_h(void **)
+{
+    otel_metrics *m = nullptr;
+    assert_int_equal(otel_metrics_new(&m, 0), OTEL_OK);
+    otel_counter *c = nullptr;
+    otel_updown_counter *u = nullptr;
+    otel_histogram *h = nullptr;
+    assert_int_equal(otel_counter_new(m, &c, "c", nullptr, nullptr), OTEL_OK);
+    assert_int_equal(otel_updown_counter_new(m, &u, "u", nullptr, nullptr), OTEL_OK);
+    assert_int_equal(otel_histogram_new(m, &h, "h", nullptr, "s", nullptr, 0), OTEL_OK);
+    otel_kv a[1]; // OTEL_KV_STR is a C compound literal
+    std::memset(a, 0, sizeof a);
+    a[0].key = "k";
+    a[0].type = OTEL_ATTR_STRING;
+    a[0].v.s = "v";
+    otel_counter_add(c, 1, a, 1);
+    otel_updown_counter_add(u, -1, a, 1);
+    otel_histogram_record(h, 0.1, a, 1, nullptr);
+    size_t n = 0;
+    assert_int_equal(otel_metrics_collect(m, OTEL_TEMPORALITY_PREF_CUMULATIVE, count_metric, &n),
+                     OTEL_OK);
+    assert_int_equal(n, 3);
+    otel_temporality_pref p = OTEL_TEMPORALITY_PREF_CUMULATIVE;
+    assert_int_equal(otel_temporality_pref_from_name("delta", &p), OTEL_OK);
+    assert_int_equal(otel_temporality_for(p, OTEL_INSTRUMENT_UPDOWN_COUNTER),
+                     OTEL_TEMPORALITY_CUMULATIVE);
+    size_t nb = 0;
+    assert_non_null(otel_http_duration_boundaries(&nb));
+    assert_int_equal(nb, 14);
+    otel_metrics_del(m);
 }
 
 // mhd-otel/propagation.h: the functions once declared outside extern "C".
@@ -144,7 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cxx_otel_h),         cmocka_unit_test(test_cxx_propagation_h),
         cmocka_unit_test(test_cxx_client_h),       cmocka_unit_test(test_cxx_text_h),
-        cmocka_unit_test(test_cxx_module_headers),
+        cmocka_unit_test(test_cxx_module_headers), cmocka_unit_test(test_cxx_metrics_h),
     };
     return cmocka_run_group_tests_name("public headers from C++", tests, nullptr, nullptr);
 }
