@@ -299,11 +299,10 @@ static void leave(phaser *ph, int64_t entered)
     atomic_fetch_add_explicit(&ph->end[entered < 0], 1, memory_order_release);
 }
 
-void otel_counter_add(otel_counter *c, uint64_t value, const otel_kv *attrs, size_t n_attrs)
+/* A sum's record: one more, and value (two's complement for an up-down
+ * counter's negative ones) into the point of attrs. */
+static void sum_add(instr *in, uint64_t value, const otel_kv *attrs, size_t n_attrs)
 {
-    if (c == NULL)
-        return;
-    instr *in = &c->i;
     point *p = point_for(in, attrs, n_attrs);
     if (p == NULL)
         return;
@@ -315,21 +314,17 @@ void otel_counter_add(otel_counter *c, uint64_t value, const otel_kv *attrs, siz
     leave(&in->ph[s], e);
 }
 
+void otel_counter_add(otel_counter *c, uint64_t value, const otel_kv *attrs, size_t n_attrs)
+{
+    if (c != NULL)
+        sum_add(&c->i, value, attrs, n_attrs);
+}
+
 void otel_updown_counter_add(otel_updown_counter *c, int64_t value, const otel_kv *attrs,
                              size_t n_attrs)
 {
-    if (c == NULL)
-        return;
-    instr *in = &c->i;
-    point *p = point_for(in, attrs, n_attrs);
-    if (p == NULL)
-        return;
-    unsigned s = shard_of_thread();
-    int64_t e = enter(&in->ph[s]);
-    _Atomic uint64_t *cell = cell_of(in, p, e < 0, s);
-    atomic_fetch_add_explicit(&cell[W_N], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&cell[W_SUM], (uint64_t)value, memory_order_relaxed);
-    leave(&in->ph[s], e);
+    if (c != NULL)
+        sum_add(&c->i, (uint64_t)value, attrs, n_attrs);
 }
 
 static uint64_t dbits(double v)
