@@ -59,6 +59,7 @@ typedef struct acc {
 } acc;
 
 typedef struct point {
+    struct instr *owner; /* the instrument it is a point of */
     uint64_t hash;
     otel_kv *attrs; /* sorted copy, owned */
     size_t n_attrs;
@@ -190,6 +191,7 @@ static point *point_new(const instr *in, const otel_kv *kv, size_t n, uint64_t h
         *rc = OTEL_ERR_NOMEM;
         return NULL;
     }
+    p->owner = (struct instr *)in;
     p->hash = hash;
     p->n_attrs = n;
     *rc = otel_attrset_copy(kv, n, OTEL_METRICS_MAX_ATTRS, &p->attrs);
@@ -368,20 +370,10 @@ static void offer_exemplar(ex_slot *slot, double v, const otel_span_context *sc)
     atomic_store_explicit(&slot->busy, 0, memory_order_release);
 }
 
-void otel_histogram_record(otel_histogram *hg, double value, const otel_kv *attrs, size_t n_attrs,
-                           const otel_span_context *sc)
+/* A histogram's record into its point p: value (>= 0, finite) and sc's
+ * ids as the bucket's exemplar. */
+static void hist_record(instr *in, point *p, double value, const otel_span_context *sc)
 {
-    if (hg == NULL)
-        return;
-    instr *in = &hg->i;
-    if (!(value >= 0) || isinf(value)) {
-        atomic_fetch_add_explicit(&in->dropped, 1, memory_order_relaxed);
-        return;
-    }
-    value += 0.0; /* -0 is 0 */
-    point *p = point_for(in, attrs, n_attrs);
-    if (p == NULL)
-        return;
     size_t b = bucket_of(in->bounds, in->nb, value);
     uint64_t vb = dbits(value);
     unsigned s = shard_of_thread();
@@ -406,6 +398,41 @@ void otel_histogram_record(otel_histogram *hg, double value, const otel_kv *attr
         otel_span_context_is_valid(sc))
         offer_exemplar(&p->ex[phase * (in->nb + 1) + b], value, sc);
     leave(&in->ph[s], e);
+}
+
+/* Whether a histogram takes value (counted dropped when not). */
+static bool hist_value_ok(instr *in, double value)
+{
+    if (value >= 0 && !isinf(value))
+        return true;
+    atomic_fetch_add_explicit(&in->dropped, 1, memory_order_relaxed);
+    return false;
+}
+
+void otel_histogram_record(otel_histogram *hg, double value, const otel_kv *attrs, size_t n_attrs,
+                           const otel_span_context *sc)
+{
+    if (hg == NULL || !hist_value_ok(&hg->i, value))
+        return;
+    point *p = point_for(&hg->i, attrs, n_attrs);
+    if (p != NULL)
+        hist_record(&hg->i, p, value + 0.0 /* -0 is 0 */, sc);
+}
+
+otel_histogram_point *otel_histogram_bind(otel_histogram *hg, const otel_kv *attrs, size_t n_attrs)
+{
+    if (hg == NULL)
+        return NULL;
+    return (otel_histogram_point *)(void *)point_for(&hg->i, attrs, n_attrs);
+}
+
+void otel_histogram_point_record(otel_histogram_point *pt, double value,
+                                 const otel_span_context *sc)
+{
+    point *p = (point *)(void *)pt;
+    if (p == NULL || !hist_value_ok(p->owner, value))
+        return;
+    hist_record(p->owner, p, value + 0.0, sc);
 }
 
 /* ---- collection -------------------------------------------------------- */

@@ -103,6 +103,18 @@ MHD_OTEL_API void otel_updown_counter_add(otel_updown_counter *c, int64_t value,
 MHD_OTEL_API void otel_histogram_record(otel_histogram *h, double value, const otel_kv *attrs,
                                         size_t n_attrs, const otel_span_context *sc);
 
+/* The point of one attribute set of h, found (or interned) once, for a
+ * caller that records the same set again and again (a route, method and
+ * status): otel_histogram_point_record then skips hashing and comparing the
+ * attributes. Beyond the cardinality limit it is the overflow point. Valid
+ * as long as h's provider; NULL when h is NULL or the set is refused (as
+ * otel_histogram_record refuses it). Recording into NULL does nothing. */
+typedef struct otel_histogram_point otel_histogram_point;
+MHD_OTEL_API otel_histogram_point *otel_histogram_bind(otel_histogram *h, const otel_kv *attrs,
+                                                       size_t n_attrs);
+MHD_OTEL_API void otel_histogram_point_record(otel_histogram_point *pt, double value,
+                                              const otel_span_context *sc);
+
 /* ---- collection --------------------------------------------------------- */
 
 typedef struct otel_exemplar {

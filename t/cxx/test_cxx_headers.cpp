@@ -84,6 +84,9 @@ static void test_cxx_metrics_h(void **)
     otel_counter_add(c, 1, a, 1);
     otel_updown_counter_add(u, -1, a, 1);
     otel_histogram_record(h, 0.1, a, 1, nullptr);
+    otel_histogram_point *pt = otel_histogram_bind(h, a, 1);
+    assert_non_null(pt);
+    otel_histogram_point_record(pt, 0.2, nullptr);
     size_t n = 0;
     assert_int_equal(otel_metrics_collect(m, OTEL_TEMPORALITY_PREF_CUMULATIVE, count_metric, &n),
                      OTEL_OK);

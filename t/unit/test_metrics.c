@@ -384,6 +384,47 @@ static void test_otel_histogram_record_exemplars(void **state)
 
 /* ---- attribute sets --------------------------------------------------- */
 
+/* A bound point is the point of its set: records through it and through
+ * otel_histogram_record with the same attributes (in another order) add
+ * up in one point; its values are checked as the record's are; beyond the
+ * cardinality limit binding gives the overflow point; NULL does nothing. */
+static void test_otel_histogram_bind_same_point(void **state)
+{
+    (void)state;
+    otel_metrics *m;
+    assert_int_equal(otel_metrics_new(&m, 3), OTEL_OK);
+    otel_histogram *h;
+    assert_int_equal(otel_histogram_new(m, &h, "d", NULL, "s", NULL, 0), OTEL_OK);
+    otel_kv a[] = {OTEL_KV_STR("http.request.method", "GET"), OTEL_KV_INT("code", 200)};
+    otel_kv b[] = {OTEL_KV_INT("code", 200), OTEL_KV_STR("http.request.method", "GET")};
+    otel_histogram_point *pt = otel_histogram_bind(h, a, 2);
+    assert_non_null(pt);
+    assert_ptr_equal(otel_histogram_bind(h, b, 2), pt);
+    otel_span_context sc = ctx(7, true);
+    otel_histogram_point_record(pt, 0.25, &sc);
+    otel_histogram_point_record(pt, 0.5, NULL);
+    otel_histogram_point_record(pt, -1, NULL); /* dropped */
+    otel_histogram_point_record(NULL, 1, NULL);
+    otel_histogram_record(h, 3, b, 2, NULL);
+    /* limit 3: two sets and the overflow */
+    otel_kv c1[] = {OTEL_KV_INT("code", 404)};
+    otel_kv c2[] = {OTEL_KV_INT("code", 500)};
+    assert_non_null(otel_histogram_bind(h, c1, 1));
+    otel_histogram_point *over = otel_histogram_bind(h, c2, 1);
+    assert_non_null(over);
+    otel_histogram_point_record(over, 1, NULL);
+    assert_null(otel_histogram_bind(NULL, a, 2));
+    const seen_metric *md = metric(collect(m, OTEL_TEMPORALITY_PREF_CUMULATIVE), "d");
+    assert_non_null(md);
+    assert_int_equal(md->dropped, 1);
+    const seen_point *p = point(md, "code=200,http.request.method=GET");
+    assert_non_null(p);
+    assert_int_equal(p->count, 3);
+    assert_true(p->sum == 3.75);
+    assert_int_equal(point(md, "otel.metric.overflow=true")->count, 1);
+    otel_metrics_del(m);
+}
+
 /* common/README.md "Attribute": keys form a set; the order given does not
  * make another point. Points list their attributes sorted by key. */
 static void test_otel_counter_add_attr_order_same_set(void **state)
@@ -970,6 +1011,7 @@ int main(void)
         T(test_otel_histogram_record_bucket_boundaries),
         T(test_otel_histogram_record_sum_count_min_max),
         T(test_otel_histogram_record_invalid_values_dropped),
+        T(test_otel_histogram_bind_same_point),
         T(test_otel_histogram_record_exemplars),
         T(test_otel_counter_add_attr_order_same_set),
         T(test_otel_counter_add_invalid_attrs_dropped),
