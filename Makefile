@@ -200,7 +200,7 @@ test:
 bench:
 	@sh mk/deps.sh bench
 	@$(MAKE) -s --no-print-directory all $(BUILD)/bench/span_cost $(BUILD)/bench/export_cost \
-	    $(BUILD)/bench/encode_cost
+	    $(BUILD)/bench/encode_cost $(BUILD)/bench/metrics_cost $(BUILD)/bench/view_input
 	@sh t/bench/run.sh $(BUILD)
 
 format:

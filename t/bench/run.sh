@@ -186,6 +186,34 @@ if command -v valgrind >/dev/null 2>&1; then
     awk -v a="$a" -v b="$b" 'BEGIN { printf "callgrind: %.0f instructions per span (all threads; %s - %s over 10000 spans)\n", (b - a) / 10000, b, a }'
 fi
 
+echo
+echo "== metrics: one http.server.request.duration record (6 attributes), by attributes and bound"
+"$build/bench/metrics_cost" 10000000 1
+"$build/bench/metrics_cost" 10000000 1 bound
+"$build/bench/metrics_cost" 5000000 2 bound
+if command -v valgrind >/dev/null 2>&1; then
+    mir() {
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$build/bench/metrics_cost" "$@" 2>&1 |
+            sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+    }
+    for mode in "" bound; do
+        a=$(mir 100000 1 $mode)
+        b=$(mir 200000 1 $mode)
+        awk -v a="$a" -v b="$b" -v m="${mode:-by attributes}" 'BEGIN { printf "callgrind: %.0f instructions per record (%s)\n", (b - a) / 100000, m }'
+    done
+fi
+
+echo
+echo "== mhd-otel view: a 500-span trace, and 100,000 spans in 5,000 traces"
+"$build/bench/view_input" 500 500 >"$tmp/v500.json"
+"$build/bench/view_input" 100000 20 >"$tmp/v100k.json"
+for f in v500 v100k; do
+    t0=$(date +%s.%N)
+    "$build/mhd-otel" view --width 120 "$tmp/$f.json" >/dev/null
+    t1=$(date +%s.%N)
+    awk -v f="$f" -v a="$t0" -v b="$t1" 'BEGIN { printf "%s: %.3f s\n", f, b - a }'
+done
+
 # instr CONFIG N: user-space instructions (callgrind, all threads) of the
 # demo server serving N keep-alive GETs from one curl process, from start
 # to exit.
