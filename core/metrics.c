@@ -76,9 +76,9 @@ typedef struct instr {
     char *name, *description, *unit;
     double *bounds; /* nb, histograms */
     size_t nb;
-    size_t stride; /* words of a cell, a multiple of a cache line */
-    uint64_t start_ns, last_ns;
-    _Atomic(point *) *table; /* open addressing by hash, mask + 1 slots */
+    size_t stride;                    /* words of a cell, a multiple of a cache line */
+    uint64_t start_ns, last_delta_ns; /* creation (or fork); the last delta collection */
+    _Atomic(point *) *table;          /* open addressing by hash, mask + 1 slots */
     size_t mask;
     _Atomic size_t n_points; /* regular points published or being published */
     size_t cap;              /* regular points at most */
@@ -450,28 +450,38 @@ static void flip(phaser *ph)
         sched_yield();
 }
 
-/* Merge the quiescent cells of phase old into p's interval and clear them. */
+/* Add one quiescent cell (n measurements) to a. */
+static void acc_add_cell(const instr *in, acc *a, _Atomic uint64_t *c, uint64_t n)
+{
+    a->n += n;
+    uint64_t sum = atomic_load_explicit(&c[W_SUM], memory_order_relaxed);
+    if (in->kind != OTEL_INSTRUMENT_HISTOGRAM) {
+        a->sum += sum;
+        return;
+    }
+    a->sum = dbits(bitsd(a->sum) + bitsd(sum));
+    double mn = bitsd(atomic_load_explicit(&c[W_MIN], memory_order_relaxed));
+    double mx = bitsd(atomic_load_explicit(&c[W_MAX], memory_order_relaxed));
+    a->min = mn < a->min ? mn : a->min;
+    a->max = mx > a->max ? mx : a->max;
+    for (size_t b = 0; b <= in->nb; b++)
+        a->buckets[b] += atomic_load_explicit(&c[W_BUCKETS + b], memory_order_relaxed);
+}
+
+/* Merge the quiescent cells of phase old into p's totals and its interval
+ * (what came since the previous delta collection), and clear them. Both
+ * are kept so that a cumulative reader (a Prometheus scrape) and a delta
+ * one (OTLP with the delta preference) read the same instruments without
+ * taking from each other. */
 static void fold_point(const instr *in, point *p, unsigned old)
 {
-    acc *a = &p->intv;
     for (unsigned s = 0; s < SHARDS; s++) {
         _Atomic uint64_t *c = cell_of(in, p, old, s);
         uint64_t n = atomic_load_explicit(&c[W_N], memory_order_relaxed);
         if (n == 0)
             continue;
-        a->n += n;
-        uint64_t sum = atomic_load_explicit(&c[W_SUM], memory_order_relaxed);
-        if (in->kind == OTEL_INSTRUMENT_HISTOGRAM) {
-            a->sum = dbits(bitsd(a->sum) + bitsd(sum));
-            double mn = bitsd(atomic_load_explicit(&c[W_MIN], memory_order_relaxed));
-            double mx = bitsd(atomic_load_explicit(&c[W_MAX], memory_order_relaxed));
-            a->min = mn < a->min ? mn : a->min;
-            a->max = mx > a->max ? mx : a->max;
-            for (size_t b = 0; b <= in->nb; b++)
-                a->buckets[b] += atomic_load_explicit(&c[W_BUCKETS + b], memory_order_relaxed);
-        } else {
-            a->sum += sum;
-        }
+        acc_add_cell(in, &p->cum, c, n);
+        acc_add_cell(in, &p->intv, c, n);
         cell_reset(in, c);
     }
     if (p->ex == NULL)
@@ -479,8 +489,8 @@ static void fold_point(const instr *in, point *p, unsigned old)
     ex_slot *slots = &p->ex[old * (in->nb + 1)];
     for (size_t b = 0; b <= in->nb; b++) {
         if (slots[b].set) {
-            a->ex[b] = slots[b].ex;
-            a->ex_set[b] = 1;
+            p->cum.ex[b] = p->intv.ex[b] = slots[b].ex;
+            p->cum.ex_set[b] = p->intv.ex_set[b] = 1;
             slots[b].set = false;
         }
     }
@@ -498,30 +508,6 @@ static void fold(instr *in)
             fold_point(in, p, old);
     }
     fold_point(in, in->overflow, old);
-}
-
-/* The interval into the totals, then cleared. */
-static void merge(const instr *in, point *p)
-{
-    acc *c = &p->cum, *v = &p->intv;
-    if (v->n == 0)
-        return;
-    c->n += v->n;
-    if (in->kind == OTEL_INSTRUMENT_HISTOGRAM) {
-        c->sum = dbits(bitsd(c->sum) + bitsd(v->sum));
-        c->min = v->min < c->min ? v->min : c->min;
-        c->max = v->max > c->max ? v->max : c->max;
-        for (size_t b = 0; b <= in->nb; b++) {
-            c->buckets[b] += v->buckets[b];
-            if (v->ex_set[b]) {
-                c->ex[b] = v->ex[b];
-                c->ex_set[b] = 1;
-            }
-        }
-    } else {
-        c->sum += v->sum;
-    }
-    acc_clear(in, v);
 }
 
 static int reserve(otel_metrics *m, size_t n_pts, size_t n_exs)
@@ -592,13 +578,12 @@ static int collect_one(otel_metrics *m, instr *in, otel_temporality_pref pref,
             if (p->intv.n > 0)
                 fill_point(in, p, &p->intv, &m->pts[k++], &ex_pos);
         } else {
-            merge(in, p);
             if (p->cum.n > 0)
                 fill_point(in, p, &p->cum, &m->pts[k++], &ex_pos);
         }
     }
     for (size_t j = 0; j < k; j++) {
-        m->pts[j].start_ns = t == OTEL_TEMPORALITY_DELTA ? in->last_ns : in->start_ns;
+        m->pts[j].start_ns = t == OTEL_TEMPORALITY_DELTA ? in->last_delta_ns : in->start_ns;
         m->pts[j].time_ns = now;
     }
     rc = OTEL_OK;
@@ -618,14 +603,15 @@ static int collect_one(otel_metrics *m, instr *in, otel_temporality_pref pref,
         };
         rc = fn(ud, &md);
     }
-    if (t == OTEL_TEMPORALITY_DELTA) /* handed over: now part of the totals */
+    if (t == OTEL_TEMPORALITY_DELTA) { /* handed over: the next interval starts */
         for (size_t i = 0; i <= in->mask + 1; i++) {
             point *p = i <= in->mask ? atomic_load_explicit(&in->table[i], memory_order_acquire)
                                      : in->overflow;
             if (p != NULL)
-                merge(in, p);
+                acc_clear(in, &p->intv);
         }
-    in->last_ns = now;
+        in->last_delta_ns = now;
+    }
     return rc;
 }
 
@@ -711,7 +697,7 @@ static void after_fork_child(void)
             }
             point_reset(in, in->overflow);
             atomic_store(&in->n_points, n);
-            in->start_ns = in->last_ns = now;
+            in->start_ns = in->last_delta_ns = now;
         }
     }
     pthread_mutex_init(&providers_mu, NULL);
@@ -858,7 +844,7 @@ static int instr_init(instr *in, otel_metrics *m, otel_instrument_kind kind, con
     in->overflow = point_new(in, overflow_kv, 1, 0, &rc);
     if (in->overflow == NULL)
         return rc;
-    in->start_ns = in->last_ns = otel_now_ns();
+    in->start_ns = in->last_delta_ns = otel_now_ns();
     return OTEL_OK;
 }
 

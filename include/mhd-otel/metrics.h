@@ -161,8 +161,10 @@ typedef int (*otel_metrics_collect_fn)(void *user_data, const otel_metric_data *
 
 /* Collect every instrument of m in the temporality pref gives its kind.
  * Cumulative points hold everything since the start; delta points what
- * came since the previous collection (points without a measurement in
- * that interval are left out). A measurement made during a collection is
+ * came since the previous delta collection (points without a measurement
+ * in that interval are left out). One cumulative and one delta reader may
+ * share m (a scrape and a push): a cumulative collection takes nothing from
+ * the delta interval; two delta readers would split the intervals. A measurement made during a collection is
  * in this collection or the next, never both, never neither. Collections
  * are serialized; records never wait for one. Returns 0, OTEL_ERR_NOMEM
  * (nothing is lost: the next collection has it) or the callback's

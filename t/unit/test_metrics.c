@@ -370,9 +370,13 @@ static void test_otel_histogram_record_exemplars(void **state)
     assert_true(p->ex[1].value == 2);
     assert_memory_equal(p->ex[1].trace_id, s1.trace_id, 16);
     assert_memory_equal(p->ex[1].span_id, s1.span_id, 8);
-    /* Cumulative keeps them; delta has only those of its interval. */
+    /* Cumulative keeps them; delta has only those of its interval (the
+     * first delta collection's interval is from the start). */
     otel_histogram_record(h, 0.004, NULL, 0, &off);
     p = point(metric(collect(m, OTEL_TEMPORALITY_PREF_CUMULATIVE), "d"), "");
+    assert_int_equal(p->n_ex, 2);
+    p = point(metric(collect(m, OTEL_TEMPORALITY_PREF_DELTA), "d"), "");
+    assert_int_equal(p->count, 8);
     assert_int_equal(p->n_ex, 2);
     otel_histogram_record(h, 0.004, NULL, 0, &s1);
     p = point(metric(collect(m, OTEL_TEMPORALITY_PREF_DELTA), "d"), "");
@@ -638,7 +642,10 @@ static void test_otel_metrics_collect_cumulative_vs_delta(void **state)
     assert_true(p->min == 0.1 && p->max == 4);
     assert_int_equal(point(metric(s, "u"), "k=x")->value, -3);
 
-    /* Delta: what came since the previous collection, from its time. */
+    /* Delta: what came since the previous delta collection (none yet: the
+     * start), whatever cumulative collections came in between; the data
+     * model's "Temporality": a delta stream starts where its previous point
+     * ended. */
     otel_counter_add(c, 10, x, 1);
     otel_histogram_record(h, 0.02, x, 1, NULL);
     otel_updown_counter_add(u, 1, x, 1);
@@ -646,17 +653,34 @@ static void test_otel_metrics_collect_cumulative_vs_delta(void **state)
     s = collect(m, OTEL_TEMPORALITY_PREF_DELTA);
     const seen_metric *mc = metric(s, "c");
     assert_int_equal(mc->temporality, OTEL_TEMPORALITY_DELTA);
+    assert_int_equal(mc->n, 2);
+    p = point(mc, "k=x");
+    assert_int_equal(p->value, 16);
+    assert_int_equal(p->start_ns, 100);
+    assert_int_equal(p->time_ns, 400);
+    assert_int_equal(point(mc, "k=y")->value, 7);
+    assert_int_equal(point(metric(s, "h"), "k=x")->count, 4);
+    assert_int_equal(metric(s, "u")->temporality, OTEL_TEMPORALITY_CUMULATIVE);
+    assert_int_equal(point(metric(s, "u"), "k=x")->value, -2);
+    assert_int_equal(point(metric(s, "u"), "k=x")->start_ns, 100);
+
+    /* The next delta: only its interval, from the previous delta's time. */
+    otel_counter_add(c, 3, x, 1);
+    otel_histogram_record(h, 0.02, x, 1, NULL);
+    fake_now = 450;
+    s = collect(m, OTEL_TEMPORALITY_PREF_CUMULATIVE); /* a scrape between */
+    assert_int_equal(point(metric(s, "c"), "k=x")->value, 19);
+    fake_now = 480;
+    s = collect(m, OTEL_TEMPORALITY_PREF_DELTA);
+    mc = metric(s, "c");
     assert_int_equal(mc->n, 1); /* k=y had nothing in the interval */
-    assert_int_equal(mc->pts[0].value, 10);
-    assert_int_equal(mc->pts[0].start_ns, 300);
-    assert_int_equal(mc->pts[0].time_ns, 400);
+    assert_int_equal(mc->pts[0].value, 3);
+    assert_int_equal(mc->pts[0].start_ns, 400);
+    assert_int_equal(mc->pts[0].time_ns, 480);
     p = point(metric(s, "h"), "k=x");
     assert_int_equal(p->count, 1);
     assert_true(p->sum == 0.02 && p->min == 0.02 && p->max == 0.02);
     assert_int_equal(p->buckets[2], 1);
-    assert_int_equal(metric(s, "u")->temporality, OTEL_TEMPORALITY_CUMULATIVE);
-    assert_int_equal(point(metric(s, "u"), "k=x")->value, -2);
-    assert_int_equal(point(metric(s, "u"), "k=x")->start_ns, 100);
 
     fake_now = 500;
     s = collect(m, OTEL_TEMPORALITY_PREF_DELTA);
@@ -665,8 +689,8 @@ static void test_otel_metrics_collect_cumulative_vs_delta(void **state)
     assert_non_null(metric(s, "u"));
     /* Cumulative again: the totals include what delta handed over. */
     s = collect(m, OTEL_TEMPORALITY_PREF_CUMULATIVE);
-    assert_int_equal(point(metric(s, "c"), "k=x")->value, 16);
-    assert_int_equal(point(metric(s, "h"), "k=x")->count, 4);
+    assert_int_equal(point(metric(s, "c"), "k=x")->value, 19);
+    assert_int_equal(point(metric(s, "h"), "k=x")->count, 5);
     otel_metrics_del(m);
 }
 
