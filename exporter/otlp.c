@@ -28,8 +28,6 @@
 #define OTLP_DEFAULT_ENDPOINT "http://localhost:4317"
 #define OTLP_DEFAULT_HTTP_ENDPOINT "http://localhost:4318"
 #define OTLP_DEFAULT_TIMEOUT_NS UINT64_C(10000000000)
-#define OTLP_PATH "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-#define OTLP_HTTP_PATH "/v1/traces"
 #define OTLP_URL_MAX OTEL_OTLP_URL_MAX
 #define OTLP_USER_AGENT "OTel-OTLP-Exporter-C/" OTEL_SDK_VERSION
 #define OTLP_RESPONSE_MAX (1024 * 1024) /* an ExportTraceServiceResponse, inflated */
@@ -38,6 +36,16 @@
 /* content-type, te, grpc-timeout, grpc-accept-encoding, grpc-encoding,
  * user-agent */
 #define OTLP_FIXED_HEADERS 6
+
+/* Per signal: the gRPC method, the OTLP/HTTP path, what is sent. */
+static const struct {
+    const char *grpc_path, *http_path, *items;
+} signals[] = {
+    [OTEL_OTLP_TRACES] = {"/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                          "/v1/traces", "spans"},
+    [OTEL_OTLP_METRICS] = {"/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+                           "/v1/metrics", "data points"},
+};
 
 /* A rate limit of one message per interval. */
 typedef struct log_gate {
@@ -48,6 +56,7 @@ typedef struct log_gate {
 struct otel_otlp {
     char *endpoint; /* owned: where spans go (the URL posted to), for messages */
     otel_otlp_protocol protocol;
+    otel_otlp_signal signal;
     otel_h2 *h2;              /* grpc */
     otel_tls_ctx *tls;        /* grpc over https://, else NULL */
     otel_otlp_http *http;     /* http/protobuf, http/json */
@@ -241,6 +250,11 @@ int otel_otlp_target(const otel_otlp_config *cfg, char *out, size_t cap, char *e
         errlen = sizeof(dummy);
     }
     bool http = is_http(cfg->protocol);
+    if ((unsigned)cfg->signal >= sizeof(signals) / sizeof(signals[0])) {
+        snprintf(err, errlen, "unknown signal");
+        return OTEL_ERR_INVALID;
+    }
+    const char *http_path = signals[cfg->signal].http_path;
     const char *url = cfg->endpoint && cfg->endpoint[0]
                           ? cfg->endpoint
                           : (http ? OTLP_DEFAULT_HTTP_ENDPOINT : OTLP_DEFAULT_ENDPOINT);
@@ -262,9 +276,9 @@ int otel_otlp_target(const otel_otlp_config *cfg, char *out, size_t cap, char *e
         if (rule == OTEL_OTLP_URL_BASE) {
             while (plen > 0 && path[plen - 1] == '/')
                 plen--; /* no double slash */
-            n = snprintf(out, cap, "%.*s%.*s%s", blen, url, (int)plen, path, OTLP_HTTP_PATH);
+            n = snprintf(out, cap, "%.*s%.*s%s", blen, url, (int)plen, path, http_path);
         } else if (rule == OTEL_OTLP_URL_DEFAULT && no_path) {
-            n = snprintf(out, cap, "%.*s%s", blen, url, OTLP_HTTP_PATH);
+            n = snprintf(out, cap, "%.*s%s", blen, url, http_path);
         } else {
             n = snprintf(out, cap, "%.*s%s", blen, url, plen ? path : "/");
         }
@@ -426,9 +440,8 @@ static void response_unreadable(otel_otlp *e, outcome *o, const char *why)
     o->rejected = 0;
     o->message[0] = '\0';
     if (log_gate_open(&e->partial_log, now_ns(e)))
-        otel_log(OTEL_LOG_WARN,
-                 "otlp: unreadable response from %s (%s); spans counted as delivered", e->endpoint,
-                 why);
+        otel_log(OTEL_LOG_WARN, "otlp: unreadable response from %s (%s); %s counted as delivered",
+                 e->endpoint, why, signals[e->signal].items);
 }
 
 /* Read the ExportTraceServiceResponse of a call that ended with OK. A body
@@ -498,7 +511,7 @@ static void attempt(otel_otlp *e, const otel_grpc_frame *msg, uint64_t deadline,
     const otel_h2_buf body[2] = {{msg->prefix, OTEL_GRPC_PREFIX_LEN},
                                  {msg->payload, msg->payload_len}};
     otel_h2_request req = {.method = "POST",
-                           .path = OTLP_PATH,
+                           .path = signals[e->signal].grpc_path,
                            .headers = e->hdrs,
                            .n_headers = build_headers(e, tmo),
                            .body = body,
@@ -607,13 +620,12 @@ static void log_failure(otel_otlp *e, size_t n, unsigned attempts, const outcome
     }
     if (o->err == OTEL_ERR_IO && o->code != OTEL_GRPC_OK)
         otel_log(OTEL_LOG_ERROR,
-                 "otlp: export of %zu spans to %s failed after %u attempt%s (%s): %s: %s", n,
-                 e->endpoint, attempts, attempts == 1 ? "" : "s", why, otel_grpc_code_name(o->code),
-                 o->message[0] ? o->message : "no message");
+                 "otlp: export of %zu %s to %s failed after %u attempt%s (%s): %s: %s", n,
+                 signals[e->signal].items, e->endpoint, attempts, attempts == 1 ? "" : "s", why,
+                 otel_grpc_code_name(o->code), o->message[0] ? o->message : "no message");
     else
-        otel_log(OTEL_LOG_ERROR,
-                 "otlp: export of %zu spans to %s failed after %u attempt%s (%s): %s", n,
-                 e->endpoint, attempts, attempts == 1 ? "" : "s", why,
+        otel_log(OTEL_LOG_ERROR, "otlp: export of %zu %s to %s failed after %u attempt%s (%s): %s",
+                 n, signals[e->signal].items, e->endpoint, attempts, attempts == 1 ? "" : "s", why,
                  o->message[0] ? o->message : otel_strerror(o->err));
 }
 
@@ -628,8 +640,9 @@ static int delivered(otel_otlp *e, size_t n, const outcome *o)
         rejected = (int64_t)n;
     atomic_fetch_add(&e->rejected, (uint64_t)rejected);
     if (log_gate_open(&e->partial_log, now_ns(e)))
-        otel_log(OTEL_LOG_WARN, "otlp: %s accepted a batch of %zu spans but rejected %lld: %s",
-                 e->endpoint, n, (long long)rejected, o->message[0] ? o->message : "no message");
+        otel_log(OTEL_LOG_WARN, "otlp: %s accepted a batch of %zu %s but rejected %lld: %s",
+                 e->endpoint, n, signals[e->signal].items, (long long)rejected,
+                 o->message[0] ? o->message : "no message");
     return rejected > INT_MAX ? INT_MAX : (int)rejected;
 }
 
@@ -637,15 +650,8 @@ static int delivered(otel_otlp *e, size_t n, const outcome *o)
  * protobuf or JSON bytes, gzipped when asked (OTLP/HTTP). *msg's bytes stay
  * valid until the next encode, after this export: they are sent from where
  * they are. */
-static int encode(otel_otlp *e, const otel_span_data *const *spans, size_t n, otel_grpc_frame *msg)
+static int frame(otel_otlp *e, const uint8_t *pb, size_t pb_len, otel_grpc_frame *msg)
 {
-    const uint8_t *pb;
-    size_t pb_len;
-    int rc = e->protocol == OTEL_OTLP_HTTP_JSON
-                 ? otel_otlp_json_encode(e->json, spans, n, &pb, &pb_len)
-                 : otel_otlp_encode(e->enc, spans, n, &pb, &pb_len);
-    if (rc != OTEL_OK)
-        return rc;
     if (e->protocol == OTEL_OTLP_GRPC || e->gzip)
         return otel_grpc_framer_frame(e->framer, pb, pb_len, e->gzip, msg);
     msg->payload = pb;
@@ -653,22 +659,28 @@ static int encode(otel_otlp *e, const otel_span_data *const *spans, size_t n, ot
     return OTEL_OK;
 }
 
-/* Export by the earlier of the exporter's own timeout and until (an
- * otel_mono_ns time), carried over to the retry policy's clock. */
-static int export_locked(otel_otlp *e, const otel_span_data *const *spans, size_t n, uint64_t until)
+static int encode(otel_otlp *e, const otel_span_data *const *spans, size_t n, otel_grpc_frame *msg)
 {
-    if (e->shut)
-        return OTEL_ERR_STATE;
+    const uint8_t *pb;
+    size_t pb_len;
+    int rc = e->protocol == OTEL_OTLP_HTTP_JSON
+                 ? otel_otlp_json_encode(e->json, spans, n, &pb, &pb_len)
+                 : otel_otlp_encode(e->enc, spans, n, &pb, &pb_len);
+    return rc == OTEL_OK ? frame(e, pb, pb_len, msg) : rc;
+}
+
+/* The deadline of an export by the earlier of the exporter's own timeout
+ * and until (an otel_mono_ns time), on the retry policy's clock. */
+static uint64_t export_deadline(otel_otlp *e, uint64_t until)
+{
     uint64_t mono = otel_mono_ns();
     uint64_t left = until > mono ? until - mono : 0;
-    uint64_t deadline = now_ns(e) + (left < e->timeout_ns ? left : e->timeout_ns);
-    otel_grpc_frame msg;
-    int rc = encode(e, spans, n, &msg);
-    if (rc != OTEL_OK) {
-        if (log_gate_open(&e->fail_log, now_ns(e)))
-            otel_log(OTEL_LOG_ERROR, "otlp: cannot encode %zu spans: %s", n, otel_strerror(rc));
-        return rc;
-    }
+    return now_ns(e) + (left < e->timeout_ns ? left : e->timeout_ns);
+}
+
+/* Send the request body msg of n items, retrying until deadline. */
+static int send_locked(otel_otlp *e, const otel_grpc_frame *msg, size_t n, uint64_t deadline)
+{
     outcome o;
     for (unsigned i = 0;; i++) {
         /* The transports wait by the monotonic clock: the deadline is
@@ -676,9 +688,9 @@ static int export_locked(otel_otlp *e, const otel_span_data *const *spans, size_
         uint64_t t = now_ns(e);
         uint64_t mono_deadline = otel_mono_ns() + (deadline > t ? deadline - t : 0);
         if (e->protocol == OTEL_OTLP_GRPC)
-            attempt(e, &msg, deadline, &o);
+            attempt(e, msg, deadline, &o);
         else
-            attempt_http(e, msg.payload, msg.payload_len, mono_deadline, &o);
+            attempt_http(e, msg->payload, msg->payload_len, mono_deadline, &o);
         if (o.err == OTEL_OK)
             return delivered(e, n, &o);
         if (o.err != OTEL_ERR_IO) {
@@ -698,6 +710,41 @@ static int export_locked(otel_otlp *e, const otel_span_data *const *spans, size_
         sleep_ns(delay);
         atomic_fetch_add(&e->retries, 1);
     }
+}
+
+static int export_locked(otel_otlp *e, const otel_span_data *const *spans, size_t n, uint64_t until)
+{
+    if (e->shut)
+        return OTEL_ERR_STATE;
+    uint64_t deadline = export_deadline(e, until);
+    otel_grpc_frame msg;
+    int rc = encode(e, spans, n, &msg);
+    if (rc != OTEL_OK) {
+        if (log_gate_open(&e->fail_log, now_ns(e)))
+            otel_log(OTEL_LOG_ERROR, "otlp: cannot encode %zu spans: %s", n, otel_strerror(rc));
+        return rc;
+    }
+    return send_locked(e, &msg, n, deadline);
+}
+
+int otel_otlp_send(otel_otlp *e, const uint8_t *body, size_t len, size_t n_items, uint64_t until)
+{
+    if (e == NULL || (body == NULL && len > 0))
+        return OTEL_ERR_INVALID;
+    pthread_mutex_lock(&e->lock);
+    int rc = OTEL_ERR_STATE;
+    if (!e->shut) {
+        uint64_t deadline = export_deadline(e, until);
+        otel_grpc_frame msg;
+        rc = frame(e, body, len, &msg);
+        if (rc == OTEL_OK)
+            rc = send_locked(e, &msg, n_items, deadline);
+        else if (log_gate_open(&e->fail_log, now_ns(e)))
+            otel_log(OTEL_LOG_ERROR, "otlp: cannot frame %zu %s: %s", n_items,
+                     signals[e->signal].items, otel_strerror(rc));
+    }
+    pthread_mutex_unlock(&e->lock);
+    return rc;
 }
 
 /* ---- exporter vtable ---------------------------------------------------- */
@@ -733,7 +780,11 @@ static int otlp_shutdown(void *user_data, uint64_t deadline)
  * open); the lock may have been held by the parent's exporter thread. */
 static void otlp_after_fork(void *user_data)
 {
-    otel_otlp *e = user_data;
+    otel_otlp_after_fork(user_data);
+}
+
+void otel_otlp_after_fork(otel_otlp *e)
+{
     pthread_mutex_init(&e->lock, NULL);
     if (e->h2 != NULL)
         otel_h2_close(e->h2);
@@ -833,6 +884,7 @@ int otel_otlp_new(otel_otlp **out, const otel_otlp_config *cfg, char *err, size_
         return OTEL_ERR_NOMEM;
     }
     e->protocol = cfg->protocol;
+    e->signal = cfg->signal;
     e->gzip = cfg->gzip;
     e->timeout_ns = cfg->timeout_ns ? cfg->timeout_ns : OTLP_DEFAULT_TIMEOUT_NS;
     otel_retry_policy_default(&e->retry);

@@ -26,23 +26,32 @@ int otel_otlp_protocol_parse(const char *name, otel_otlp_protocol *out);
 
 /* How an OTLP/HTTP endpoint becomes the URL spans are posted to (OTLP
  * exporter spec, "Endpoint URLs for OTLP/HTTP"). Without an endpoint the
- * URL is the default, whatever the rule. */
+ * URL is the default, whatever the rule. The signal's path is /v1/traces
+ * or /v1/metrics. */
 typedef enum otel_otlp_url_rule {
-    OTEL_OTLP_URL_DEFAULT = 0, /* no path (or "/"): /v1/traces; else as given */
-    OTEL_OTLP_URL_BASE,        /* /v1/traces appended to the path
+    OTEL_OTLP_URL_DEFAULT = 0, /* no path (or "/"): the signal's; else as given */
+    OTEL_OTLP_URL_BASE,        /* the signal's path appended to the path
                                 * (OTEL_EXPORTER_OTLP_ENDPOINT) */
     OTEL_OTLP_URL_AS_IS,       /* as given, no path meaning "/"
-                                * (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) */
+                                * (OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT) */
 } otel_otlp_url_rule;
+
+/* What an exporter sends: spans (TraceService, /v1/traces) or metric data
+ * points (MetricsService, /v1/metrics). */
+typedef enum otel_otlp_signal {
+    OTEL_OTLP_TRACES = 0,
+    OTEL_OTLP_METRICS,
+} otel_otlp_signal;
 
 typedef struct otel_otlp_config {
     /* grpc: "http://HOST[:PORT]" or "https://HOST[:PORT]" (port 4317 for
      * http, 443 for https when none), or "HOST:PORT", over TLS unless
      * insecure; default http://localhost:4317.
      * http/protobuf, http/json: "http(s)://HOST[:PORT][/PATH]" (see url_rule); default
-     * http://localhost:4318/v1/traces. */
+     * http://localhost:4318/v1/traces (/v1/metrics for metrics). */
     const char *endpoint;
     otel_otlp_url_rule url_rule;
+    otel_otlp_signal signal; /* default traces */
     otel_otlp_protocol protocol;
     bool insecure;                   /* grpc, an endpoint without scheme: cleartext */
     const otel_otlp_header *headers; /* extra request metadata, n_headers of them */
@@ -120,5 +129,16 @@ typedef struct otel_otlp_stats {
 } otel_otlp_stats;
 
 void otel_otlp_get_stats(const otel_otlp *e, otel_otlp_stats *out);
+
+/* Send one request already encoded (an ExportMetricsServiceRequest for a
+ * metrics exporter, as protobuf, or as JSON for http/json), holding
+ * n_items data points, as otel_otlp_exporter's export sends a batch:
+ * gzipped when asked, retried until the earlier of e's timeout and until
+ * (an otel_mono_ns time). body is borrowed for the call. Returns 0, the
+ * number of items rejected (> 0), or a negative OTEL_ERR_*. */
+int otel_otlp_send(otel_otlp *e, const uint8_t *body, size_t len, size_t n_items, uint64_t until);
+/* After a fork, in the child: forget the parent's connection (as the
+ * exporter's after_fork does). */
+void otel_otlp_after_fork(otel_otlp *e);
 
 #endif /* OTEL_OTLP_H */

@@ -39,6 +39,26 @@ static const conf_enum otlp_compressions[] = {
     {NULL, 0},
 };
 
+/* Bits of otel_metrics' exporter; "none" last (mhd_otel_conf_set_bits). */
+static const conf_enum metrics_exporters[] = {
+    {"otlp", MHD_OTEL_METRICS_OTLP},
+    {"prometheus", MHD_OTEL_METRICS_PROMETHEUS},
+    {"console", MHD_OTEL_METRICS_CONSOLE},
+    {"none", MHD_OTEL_METRICS_NONE},
+    {NULL, 0},
+};
+
+/* OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE's values
+ * (otel_temporality_pref_from_name reads the same). */
+static const conf_enum temporalities[] = {
+    {"cumulative", OTEL_TEMPORALITY_PREF_CUMULATIVE},
+    {"delta", OTEL_TEMPORALITY_PREF_DELTA},
+    {"lowmemory", OTEL_TEMPORALITY_PREF_LOWMEMORY},
+    {NULL, 0},
+};
+
+_Static_assert(sizeof(otel_temporality_pref) == sizeof(int), "set_enum writes an int");
+
 static const conf_bounds at_least_one = {1};
 static const conf_bounds any_time = {0};
 static const conf_bounds positive_time = {1};
@@ -130,6 +150,7 @@ const conf_cmd mhd_otel_conf_cmds[] = {
      .set = mhd_otel_conf_set_flag,
      CONF_FIELD(console)},
     {.name = "otel_batch", .inner = CONF_BATCH, .flags = CONF_NOARGS | CONF_BLOCK},
+    {.name = "otel_metrics", .inner = CONF_METRICS, .flags = CONF_NOARGS | CONF_BLOCK},
 
     {.name = "protocol",
      .block = CONF_OTLP,
@@ -260,6 +281,71 @@ const conf_cmd mhd_otel_conf_cmds[] = {
      CONF_FIELD(batch.export_timeout_ns),
      .env = {"OTEL_BSP_EXPORT_TIMEOUT"},
      .env_set = mhd_otel_conf_env_ms},
+
+    /* otel_metrics; which exporters run is settled with the others
+     * (check_metrics). */
+    {.name = "exporter",
+     .block = CONF_METRICS,
+     .flags = CONF_1MORE,
+     .set = mhd_otel_conf_set_bits,
+     .post = metrics_exporters,
+     CONF_FIELD(metrics_exporters),
+     .env = {"OTEL_METRICS_EXPORTER"},
+     .env_set = mhd_otel_conf_env_lower},
+    {.name = "interval",
+     .block = CONF_METRICS,
+     .flags = CONF_TAKE1 | CONF_TIME,
+     .set = mhd_otel_conf_set_time,
+     .post = &positive_time,
+     CONF_FIELD(metrics_interval_ns),
+     .env = {"OTEL_METRIC_EXPORT_INTERVAL"},
+     .env_set = mhd_otel_conf_env_ms,
+     .def = "60s"},
+    {.name = "timeout",
+     .block = CONF_METRICS,
+     .flags = CONF_TAKE1 | CONF_TIME,
+     .set = mhd_otel_conf_set_time,
+     .post = &positive_time,
+     CONF_FIELD(metrics_timeout_ns),
+     .env = {"OTEL_METRIC_EXPORT_TIMEOUT"},
+     .env_set = mhd_otel_conf_env_ms,
+     .def = "30s"},
+    {.name = "temporality",
+     .block = CONF_METRICS,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_enum,
+     .post = temporalities,
+     CONF_FIELD(metrics_temporality),
+     .env = {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"},
+     .env_set = mhd_otel_conf_env_lower,
+     .def = "cumulative"},
+    /* Checked with the otlp block's protocol once merged (check_metrics). */
+    {.name = "endpoint",
+     .block = CONF_METRICS,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_str,
+     .check = mhd_otel_conf_check_nonempty,
+     CONF_FIELD(metrics_endpoint),
+     .env = {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"}},
+    {.name = "prometheus",
+     .block = CONF_METRICS,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_str,
+     .check = mhd_otel_conf_check_nonempty,
+     CONF_FIELD(metrics_prometheus)},
+    {.name = "cardinality_limit",
+     .block = CONF_METRICS,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_size,
+     .post = &at_least_one,
+     CONF_FIELD(metrics_cardinality),
+     .def = "2000"},
+    {.name = "record_skipped",
+     .block = CONF_METRICS,
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_flag,
+     CONF_FIELD(metrics_skipped),
+     .def = "off"},
     {.name = NULL},
 };
 
@@ -270,6 +356,7 @@ static const char *const block_labels[] = {
     [CONF_BATCH] = "otel_batch",
     [CONF_CONSOLE] = "otel_exporter console",
     [CONF_OTLP] = "otel_exporter otlp",
+    [CONF_METRICS] = "otel_metrics",
 };
 
 void *mhd_otel_conf_field(mhd_otel_conf *conf, const conf_cmd *cmd)
@@ -302,6 +389,8 @@ static void conf_clear(mhd_otel_conf *c)
     otel_free(c->otlp_client_cert);
     otel_free(c->otlp_client_key);
     mhd_otel_conf_kv_free(c->otlp_headers, c->n_otlp_headers);
+    otel_free(c->metrics_endpoint);
+    otel_free(c->metrics_prometheus);
 }
 
 void mhd_otel_conf_field_drop(mhd_otel_conf *c, const conf_cmd *cmd)
@@ -752,6 +841,107 @@ static int check_otlp(conf_parser *ps, mhd_otel_conf *c)
     return OTEL_OK;
 }
 
+/* A Prometheus address from OTEL_EXPORTER_PROMETHEUS_HOST and _PORT (the
+ * SDK environment variables spec, "Prometheus Exporter"), into c. */
+static int prometheus_from_env(conf_parser *ps, mhd_otel_conf *c)
+{
+    const char *host = ps->env_lookup ? ps->env_lookup("OTEL_EXPORTER_PROMETHEUS_HOST") : NULL;
+    const char *port = ps->env_lookup ? ps->env_lookup("OTEL_EXPORTER_PROMETHEUS_PORT") : NULL;
+    if (host == NULL || host[0] == '\0')
+        host = MHD_OTEL_PROMETHEUS_HOST;
+    if (port == NULL || port[0] == '\0')
+        port = MHD_OTEL_PROMETHEUS_PORT;
+    bool v6 = strchr(host, ':') != NULL && host[0] != '[';
+    size_t len = strlen(host) + strlen(port) + 4;
+    c->metrics_prometheus = otel_malloc(len);
+    if (c->metrics_prometheus == NULL)
+        return mhd_otel_conf_nomem(ps);
+    snprintf(c->metrics_prometheus, len, "%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    return OTEL_OK;
+}
+
+/* otel_metrics once merged: the endpoint's URL rule and its check (as
+ * check_otlp's), then the exporters that run. None named: prometheus when
+ * its address is given, else otlp when spans go to otlp (a server that
+ * sends its spans to a collector sends its metrics there too), else none. */
+static int check_metrics(conf_parser *ps, mhd_otel_conf *c)
+{
+    char why[CONF_MSG];
+    size_t erow = row_at(offsetof(mhd_otel_conf, metrics_endpoint));
+    const char *var = env_var_of(ps, erow);
+    if (ps->line[erow] == 0 && ps->env_set[erow])
+        c->metrics_url_rule = OTEL_OTLP_URL_AS_IS;
+    /* The spans' endpoint is OTEL_EXPORTER_OTLP_TRACES_ENDPOINT's: metrics
+     * take OTEL_EXPORTER_OTLP_ENDPOINT's, when it is set (the spans' one
+     * otherwise, with the rule of that variable: mhd_otel_conf_otlp_metrics). */
+    const char *base = ps->env_lookup ? ps->env_lookup("OTEL_EXPORTER_OTLP_ENDPOINT") : NULL;
+    if (c->metrics_endpoint == NULL && c->otlp_url_rule == OTEL_OTLP_URL_AS_IS && base != NULL &&
+        base[0] != '\0') {
+        c->metrics_endpoint = otel_strdup(base);
+        if (c->metrics_endpoint == NULL)
+            return mhd_otel_conf_nomem(ps);
+        c->metrics_url_rule = OTEL_OTLP_URL_BASE;
+        var = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    }
+    /* A file's OTLP/HTTP endpoint that names the traces path: the same
+     * receiver's metrics path for metrics. */
+    static const char tpath[] = "/v1/traces";
+    size_t tl = sizeof(tpath) - 1, el = c->otlp_endpoint ? strlen(c->otlp_endpoint) : 0;
+    if (c->metrics_endpoint == NULL && c->otlp_url_rule == OTEL_OTLP_URL_DEFAULT &&
+        c->otlp_protocol != OTEL_OTLP_GRPC && el > tl &&
+        strcmp(c->otlp_endpoint + el - tl, tpath) == 0) {
+        c->metrics_endpoint = otel_malloc(el + 2);
+        if (c->metrics_endpoint == NULL)
+            return mhd_otel_conf_nomem(ps);
+        snprintf(c->metrics_endpoint, el + 2, "%.*s/v1/metrics", (int)(el - tl), c->otlp_endpoint);
+    }
+    otel_otlp_config oc;
+    char url[OTEL_OTLP_URL_MAX];
+    mhd_otel_conf_otlp_metrics(c, &oc);
+    if (c->metrics_endpoint != NULL &&
+        otel_otlp_target(&oc, url, sizeof(url), why, sizeof(why)) != OTEL_OK) {
+        mhd_otel_conf_show(why, why, sizeof(why));
+        if (ps->line[erow] != 0)
+            return mhd_otel_conf_error(ps, ps->line[erow], OTEL_ERR_PARSE, "%s (protocol %s)", why,
+                                       otel_otlp_protocol_name(c->otlp_protocol));
+        otel_log(OTEL_LOG_WARN, "environment %s: %s (protocol %s); ignored", var, why,
+                 otel_otlp_protocol_name(c->otlp_protocol));
+        otel_free(c->metrics_endpoint);
+        c->metrics_endpoint = NULL;
+        c->metrics_url_rule = OTEL_OTLP_URL_DEFAULT;
+    }
+    size_t xrow = row_at(offsetof(mhd_otel_conf, metrics_exporters));
+    if (c->metrics_prometheus != NULL) {
+        if (c->metrics_exporters == MHD_OTEL_METRICS_NONE && ps->line[xrow] != 0)
+            return mhd_otel_conf_error(
+                ps, ps->line[row_at(offsetof(mhd_otel_conf, metrics_prometheus))], OTEL_ERR_PARSE,
+                "\"prometheus\" given with \"exporter none\" (line %zu)", ps->line[xrow]);
+        if (c->metrics_exporters == MHD_OTEL_METRICS_NONE)
+            c->metrics_exporters = 0;
+        c->metrics_exporters |= MHD_OTEL_METRICS_PROMETHEUS;
+    }
+    if (c->metrics_exporters == 0)
+        c->metrics_exporters = c->otlp ? MHD_OTEL_METRICS_OTLP : MHD_OTEL_METRICS_NONE;
+    if ((c->metrics_exporters & MHD_OTEL_METRICS_PROMETHEUS) != 0 && c->metrics_prometheus == NULL)
+        return prometheus_from_env(ps, c);
+    return OTEL_OK;
+}
+
+void mhd_otel_conf_otlp_metrics(const mhd_otel_conf *c, otel_otlp_config *oc)
+{
+    mhd_otel_conf_otlp(c, oc);
+    oc->signal = OTEL_OTLP_METRICS;
+    if (c->metrics_endpoint != NULL) {
+        oc->endpoint = c->metrics_endpoint;
+        oc->url_rule = c->metrics_url_rule;
+    } else if (c->otlp_url_rule == OTEL_OTLP_URL_AS_IS) {
+        /* The spans' endpoint came from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:
+         * it is not for metrics. */
+        oc->endpoint = NULL;
+        oc->url_rule = OTEL_OTLP_URL_DEFAULT;
+    }
+}
+
 void mhd_otel_conf_otlp(const mhd_otel_conf *c, otel_otlp_config *oc)
 {
     memset(oc, 0, sizeof(*oc));
@@ -816,6 +1006,8 @@ static int conf_build(mhd_otel_conf **out, const char *name, const char *text, s
         rc = check_batch(&ps, &c->batch);
     if (rc == OTEL_OK)
         rc = check_otlp(&ps, c);
+    if (rc == OTEL_OK)
+        rc = check_metrics(&ps, c);
     if (rc == OTEL_OK)
         c->batch.sampler = c->sampler;
     if (ld != NULL) {

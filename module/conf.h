@@ -7,10 +7,21 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <mhd-otel/metrics.h>
 #include <mhd-otel/otel.h>
 #include <mhd-otel/propagation.h>
 #include "../exporter/console.h"
 #include "../exporter/otlp.h"
+
+/* The metrics exporters (bits of mhd_otel_conf.metrics_exporters). */
+#define MHD_OTEL_METRICS_OTLP 0x1u
+#define MHD_OTEL_METRICS_PROMETHEUS 0x2u
+#define MHD_OTEL_METRICS_CONSOLE 0x4u
+#define MHD_OTEL_METRICS_NONE 0x8u /* "none": metrics are neither recorded nor sent */
+
+/* Where the Prometheus endpoint listens when no address is given. */
+#define MHD_OTEL_PROMETHEUS_HOST "localhost"
+#define MHD_OTEL_PROMETHEUS_PORT "9464"
 
 typedef struct mhd_otel_kv_str {
     char *key;
@@ -70,6 +81,26 @@ typedef struct mhd_otel_conf {
     uint64_t otlp_timeout_ns; /* timeout / ..._TIMEOUT (ms); default 10 s */
 
     otel_tracer_config batch; /* otel_batch / OTEL_BSP_* (+ sampler above) */
+
+    /* otel_metrics { }: */
+    unsigned metrics_exporters;   /* exporter / OTEL_METRICS_EXPORTER: MHD_OTEL_METRICS_*
+                                     bits. After the merge never 0: when none is named,
+                                     prometheus if its address is given, else otlp when
+                                     spans go to otlp, else none */
+    uint64_t metrics_interval_ns; /* interval / OTEL_METRIC_EXPORT_INTERVAL (ms); 60 s */
+    uint64_t metrics_timeout_ns;  /* timeout / OTEL_METRIC_EXPORT_TIMEOUT (ms); 30 s */
+    otel_temporality_pref metrics_temporality; /* temporality /
+                                      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE */
+    char *metrics_endpoint;                    /* endpoint / OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+                                                  OTEL_EXPORTER_OTLP_ENDPOINT; NULL: the otlp block's
+                                                  endpoint, else the protocol's default */
+    otel_otlp_url_rule metrics_url_rule;       /* as otlp_url_rule, for metrics_endpoint */
+    char *metrics_prometheus;                  /* prometheus HOST:PORT; with the prometheus exporter
+                                                  and none given: OTEL_EXPORTER_PROMETHEUS_HOST and
+                                                  _PORT (localhost:9464) */
+    size_t metrics_cardinality;                /* cardinality_limit: points per instrument; 2000 */
+    bool metrics_skipped;                      /* record_skipped on|off: requests of skipped paths
+                                                  counted; default off */
 } mhd_otel_conf;
 
 /* Load path and the environment: each setting is the file's when it gives
@@ -100,6 +131,10 @@ void mhd_otel_conf_del(mhd_otel_conf *conf);
 /* The OTLP exporter's settings of conf (strings borrowed from it), headers
  * aside. */
 void mhd_otel_conf_otlp(const mhd_otel_conf *c, otel_otlp_config *oc);
+/* The same for the OTLP metrics exporter: the otlp block's settings, the
+ * endpoint of otel_metrics (or the block's), the metrics signal and
+ * interval-bounded timeout. */
+void mhd_otel_conf_otlp_metrics(const mhd_otel_conf *c, otel_otlp_config *oc);
 
 /* Write c to out as a config file that loads back to the same settings: one
  * "DIRECTIVE VALUE;" line per setting that has a value, in the directive

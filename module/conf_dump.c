@@ -154,6 +154,13 @@ static bool put_value(FILE *out, const conf_cmd *cmd, const void *f)
         put_word(out, otel_sampler_kind_name(s->kind));
         if (otel_sampler_needs_ratio(s->kind))
             put_ratio(out, s->ratio);
+    } else if (cmd->set == mhd_otel_conf_set_bits) {
+        unsigned bits = *(const unsigned *)f;
+        for (const conf_enum *e = cmd->post; e->name != NULL; e++)
+            if ((bits & (unsigned)e->value) != 0)
+                put_word(out, e->name);
+        if (bits == 0)
+            return false;
     } else if (cmd->set == mhd_otel_conf_set_propagators) {
         const otel_propagators *p = f;
         if (p->n == 0)

@@ -21,6 +21,7 @@ typedef enum conf_block {
     CONF_BATCH,    /* otel_batch { } */
     CONF_CONSOLE,  /* otel_exporter console { } */
     CONF_OTLP,     /* otel_exporter otlp { } */
+    CONF_METRICS,  /* otel_metrics { } */
 } conf_block;
 
 /* Argument shapes (a directive takes n arguments when bit n is set, or any
@@ -158,6 +159,10 @@ int mhd_otel_conf_check_route(conf_parser *ps, const conf_cmd *cmd, const mhd_ot
 int mhd_otel_conf_check_header_name(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg);
 int mhd_otel_conf_set_protocol(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,
                                mhd_otel_tok *args, size_t n);
+/* otel_metrics' exporter: names of post (conf_enum of MHD_OTEL_METRICS_*
+ * bits), as words or comma lists, into an unsigned bit set; "none" alone. */
+int mhd_otel_conf_set_bits(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,
+                           mhd_otel_tok *args, size_t n);
 
 /* conf_env.c: the environment setters the table names. */
 int mhd_otel_conf_env_disabled(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,

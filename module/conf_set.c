@@ -251,6 +251,48 @@ int mhd_otel_conf_set_enum(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *
     return enum_lookup(ps, cmd, &args[0], (int *)field(c, cmd));
 }
 
+/* post: conf_enum names of bits, one of them (the value with the highest
+ * bit, last in the table) "none", which goes alone; each argument a word or
+ * a comma list (the environment's syntax). The field is an unsigned. */
+int mhd_otel_conf_set_bits(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,
+                           mhd_otel_tok *args, size_t n)
+{
+    const conf_enum *names = cmd->post;
+    size_t last = 0;
+    while (names[last + 1].name != NULL)
+        last++;
+    unsigned bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = args[i].text;
+        if (s[strspn(s, ", \t")] == '\0')
+            return mhd_otel_conf_error(ps, args[i].line, OTEL_ERR_PARSE, "empty value in \"%s\"",
+                                       cmd->name);
+        while (*s != '\0') {
+            s += strspn(s, ", \t");
+            size_t len = strcspn(s, ", \t");
+            if (len == 0)
+                break;
+            char word[32];
+            mhd_otel_tok one = args[i];
+            snprintf(word, sizeof(word), "%.*s", len < sizeof(word) ? (int)len : 31, s);
+            one.text = word;
+            int v;
+            int rc = enum_lookup(ps, cmd, &one, &v);
+            if (rc != OTEL_OK)
+                return rc;
+            bits |= (unsigned)v;
+            s += len;
+        }
+    }
+    unsigned none = (unsigned)names[last].value;
+    if ((bits & none) != 0 && bits != none)
+        return mhd_otel_conf_error(ps, args[0].line, OTEL_ERR_PARSE,
+                                   "\"%s\" cannot be combined with other values in \"%s\"",
+                                   names[last].name, cmd->name);
+    *(unsigned *)field(c, cmd) = bits;
+    return OTEL_OK;
+}
+
 /* The OTLP exporter's protocol names (otel_otlp_protocol_name); the field
  * is an otel_otlp_protocol. */
 int mhd_otel_conf_set_protocol(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,

@@ -2171,6 +2171,237 @@ static void test_mhd_otel_conf_from_env_propagators(void **state)
                        "environment OTEL_PROPAGATORS: propagator \"none\" given with others");
 }
 
+/* ---- otel_metrics --------------------------------------------------------- */
+
+/* The URL metrics go to under c. */
+static const char *metrics_url(const mhd_otel_conf *c, char *url, size_t cap)
+{
+    otel_otlp_config oc;
+    mhd_otel_conf_otlp_metrics(c, &oc);
+    assert_int_equal(oc.signal, OTEL_OTLP_METRICS);
+    assert_int_equal(otel_otlp_target(&oc, url, cap, NULL, 0), 0);
+    return url;
+}
+
+/* Defaults: the SDK environment variables spec, "Periodic exporting
+ * MetricReader" (OTEL_METRIC_EXPORT_INTERVAL 60000, OTEL_METRIC_EXPORT_TIMEOUT
+ * 30000) and the OTLP exporter spec (temporality preference cumulative). No
+ * metrics exporter named: metrics go where spans go when that is otlp. */
+static void test_mhd_otel_conf_metrics_defaults(void **state)
+{
+    (void)state;
+    char url[256];
+    mhd_otel_conf *c = parse_ok("");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_OTLP);
+    assert_int_equal(c->metrics_interval_ns, 60 * SEC);
+    assert_int_equal(c->metrics_timeout_ns, 30 * SEC);
+    assert_int_equal(c->metrics_temporality, OTEL_TEMPORALITY_PREF_CUMULATIVE);
+    assert_int_equal(c->metrics_cardinality, OTEL_METRICS_CARDINALITY_LIMIT);
+    assert_false(c->metrics_skipped);
+    assert_null(c->metrics_prometheus);
+    assert_string_equal(metrics_url(c, url, sizeof(url)), "http://localhost:4317");
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_exporter otlp { protocol http/protobuf; }");
+    assert_string_equal(metrics_url(c, url, sizeof(url)), "http://localhost:4318/v1/metrics");
+    mhd_otel_conf_del(c);
+    /* Spans to the console only: no metrics unless asked. */
+    c = parse_ok("otel_exporter console { }");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_NONE);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_metrics_block(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("otel_exporter console { }\n"
+                                "otel_metrics {\n"
+                                "    exporter otlp console;\n"
+                                "    interval 10s;\n"
+                                "    timeout 2s;\n"
+                                "    temporality lowmemory;\n"
+                                "    cardinality_limit 50;\n"
+                                "    record_skipped on;\n"
+                                "}\n");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_OTLP | MHD_OTEL_METRICS_CONSOLE);
+    assert_int_equal(c->metrics_interval_ns, 10 * SEC);
+    assert_int_equal(c->metrics_timeout_ns, 2 * SEC);
+    assert_int_equal(c->metrics_temporality, OTEL_TEMPORALITY_PREF_LOWMEMORY);
+    assert_int_equal(c->metrics_cardinality, 50);
+    assert_true(c->metrics_skipped);
+    mhd_otel_conf_del(c);
+    /* The prometheus address alone turns prometheus on, and only it. */
+    c = parse_ok("otel_metrics { prometheus 127.0.0.1:9999; }");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_PROMETHEUS);
+    assert_string_equal(c->metrics_prometheus, "127.0.0.1:9999");
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_metrics { exporter otlp; prometheus [::1]:9999; }");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_OTLP | MHD_OTEL_METRICS_PROMETHEUS);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_metrics { exporter none; }");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_NONE);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_metrics_bad_values(void **state)
+{
+    (void)state;
+    expect_error("otel_metrics {\n exporter otlp zipkin;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid value \"zipkin\" in \"exporter\", it must be \"otlp\", "
+                 "\"prometheus\", \"console\" or \"none\"");
+    expect_error("otel_metrics { exporter none,otlp; }", OTEL_ERR_PARSE,
+                 "test.conf:1: \"none\" cannot be combined with other values in \"exporter\"");
+    expect_error("otel_metrics { exporter \",\"; }", OTEL_ERR_PARSE,
+                 "test.conf:1: empty value in \"exporter\"");
+    expect_error("otel_metrics { temporality sometimes; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid value \"sometimes\" in \"temporality\", it must be "
+                 "\"cumulative\", \"delta\" or \"lowmemory\"");
+    expect_error("otel_metrics { interval 0; }", OTEL_ERR_RANGE,
+                 "test.conf:1: time \"0\" in \"interval\" is too small");
+    expect_error("otel_metrics {\n exporter none;\n prometheus 127.0.0.1:1;\n}", OTEL_ERR_PARSE,
+                 "test.conf:3: \"prometheus\" given with \"exporter none\" (line 2)");
+    expect_error("otel_exporter otlp { protocol http/json; }\n"
+                 "otel_metrics { endpoint ftp://x; }",
+                 OTEL_ERR_PARSE,
+                 "test.conf:2: endpoint \"ftp://x\": must start with http:// or https:// "
+                 "(protocol http/json)");
+    expect_error("otel_metrics { timeout 1s; timeout 2s; }", OTEL_ERR_PARSE,
+                 "test.conf:1: \"timeout\" directive is duplicate (first at test.conf:1)");
+}
+
+/* The SDK environment variables spec: OTEL_METRICS_EXPORTER ("otlp",
+ * "prometheus", "console", "none"; a comma list), OTEL_METRIC_EXPORT_INTERVAL
+ * and _TIMEOUT in milliseconds, OTEL_EXPORTER_PROMETHEUS_HOST (localhost) and
+ * _PORT (9464); the OTLP exporter spec's
+ * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, case-insensitive. */
+static void test_mhd_otel_conf_metrics_from_env(void **state)
+{
+    (void)state;
+    static const char *const env[] = {"OTEL_METRICS_EXPORTER",
+                                      "Prometheus, otlp",
+                                      "OTEL_METRIC_EXPORT_INTERVAL",
+                                      "1500",
+                                      "OTEL_METRIC_EXPORT_TIMEOUT",
+                                      "700",
+                                      "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                                      "DELTA",
+                                      "OTEL_EXPORTER_PROMETHEUS_PORT",
+                                      "9555",
+                                      NULL};
+    char err[256];
+    mhd_otel_conf *c = NULL;
+    fake_env = env;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    fake_env = NULL;
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_OTLP | MHD_OTEL_METRICS_PROMETHEUS);
+    assert_int_equal(c->metrics_interval_ns, 1500 * MS);
+    assert_int_equal(c->metrics_timeout_ns, 700 * MS);
+    assert_int_equal(c->metrics_temporality, OTEL_TEMPORALITY_PREF_DELTA);
+    assert_string_equal(c->metrics_prometheus, "localhost:9555");
+    mhd_otel_conf_del(c);
+
+    static const char *const v6[] = {"OTEL_METRICS_EXPORTER", "prometheus",
+                                     "OTEL_EXPORTER_PROMETHEUS_HOST", "::1", NULL};
+    fake_env = v6;
+    assert_int_equal(mhd_otel_conf_from_env(&c, env_fn, err, sizeof(err)), 0);
+    fake_env = NULL;
+    assert_string_equal(c->metrics_prometheus, "[::1]:9464");
+    mhd_otel_conf_del(c);
+
+    /* The file's block over the environment. */
+    static const char *const none[] = {"OTEL_METRICS_EXPORTER", "none", NULL};
+    fake_env = none;
+    c = parse_ok("otel_metrics { exporter console; }");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_CONSOLE);
+    mhd_otel_conf_del(c);
+    c = parse_ok("");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_NONE);
+    mhd_otel_conf_del(c);
+    /* An environment "none" gives way to the file's prometheus address. */
+    c = parse_ok("otel_metrics { prometheus 127.0.0.1:1; }");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_PROMETHEUS);
+    mhd_otel_conf_del(c);
+    fake_env = NULL;
+
+    static const char *const bad[] = {"OTEL_METRICS_EXPORTER", "zipkin", NULL};
+    c = env_warned(bad, "environment OTEL_METRICS_EXPORTER: invalid value \"zipkin\" in "
+                        "\"exporter\", it must be \"otlp\", \"prometheus\", \"console\" or "
+                        "\"none\"");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_OTLP); /* the default */
+    mhd_otel_conf_del(c);
+    static const char *const ms[] = {"OTEL_METRIC_EXPORT_INTERVAL", "10s", NULL};
+    c = env_warned(ms, "environment OTEL_METRIC_EXPORT_INTERVAL: expected a positive integer, "
+                       "got \"10s\"");
+    assert_int_equal(c->metrics_interval_ns, 60 * SEC);
+    mhd_otel_conf_del(c);
+    static const char *const tp[] = {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "x",
+                                     NULL};
+    c = env_warned(tp, "environment OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: invalid "
+                       "value \"x\" in \"temporality\", it must be \"cumulative\", \"delta\" or "
+                       "\"lowmemory\"");
+    mhd_otel_conf_del(c);
+}
+
+/* Where OTLP metrics go: the OTLP exporter spec, "Endpoint URLs for
+ * OTLP/HTTP": OTEL_EXPORTER_OTLP_ENDPOINT is a base URL to which
+ * "v1/metrics" is appended, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is used as
+ * is; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not for metrics. */
+static void test_mhd_otel_conf_metrics_endpoint(void **state)
+{
+    (void)state;
+    char url[256];
+    static const char *const base[] = {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
+                                       "OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/otlp", NULL};
+    fake_env = base;
+    mhd_otel_conf *c = parse_ok("");
+    assert_string_equal(metrics_url(c, url, sizeof(url)), "http://c:4318/otlp/v1/metrics");
+    mhd_otel_conf_del(c);
+    static const char *const sig[] = {"OTEL_EXPORTER_OTLP_PROTOCOL",
+                                      "http/protobuf",
+                                      "OTEL_EXPORTER_OTLP_ENDPOINT",
+                                      "http://c:4318",
+                                      "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                                      "http://m:9000/in",
+                                      NULL};
+    fake_env = sig;
+    c = parse_ok("");
+    assert_string_equal(metrics_url(c, url, sizeof(url)), "http://m:9000/in");
+    mhd_otel_conf_del(c);
+    static const char *const tr[] = {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
+                                     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://t:1/x", NULL};
+    fake_env = tr;
+    c = parse_ok("");
+    assert_string_equal(metrics_url(c, url, sizeof(url)), "http://localhost:4318/v1/metrics");
+    mhd_otel_conf_del(c);
+    static const char *const both[] = {"OTEL_EXPORTER_OTLP_PROTOCOL",
+                                       "http/protobuf",
+                                       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                                       "http://t:1/x",
+                                       "OTEL_EXPORTER_OTLP_ENDPOINT",
+                                       "http://b:2",
+                                       NULL};
+    fake_env = both;
+    c = parse_ok("");
+    assert_string_equal(metrics_url(c, url, sizeof(url)), "http://b:2/v1/metrics");
+    mhd_otel_conf_del(c);
+    fake_env = NULL;
+    /* The file's endpoint: the traces path becomes the metrics path; no
+     * path gets it; another path is the receiver's own. */
+    c = parse_ok("otel_exporter otlp { protocol http/json; endpoint http://c:4318/v1/traces; }");
+    assert_string_equal(metrics_url(c, url, sizeof(url)), "http://c:4318/v1/metrics");
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_exporter otlp { protocol http/json; endpoint http://c:4318; }");
+    assert_string_equal(metrics_url(c, url, sizeof(url)), "http://c:4318/v1/metrics");
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_exporter otlp { endpoint http://c:4317; }\n"
+                 "otel_metrics { endpoint http://m:4317; }");
+    assert_string_equal(metrics_url(c, url, sizeof(url)), "http://m:4317");
+    mhd_otel_conf_del(c);
+    static const char *const badm[] = {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "ftp://m", NULL};
+    c = env_warned(badm, "environment OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: endpoint \"ftp://m\": "
+                         "must start with http:// or https:// (protocol grpc)");
+    mhd_otel_conf_del(c);
+}
+
 static void test_mhd_otel_conf_del_null(void **state)
 {
     (void)state;
@@ -2304,6 +2535,11 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_parse_propagators),
         cmocka_unit_test(test_mhd_otel_conf_parse_bad_propagators),
         cmocka_unit_test(test_mhd_otel_conf_from_env_propagators),
+        cmocka_unit_test(test_mhd_otel_conf_metrics_defaults),
+        cmocka_unit_test(test_mhd_otel_conf_metrics_block),
+        cmocka_unit_test(test_mhd_otel_conf_metrics_bad_values),
+        cmocka_unit_test(test_mhd_otel_conf_metrics_from_env),
+        cmocka_unit_test(test_mhd_otel_conf_metrics_endpoint),
         cmocka_unit_test(test_mhd_otel_conf_del_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

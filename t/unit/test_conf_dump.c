@@ -195,6 +195,16 @@ static void test_mhd_otel_conf_dump_every_directive(void **state)
              "  max_export_batch_size 100;\n"
              "  schedule_delay 250ms;\n"
              "  export_timeout 0;\n"
+             "}\n"
+             "otel_metrics {\n"
+             "  exporter otlp,console;\n"
+             "  interval 15s;\n"
+             "  timeout 5s;\n"
+             "  temporality delta;\n"
+             "  endpoint https://metrics.example:4318/v1/metrics;\n"
+             "  prometheus 127.0.0.1:9464;\n"
+             "  cardinality_limit 100;\n"
+             "  record_skipped on;\n"
              "}\n",
              certs.ca, certs.client, certs.client_key);
     char *d = round_trip("every.conf", text);
@@ -213,6 +223,11 @@ static void test_mhd_otel_conf_dump_every_directive(void **state)
     assert_non_null(strstr(d, "    timeout 2500ms;\n"));
     assert_non_null(strstr(d, "    max_queue_size 4096;\n"));
     assert_non_null(strstr(d, "    export_timeout 0ms;\n"));
+    /* The exporters as they run: those named, and prometheus, which its
+     * address turns on. */
+    assert_non_null(strstr(d, "    exporter otlp prometheus console;\n"));
+    assert_non_null(strstr(d, "    temporality delta;\n"));
+    assert_non_null(strstr(d, "    interval 15s;\n"));
     free(d);
 }
 

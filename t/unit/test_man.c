@@ -31,7 +31,9 @@
     X("include/mhd-otel/mhd_otel_curl.h", true)
 
 /* OTEL_* variables the library reads that are no row's (conf_env.c reads them itself). */
-static const char *const extra_env[] = {"OTEL_TRACES_SAMPLER_ARG", "OTEL_TRACES_EXPORTER"};
+static const char *const extra_env[] = {"OTEL_TRACES_SAMPLER_ARG", "OTEL_TRACES_EXPORTER",
+                                        "OTEL_EXPORTER_PROMETHEUS_HOST",
+                                        "OTEL_EXPORTER_PROMETHEUS_PORT"};
 
 static const struct {
     const char *path;
@@ -299,6 +301,8 @@ static const char *block_label(conf_block b)
         return "otel_exporter console";
     case CONF_OTLP:
         return "otel_exporter otlp";
+    case CONF_METRICS:
+        return "otel_metrics";
     }
     return "?";
 }
@@ -326,9 +330,12 @@ static bool field(const char *plain, const char *label, char *out, size_t cap)
     return true;
 }
 
+static const char *block_label(conf_block b);
+
 /* The row an entry's tag names: its first word, and for a directive with types (otel_exporter)
- * the type after it. */
-static const conf_cmd *tag_row(const char *tag, char *label, size_t cap)
+ * the type after it; of rows of one name in several blocks (timeout), the one of the entry's
+ * context, else the first. */
+static const conf_cmd *tag_row(const char *tag, const char *context, char *label, size_t cap)
 {
     size_t n = strcspn(tag, " ;{");
     const char *type = NULL;
@@ -341,14 +348,20 @@ static const conf_cmd *tag_row(const char *tag, char *label, size_t cap)
         }
     snprintf(label, cap, "%.*s%s%.*s", (int)n, tag, type != NULL ? " " : "", (int)tn,
              type != NULL ? type : "");
+    const conf_cmd *first = NULL;
     for (const conf_cmd *cmd = mhd_otel_conf_cmds; cmd->name != NULL; cmd++) {
         if (strlen(cmd->name) != n || strncmp(cmd->name, tag, n) != 0)
             continue;
         if (cmd->type == NULL ||
-            (type != NULL && strlen(cmd->type) == tn && strncmp(cmd->type, type, tn) == 0))
-            return cmd;
+            (type != NULL && strlen(cmd->type) == tn && strncmp(cmd->type, type, tn) == 0)) {
+            const char *block = block_label(cmd->block);
+            if (strncmp(context, block, strlen(block)) == 0)
+                return cmd;
+            if (first == NULL)
+                first = cmd;
+        }
     }
-    return NULL;
+    return first;
 }
 
 /* The entries of the DIRECTIVES section (the convention at the top of the page). */
@@ -469,7 +482,7 @@ static void check_conf_page(const char *text, report *r)
     char label[160], want[160];
     size_t n = conf_entries(text, e, MAX_ENTRIES, r);
     for (size_t i = 0; i < n; i++) {
-        e[i].cmd = tag_row(e[i].tag, label, sizeof(label));
+        e[i].cmd = tag_row(e[i].tag, e[i].context, label, sizeof(label));
         if (e[i].cmd == NULL) {
             problem(r, MAN_CONF ":%zu: entry \"%s\" is no directive of module/conf.c's table",
                     e[i].line, label);
