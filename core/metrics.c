@@ -302,18 +302,45 @@ static void leave(phaser *ph, int64_t entered)
 }
 
 /* A sum's record: one more, and value (two's complement for an up-down
- * counter's negative ones) into the point of attrs. */
-static void sum_add(instr *in, uint64_t value, const otel_kv *attrs, size_t n_attrs)
+ * counter's negative ones) into p. */
+static void sum_record(instr *in, point *p, uint64_t value)
 {
-    point *p = point_for(in, attrs, n_attrs);
-    if (p == NULL)
-        return;
     unsigned s = shard_of_thread();
     int64_t e = enter(&in->ph[s]);
     _Atomic uint64_t *cell = cell_of(in, p, e < 0, s);
     atomic_fetch_add_explicit(&cell[W_N], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&cell[W_SUM], value, memory_order_relaxed);
     leave(&in->ph[s], e);
+}
+
+static void sum_add(instr *in, uint64_t value, const otel_kv *attrs, size_t n_attrs)
+{
+    point *p = point_for(in, attrs, n_attrs);
+    if (p != NULL)
+        sum_record(in, p, value);
+}
+
+otel_sum_point *otel_counter_bind(otel_counter *c, const otel_kv *attrs, size_t n_attrs)
+{
+    return c != NULL ? (otel_sum_point *)(void *)point_for(&c->i, attrs, n_attrs) : NULL;
+}
+
+otel_sum_point *otel_updown_counter_bind(otel_updown_counter *c, const otel_kv *attrs,
+                                         size_t n_attrs)
+{
+    return c != NULL ? (otel_sum_point *)(void *)point_for(&c->i, attrs, n_attrs) : NULL;
+}
+
+void otel_sum_point_add(otel_sum_point *pt, int64_t value)
+{
+    point *p = (point *)(void *)pt;
+    if (p == NULL)
+        return;
+    if (value < 0 && p->owner->kind == OTEL_INSTRUMENT_COUNTER) {
+        atomic_fetch_add_explicit(&p->owner->dropped, 1, memory_order_relaxed);
+        return;
+    }
+    sum_record(p->owner, p, (uint64_t)value);
 }
 
 void otel_counter_add(otel_counter *c, uint64_t value, const otel_kv *attrs, size_t n_attrs)

@@ -115,6 +115,16 @@ MHD_OTEL_API otel_histogram_point *otel_histogram_bind(otel_histogram *h, const 
 MHD_OTEL_API void otel_histogram_point_record(otel_histogram_point *pt, double value,
                                               const otel_span_context *sc);
 
+/* The same for counters and up-down counters: the point of one attribute
+ * set, added to without hashing. For a counter a negative value is refused
+ * and counted as dropped. NULL does nothing. */
+typedef struct otel_sum_point otel_sum_point;
+MHD_OTEL_API otel_sum_point *otel_counter_bind(otel_counter *c, const otel_kv *attrs,
+                                               size_t n_attrs);
+MHD_OTEL_API otel_sum_point *otel_updown_counter_bind(otel_updown_counter *c, const otel_kv *attrs,
+                                                      size_t n_attrs);
+MHD_OTEL_API void otel_sum_point_add(otel_sum_point *pt, int64_t value);
+
 /* ---- collection --------------------------------------------------------- */
 
 typedef struct otel_exemplar {
@@ -164,12 +174,11 @@ typedef int (*otel_metrics_collect_fn)(void *user_data, const otel_metric_data *
  * came since the previous delta collection (points without a measurement
  * in that interval are left out). One cumulative and one delta reader may
  * share m (a scrape and a push): a cumulative collection takes nothing from
- * the delta interval; two delta readers would split the intervals. A measurement made during a collection is
- * in this collection or the next, never both, never neither. Collections
- * are serialized; records never wait for one. Returns 0, OTEL_ERR_NOMEM
- * (nothing is lost: the next collection has it) or the callback's
- * non-zero value (the instruments not yet handed over keep their
- * measurements for the next collection). */
+ * the delta interval; two delta readers would split the intervals. A measurement made during a
+ * collection is in this collection or the next, never both, never neither. Collections are
+ * serialized; records never wait for one. Returns 0, OTEL_ERR_NOMEM (nothing is lost: the next
+ * collection has it) or the callback's non-zero value (the instruments not yet handed over keep
+ * their measurements for the next collection). */
 MHD_OTEL_API int otel_metrics_collect(otel_metrics *m, otel_temporality_pref pref,
                                       otel_metrics_collect_fn fn, void *user_data);
 

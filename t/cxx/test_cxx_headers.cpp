@@ -87,6 +87,10 @@ static void test_cxx_metrics_h(void **)
     otel_histogram_point *pt = otel_histogram_bind(h, a, 1);
     assert_non_null(pt);
     otel_histogram_point_record(pt, 0.2, nullptr);
+    otel_sum_point *sp = otel_updown_counter_bind(u, a, 1);
+    assert_non_null(sp);
+    otel_sum_point_add(sp, 1);
+    otel_sum_point_add(otel_counter_bind(c, a, 1), 2);
     size_t n = 0;
     assert_int_equal(otel_metrics_collect(m, OTEL_TEMPORALITY_PREF_CUMULATIVE, count_metric, &n),
                      OTEL_OK);

@@ -386,6 +386,38 @@ static void test_otel_histogram_record_exemplars(void **state)
     otel_metrics_del(m);
 }
 
+/* A bound sum point adds into the point of its set, whichever way it is
+ * reached; a counter's bound point refuses a negative value (the API spec,
+ * "Counter": "The value is expected to be non-negative"). */
+static void test_otel_sum_point_add(void **state)
+{
+    (void)state;
+    otel_metrics *m;
+    assert_int_equal(otel_metrics_new(&m, 0), OTEL_OK);
+    otel_counter *c;
+    otel_updown_counter *u;
+    assert_int_equal(otel_counter_new(m, &c, "c", NULL, NULL), OTEL_OK);
+    assert_int_equal(otel_updown_counter_new(m, &u, "u", NULL, NULL), OTEL_OK);
+    otel_kv a[] = {OTEL_KV_STR("k", "x"), OTEL_KV_INT("n", 1)};
+    otel_kv b[] = {OTEL_KV_INT("n", 1), OTEL_KV_STR("k", "x")};
+    otel_sum_point *cp = otel_counter_bind(c, a, 2), *up = otel_updown_counter_bind(u, b, 2);
+    assert_non_null(cp);
+    assert_non_null(up);
+    otel_sum_point_add(cp, 4);
+    otel_sum_point_add(cp, -1); /* refused */
+    otel_counter_add(c, 1, b, 2);
+    otel_sum_point_add(up, 3);
+    otel_sum_point_add(up, -5);
+    otel_updown_counter_add(u, 1, a, 2);
+    otel_sum_point_add(NULL, 1);
+    assert_null(otel_counter_bind(NULL, a, 2));
+    seen *s = collect(m, OTEL_TEMPORALITY_PREF_CUMULATIVE);
+    assert_int_equal(point(metric(s, "c"), "k=x,n=1")->value, 5);
+    assert_int_equal(metric(s, "c")->dropped, 1);
+    assert_int_equal(point(metric(s, "u"), "k=x,n=1")->value, -1);
+    otel_metrics_del(m);
+}
+
 /* ---- attribute sets --------------------------------------------------- */
 
 /* A bound point is the point of its set: records through it and through
@@ -1036,6 +1068,7 @@ int main(void)
         T(test_otel_histogram_record_sum_count_min_max),
         T(test_otel_histogram_record_invalid_values_dropped),
         T(test_otel_histogram_bind_same_point),
+        T(test_otel_sum_point_add),
         T(test_otel_histogram_record_exemplars),
         T(test_otel_counter_add_attr_order_same_set),
         T(test_otel_counter_add_invalid_attrs_dropped),
