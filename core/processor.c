@@ -69,9 +69,10 @@ struct otel_processor {
     void *release_ud;
     pipeline *pl[OTEL_TRACER_MAX_EXPORTERS];
     size_t n;
-    _Atomic uint64_t lone_ended; /* ended while there was no pipeline */
-    atomic_bool closed;          /* shutdown began: new spans are dropped */
-    atomic_bool restart;         /* forked child: start the workers again */
+    _Atomic uint64_t lone_ended;               /* ended while there was no pipeline */
+    _Atomic uint64_t keep[OTEL_KEEP_EV_COUNT]; /* by otel_keep_event */
+    atomic_bool closed;                        /* shutdown began: new spans are dropped */
+    atomic_bool restart;                       /* forked child: start the workers again */
 
     pthread_mutex_t mu; /* guards the fields below */
     bool started;
@@ -332,6 +333,8 @@ static void after_fork_child(void)
         for (size_t i = 0; i < p->n; i++)
             p->pl[i]->running = false;
         atomic_store(&p->lone_ended, 0);
+        for (size_t k = 0; k < OTEL_KEEP_EV_COUNT; k++)
+            atomic_store(&p->keep[k], 0);
         atomic_store(&p->restart, p->started && !p->shut_down);
         p->started = false;
     }
@@ -509,6 +512,11 @@ void otel_processor_on_end(otel_processor *p, otel_span *span)
         on_end_other(p, span, closed);
 }
 
+void otel_processor_count_keep(otel_processor *p, otel_keep_event ev)
+{
+    atomic_fetch_add_explicit(&p->keep[ev], 1, memory_order_relaxed);
+}
+
 int otel_processor_force_flush(otel_processor *p, uint64_t timeout_ns)
 {
     uint64_t deadline = after(otel_mono_ns(), timeout_ns);
@@ -652,6 +660,17 @@ bool otel_processor_del(otel_processor *p)
     return true;
 }
 
+/* The keep counters into out. */
+static void keep_stats(const otel_processor *p, otel_stats *out)
+{
+    otel_processor *m = (otel_processor *)p;
+    out->kept_error = atomic_load(&m->keep[OTEL_KEEP_EV_KEPT_ERROR]);
+    out->kept_slow = atomic_load(&m->keep[OTEL_KEEP_EV_KEPT_SLOW]);
+    out->keep_released = atomic_load(&m->keep[OTEL_KEEP_EV_RELEASED]);
+    out->keep_overflow = atomic_load(&m->keep[OTEL_KEEP_EV_OVERFLOW]);
+    out->keep_late = atomic_load(&m->keep[OTEL_KEEP_EV_LATE]);
+}
+
 static void pipeline_stats(const pipeline *pl, otel_stats *out)
 {
     pipeline *m = (pipeline *)pl;
@@ -678,6 +697,7 @@ void otel_processor_stats(const otel_processor *p, otel_stats *out)
         out->rejected += s.rejected;
         out->queued += s.queued;
     }
+    keep_stats(p, out);
 }
 
 size_t otel_processor_exporter_count(const otel_processor *p)
@@ -691,6 +711,7 @@ int otel_processor_exporter_stats(const otel_processor *p, size_t i, otel_stats 
     if (i >= p->n)
         return OTEL_ERR_INVALID;
     pipeline_stats(p->pl[i], out);
+    keep_stats(p, out);
     if (name != NULL)
         *name = p->pl[i]->exp->name;
     return OTEL_OK;

@@ -24,6 +24,19 @@ int otel_processor_start(otel_processor *p);
  * queue (or a processor shut down) drops it there: counted, and the span is
  * released once no pipeline holds it. */
 void otel_processor_on_end(otel_processor *p, otel_span *span);
+
+/* What became of record-only spans: the keep counters of otel_stats. */
+typedef enum otel_keep_event {
+    OTEL_KEEP_EV_KEPT_ERROR = 0, /* a tree exported, kept as an error */
+    OTEL_KEEP_EV_KEPT_SLOW,      /* a tree exported, kept as slow */
+    OTEL_KEEP_EV_RELEASED,       /* a tree released without export */
+    OTEL_KEEP_EV_OVERFLOW,       /* a span released: its root held the most */
+    OTEL_KEEP_EV_LATE,           /* a span released: it ended after its root */
+    OTEL_KEEP_EV_COUNT
+} otel_keep_event;
+
+/* Count one ev; from any thread, never blocks. */
+void otel_processor_count_keep(otel_processor *p, otel_keep_event ev);
 int otel_processor_force_flush(otel_processor *p, uint64_t timeout_ns);
 /* Exports what is queued, stops the workers, shuts the exporters down, all
  * by deadline (otel_mono_ns time) plus a grace for an export already under
@@ -34,7 +47,7 @@ int otel_processor_shutdown(otel_processor *p, uint64_t deadline);
  * spans it holds), and whoever owns those spans must not free them. */
 bool otel_processor_del(otel_processor *p);
 /* The counters, summed over the pipelines; with none, ended spans count as
- * dropped. */
+ * dropped. The keep counters are the processor's own, in both calls. */
 void otel_processor_stats(const otel_processor *p, otel_stats *out);
 size_t otel_processor_exporter_count(const otel_processor *p);
 /* Pipeline i's counters and its exporter's name. */

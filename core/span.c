@@ -374,6 +374,8 @@ static void copy_tracestate(otel_span *s, const char *ts)
     s->d.tracestate_len = (uint16_t)len;
 }
 
+/* ---- start and end ------------------------------------------------------ */
+
 otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_span_options *opt)
 {
     if (tracer == NULL) {
@@ -401,9 +403,13 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_spa
     otel_span_id_new(s->d.ctx.span_id);
     s->d.ctx.is_remote = false;
     s->d.ctx.debug = parent != NULL && parent->debug;
-    s->recording = otel_sampler_should_sample(&tracer->cfg.sampler, parent, s->d.ctx.trace_id);
-    s->d.ctx.trace_flags = s->recording ? OTEL_TRACE_FLAG_SAMPLED : 0;
+    bool sampled = otel_sampler_should_sample(&tracer->cfg.sampler, parent, s->d.ctx.trace_id);
+    s->recording = sampled || tracer->cfg.record_unsampled;
+    s->d.ctx.trace_flags = sampled ? OTEL_TRACE_FLAG_SAMPLED : 0;
     s->ended = false;
+    s->keep_role = OTEL_KEEP_NONE;
+    if (!sampled && s->recording)
+        otel_keep_join(s, local_parent);
     if (opt != NULL && opt->tracestate != NULL)
         copy_tracestate(s, opt->tracestate);
     else if (local_parent != NULL)
@@ -448,7 +454,10 @@ void otel_span_end_at(otel_span *span, uint64_t end_ns)
     span->d.end_ns = end_ns ? end_ns : otel_now_ns();
     if (span->d.end_ns < span->d.start_ns)
         span->d.end_ns = span->d.start_ns;
-    otel_processor_on_end(span->tracer->processor, span);
+    if (span->keep_role != OTEL_KEEP_NONE)
+        otel_keep_end(span);
+    else
+        otel_processor_on_end(span->tracer->processor, span);
 }
 
 void otel_span_end(otel_span *span)
@@ -459,6 +468,11 @@ void otel_span_end(otel_span *span)
 bool otel_span_is_recording(const otel_span *span)
 {
     return span != NULL && span->recording && !span->ended;
+}
+
+bool otel_span_is_sampled(const otel_span *span)
+{
+    return span != NULL && (span->d.ctx.trace_flags & OTEL_TRACE_FLAG_SAMPLED) != 0;
 }
 
 otel_span_context otel_span_get_context(const otel_span *span)

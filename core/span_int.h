@@ -10,22 +10,52 @@
 
 #define OTEL_SPAN_ARENA 4096 /* bytes for names, keys, string values */
 
+/* A span's place in a record-only tree (otel_tracer_config.record_unsampled). */
+typedef enum otel_keep_role {
+    OTEL_KEEP_NONE = 0, /* sampled, or not recording */
+    OTEL_KEEP_ROOT,     /* record-only local root: holds the tree */
+    OTEL_KEEP_CHILD     /* record-only, held by keep_root once ended */
+} otel_keep_role;
+
 struct otel_span {
     otel_span_data d; /* first: what exporters are handed */
-    bool recording;   /* sampled: records and is exported */
+    bool recording;   /* sampled or record-only: records */
     bool ended;
+    uint8_t keep_role;   /* otel_keep_role */
+    uint8_t keep_reason; /* a root's otel_keep_reason; 0: released at its end */
     otel_tracer *tracer;
     atomic_uint holders; /* pipelines still holding the ended span */
+
+    /* Record-only trees. A child holds a reference on its root from its
+     * start to its release, so that the root object is never given back to
+     * the pool (and reused) while a child may still reach it. */
+    otel_span *keep_root; /* child: its local root */
+    otel_span *keep_next; /* in the root's list of held spans */
+    /* root: the ended children it holds, pushed by any thread; OTEL_KEEP_CLOSED
+     * once the root ended */
+    _Atomic(otel_span *) keep_head;
+    atomic_uint keep_count; /* root: children offered to keep_head */
+    atomic_uint keep_refs;  /* root: itself, and one per child */
 
     uint32_t arena_used;
     char arena[OTEL_SPAN_ARENA];
 };
+
+/* keep_head of a root that ended: no child joins its list any more. */
+#define OTEL_KEEP_CLOSED ((otel_span *)(uintptr_t)1)
 
 /* The span whose data d is. */
 static inline otel_span *otel_span_of(const otel_span_data *d)
 {
     return (otel_span *)d;
 }
+
+/* keep.c: s (record-only, being started) joins local_parent's record-only
+ * tree, or is the local root of a new one. */
+void otel_keep_join(otel_span *s, otel_span *local_parent);
+/* keep.c: s, record-only and just ended: held by its root, or (the root)
+ * its tree exported or released. */
+void otel_keep_end(otel_span *s);
 
 /* Fast adders for instrumentation that owns its keys: key must outlive the
  * span (a literal, or storage freed only after the tracer), be valid UTF-8,

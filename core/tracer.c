@@ -16,6 +16,8 @@ void otel_tracer_config_default(otel_tracer_config *cfg)
     cfg->schedule_delay_ns = 5000 * NS_PER_MS;
     cfg->export_timeout_ns = 30000 * NS_PER_MS;
     cfg->attr_value_max_len = 1024;
+    cfg->record_unsampled = false;
+    cfg->keep_max_spans = 64;
 }
 
 /* Pool size: what a queue and one batch hold, plus spans in flight. A span
@@ -117,12 +119,46 @@ otel_span *otel_span_acquire(otel_tracer *t)
     return otel_pool_get(t->spans);
 }
 
+static void pool_put(otel_pool *pool, otel_span *span, bool shared)
+{
+    if (shared)
+        otel_pool_put_shared(pool, span);
+    else
+        otel_pool_put(pool, span);
+}
+
+/* Drop one reference on a record-only root: the last one gives it back. */
+static void root_unref(otel_span *root, bool shared)
+{
+    if (atomic_fetch_sub_explicit(&root->keep_refs, 1, memory_order_acq_rel) == 1)
+        pool_put(root->tracer->spans, root, shared);
+}
+
+/* span back to t's pool; a record-only child lets go of its root, and a
+ * root waits for the last of its children. */
+static void release(otel_tracer *t, otel_span *span, bool shared)
+{
+    otel_span *root;
+    switch (span->keep_role) {
+    case OTEL_KEEP_CHILD:
+        root = span->keep_root;
+        pool_put(t->spans, span, shared);
+        root_unref(root, shared);
+        return;
+    case OTEL_KEEP_ROOT:
+        root_unref(span, shared);
+        return;
+    default:
+        pool_put(t->spans, span, shared);
+    }
+}
+
 void otel_span_release(void *tracer, otel_span *span)
 {
-    otel_pool_put(((otel_tracer *)tracer)->spans, span);
+    release(tracer, span, false);
 }
 
 void otel_span_release_exported(void *tracer, otel_span *span)
 {
-    otel_pool_put_shared(((otel_tracer *)tracer)->spans, span);
+    release(tracer, span, true);
 }

@@ -23,7 +23,8 @@ uint64_t otel_tracer_spans_allocated(const otel_tracer *t);
  * memory. Its fields are not initialised. */
 otel_span *otel_span_acquire(otel_tracer *t);
 /* Give span back to t's pool (freed when the pool is full), through the
- * calling thread's cache. */
+ * calling thread's cache. A record-only root goes back once it and every
+ * child it had are released (see keep_refs). */
 void otel_span_release(void *tracer, otel_span *span);
 /* The same for the exporter thread, which never takes spans: straight to
  * the shared pool. Matches otel_release_fn. */

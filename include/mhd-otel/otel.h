@@ -227,6 +227,15 @@ typedef struct otel_tracer_config {
     uint64_t schedule_delay_ns;   /* spec default 5 s */
     uint64_t export_timeout_ns;   /* spec default 30 s */
     size_t attr_value_max_len;    /* longer string values are cut; default 1024 */
+    /* The keep decision (off by default): a span the sampler does not sample
+     * records anyway, trace flags unsampled (the SDK specification's
+     * RECORD_ONLY decision), and so do its local children. Such spans are not
+     * exported as they end: their local root (the first record-only span of
+     * the trace in this process) holds them, and when it ends they are
+     * exported with it if otel_span_keep marked it, else released. */
+    bool record_unsampled;
+    size_t keep_max_spans; /* spans one local root holds, itself aside; more are
+                              released and counted (keep_overflow); default 64 */
 } otel_tracer_config;
 
 /* Fill cfg with the spec defaults and the always_on... parentbased_always_on
@@ -272,15 +281,30 @@ MHD_OTEL_API const otel_resource *otel_tracer_resource(const otel_tracer *t);
 
 /* Counters of a span pipeline. For each exporter, exactly
  * ended = exported + dropped + failed + rejected + queued when no span is
- * moving (a snapshot taken while spans move may be off by those). */
+ * moving (a snapshot taken while spans move may be off by those).
+ *
+ * The keep counters (record_unsampled) are the tracer's, the same in every
+ * exporter's counters. Each record-only local root that ends counts once in
+ * kept_error + kept_slow + keep_released; the spans of a kept tree are
+ * offered to the queue as the root ends and count in ended from then on; a
+ * record-only child not held by its root counts in keep_overflow or
+ * keep_late. */
 typedef struct otel_stats {
-    uint64_t ended;    /* sampled spans ended and offered to the queue */
-    uint64_t exported; /* delivered */
-    uint64_t dropped;  /* refused by a full queue (or after shutdown) */
-    uint64_t failed;   /* the exporter gave up on them, or shutdown's
-                          deadline passed first */
-    uint64_t rejected; /* refused by the receiver (partial success) */
-    uint64_t queued;   /* in the queue or being exported */
+    uint64_t ended;         /* sampled spans ended, and spans of kept trees, offered
+                               to the queue */
+    uint64_t exported;      /* delivered */
+    uint64_t dropped;       /* refused by a full queue (or after shutdown) */
+    uint64_t failed;        /* the exporter gave up on them, or shutdown's
+                               deadline passed first */
+    uint64_t rejected;      /* refused by the receiver (partial success) */
+    uint64_t queued;        /* in the queue or being exported */
+    uint64_t kept_error;    /* record-only trees exported, kept as errors */
+    uint64_t kept_slow;     /* record-only trees exported, kept as slow */
+    uint64_t keep_released; /* record-only trees released without export */
+    uint64_t keep_overflow; /* record-only spans released: their root held
+                               keep_max_spans already */
+    uint64_t keep_late;     /* record-only spans released: they ended after
+                               their local root */
 } otel_stats;
 
 /* The sums over every exporter (a span ending into two exporters counts
@@ -322,8 +346,9 @@ typedef struct otel_span_options {
 /* Start a span. tracer NULL: the current span's tracer (no current span:
  * returns NULL). Never fails for a caller: on exhaustion it returns NULL and
  * every otel_span_* call accepts NULL and does nothing. A span that is not
- * sampled records nothing but still carries its context to children. The
- * span belongs to the caller until otel_span_end, which gives it back. */
+ * sampled records nothing but still carries its context to children (with
+ * record_unsampled it records, see otel_tracer_config). The span belongs to
+ * the caller until otel_span_end, which gives it back. */
 MHD_OTEL_API otel_span *otel_span_start(otel_tracer *tracer, const char *name,
                                         const otel_span_options *opt);
 
@@ -331,11 +356,36 @@ MHD_OTEL_API otel_span *otel_span_start(otel_tracer *tracer, const char *name,
 MHD_OTEL_API otel_span *otel_span_start_child(const char *name, otel_span_kind kind);
 
 /* End the span at now / at end_ns, hand it to the processor (sampled) or
- * back to the pool (not sampled). The pointer is invalid afterwards. */
+ * back to the pool (not sampled); a record-only span goes to its local root
+ * (or, being the root, its tree is exported or released, see
+ * otel_span_keep). The pointer is invalid afterwards. A record-only child
+ * may end on any thread, also after its root ended. */
 MHD_OTEL_API void otel_span_end(otel_span *span);
 MHD_OTEL_API void otel_span_end_at(otel_span *span, uint64_t end_ns);
 
+/* True while the span records (sampled, or record-only) and has not ended. */
 MHD_OTEL_API bool otel_span_is_recording(const otel_span *span);
+/* True when the span's trace flags say sampled: it is exported as it ends,
+ * and its context goes on sampled. A record-only span (record_unsampled)
+ * records but is not sampled. False for NULL. */
+MHD_OTEL_API bool otel_span_is_sampled(const otel_span *span);
+
+/* Why a record-only tree is exported (the value of mhd_otel.kept). */
+typedef enum otel_keep_reason {
+    OTEL_KEEP_ERROR = 1, /* "error" */
+    OTEL_KEEP_SLOW = 2   /* "slow" */
+} otel_keep_reason;
+
+/* Mark root, a record-only local root span that has not ended, to be
+ * exported when it ends, with the spans of its trace it holds then: sets
+ * the attribute mhd_otel.kept to "error" or "slow" and counts the tree in
+ * kept_error or kept_slow (otel_stats) when it ends. A later call replaces
+ * the reason. The trace flags stay unsampled: services called from the
+ * trace were told it is not sampled and record none of their part. Returns
+ * 0, OTEL_ERR_INVALID (root NULL, an unknown reason) or OTEL_ERR_STATE (root
+ * is sampled, not recording, a child of a local record-only span, or
+ * ended). */
+MHD_OTEL_API int otel_span_keep(otel_span *root, otel_keep_reason reason);
 /* The span's context; a zeroed context for NULL. */
 MHD_OTEL_API otel_span_context otel_span_get_context(const otel_span *span);
 /* Copy of the span's carried tracestate into out (cap bytes); returns its

@@ -677,11 +677,13 @@ static void test_otel_processor_fork_child_starts_afresh(void **state)
      * the test deterministic (it failed about 1 run in 30 under load). */
     assert_int_equal(otel_tracer_force_flush(t, 10 * SEC), OTEL_OK);
     end_spans(t, 5); /* queued: the delay is long and the batch not full */
+    otel_processor_count_keep(t->processor, OTEL_KEEP_EV_KEPT_ERROR);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         otel_stats st = stats(t);
         int bad = (st.ended != 0 || st.queued != 0 || st.exported != 0) ? 1 : 0;
+        bad |= st.kept_error != 0 ? 16 : 0;
         end_spans(t, 3);
         bad |= otel_tracer_force_flush(t, 10 * SEC) != OTEL_OK ? 2 : 0;
         st = stats(t);
@@ -695,6 +697,7 @@ static void test_otel_processor_fork_child_starts_afresh(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_int_equal(otel_tracer_force_flush(t, 5 * SEC), OTEL_OK);
     assert_int_equal(stats(t).exported, 5);
+    assert_int_equal(stats(t).kept_error, 1);
     assert_int_equal(atomic_load(&sink_a.spans), 5);
     check_balance(t);
 }
@@ -898,6 +901,38 @@ static void test_otel_processor_two_exporters_share_spans(void **state)
     check_balance(t);
 }
 
+/* The keep counters are the processor's own: in the sums and, the same,
+ * in each exporter's counters; with no exporter too. */
+static void test_otel_processor_count_keep(void **state)
+{
+    (void)state;
+    otel_tracer *t = make_tracer(64, 16, 60 * SEC, true, false);
+    static const otel_keep_event evs[] = {
+        OTEL_KEEP_EV_KEPT_ERROR, OTEL_KEEP_EV_KEPT_SLOW, OTEL_KEEP_EV_KEPT_SLOW,
+        OTEL_KEEP_EV_RELEASED,   OTEL_KEEP_EV_RELEASED,  OTEL_KEEP_EV_RELEASED,
+        OTEL_KEEP_EV_OVERFLOW,   OTEL_KEEP_EV_LATE,      OTEL_KEEP_EV_LATE,
+    };
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        otel_processor_count_keep(t->processor, evs[i]);
+    otel_stats all[3] = {stats(t), exporter_stats(t, 0), exporter_stats(t, 1)};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(all[i].kept_error, 1);
+        assert_int_equal(all[i].kept_slow, 2);
+        assert_int_equal(all[i].keep_released, 3);
+        assert_int_equal(all[i].keep_overflow, 1);
+        assert_int_equal(all[i].keep_late, 2);
+        assert_int_equal(all[i].ended, 0);
+    }
+    check_balance(t);
+
+    otel_tracer *lone = bare_tracer(64, 16, 60 * SEC, SEC);
+    otel_processor_count_keep(lone->processor, OTEL_KEEP_EV_LATE);
+    otel_stats st = stats(lone);
+    assert_int_equal(st.keep_late, 1);
+    assert_int_equal(st.kept_error + st.kept_slow + st.keep_released + st.keep_overflow, 0);
+    otel_tracer_del(lone);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -931,6 +966,7 @@ int main(void)
         T(test_otel_processor_stuck_exporter_left_behind),
         T(test_otel_processor_no_exporter),
         T(test_otel_processor_two_exporters_share_spans),
+        T(test_otel_processor_count_keep),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
