@@ -63,6 +63,7 @@ static const conf_bounds at_least_one = {1};
 static const conf_bounds any_time = {0};
 static const conf_bounds positive_time = {1};
 static const conf_bounds positive_signal_flush = {1000000}; /* 1 ms; "off" for none */
+static const conf_bounds positive_keep_time = {1000000};    /* 1 ms; "off" for none */
 
 /* A CONF_KEYED list: the array and its count after it. */
 #define CONF_KV_FIELD(f, n)                                                                        \
@@ -134,6 +135,18 @@ const conf_cmd mhd_otel_conf_cmds[] = {
      .post = &positive_signal_flush,
      CONF_FIELD(signal_flush_ns),
      .def = "1s"},
+    /* The keep decision: no OTEL_* variable says it. */
+    {.name = "otel_keep_errors",
+     .flags = CONF_TAKE1,
+     .set = mhd_otel_conf_set_flag,
+     CONF_FIELD(keep_errors),
+     .def = "off"},
+    {.name = "otel_keep_slower_than",
+     .flags = CONF_TAKE1 | CONF_TIME,
+     .set = mhd_otel_conf_set_time_or_off,
+     .post = &positive_keep_time,
+     CONF_FIELD(keep_slower_than_ns),
+     .def = "off"},
     /* An exporter's block turns it on; its default says whether it runs
      * when neither the file nor OTEL_TRACES_EXPORTER names an exporter. */
     {.name = "otel_exporter",
@@ -1008,8 +1021,10 @@ static int conf_build(mhd_otel_conf **out, const char *name, const char *text, s
         rc = check_otlp(&ps, c);
     if (rc == OTEL_OK)
         rc = check_metrics(&ps, c);
-    if (rc == OTEL_OK)
+    if (rc == OTEL_OK) {
         c->batch.sampler = c->sampler;
+        c->batch.record_unsampled = c->keep_errors || c->keep_slower_than_ns != 0;
+    }
     if (ld != NULL) {
         conf_clear(&ld->file);
         conf_clear(&ld->env);

@@ -54,6 +54,11 @@ typedef struct mhd_otel_conf {
                                       a SIGTERM/SIGINT left at its default action waits for
                                       queued spans before it takes effect; 0: not at all;
                                       default 1 s (its row in module/conf.c) */
+    bool keep_errors;              /* otel_keep_errors on|off; default off: the trace of a
+                                      request that failed is exported even when the sampler
+                                      did not sample it */
+    uint64_t keep_slower_than_ns;  /* otel_keep_slower_than TIME|off: the same for a request
+                                      that took longer; 0: off (default) */
 
     bool console;                       /* an otel_exporter console block was given */
     otel_console_format console_format; /* default json */

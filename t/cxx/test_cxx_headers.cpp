@@ -51,10 +51,13 @@ static void test_cxx_otel_h(void **)
     otel_span *span = otel_span_start(t, "cxx", nullptr);
     const char *tags[] = {"a", "b"};
     otel_span_set_attr_str_array(span, "tags", tags, 2);
+    assert_true(otel_span_is_sampled(span));
+    assert_int_equal(otel_span_keep(span, OTEL_KEEP_ERROR), OTEL_ERR_STATE); // sampled: no keep
     otel_span_end(span);
     otel_stats st;
     otel_tracer_stats(t, &st);
     assert_int_equal(st.ended, 1);
+    assert_int_equal(st.kept_error + st.kept_slow + st.keep_released, 0);
     otel_tracer_del(t);
     assert_non_null(otel_strerror(OTEL_ERR_NOMEM));
 }

@@ -285,6 +285,63 @@ static void test_mhd_otel_conf_parse_every_directive(void **state)
     mhd_otel_conf_del(c);
 }
 
+/* otel_keep_errors and otel_keep_slower_than: off by default; either one
+ * on makes the tracer record what it does not sample (record_unsampled). */
+static void test_mhd_otel_conf_parse_keep(void **state)
+{
+    (void)state;
+    mhd_otel_conf *c = parse_ok("");
+    assert_false(c->keep_errors);
+    assert_int_equal(c->keep_slower_than_ns, 0);
+    assert_false(c->batch.record_unsampled);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_keep_errors on;\n");
+    assert_true(c->keep_errors);
+    assert_int_equal(c->keep_slower_than_ns, 0);
+    assert_true(c->batch.record_unsampled);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_keep_slower_than 500ms;\n");
+    assert_false(c->keep_errors);
+    assert_int_equal(c->keep_slower_than_ns, 500 * MS);
+    assert_true(c->batch.record_unsampled);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_keep_errors on;\notel_keep_slower_than 1m30s;\n");
+    assert_true(c->keep_errors);
+    assert_int_equal(c->keep_slower_than_ns, 90 * SEC);
+    assert_true(c->batch.record_unsampled);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_keep_errors off;\notel_keep_slower_than OFF;\n");
+    assert_false(c->keep_errors);
+    assert_int_equal(c->keep_slower_than_ns, 0);
+    assert_false(c->batch.record_unsampled);
+    mhd_otel_conf_del(c);
+    otel_tracer_config def;
+    otel_tracer_config_default(&def);
+    c = parse_ok("otel_keep_errors on;\n");
+    assert_int_equal(c->batch.keep_max_spans, def.keep_max_spans);
+    mhd_otel_conf_del(c);
+}
+
+static void test_mhd_otel_conf_parse_keep_bad_values(void **state)
+{
+    (void)state;
+    expect_error("otel_keep_errors yes;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid value \"yes\" in \"otel_keep_errors\", it must be \"on\" "
+                 "or \"off\"");
+    expect_error("otel_trace on;\notel_keep_errors;", OTEL_ERR_PARSE,
+                 "test.conf:2: invalid number of arguments in \"otel_keep_errors\"");
+    expect_error("\n\notel_keep_slower_than fast;", OTEL_ERR_PARSE,
+                 "test.conf:3: invalid time \"fast\" in \"otel_keep_slower_than\"");
+    expect_error("otel_keep_slower_than 0;", OTEL_ERR_RANGE,
+                 "test.conf:1: time \"0\" in \"otel_keep_slower_than\" is too small");
+    expect_error("otel_keep_slower_than -5ms;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid time \"-5ms\" in \"otel_keep_slower_than\"");
+    expect_error("otel_keep_slower_than 1s 2s;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid number of arguments in \"otel_keep_slower_than\"");
+    expect_error("otel_batch {\n  otel_keep_errors on;\n}", OTEL_ERR_PARSE,
+                 "test.conf:2: unknown directive \"otel_keep_errors\" in \"otel_batch\"");
+}
+
 static void test_mhd_otel_conf_parse_trace_off(void **state)
 {
     (void)state;
@@ -316,6 +373,10 @@ static void test_mhd_otel_conf_parse_duplicate_directive(void **state)
          "test.conf:2: \"otel_trust_incoming\" directive is duplicate (first at test.conf:1)"},
         {"otel_signal_flush 1s;\notel_signal_flush off;",
          "test.conf:2: \"otel_signal_flush\" directive is duplicate (first at test.conf:1)"},
+        {"otel_keep_errors on;\notel_keep_errors on;",
+         "test.conf:2: \"otel_keep_errors\" directive is duplicate (first at test.conf:1)"},
+        {"otel_keep_slower_than 1s;\n\notel_keep_slower_than off;",
+         "test.conf:3: \"otel_keep_slower_than\" directive is duplicate (first at test.conf:1)"},
         {"otel_exporter otlp {\n  endpoint http://a:1;\n  endpoint http://b:2;\n}",
          "test.conf:3: \"endpoint\" directive is duplicate (first at test.conf:2)"},
         {"otel_exporter otlp { compression gzip;\ncompression none; }",
@@ -355,6 +416,8 @@ static void test_mhd_otel_conf_parse_time_with_blank_hint(void **state)
                  "test.conf:1: invalid time \"5 s\" in \"schedule_delay\" (write 5s)");
     expect_error("otel_signal_flush 2 s;", OTEL_ERR_PARSE,
                  "test.conf:1: invalid time \"2 s\" in \"otel_signal_flush\" (write 2s)");
+    expect_error("otel_keep_slower_than 500 ms;", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid time \"500 ms\" in \"otel_keep_slower_than\" (write 500ms)");
     /* not a number and a unit: the usual message */
     expect_error("otel_exporter otlp { timeout 100 xs; }", OTEL_ERR_PARSE,
                  "test.conf:1: invalid number of arguments in \"timeout\"");
@@ -2466,6 +2529,8 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_conf_parse_defaults),
         cmocka_unit_test(test_mhd_otel_conf_parse_every_directive),
         cmocka_unit_test(test_mhd_otel_conf_parse_trace_off),
+        cmocka_unit_test(test_mhd_otel_conf_parse_keep),
+        cmocka_unit_test(test_mhd_otel_conf_parse_keep_bad_values),
         cmocka_unit_test(test_mhd_otel_conf_parse_duplicate_directive),
         cmocka_unit_test(test_mhd_otel_conf_parse_time_with_blank_hint),
         cmocka_unit_test(test_mhd_otel_conf_parse_resource_attr_replaces),

@@ -176,6 +176,8 @@ static void test_mhd_otel_conf_dump_every_directive(void **state)
              "otel_propagators b3 tracecontext;\n"
              "otel_trust_incoming off;\n"
              "otel_signal_flush 1m30s;\n"
+             "otel_keep_errors on;\n"
+             "otel_keep_slower_than 1500ms;\n"
              "otel_exporter otlp {\n"
              "  protocol http/protobuf;\n"
              "  endpoint https://collector.example:4318/v1/traces;\n"
@@ -220,6 +222,8 @@ static void test_mhd_otel_conf_dump_every_directive(void **state)
     assert_non_null(strstr(d, "otel_sampler parentbased_traceidratio 0.125;\n"));
     assert_non_null(strstr(d, "otel_propagators b3 tracecontext;\n"));
     assert_non_null(strstr(d, "otel_signal_flush 90s;\n"));
+    assert_non_null(strstr(d, "otel_keep_errors on;\n"));
+    assert_non_null(strstr(d, "otel_keep_slower_than 1500ms;\n"));
     assert_non_null(strstr(d, "    timeout 2500ms;\n"));
     assert_non_null(strstr(d, "    max_queue_size 4096;\n"));
     assert_non_null(strstr(d, "    export_timeout 0ms;\n"));
