@@ -41,15 +41,7 @@
 #define UNSAMPLED_TRACE_ID "0af7651916cd43dd8448eb211c80319c"
 #define REMOTE_SPAN_ID "00f067aa0ba902b7"
 
-#define DEMO_CONF                                                                                  \
-    "otel_trace on;\n"                                                                             \
-    "otel_service_name itest-keep;\n"                                                              \
-    "otel_skip_path /health;\n"                                                                    \
-    "otel_route /hello/{name};\n"                                                                  \
-    "otel_route /hello;\n"                                                                         \
-    "otel_route /data;\n"                                                                          \
-    "otel_route /error;\n"                                                                         \
-    "otel_sampler traceidratio 0;\n"
+#define DEMO_CONF "otel_skip_path /health;\notel_sampler traceidratio 0;\n"
 
 /* ---- the demo server ------------------------------------------------------ */
 

@@ -290,36 +290,28 @@ static void test_mhd_otel_conf_parse_every_directive(void **state)
 static void test_mhd_otel_conf_parse_keep(void **state)
 {
     (void)state;
-    mhd_otel_conf *c = parse_ok("");
-    assert_false(c->keep_errors);
-    assert_int_equal(c->keep_slower_than_ns, 0);
-    assert_false(c->batch.record_unsampled);
-    mhd_otel_conf_del(c);
-    c = parse_ok("otel_keep_errors on;\n");
-    assert_true(c->keep_errors);
-    assert_int_equal(c->keep_slower_than_ns, 0);
-    assert_true(c->batch.record_unsampled);
-    mhd_otel_conf_del(c);
-    c = parse_ok("otel_keep_slower_than 500ms;\n");
-    assert_false(c->keep_errors);
-    assert_int_equal(c->keep_slower_than_ns, 500 * MS);
-    assert_true(c->batch.record_unsampled);
-    mhd_otel_conf_del(c);
-    c = parse_ok("otel_keep_errors on;\notel_keep_slower_than 1m30s;\n");
-    assert_true(c->keep_errors);
-    assert_int_equal(c->keep_slower_than_ns, 90 * SEC);
-    assert_true(c->batch.record_unsampled);
-    mhd_otel_conf_del(c);
-    c = parse_ok("otel_keep_errors off;\notel_keep_slower_than OFF;\n");
-    assert_false(c->keep_errors);
-    assert_int_equal(c->keep_slower_than_ns, 0);
-    assert_false(c->batch.record_unsampled);
-    mhd_otel_conf_del(c);
+    static const struct {
+        const char *text;
+        bool errors;
+        uint64_t slower_than_ns;
+    } cases[] = {
+        {"", false, 0},
+        {"otel_keep_errors on;\n", true, 0},
+        {"otel_keep_slower_than 500ms;\n", false, 500 * MS},
+        {"otel_keep_errors on;\notel_keep_slower_than 1m30s;\n", true, 90 * SEC},
+        {"otel_keep_errors off;\notel_keep_slower_than OFF;\n", false, 0},
+    };
     otel_tracer_config def;
     otel_tracer_config_default(&def);
-    c = parse_ok("otel_keep_errors on;\n");
-    assert_int_equal(c->batch.keep_max_spans, def.keep_max_spans);
-    mhd_otel_conf_del(c);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mhd_otel_conf *c = parse_ok(cases[i].text);
+        assert_int_equal(c->keep_errors, cases[i].errors);
+        assert_int_equal(c->keep_slower_than_ns, cases[i].slower_than_ns);
+        assert_int_equal(c->batch.record_unsampled,
+                         cases[i].errors || cases[i].slower_than_ns != 0);
+        assert_int_equal(c->batch.keep_max_spans, def.keep_max_spans);
+        mhd_otel_conf_del(c);
+    }
 }
 
 static void test_mhd_otel_conf_parse_keep_bad_values(void **state)
