@@ -70,6 +70,10 @@ printf 'otel_trace off;\n' >"$tmp/untraced.conf"
 printf 'otel_sampler always_on;\n%s\n' "$common" >"$tmp/traced.conf"
 printf 'otel_sampler always_on;\notel_skip_prefix /hello/;\n%s\n' "$common" >"$tmp/skipped.conf"
 printf 'otel_sampler traceidratio 0;\n%s\n' "$common" >"$tmp/ratio0.conf"
+# The keep decision against its sampling ratio alone (CONFIGS="untraced ratio001 keep").
+printf 'otel_sampler traceidratio 0.01;\n%s\n' "$common" >"$tmp/ratio001.conf"
+printf 'otel_sampler traceidratio 0.01;\notel_keep_errors on;\notel_keep_slower_than 500ms;\n%s\n' \
+    "$common" >"$tmp/keep.conf"
 configs=${CONFIGS:-"untraced traced skipped ratio0"}
 
 # cpu_ticks PID: user+system clock ticks the process has used.
