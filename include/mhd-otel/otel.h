@@ -381,10 +381,10 @@ typedef enum otel_keep_reason {
  * the attribute mhd_otel.kept to "error" or "slow" and counts the tree in
  * kept_error or kept_slow (otel_stats) when it ends. A later call replaces
  * the reason. The trace flags stay unsampled: services called from the
- * trace were told it is not sampled and record none of their part. Returns
- * 0, OTEL_ERR_INVALID (root NULL, an unknown reason) or OTEL_ERR_STATE (root
- * is sampled, not recording, a child of a local record-only span, or
- * ended). */
+ * trace were told it is not sampled and record none of their part. A root
+ * out of attribute room is kept without the attribute. Returns 0,
+ * OTEL_ERR_INVALID (root NULL, an unknown reason) or OTEL_ERR_STATE (root is
+ * sampled, not recording, or a child of a local record-only span). */
 MHD_OTEL_API int otel_span_keep(otel_span *root, otel_keep_reason reason);
 /* The span's context; a zeroed context for NULL. */
 MHD_OTEL_API otel_span_context otel_span_get_context(const otel_span *span);
