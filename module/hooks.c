@@ -503,23 +503,19 @@ static void begin_unhandled_span(mhd_otel_req *r)
 /* The keep decision for a server span the sampler did not sample (it is
  * record-only: otel_keep_errors or otel_keep_slower_than is on): its trace
  * is exported when the request failed (a 5xx, an abnormal end, an ERROR set
- * by the handler) or, else, took longer than the threshold. Returns the end
- * time it measured the span with (0: none, the span ends now). */
-static uint64_t keep_decide(const mhd_otel_conf *c, otel_span *span, unsigned int status,
-                            bool abnormal)
+ * by the handler) or, else, took longer than the threshold by now (the span
+ * ends after this: its own duration is at least that). */
+static void keep_decide(const mhd_otel_conf *c, otel_span *span, unsigned int status, bool abnormal)
 {
     if (otel_span_is_sampled(span))
-        return 0;
+        return;
     if (c->keep_errors && (abnormal || status >= 500 || span->d.status == OTEL_STATUS_ERROR)) {
         otel_span_keep(span, OTEL_KEEP_ERROR);
-        return 0;
+        return;
     }
-    if (c->keep_slower_than_ns == 0)
-        return 0;
-    uint64_t end = otel_now_ns();
-    if (end > span->d.start_ns && end - span->d.start_ns > c->keep_slower_than_ns)
+    uint64_t now = c->keep_slower_than_ns != 0 ? otel_now_ns() : 0;
+    if (now > span->d.start_ns && now - span->d.start_ns > c->keep_slower_than_ns)
         otel_span_keep(span, OTEL_KEEP_SLOW);
-    return end;
 }
 
 /* End r's span (r no longer bound to its connection) with the response status
@@ -530,7 +526,6 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
     if (!r->handled && !r->skipped && r->span == NULL)
         begin_unhandled_span(r);
     otel_span *span = r->span;
-    uint64_t end_ns = 0;
     if (otel_span_is_recording(span)) {
         if (status != 0) /* a key only the module sets */
             otel_span_add_attr_int_sk(span, OTEL_KEY("http.response.status_code"), status);
@@ -548,9 +543,9 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
         }
         if (r->hooked && m->response_hook != NULL)
             m->response_hook(m->response_hook_ud, span, r->conn, status);
-        end_ns = keep_decide(m->conf, span, status, term != NULL);
+        keep_decide(m->conf, span, status, term != NULL);
     }
-    otel_span_end_at(span, end_ns);
+    otel_span_end(span);
     mhd_otel_req_put(r);
 }
 
