@@ -155,43 +155,39 @@ static uint8_t *put_ustr(uint8_t *p, uint8_t tag, const ustr *u)
 
 /* ---- buffers ----------------------------------------------------------------- */
 
+/* Make the array whose pointer is stored at slot (any T **), *cap elements
+ * of size elem, hold at least need, contents kept; the capacity doubles
+ * from min. The pointer is read and written with memcpy, so any element
+ * type goes through one function. Returns 0 or OTEL_ERR_NOMEM (the array
+ * is then unchanged). */
+static int reserve(void *slot, size_t *cap, size_t need, size_t elem, size_t min)
+{
+    void *p;
+    size_t bytes = *cap * elem;
+    if (need <= *cap)
+        return 0;
+    if (need > SIZE_MAX / elem)
+        return OTEL_ERR_NOMEM;
+    memcpy(&p, slot, sizeof(p));
+    if (otel_grow(&p, &bytes, need * elem, min * elem) != 0)
+        return OTEL_ERR_NOMEM;
+    memcpy(slot, &p, sizeof(p));
+    *cap = bytes / elem;
+    return 0;
+}
+
 static int reserve_buf(otel_otlp_metrics_enc *e, size_t need)
 {
-    void *p = e->buf;
-    int rc = otel_grow(&p, &e->cap, need, MIN_BUF);
-    e->buf = p;
-    return rc;
+    return reserve(&e->buf, &e->cap, need, 1, MIN_BUF);
 }
 
 /* Room for n plans, n_attrs attributes and clean bytes of copies. */
 static int reserve_points(otel_otlp_metrics_enc *e, size_t n, size_t n_attrs, size_t clean)
 {
-    void *p;
-    size_t bytes;
-    if (n > e->plan_cap) {
-        p = e->plans;
-        bytes = e->plan_cap * sizeof(*e->plans);
-        if (n > SIZE_MAX / sizeof(*e->plans) ||
-            otel_grow(&p, &bytes, n * sizeof(*e->plans), MIN_CAP * sizeof(*e->plans)) != 0)
-            return OTEL_ERR_NOMEM;
-        e->plans = p;
-        e->plan_cap = bytes / sizeof(*e->plans);
-    }
-    if (n_attrs > e->attr_cap) {
-        p = e->attrs;
-        bytes = e->attr_cap * sizeof(*e->attrs);
-        if (n_attrs > SIZE_MAX / sizeof(*e->attrs) ||
-            otel_grow(&p, &bytes, n_attrs * sizeof(*e->attrs), MIN_CAP * sizeof(*e->attrs)) != 0)
-            return OTEL_ERR_NOMEM;
-        e->attrs = p;
-        e->attr_cap = bytes / sizeof(*e->attrs);
-    }
-    if (clean > e->clean_cap) {
-        p = e->clean;
-        if (otel_grow(&p, &e->clean_cap, clean, MIN_CAP) != 0)
-            return OTEL_ERR_NOMEM;
-        e->clean = p;
-    }
+    if (reserve(&e->plans, &e->plan_cap, n, sizeof(*e->plans), MIN_CAP) != 0 ||
+        reserve(&e->attrs, &e->attr_cap, n_attrs, sizeof(*e->attrs), MIN_CAP) != 0 ||
+        reserve(&e->clean, &e->clean_cap, clean, 1, MIN_CAP) != 0)
+        return OTEL_ERR_NOMEM;
     return 0;
 }
 

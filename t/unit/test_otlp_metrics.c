@@ -40,6 +40,7 @@
 #include <mhd-otel/metrics.h>
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "../lib/metrics_fixture.h"
 #include "../../core/test_hooks.h"
 
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest pb_request;
@@ -69,101 +70,66 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
 #define ANY_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 #define ANY_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
 
-#define SCOPE "mhd-otel.test"
-#define SCOPE_VERSION "1.2.3"
-#define T0 UINT64_C(1760000000000000000)
-
 /* ---- fixture ---------------------------------------------------------------- */
 
-static uint64_t clock_ns;
-
-static uint64_t fake_clock(void *ud)
-{
-    (void)ud;
-    return clock_ns;
-}
-
-typedef struct fixture {
-    otel_metrics *m;
-    otel_resource *res;
-    otel_otlp_metrics_enc *e;
-    pb_request *req; /* the last one unpacked, freed by the next or by teardown */
-} fixture;
+static pb_request *last_req; /* the request unpacked last: freed by the next unpack or teardown */
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    otel_alloc_fail_after(-1);
-    clock_ns = T0;
-    otel_clock_set(fake_clock, NULL);
-    assert_int_equal(otel_metrics_new(&f->m, 0), OTEL_OK);
-    assert_int_equal(otel_resource_new(&f->res, "checkout"), OTEL_OK);
+    mf_fixture *f = mf_setup(false);
     assert_int_equal(otel_resource_set(f->res, "deployment.environment", "production"), OTEL_OK);
-    assert_int_equal(otel_otlp_metrics_enc_new(&f->e, false), OTEL_OK);
     *state = f;
     return 0;
 }
 
-static void free_request(fixture *f)
+static void free_request(void)
 {
-    if (f->req != NULL)
+    if (last_req != NULL)
         opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
-            f->req, NULL);
-    f->req = NULL;
+            last_req, NULL);
+    last_req = NULL;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    free_request(f);
-    otel_otlp_metrics_enc_del(f->e);
-    otel_resource_del(f->res);
-    otel_metrics_del(f->m);
-    otel_clock_set(NULL, NULL);
-    otel_alloc_fail_after(-1);
-    free(f);
+    free_request();
+    mf_teardown(*state);
     return 0;
 }
 
 /* Unpack data, and check that protobuf-c packs what it read to the same
  * bytes: fields in ascending order, defaults left out, scalars packed. */
-static pb_request *unpack(fixture *f, const uint8_t *data, size_t len)
+static pb_request *unpack(const uint8_t *data, size_t len)
 {
-    free_request(f);
-    f->req = opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
+    free_request();
+    last_req = opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
         NULL, len, data);
-    assert_non_null(f->req);
+    assert_non_null(last_req);
     size_t n =
         opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__get_packed_size(
-            f->req);
+            last_req);
     assert_int_equal(n, len);
     uint8_t *again = malloc(n > 0 ? n : 1);
     assert_non_null(again);
-    opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__pack(f->req,
+    opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__pack(last_req,
                                                                                        again);
     assert_memory_equal(again, data, len);
     free(again);
-    return f->req;
+    return last_req;
 }
 
 /* End the request and unpack it; *n_points gets its count. */
-static pb_request *end_request(fixture *f, size_t *n_points)
+static pb_request *end_request(mf_fixture *f, size_t *n_points)
 {
-    const uint8_t *data = NULL;
-    size_t len = 0, n = 0;
-    assert_int_equal(otel_otlp_metrics_enc_end(f->e, &data, &len, &n), OTEL_OK);
-    assert_non_null(data);
-    if (n_points != NULL)
-        *n_points = n;
-    return unpack(f, data, len);
+    size_t len;
+    const uint8_t *data = mf_end(f, &len, n_points);
+    return unpack(data, len);
 }
 
 /* One collection of f->m in pref, as a request of f->res and the test scope. */
-static pb_request *collect(fixture *f, otel_temporality_pref pref, size_t *n_points)
+static pb_request *collect(mf_fixture *f, otel_temporality_pref pref, size_t *n_points)
 {
-    otel_otlp_metrics_enc_begin(f->e, f->res, SCOPE, SCOPE_VERSION);
-    assert_int_equal(otel_metrics_collect(f->m, pref, otel_otlp_metrics_enc_add, f->e), OTEL_OK);
+    mf_collect(f, pref);
     return end_request(f, n_points);
 }
 
@@ -224,19 +190,6 @@ static void assert_bytes(ProtobufCBinaryData b, const uint8_t *want, size_t n)
     assert_memory_equal(b.data, want, n);
 }
 
-/* A sampled span context with ids made from seed. */
-static otel_span_context span_ctx(uint8_t seed, bool sampled)
-{
-    otel_span_context sc;
-    memset(&sc, 0, sizeof(sc));
-    for (int i = 0; i < 16; i++)
-        sc.trace_id[i] = (uint8_t)(seed + i);
-    for (int i = 0; i < 8; i++)
-        sc.span_id[i] = (uint8_t)(seed * 3 + i + 1);
-    sc.trace_flags = sampled ? OTEL_TRACE_FLAG_SAMPLED : 0;
-    return sc;
-}
-
 /* ---- hand-made collections --------------------------------------------------- */
 
 static const double one_bound[] = {1.0};
@@ -246,8 +199,8 @@ static const uint64_t zero_buckets[] = {0, 0};
 static otel_metric_data empty_histogram(otel_metric_point *pt)
 {
     memset(pt, 0, sizeof(*pt));
-    pt->start_ns = T0;
-    pt->time_ns = T0 + 1;
+    pt->start_ns = MF_T0;
+    pt->time_ns = MF_T0 + 1;
     pt->bucket_counts = zero_buckets;
     pt->n_bucket_counts = 2;
     return (otel_metric_data){.name = "h",
@@ -266,8 +219,8 @@ static otel_metric_data counter_of(otel_metric_point *pt, const char *name, cons
     memset(pt, 0, sizeof(*pt));
     pt->attrs = attrs;
     pt->n_attrs = n_attrs;
-    pt->start_ns = T0;
-    pt->time_ns = T0 + 5;
+    pt->start_ns = MF_T0;
+    pt->time_ns = MF_T0 + 5;
     pt->value = value;
     return (otel_metric_data){.name = name,
                               .kind = OTEL_INSTRUMENT_COUNTER,
@@ -283,7 +236,7 @@ static otel_metric_data counter_of(otel_metric_point *pt, const char *name, cons
  * set, with its name, description and unit, the resource and the scope. */
 static void test_otel_otlp_metrics_enc_counter(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_counter *c;
     assert_int_equal(
         otel_counter_new(f->m, &c, "http.server.requests", "Requests served", "{request}"),
@@ -291,11 +244,11 @@ static void test_otel_otlp_metrics_enc_counter(void **state)
     otel_kv get[] = {OTEL_KV_STR("method", "GET"), OTEL_KV_BOOL("ok", true),
                      OTEL_KV_INT("code", 200), OTEL_KV_DOUBLE("ratio", 0.5)};
     otel_kv post[] = {OTEL_KV_STR("method", "POST")};
-    clock_ns = T0 + 100;
+    mf_clock_ns = MF_T0 + 100;
     otel_counter_add(c, 3, get, 4);
     otel_counter_add(c, 4, get, 4);
     otel_counter_add(c, 1, post, 1);
-    clock_ns = T0 + 1000;
+    mf_clock_ns = MF_T0 + 1000;
     size_t n_points;
     const pb_request *req = collect(f, OTEL_TEMPORALITY_PREF_CUMULATIVE, &n_points);
     assert_int_equal(n_points, 2);
@@ -313,8 +266,8 @@ static void test_otel_otlp_metrics_enc_counter(void **state)
     assert_string_equal(
         str_attr(rm->resource->attributes, rm->resource->n_attributes, "service.name"), "checkout");
     assert_string_equal(rm->schema_url, "");
-    assert_string_equal(sm->scope->name, SCOPE);
-    assert_string_equal(sm->scope->version, SCOPE_VERSION);
+    assert_string_equal(sm->scope->name, MF_SCOPE);
+    assert_string_equal(sm->scope->version, MF_SCOPE_VERSION);
     assert_int_equal(sm->n_metrics, 1);
 
     const pb_metric *mt = sm->metrics[0];
@@ -329,8 +282,8 @@ static void test_otel_otlp_metrics_enc_counter(void **state)
     const pb_ndp *p = sum_point(mt, "method", "GET");
     assert_int_equal(p->value_case, AS_INT);
     assert_int_equal(p->as_int, 7);
-    assert_int_equal(p->start_time_unix_nano, T0); /* the instrument's creation */
-    assert_int_equal(p->time_unix_nano, T0 + 1000);
+    assert_int_equal(p->start_time_unix_nano, MF_T0); /* the instrument's creation */
+    assert_int_equal(p->time_unix_nano, MF_T0 + 1000);
     assert_int_equal(p->n_exemplars, 0);
     assert_int_equal(p->flags, 0);
     assert_int_equal(p->n_attributes, 4);
@@ -353,12 +306,12 @@ static void test_otel_otlp_metrics_enc_counter(void **state)
  * it; a collection without measurements has no Metric. */
 static void test_otel_otlp_metrics_enc_counter_delta(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_counter *c;
     assert_int_equal(otel_counter_new(f->m, &c, "jobs", NULL, NULL), OTEL_OK);
     otel_kv kv[] = {OTEL_KV_STR("queue", "a")};
     otel_counter_add(c, 5, kv, 1);
-    clock_ns = T0 + 10;
+    mf_clock_ns = MF_T0 + 10;
     size_t n;
     const pb_request *req = collect(f, OTEL_TEMPORALITY_PREF_DELTA, &n);
     const pb_metric *mt = find_metric(req, "jobs");
@@ -368,18 +321,18 @@ static void test_otel_otlp_metrics_enc_counter_delta(void **state)
     assert_true(mt->sum->is_monotonic);
     const pb_ndp *p = sum_point(mt, "queue", "a");
     assert_int_equal(p->as_int, 5);
-    assert_int_equal(p->start_time_unix_nano, T0);
-    assert_int_equal(p->time_unix_nano, T0 + 10);
+    assert_int_equal(p->start_time_unix_nano, MF_T0);
+    assert_int_equal(p->time_unix_nano, MF_T0 + 10);
 
     otel_counter_add(c, 2, kv, 1);
-    clock_ns = T0 + 20;
+    mf_clock_ns = MF_T0 + 20;
     req = collect(f, OTEL_TEMPORALITY_PREF_DELTA, &n);
     p = sum_point(find_metric(req, "jobs"), "queue", "a");
     assert_int_equal(p->as_int, 2);
-    assert_int_equal(p->start_time_unix_nano, T0 + 10);
-    assert_int_equal(p->time_unix_nano, T0 + 20);
+    assert_int_equal(p->start_time_unix_nano, MF_T0 + 10);
+    assert_int_equal(p->time_unix_nano, MF_T0 + 20);
 
-    clock_ns = T0 + 30;
+    mf_clock_ns = MF_T0 + 30;
     req = collect(f, OTEL_TEMPORALITY_PREF_DELTA, &n);
     assert_int_equal(n, 0);
     assert_int_equal(only_scope(req)->n_metrics, 0);
@@ -390,7 +343,7 @@ static void test_otel_otlp_metrics_enc_counter_delta(void **state)
  * counters and histograms become delta. */
 static void test_otel_otlp_metrics_enc_updown_counter(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_updown_counter *u;
     otel_counter *c;
     otel_histogram *h;
@@ -429,25 +382,25 @@ static void test_otel_otlp_metrics_enc_updown_counter(void **state)
  * with its value, time and ids. */
 static void test_otel_otlp_metrics_enc_histogram(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_histogram *h;
     static const double bounds[] = {1, 5, 10};
     assert_int_equal(
         otel_histogram_new(f->m, &h, "http.server.request.duration", "Duration", "s", bounds, 3),
         OTEL_OK);
     otel_kv kv[] = {OTEL_KV_STR("http.route", "/hello/{name}"), OTEL_KV_INT("status", 200)};
-    otel_span_context a = span_ctx(1, true), b = span_ctx(2, true), c = span_ctx(3, true),
-                      d = span_ctx(4, false);
-    clock_ns = T0 + 1;
+    otel_span_context a = mf_span_ctx(1, true), b = mf_span_ctx(2, true), c = mf_span_ctx(3, true),
+                      d = mf_span_ctx(4, false);
+    mf_clock_ns = MF_T0 + 1;
     otel_histogram_record(h, 0.5, kv, 2, &a);
-    clock_ns = T0 + 2;
+    mf_clock_ns = MF_T0 + 2;
     otel_histogram_record(h, 3, kv, 2, &b);
-    clock_ns = T0 + 3;
+    mf_clock_ns = MF_T0 + 3;
     otel_histogram_record(h, 4, kv, 2, &c);
     otel_histogram_record(h, 5, kv, 2, NULL); /* (1, 5]: c stays its exemplar */
     otel_histogram_record(h, 7, kv, 2, &d);   /* not sampled: no exemplar */
     otel_histogram_record(h, 20, kv, 2, NULL);
-    clock_ns = T0 + 50;
+    mf_clock_ns = MF_T0 + 50;
     size_t n;
     const pb_request *req = collect(f, OTEL_TEMPORALITY_PREF_CUMULATIVE, &n);
     assert_int_equal(n, 1);
@@ -458,8 +411,8 @@ static void test_otel_otlp_metrics_enc_histogram(void **state)
     assert_int_equal(mt->histogram->aggregation_temporality, CUMULATIVE);
     assert_int_equal(mt->histogram->n_data_points, 1);
     const pb_hdp *p = mt->histogram->data_points[0];
-    assert_int_equal(p->start_time_unix_nano, T0);
-    assert_int_equal(p->time_unix_nano, T0 + 50);
+    assert_int_equal(p->start_time_unix_nano, MF_T0);
+    assert_int_equal(p->time_unix_nano, MF_T0 + 50);
     assert_int_equal(p->count, 6);
     assert_int_equal(p->_sum_case, HAS_SUM);
     assert_true(p->sum == 39.5);
@@ -481,13 +434,13 @@ static void test_otel_otlp_metrics_enc_histogram(void **state)
     const pb_exemplar *ex = p->exemplars[0];
     assert_int_equal(ex->value_case, EX_AS_DOUBLE);
     assert_true(ex->as_double == 0.5);
-    assert_int_equal(ex->time_unix_nano, T0 + 1);
+    assert_int_equal(ex->time_unix_nano, MF_T0 + 1);
     assert_bytes(ex->trace_id, a.trace_id, 16);
     assert_bytes(ex->span_id, a.span_id, 8);
     assert_int_equal(ex->n_filtered_attributes, 0);
     ex = p->exemplars[1];
     assert_true(ex->as_double == 4);
-    assert_int_equal(ex->time_unix_nano, T0 + 3);
+    assert_int_equal(ex->time_unix_nano, MF_T0 + 3);
     assert_bytes(ex->trace_id, c.trace_id, 16);
     assert_bytes(ex->span_id, c.span_id, 8);
 }
@@ -495,14 +448,14 @@ static void test_otel_otlp_metrics_enc_histogram(void **state)
 /* Delta histogram points count what came since the previous collection. */
 static void test_otel_otlp_metrics_enc_histogram_delta(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_histogram *h;
     assert_int_equal(otel_histogram_new(f->m, &h, "size", NULL, "By", NULL, 0), OTEL_OK);
     size_t nb;
     otel_http_duration_boundaries(&nb);
     otel_histogram_record(h, 0.003, NULL, 0, NULL);
     otel_histogram_record(h, 2, NULL, 0, NULL);
-    clock_ns = T0 + 7;
+    mf_clock_ns = MF_T0 + 7;
     const pb_request *req = collect(f, OTEL_TEMPORALITY_PREF_DELTA, NULL);
     const pb_hdp *p = find_metric(req, "size")->histogram->data_points[0];
     assert_int_equal(find_metric(req, "size")->histogram->aggregation_temporality, DELTA);
@@ -513,20 +466,20 @@ static void test_otel_otlp_metrics_enc_histogram_delta(void **state)
     assert_int_equal(p->n_exemplars, 0);
 
     otel_histogram_record(h, 9, NULL, 0, NULL);
-    clock_ns = T0 + 9;
+    mf_clock_ns = MF_T0 + 9;
     req = collect(f, OTEL_TEMPORALITY_PREF_DELTA, NULL);
     p = find_metric(req, "size")->histogram->data_points[0];
     assert_int_equal(p->count, 1);
     assert_true(p->sum == 9 && p->min == 9 && p->max == 9);
-    assert_int_equal(p->start_time_unix_nano, T0 + 7);
-    assert_int_equal(p->time_unix_nano, T0 + 9);
+    assert_int_equal(p->start_time_unix_nano, MF_T0 + 7);
+    assert_int_equal(p->time_unix_nano, MF_T0 + 9);
 }
 
 /* A point that counts nothing has no sum, min or max (HistogramDataPoint.sum
  * "must be zero" then), no count, and its zero bucket counts with the bounds. */
 static void test_otel_otlp_metrics_enc_histogram_count_zero(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_metric_point pt;
     otel_metric_data md = empty_histogram(&pt);
     assert_int_equal(otel_otlp_metrics_enc_add(f->e, &md), OTEL_OK);
@@ -547,7 +500,7 @@ static void test_otel_otlp_metrics_enc_histogram_count_zero(void **state)
  * a point without bucket counts has no bounds either. */
 static void test_otel_otlp_metrics_enc_exemplar_without_ids(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_metric_point pt;
     otel_metric_data md = empty_histogram(&pt);
     otel_exemplar ex = {.value = 0.25};
@@ -575,7 +528,7 @@ static void test_otel_otlp_metrics_enc_exemplar_without_ids(void **state)
  * no instrument: no Metric and no point. */
 static void test_otel_otlp_metrics_enc_empty_request(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     size_t n = 1;
     const pb_request *req = end_request(f, &n); /* a new encoder: begin(NULL, NULL, NULL) */
     assert_int_equal(n, 0);
@@ -602,7 +555,7 @@ static void test_otel_otlp_metrics_enc_empty_request(void **state)
  * point is there. */
 static void test_otel_otlp_metrics_enc_many_points(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_counter *c;
     otel_histogram *h;
     assert_int_equal(otel_counter_new(f->m, &c, "many", NULL, NULL), OTEL_OK);
@@ -642,7 +595,7 @@ static void test_otel_otlp_metrics_enc_many_points(void **state)
  * nothing of the previous one. */
 static void test_otel_otlp_metrics_enc_reuse(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_counter *c;
     assert_int_equal(otel_counter_new(f->m, &c, "first", NULL, NULL), OTEL_OK);
     for (int i = 0; i < 200; i++) {
@@ -653,7 +606,7 @@ static void test_otel_otlp_metrics_enc_reuse(void **state)
 
     /* the same shape again: neither the core nor the encoder allocates */
     otel_alloc_fail_after(0);
-    otel_otlp_metrics_enc_begin(f->e, f->res, SCOPE, SCOPE_VERSION);
+    otel_otlp_metrics_enc_begin(f->e, f->res, MF_SCOPE, MF_SCOPE_VERSION);
     int rc = otel_metrics_collect(f->m, OTEL_TEMPORALITY_PREF_CUMULATIVE, otel_otlp_metrics_enc_add,
                                   f->e);
     const uint8_t *data;
@@ -663,7 +616,7 @@ static void test_otel_otlp_metrics_enc_reuse(void **state)
     assert_int_equal(rc, OTEL_OK);
     assert_int_equal(rc_end, OTEL_OK);
     assert_int_equal(n, 200);
-    assert_int_equal(find_metric(unpack(f, data, len), "first")->sum->n_data_points, 200);
+    assert_int_equal(find_metric(unpack(data, len), "first")->sum->n_data_points, 200);
 
     /* a smaller request of another resource: nothing stale */
     otel_resource *other;
@@ -691,12 +644,12 @@ static void test_otel_otlp_metrics_enc_reuse(void **state)
  * after it goes into the same request. */
 static void test_otel_otlp_metrics_enc_begin_add_end(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_metric_point p1, p2, p3;
     otel_metric_data a = counter_of(&p1, "a", NULL, 0, 1), b = counter_of(&p2, "b", NULL, 0, 2),
                      c = counter_of(&p3, "c", NULL, 0, 3);
     assert_int_equal(otel_otlp_metrics_enc_add(f->e, &a), OTEL_OK);
-    otel_otlp_metrics_enc_begin(f->e, f->res, SCOPE, NULL);
+    otel_otlp_metrics_enc_begin(f->e, f->res, MF_SCOPE, NULL);
     assert_int_equal(otel_otlp_metrics_enc_add(f->e, &b), OTEL_OK);
     size_t n;
     const pb_sm *sm = only_scope(end_request(f, &n));
@@ -718,10 +671,10 @@ static void test_otel_otlp_metrics_enc_begin_add_end(void **state)
  * (its head no longer fits), one that did not is written as it is then. */
 static void test_otel_otlp_metrics_enc_resource_changed(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_metric_point pt;
     otel_metric_data md = counter_of(&pt, "c", NULL, 0, 1);
-    otel_otlp_metrics_enc_begin(f->e, f->res, SCOPE, SCOPE_VERSION);
+    otel_otlp_metrics_enc_begin(f->e, f->res, MF_SCOPE, MF_SCOPE_VERSION);
     assert_int_equal(otel_otlp_metrics_enc_add(f->e, &md), OTEL_OK);
     assert_int_equal(otel_resource_set(f->res, "host.name", "a-rather-long-host-name.example"),
                      OTEL_OK);
@@ -732,7 +685,7 @@ static void test_otel_otlp_metrics_enc_resource_changed(void **state)
     assert_int_equal(len, 0);
     assert_int_equal(n, 0);
 
-    otel_otlp_metrics_enc_begin(f->e, f->res, SCOPE, SCOPE_VERSION);
+    otel_otlp_metrics_enc_begin(f->e, f->res, MF_SCOPE, MF_SCOPE_VERSION);
     assert_int_equal(otel_otlp_metrics_enc_add(f->e, &md), OTEL_OK);
     assert_int_equal(otel_resource_set(f->res, "host.name", "short"), OTEL_OK);
     const pb_rm *rm = end_request(f, &n)->resource_metrics[0];
@@ -744,7 +697,7 @@ static void test_otel_otlp_metrics_enc_resource_changed(void **state)
  * no valid sequence becomes U+FFFD; valid ones stay as they are. */
 static void test_otel_otlp_metrics_enc_invalid_utf8(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_metric_point pt;
     otel_kv kv[] = {OTEL_KV_STR("k\xc3", "v\xed\xa0\x80"), OTEL_KV_STR("ok", "caf\xc3\xa9")};
     otel_metric_data md = counter_of(&pt, "c", kv, 2, 1);
@@ -770,7 +723,7 @@ static void test_otel_otlp_metrics_enc_invalid_utf8(void **state)
  * anyway is left out, the other attributes stay. A NULL string is "". */
 static void test_otel_otlp_metrics_enc_string_array_left_out(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     static const char *const vals[] = {"a", "b"};
     otel_metric_point pt;
     otel_kv kv[] = {OTEL_KV_STR_ARRAY("arr", vals, 2), OTEL_KV_INT("n", -3),
@@ -789,12 +742,12 @@ static void test_otel_otlp_metrics_enc_string_array_left_out(void **state)
  * without that instrument; nothing leaks (ASan). */
 static void test_otel_otlp_metrics_enc_nomem(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_histogram *h;
     otel_counter *c;
     assert_int_equal(otel_histogram_new(f->m, &h, "h", NULL, "s", NULL, 0), OTEL_OK);
     assert_int_equal(otel_counter_new(f->m, &c, "c", "bad \xff", NULL), OTEL_OK);
-    otel_span_context sc = span_ctx(9, true);
+    otel_span_context sc = mf_span_ctx(9, true);
     for (int i = 0; i < 300; i++) {
         char v[16];
         snprintf(v, sizeof(v), "v\xfe%d", i);
@@ -813,7 +766,7 @@ static void test_otel_otlp_metrics_enc_nomem(void **state)
             assert_null(e);
             continue;
         }
-        otel_otlp_metrics_enc_begin(e, f->res, SCOPE, SCOPE_VERSION);
+        otel_otlp_metrics_enc_begin(e, f->res, MF_SCOPE, MF_SCOPE_VERSION);
         rc = otel_metrics_collect(f->m, OTEL_TEMPORALITY_PREF_CUMULATIVE, otel_otlp_metrics_enc_add,
                                   e);
         const uint8_t *data;
@@ -824,7 +777,7 @@ static void test_otel_otlp_metrics_enc_nomem(void **state)
         assert_true(rc_end == OTEL_OK || rc_end == OTEL_ERR_NOMEM);
         if (rc_end != OTEL_OK)
             assert_int_equal(otel_otlp_metrics_enc_end(e, &data, &len, &n), OTEL_OK);
-        const pb_sm *sm = only_scope(unpack(f, data, len));
+        const pb_sm *sm = only_scope(unpack(data, len));
         size_t points = 0;
         for (size_t k = 0; k < sm->n_metrics; k++) {
             const pb_metric *mt = sm->metrics[k];

@@ -30,6 +30,7 @@
 #include <mhd-otel/metrics.h>
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "../lib/metrics_fixture.h"
 #include "../../core/test_hooks.h"
 
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest pb_request;
@@ -39,47 +40,19 @@ typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint pb_hdp;
 typedef Opentelemetry__Proto__Metrics__V1__Exemplar pb_exemplar;
 typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
 
-#define T0 UINT64_C(1760000000000000000)
-
-static uint64_t clock_ns;
-
-static uint64_t fake_clock(void *ud)
-{
-    (void)ud;
-    return clock_ns;
-}
-
-typedef struct fixture {
-    otel_metrics *m;
-    otel_resource *res;
-    otel_otlp_metrics_enc *e;
-    cJSON *root; /* the last request read, freed by the next or by teardown */
-} fixture;
+static cJSON *last_root; /* the request read last: freed by the next parse or teardown */
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    otel_alloc_fail_after(-1);
-    clock_ns = T0;
-    otel_clock_set(fake_clock, NULL);
-    assert_int_equal(otel_metrics_new(&f->m, 0), OTEL_OK);
-    assert_int_equal(otel_resource_new(&f->res, "checkout"), OTEL_OK);
-    assert_int_equal(otel_otlp_metrics_enc_new(&f->e, true), OTEL_OK);
-    *state = f;
+    *state = mf_setup(true);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    cJSON_Delete(f->root);
-    otel_otlp_metrics_enc_del(f->e);
-    otel_resource_del(f->res);
-    otel_metrics_del(f->m);
-    otel_clock_set(NULL, NULL);
-    otel_alloc_fail_after(-1);
-    free(f);
+    cJSON_Delete(last_root);
+    last_root = NULL;
+    mf_teardown(*state);
     return 0;
 }
 
@@ -87,7 +60,7 @@ static int teardown(void **state)
 
 /* The whole of data is one JSON value in valid UTF-8 without control
  * bytes. */
-static cJSON *parse(fixture *f, const uint8_t *data, size_t len)
+static cJSON *parse(const uint8_t *data, size_t len)
 {
     for (size_t i = 0; i < len;) {
         assert_true(data[i] >= 0x20);
@@ -95,34 +68,29 @@ static cJSON *parse(fixture *f, const uint8_t *data, size_t len)
         assert_true(k > 0);
         i += k;
     }
-    cJSON_Delete(f->root);
+    cJSON_Delete(last_root);
     const char *end = NULL;
-    f->root = cJSON_ParseWithLengthOpts((const char *)data, len, &end, false);
-    assert_non_null(f->root);
+    last_root = cJSON_ParseWithLengthOpts((const char *)data, len, &end, false);
+    assert_non_null(last_root);
     assert_ptr_equal(end, (const char *)data + len);
-    return f->root;
+    return last_root;
 }
 
-static cJSON *end_request(fixture *f, size_t *n_points)
+static cJSON *end_request(mf_fixture *f, size_t *n_points)
 {
-    const uint8_t *data = NULL;
-    size_t len = 0, n = 0;
-    assert_int_equal(otel_otlp_metrics_enc_end(f->e, &data, &len, &n), OTEL_OK);
-    assert_non_null(data);
-    if (n_points != NULL)
-        *n_points = n;
-    return parse(f, data, len);
+    size_t len;
+    const uint8_t *data = mf_end(f, &len, n_points);
+    return parse(data, len);
 }
 
-static cJSON *collect(fixture *f, otel_temporality_pref pref, size_t *n_points)
+static cJSON *collect(mf_fixture *f, otel_temporality_pref pref, size_t *n_points)
 {
-    otel_otlp_metrics_enc_begin(f->e, f->res, "mhd-otel.test", "1.2.3");
-    assert_int_equal(otel_metrics_collect(f->m, pref, otel_otlp_metrics_enc_add, f->e), OTEL_OK);
+    mf_collect(f, pref);
     return end_request(f, n_points);
 }
 
 /* The request's text, as a NUL-terminated copy the caller frees. */
-static char *end_text(fixture *f)
+static char *end_text(mf_fixture *f)
 {
     const uint8_t *data;
     size_t len, n;
@@ -211,18 +179,6 @@ static void hex(const uint8_t *id, size_t n, char *out)
         snprintf(out + 2 * i, 3, "%02x", id[i]);
 }
 
-static otel_span_context span_ctx(uint8_t seed)
-{
-    otel_span_context sc;
-    memset(&sc, 0, sizeof(sc));
-    for (int i = 0; i < 16; i++)
-        sc.trace_id[i] = (uint8_t)(0xa0 + seed + i);
-    for (int i = 0; i < 8; i++)
-        sc.span_id[i] = (uint8_t)(0x10 * seed + i);
-    sc.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
-    return sc;
-}
-
 /* ---- exact text ---------------------------------------------------------------- */
 
 /* No resource, scope or metric: the members that are messages are there,
@@ -230,7 +186,7 @@ static otel_span_context span_ctx(uint8_t seed)
  * writer that streams the metrics cannot leave the member out afterwards. */
 static void test_otel_otlp_metrics_enc_json_empty(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     char *s = end_text(f);
     assert_string_equal(s, "{\"resourceMetrics\":[{\"resource\":{},\"scopeMetrics\":[{\"scope\":{},"
                            "\"metrics\":[]}]}]}");
@@ -241,11 +197,11 @@ static void test_otel_otlp_metrics_enc_json_empty(void **state)
  * strings, the temporality as an integer, ids in hex, defaults left out. */
 static void test_otel_otlp_metrics_enc_json_text(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_kv kv[] = {OTEL_KV_STR("k", "v\"\n"), OTEL_KV_BOOL("b", false), OTEL_KV_INT("i", -7),
                     OTEL_KV_DOUBLE("d", 0.25)};
     otel_metric_point pc = {
-        .attrs = kv, .n_attrs = 4, .start_ns = T0, .time_ns = T0 + 5, .value = -3};
+        .attrs = kv, .n_attrs = 4, .start_ns = MF_T0, .time_ns = MF_T0 + 5, .value = -3};
     otel_metric_data c = {.name = "c",
                           .unit = "1",
                           .kind = OTEL_INSTRUMENT_UPDOWN_COUNTER,
@@ -302,7 +258,7 @@ static void test_otel_otlp_metrics_enc_json_text(void **state)
  * the resource and the scope. */
 static void test_otel_otlp_metrics_enc_json_collection(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_counter *c;
     otel_updown_counter *u;
     otel_histogram *h;
@@ -312,15 +268,15 @@ static void test_otel_otlp_metrics_enc_json_collection(void **state)
     assert_int_equal(otel_updown_counter_new(f->m, &u, "active", NULL, NULL), OTEL_OK);
     assert_int_equal(otel_histogram_new(f->m, &h, "duration", NULL, "s", bounds, 2), OTEL_OK);
     otel_kv kv[] = {OTEL_KV_STR("method", "GET"), OTEL_KV_INT("status", 200)};
-    otel_span_context sc = span_ctx(1);
+    otel_span_context sc = mf_span_ctx(1, true);
     otel_counter_add(c, 41, kv, 2);
     otel_counter_add(c, 1, kv, 2);
     otel_updown_counter_add(u, -2, NULL, 0);
-    clock_ns = T0 + 3;
+    mf_clock_ns = MF_T0 + 3;
     otel_histogram_record(h, 0.05, kv, 2, &sc);
     otel_histogram_record(h, 0.5, kv, 2, NULL);
     otel_histogram_record(h, 3, kv, 2, NULL);
-    clock_ns = T0 + 10;
+    mf_clock_ns = MF_T0 + 10;
     size_t n;
     const cJSON *root = collect(f, OTEL_TEMPORALITY_PREF_DELTA, &n);
     assert_int_equal(n, 3);
@@ -331,8 +287,8 @@ static void test_otel_otlp_metrics_enc_json_collection(void **state)
     assert_string_equal(str(attr(res_attrs, "service.name"), "stringValue"), "checkout");
     assert_string_equal(str(attr(res_attrs, "k8s.pod.name"), "stringValue"), "pod-1");
     const cJSON *scope = get(scope_metrics(root), "scope");
-    assert_string_equal(str(scope, "name"), "mhd-otel.test");
-    assert_string_equal(str(scope, "version"), "1.2.3");
+    assert_string_equal(str(scope, "name"), MF_SCOPE);
+    assert_string_equal(str(scope, "version"), MF_SCOPE_VERSION);
 
     const cJSON *mt = find_metric(root, "requests");
     assert_string_equal(str(mt, "description"), "Served");
@@ -342,8 +298,8 @@ static void test_otel_otlp_metrics_enc_json_collection(void **state)
     assert_true(cJSON_IsTrue(get(sum, "isMonotonic")));
     const cJSON *p = at(get(sum, "dataPoints"), 0);
     assert_int_equal(i64(p, "asInt"), 42);
-    assert_int_equal(i64(p, "startTimeUnixNano"), T0);
-    assert_int_equal(i64(p, "timeUnixNano"), T0 + 10);
+    assert_int_equal(i64(p, "startTimeUnixNano"), MF_T0);
+    assert_int_equal(i64(p, "timeUnixNano"), MF_T0 + 10);
     assert_string_equal(str(attr(get(p, "attributes"), "method"), "stringValue"), "GET");
     assert_int_equal(i64(attr(get(p, "attributes"), "status"), "intValue"), 200);
 
@@ -383,14 +339,14 @@ static void test_otel_otlp_metrics_enc_json_collection(void **state)
     assert_string_equal(str(at(exs, 0), "traceId"), tid);
     assert_string_equal(str(at(exs, 0), "spanId"), sid);
     assert_true(num(at(exs, 0), "asDouble") == 0.05);
-    assert_int_equal(i64(at(exs, 0), "timeUnixNano"), T0 + 3);
+    assert_int_equal(i64(at(exs, 0), "timeUnixNano"), MF_T0 + 3);
 }
 
 /* Strings are escaped and made valid UTF-8 (U+FFFD for each byte that
  * starts no sequence), keys and values alike. */
 static void test_otel_otlp_metrics_enc_json_strings(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_kv kv[] = {OTEL_KV_STR("q\"\\\t", "\x01\xff\xc3\xa9")};
     otel_metric_point pt = {.attrs = kv, .n_attrs = 1, .value = 1};
     otel_metric_data md = {.name = "c",
@@ -414,7 +370,7 @@ static void test_otel_otlp_metrics_enc_json_strings(void **state)
  * field (the same mapping, only the encoding differs). */
 static void test_otel_otlp_metrics_enc_json_matches_protobuf(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_counter *c;
     otel_histogram *h;
     assert_int_equal(otel_counter_new(f->m, &c, "c", "a counter", "By"), OTEL_OK);
@@ -422,16 +378,16 @@ static void test_otel_otlp_metrics_enc_json_matches_protobuf(void **state)
     for (int i = 0; i < 40; i++) {
         otel_kv kv[] = {OTEL_KV_INT("i", i % 7), OTEL_KV_BOOL("even", i % 2 == 0),
                         OTEL_KV_DOUBLE("x", i % 3 * 0.1)};
-        otel_span_context sc = span_ctx((uint8_t)i);
+        otel_span_context sc = mf_span_ctx((uint8_t)i, true);
         otel_counter_add(c, (uint64_t)i, kv, 3);
         otel_histogram_record(h, i * 0.37, kv, 3, i % 4 == 0 ? &sc : NULL);
     }
-    clock_ns = T0 + 99;
+    mf_clock_ns = MF_T0 + 99;
     const cJSON *root = collect(f, OTEL_TEMPORALITY_PREF_CUMULATIVE, NULL);
 
     otel_otlp_metrics_enc *pe;
     assert_int_equal(otel_otlp_metrics_enc_new(&pe, false), OTEL_OK);
-    otel_otlp_metrics_enc_begin(pe, f->res, "mhd-otel.test", "1.2.3");
+    otel_otlp_metrics_enc_begin(pe, f->res, MF_SCOPE, MF_SCOPE_VERSION);
     assert_int_equal(
         otel_metrics_collect(f->m, OTEL_TEMPORALITY_PREF_CUMULATIVE, otel_otlp_metrics_enc_add, pe),
         OTEL_OK);
@@ -523,7 +479,7 @@ static void test_otel_otlp_metrics_enc_json_matches_protobuf(void **state)
  * it; a warm encoder then neither allocates nor keeps anything stale. */
 static void test_otel_otlp_metrics_enc_json_many_points_and_reuse(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_counter *c;
     assert_int_equal(otel_counter_new(f->m, &c, "many", NULL, NULL), OTEL_OK);
     enum { N = 1200 };
@@ -548,7 +504,7 @@ static void test_otel_otlp_metrics_enc_json_many_points_and_reuse(void **state)
     assert_int_equal(total, (int64_t)N * (N - 1) / 2);
 
     otel_alloc_fail_after(0);
-    otel_otlp_metrics_enc_begin(f->e, f->res, "mhd-otel.test", "1.2.3");
+    otel_otlp_metrics_enc_begin(f->e, f->res, MF_SCOPE, MF_SCOPE_VERSION);
     int rc = otel_metrics_collect(f->m, OTEL_TEMPORALITY_PREF_CUMULATIVE, otel_otlp_metrics_enc_add,
                                   f->e);
     const uint8_t *data;
@@ -558,7 +514,7 @@ static void test_otel_otlp_metrics_enc_json_many_points_and_reuse(void **state)
     assert_int_equal(rc, OTEL_OK);
     assert_int_equal(rc_end, OTEL_OK);
     assert_int_equal(
-        cJSON_GetArraySize(get(get(find_metric(parse(f, data, len), "many"), "sum"), "dataPoints")),
+        cJSON_GetArraySize(get(get(find_metric(parse(data, len), "many"), "sum"), "dataPoints")),
         N);
 
     otel_metric_point pt = {.value = 5};
@@ -581,7 +537,7 @@ static void test_otel_otlp_metrics_enc_json_many_points_and_reuse(void **state)
  * against the first metric), not grow. */
 static void test_otel_otlp_metrics_enc_json_resource_changed(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_metric_point pt = {.value = 1};
     otel_metric_data md = {
         .name = "c", .kind = OTEL_INSTRUMENT_COUNTER, .points = &pt, .n_points = 1};
@@ -606,7 +562,7 @@ static void test_otel_otlp_metrics_enc_json_resource_changed(void **state)
  * request whole either way, nothing leaked. */
 static void test_otel_otlp_metrics_enc_json_nomem(void **state)
 {
-    fixture *f = *state;
+    mf_fixture *f = *state;
     otel_counter *c;
     otel_histogram *h;
     assert_int_equal(otel_counter_new(f->m, &c, "c", NULL, NULL), OTEL_OK);
@@ -639,7 +595,7 @@ static void test_otel_otlp_metrics_enc_json_nomem(void **state)
         assert_true(rc_end == OTEL_OK || rc_end == OTEL_ERR_NOMEM);
         if (rc_end != OTEL_OK)
             assert_int_equal(otel_otlp_metrics_enc_end(e, &data, &len, &n), OTEL_OK);
-        const cJSON *metrics = get(scope_metrics(parse(f, data, len)), "metrics"), *mt;
+        const cJSON *metrics = get(scope_metrics(parse(data, len)), "metrics"), *mt;
         size_t points = 0;
         cJSON_ArrayForEach(mt, metrics)
         {
