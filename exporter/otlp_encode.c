@@ -4,6 +4,7 @@
 #include "otlp_encode.h"
 
 #include "otlp_common.h"
+#include "pb_write.h"
 
 #include "../core/text.h"
 
@@ -32,71 +33,47 @@ _Static_assert(OTEL_OTLP_FLAGS_TRACE_MASK ==
 #define NS_PER_S UINT64_C(1000000000)
 
 /* ---- wire format ----------------------------------------------------------
- * Tags of the fields written, (field number << 3) | wire type, as in
- * exporter/proto. All numbers but Span.flags (16) are below 16: a one-byte
- * tag. Fields go out in ascending number, the order protobuf-c packs them;
- * proto3 scalars, strings and bytes equal to zero or empty are left out, a
- * set oneof member (AnyValue) and a present message never are. */
-#define WT_VARINT 0
-#define WT_I64 1
-#define WT_LEN 2
-#define WT_I32 5
-#define TAG(field, wire) ((uint8_t)(((field) << 3) | (wire)))
-
+ * Tags of the trace messages' fields, as in exporter/proto (pb_write.h has
+ * the rest). All numbers but Span.flags (16) are below 16: a one-byte tag. */
 /* collector.trace.v1.ExportTraceServiceRequest */
-#define REQ_RESOURCE_SPANS TAG(1, WT_LEN)
+#define REQ_RESOURCE_SPANS OTEL_PB_TAG(1, OTEL_PB_LEN)
 /* trace.v1.ResourceSpans (schema_url = 3 left empty) */
-#define RS_RESOURCE TAG(1, WT_LEN)
-#define RS_SCOPE_SPANS TAG(2, WT_LEN)
-/* resource.v1.Resource (dropped_attributes_count = 2 always 0) */
-#define RES_ATTRIBUTES TAG(1, WT_LEN)
+#define RS_RESOURCE OTEL_PB_TAG(1, OTEL_PB_LEN)
+#define RS_SCOPE_SPANS OTEL_PB_TAG(2, OTEL_PB_LEN)
 /* trace.v1.ScopeSpans (schema_url = 3 left empty) */
-#define SS_SCOPE TAG(1, WT_LEN)
-#define SS_SPANS TAG(2, WT_LEN)
-/* common.v1.InstrumentationScope (attributes = 3, dropped = 4 unused) */
-#define SCOPE_NAME TAG(1, WT_LEN)
-#define SCOPE_VERSION TAG(2, WT_LEN)
+#define SS_SCOPE OTEL_PB_TAG(1, OTEL_PB_LEN)
+#define SS_SPANS OTEL_PB_TAG(2, OTEL_PB_LEN)
 /* trace.v1.Span */
-#define SPAN_TRACE_ID TAG(1, WT_LEN)
-#define SPAN_SPAN_ID TAG(2, WT_LEN)
-#define SPAN_TRACE_STATE TAG(3, WT_LEN)
-#define SPAN_PARENT_SPAN_ID TAG(4, WT_LEN)
-#define SPAN_NAME TAG(5, WT_LEN)
-#define SPAN_KIND TAG(6, WT_VARINT)
-#define SPAN_START TAG(7, WT_I64)
-#define SPAN_END TAG(8, WT_I64)
-#define SPAN_ATTRIBUTES TAG(9, WT_LEN)
-#define SPAN_DROPPED_ATTRS TAG(10, WT_VARINT)
-#define SPAN_EVENTS TAG(11, WT_LEN)
-#define SPAN_DROPPED_EVENTS TAG(12, WT_VARINT)
-#define SPAN_LINKS TAG(13, WT_LEN)
-#define SPAN_DROPPED_LINKS TAG(14, WT_VARINT)
-#define SPAN_STATUS TAG(15, WT_LEN)
-#define SPAN_FLAGS_TAG ((16u << 3) | WT_I32) /* two bytes as a varint */
+#define SPAN_TRACE_ID OTEL_PB_TAG(1, OTEL_PB_LEN)
+#define SPAN_SPAN_ID OTEL_PB_TAG(2, OTEL_PB_LEN)
+#define SPAN_TRACE_STATE OTEL_PB_TAG(3, OTEL_PB_LEN)
+#define SPAN_PARENT_SPAN_ID OTEL_PB_TAG(4, OTEL_PB_LEN)
+#define SPAN_NAME OTEL_PB_TAG(5, OTEL_PB_LEN)
+#define SPAN_KIND OTEL_PB_TAG(6, OTEL_PB_VARINT)
+#define SPAN_START OTEL_PB_TAG(7, OTEL_PB_I64)
+#define SPAN_END OTEL_PB_TAG(8, OTEL_PB_I64)
+#define SPAN_ATTRIBUTES OTEL_PB_TAG(9, OTEL_PB_LEN)
+#define SPAN_DROPPED_ATTRS OTEL_PB_TAG(10, OTEL_PB_VARINT)
+#define SPAN_EVENTS OTEL_PB_TAG(11, OTEL_PB_LEN)
+#define SPAN_DROPPED_EVENTS OTEL_PB_TAG(12, OTEL_PB_VARINT)
+#define SPAN_LINKS OTEL_PB_TAG(13, OTEL_PB_LEN)
+#define SPAN_DROPPED_LINKS OTEL_PB_TAG(14, OTEL_PB_VARINT)
+#define SPAN_STATUS OTEL_PB_TAG(15, OTEL_PB_LEN)
+#define SPAN_FLAGS_TAG ((16u << 3) | OTEL_PB_I32) /* two bytes as a varint */
 #define SPAN_FLAGS_TAG_SIZE 2
 /* trace.v1.Span.Event */
-#define EV_TIME TAG(1, WT_I64)
-#define EV_NAME TAG(2, WT_LEN)
-#define EV_ATTRIBUTES TAG(3, WT_LEN)
-#define EV_DROPPED_ATTRS TAG(4, WT_VARINT)
+#define EV_TIME OTEL_PB_TAG(1, OTEL_PB_I64)
+#define EV_NAME OTEL_PB_TAG(2, OTEL_PB_LEN)
+#define EV_ATTRIBUTES OTEL_PB_TAG(3, OTEL_PB_LEN)
+#define EV_DROPPED_ATTRS OTEL_PB_TAG(4, OTEL_PB_VARINT)
 /* trace.v1.Span.Link (attributes = 4, dropped_attributes_count = 5 unused) */
-#define LINK_TRACE_ID TAG(1, WT_LEN)
-#define LINK_SPAN_ID TAG(2, WT_LEN)
-#define LINK_TRACE_STATE TAG(3, WT_LEN)
-#define LINK_FLAGS TAG(6, WT_I32)
+#define LINK_TRACE_ID OTEL_PB_TAG(1, OTEL_PB_LEN)
+#define LINK_SPAN_ID OTEL_PB_TAG(2, OTEL_PB_LEN)
+#define LINK_TRACE_STATE OTEL_PB_TAG(3, OTEL_PB_LEN)
+#define LINK_FLAGS OTEL_PB_TAG(6, OTEL_PB_I32)
 /* trace.v1.Status (field 1 reserved) */
-#define STATUS_MESSAGE TAG(2, WT_LEN)
-#define STATUS_CODE TAG(3, WT_VARINT)
-/* common.v1.KeyValue */
-#define KV_KEY TAG(1, WT_LEN)
-#define KV_VALUE TAG(2, WT_LEN)
-/* common.v1.AnyValue, oneof value */
-#define ANY_STRING TAG(1, WT_LEN)
-#define ANY_BOOL TAG(2, WT_VARINT)
-#define ANY_INT TAG(3, WT_VARINT)
-#define ANY_DOUBLE TAG(4, WT_I64)
-#define ANY_ARRAY TAG(5, WT_LEN)
-#define ARRAY_VALUES TAG(1, WT_LEN)
+#define STATUS_MESSAGE OTEL_PB_TAG(2, OTEL_PB_LEN)
+#define STATUS_CODE OTEL_PB_TAG(3, OTEL_PB_VARINT)
 
 /* What the first pass learns of one span of the batch. */
 typedef struct span_plan {
@@ -190,113 +167,29 @@ static const otel_resource *span_resource(const otel_span_data *s)
 
 /* ---- sizes (first pass: arithmetic only) ---------------------------------- */
 
-/* Bytes of v as a varint: 1 to 10. */
-static inline size_t varint_size(uint64_t v)
-{
-    if (v < 0x80)
-        return 1; /* most lengths and counts */
-#if defined(__GNUC__)
-    return (size_t)((63 - __builtin_clzll(v)) * 9 + 73) / 64;
-#else
-    size_t n = 2;
-    while ((v >>= 7) >= 0x80)
-        n++;
-    return n;
-#endif
-}
-
-/* An int32 or enum: negatives go out sign-extended, 10 bytes. */
-static inline size_t int32_size(int32_t v)
-{
-    return v < 0 ? 10 : varint_size((uint32_t)v);
-}
-
-/* A length-delimited field with a one-byte tag and n bytes of payload. */
-static inline size_t len_field_size(size_t n)
-{
-    return 1 + varint_size(n) + n;
-}
-
-/* A string or bytes field, left out when empty. */
-static inline size_t opt_len_field_size(size_t n)
-{
-    return n > 0 ? len_field_size(n) : 0;
-}
-
-/* The ArrayValue of a string array: one AnyValue{string_value} each. */
-static size_t str_array_size(const otel_attr *a)
-{
-    size_t size = 0, len;
-    const char *pos = NULL;
-    while (otel_attr_array_next(a, &pos, &len) != NULL)
-        size += len_field_size(len_field_size(len));
-    return size;
-}
-
-/* The AnyValue of a scalar attribute. String arrays (rare) are sized and
- * written by their own functions, so that the scalar ones stay as small
- * as the per-attribute loop wants them. */
-static inline size_t any_size(const otel_attr *a)
-{
-    switch (a->type) {
-    case OTEL_ATTR_STRING:
-        return len_field_size(otel_otlp_value_len(a)); /* a set oneof member: "" too */
-    case OTEL_ATTR_STRING_ARRAY:
-        break; /* array_any_size */
-    case OTEL_ATTR_BOOL:
-        return 2;
-    case OTEL_ATTR_INT:
-        return 1 + varint_size((uint64_t)a->v.i);
-    case OTEL_ATTR_DOUBLE:
-        return 9;
-    }
-    return 0; /* no member set: an empty AnyValue */
-}
-
-static inline size_t kv_size(const otel_attr *a, size_t any)
-{
-    return opt_len_field_size(otel_otlp_key_len(a)) + len_field_size(any);
-}
-
-__attribute__((noinline, cold)) static size_t array_any_size(const otel_attr *a)
-{
-    return len_field_size(str_array_size(a));
-}
-
-/* Bytes of the repeated KeyValue fields for attrs[0..n). */
-static size_t attrs_size(const otel_attr *attrs, size_t n)
-{
-    size_t size = 0;
-    for (size_t i = 0; i < n; i++) {
-        const otel_attr *a = &attrs[i];
-        size_t any = a->type == OTEL_ATTR_STRING_ARRAY ? array_any_size(a) : any_size(a);
-        size += len_field_size(kv_size(a, any));
-    }
-    return size;
-}
-
 static size_t event_size(const otel_span_data *s, const otel_event *ev)
 {
-    size_t size = (ev->time_ns != 0 ? 9 : 0) + opt_len_field_size(otel_otlp_str_len(ev->name));
+    size_t size =
+        (ev->time_ns != 0 ? 9 : 0) + otel_pb_opt_len_field_size(otel_otlp_str_len(ev->name));
     size_t na;
     const otel_attr *attrs = otel_otlp_event_attrs(s, ev, &na);
-    size += attrs_size(attrs, na);
+    size += otel_pb_attrs_size(attrs, na);
     if (ev->dropped_attrs != 0)
-        size += 1 + varint_size(ev->dropped_attrs);
+        size += 1 + otel_pb_varint_size(ev->dropped_attrs);
     return size;
 }
 
 /* trace_id, span_id, trace_state, flags (never 0: HAS_IS_REMOTE is set) */
 static size_t link_size(const otel_link *l)
 {
-    return 18 + 10 + opt_len_field_size(otel_otlp_str_len(l->tracestate)) + 1 + 4;
+    return 18 + 10 + otel_pb_opt_len_field_size(otel_otlp_str_len(l->tracestate)) + 1 + 4;
 }
 
 static size_t status_size(const otel_span_data *s)
 {
-    size_t size = opt_len_field_size(otel_otlp_str_len(s->status_message));
+    size_t size = otel_pb_opt_len_field_size(otel_otlp_str_len(s->status_message));
     if (s->status != 0)
-        size += 1 + int32_size((int32_t)s->status);
+        size += 1 + otel_pb_int32_size((int32_t)s->status);
     return size;
 }
 
@@ -306,217 +199,87 @@ static size_t span_size(const otel_span_data *s, uint32_t *name_len)
     size_t nl = otel_otlp_str_len(s->name);
     *name_len = (uint32_t)nl;
     size_t size = 18 + 10; /* trace_id, span_id */
-    size += opt_len_field_size(otel_otlp_tracestate_len(s));
+    size += otel_pb_opt_len_field_size(otel_otlp_tracestate_len(s));
     if (s->has_parent)
         size += 10;
-    size += opt_len_field_size(nl);
+    size += otel_pb_opt_len_field_size(nl);
     if (s->kind != 0)
-        size += 1 + int32_size((int32_t)s->kind);
+        size += 1 + otel_pb_int32_size((int32_t)s->kind);
     size += (s->start_ns != 0 ? 9 : 0) + (s->end_ns != 0 ? 9 : 0);
-    size += attrs_size(s->attrs, otel_otlp_attr_count(s));
+    size += otel_pb_attrs_size(s->attrs, otel_otlp_attr_count(s));
     if (s->dropped_attrs != 0)
-        size += 1 + varint_size(s->dropped_attrs);
+        size += 1 + otel_pb_varint_size(s->dropped_attrs);
     size_t ne = otel_otlp_event_count(s);
     for (size_t j = 0; j < ne; j++)
-        size += len_field_size(event_size(s, &s->events[j]));
+        size += otel_pb_len_field_size(event_size(s, &s->events[j]));
     if (s->dropped_events != 0)
-        size += 1 + varint_size(s->dropped_events);
+        size += 1 + otel_pb_varint_size(s->dropped_events);
     size_t nk = otel_otlp_link_count(s);
     for (size_t j = 0; j < nk; j++)
-        size += len_field_size(link_size(&s->links[j]));
+        size += otel_pb_len_field_size(link_size(&s->links[j]));
     if (s->dropped_links != 0)
-        size += 1 + varint_size(s->dropped_links);
+        size += 1 + otel_pb_varint_size(s->dropped_links);
     if (s->status != OTEL_STATUS_UNSET)
-        size += len_field_size(status_size(s));
+        size += otel_pb_len_field_size(status_size(s));
     size += SPAN_FLAGS_TAG_SIZE + 4; /* never 0: HAS_IS_REMOTE is set */
-    return size;
-}
-
-/* A KeyValue with a string value of vl bytes, as resource attributes are
- * (their keys and values have no length limit: not otel_attrs). */
-static size_t str_kv_size(size_t kl, size_t vl)
-{
-    return opt_len_field_size(kl) + len_field_size(len_field_size(vl));
-}
-
-static size_t resource_size(const otel_resource *r)
-{
-    size_t size = 0, n = otel_resource_count(r);
-    for (size_t i = 0; i < n; i++) {
-        const char *key, *value;
-        otel_resource_at(r, i, &key, &value);
-        size += len_field_size(str_kv_size(otel_otlp_str_len(key), otel_otlp_str_len(value)));
-    }
     return size;
 }
 
 /* Bytes of group g's ScopeSpans and ResourceSpans messages. */
 static size_t scope_spans_size(const otel_otlp_encoder *e, size_t g)
 {
-    return len_field_size(e->scope_size) + e->group_spans[g];
+    return otel_pb_len_field_size(e->scope_size) + e->group_spans[g];
 }
 
 static size_t resource_spans_size(const otel_otlp_encoder *e, size_t g)
 {
-    return len_field_size(e->group_res_size[g]) + len_field_size(scope_spans_size(e, g));
+    return otel_pb_len_field_size(e->group_res_size[g]) +
+           otel_pb_len_field_size(scope_spans_size(e, g));
 }
 
 /* ---- writing (second pass) -------------------------------------------------- */
 
-static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-static inline uint8_t *put_fixed32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-    return p + 4;
-}
-
-static inline uint8_t *put_fixed64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-    return p + 8;
-}
-
-/* Tag and length of a length-delimited field of n bytes. */
-static inline uint8_t *put_len(uint8_t *p, uint8_t tag, size_t n)
-{
-    *p++ = tag;
-    if (n < 0x80) {
-        *p++ = (uint8_t)n;
-        return p;
-    }
-    return put_varint(p, n);
-}
-
-/* A string or bytes field, src may be NULL when n is 0. */
-static inline uint8_t *put_bytes(uint8_t *p, uint8_t tag, const void *src, size_t n)
-{
-    p = put_len(p, tag, n);
-    if (n > 0)
-        memcpy(p, src, n);
-    return p + n;
-}
-
-/* A KeyValue whose value is a string array. */
-__attribute__((noinline, cold)) static uint8_t *put_array_kv(uint8_t *p, uint8_t tag,
-                                                             const otel_attr *a)
-{
-    const char *pos = NULL, *e;
-    size_t len, inner = str_array_size(a), kl = otel_otlp_key_len(a);
-    p = put_len(p, tag, kv_size(a, len_field_size(inner)));
-    if (kl > 0)
-        p = put_bytes(p, KV_KEY, a->key, kl);
-    p = put_len(p, KV_VALUE, len_field_size(inner));
-    p = put_len(p, ANY_ARRAY, inner);
-    while ((e = otel_attr_array_next(a, &pos, &len)) != NULL) {
-        p = put_len(p, ARRAY_VALUES, len_field_size(len));
-        p = put_bytes(p, ANY_STRING, e, len);
-    }
-    return p;
-}
-
-/* A KeyValue with a scalar value. */
-static uint8_t *put_kv(uint8_t *p, uint8_t tag, const otel_attr *a)
-{
-    size_t any = any_size(a), kl = otel_otlp_key_len(a);
-    p = put_len(p, tag, kv_size(a, any));
-    if (kl > 0)
-        p = put_bytes(p, KV_KEY, a->key, kl);
-    p = put_len(p, KV_VALUE, any);
-    switch (a->type) {
-    case OTEL_ATTR_STRING:
-        p = put_bytes(p, ANY_STRING, a->v.s.ptr, otel_otlp_value_len(a));
-        break;
-    case OTEL_ATTR_STRING_ARRAY: /* put_array_kv */
-        break;
-    case OTEL_ATTR_BOOL:
-        *p++ = ANY_BOOL;
-        *p++ = a->v.b ? 1 : 0;
-        break;
-    case OTEL_ATTR_INT:
-        *p++ = ANY_INT;
-        p = put_varint(p, (uint64_t)a->v.i);
-        break;
-    case OTEL_ATTR_DOUBLE: {
-        uint64_t bits;
-        memcpy(&bits, &a->v.d, sizeof(bits));
-        *p++ = ANY_DOUBLE;
-        p = put_fixed64(p, bits);
-        break;
-    }
-    }
-    return p;
-}
-
-static uint8_t *put_str_kv(uint8_t *p, uint8_t tag, const char *key, size_t kl, const char *value,
-                           size_t vl)
-{
-    p = put_len(p, tag, str_kv_size(kl, vl));
-    if (kl > 0)
-        p = put_bytes(p, KV_KEY, key, kl);
-    p = put_len(p, KV_VALUE, len_field_size(vl));
-    return put_bytes(p, ANY_STRING, value, vl);
-}
-
-static uint8_t *put_attrs(uint8_t *p, uint8_t tag, const otel_attr *attrs, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        p = attrs[i].type == OTEL_ATTR_STRING_ARRAY ? put_array_kv(p, tag, &attrs[i])
-                                                    : put_kv(p, tag, &attrs[i]);
-    return p;
-}
-
 static uint8_t *put_event(uint8_t *p, const otel_span_data *s, const otel_event *ev)
 {
-    p = put_len(p, SPAN_EVENTS, event_size(s, ev));
+    p = otel_pb_put_len(p, SPAN_EVENTS, event_size(s, ev));
     if (ev->time_ns != 0) {
         *p++ = EV_TIME;
-        p = put_fixed64(p, ev->time_ns);
+        p = otel_pb_put_fixed64(p, ev->time_ns);
     }
     size_t nl = otel_otlp_str_len(ev->name);
     if (nl > 0)
-        p = put_bytes(p, EV_NAME, ev->name, nl);
+        p = otel_pb_put_bytes(p, EV_NAME, ev->name, nl);
     size_t na;
     const otel_attr *attrs = otel_otlp_event_attrs(s, ev, &na);
-    p = put_attrs(p, EV_ATTRIBUTES, attrs, na);
+    p = otel_pb_put_attrs(p, EV_ATTRIBUTES, attrs, na);
     if (ev->dropped_attrs != 0) {
         *p++ = EV_DROPPED_ATTRS;
-        p = put_varint(p, ev->dropped_attrs);
+        p = otel_pb_put_varint(p, ev->dropped_attrs);
     }
     return p;
 }
 
 static uint8_t *put_link(uint8_t *p, const otel_link *l)
 {
-    p = put_len(p, SPAN_LINKS, link_size(l));
-    p = put_bytes(p, LINK_TRACE_ID, l->ctx.trace_id, sizeof(l->ctx.trace_id));
-    p = put_bytes(p, LINK_SPAN_ID, l->ctx.span_id, sizeof(l->ctx.span_id));
+    p = otel_pb_put_len(p, SPAN_LINKS, link_size(l));
+    p = otel_pb_put_bytes(p, LINK_TRACE_ID, l->ctx.trace_id, sizeof(l->ctx.trace_id));
+    p = otel_pb_put_bytes(p, LINK_SPAN_ID, l->ctx.span_id, sizeof(l->ctx.span_id));
     size_t tl = otel_otlp_str_len(l->tracestate);
     if (tl > 0)
-        p = put_bytes(p, LINK_TRACE_STATE, l->tracestate, tl);
+        p = otel_pb_put_bytes(p, LINK_TRACE_STATE, l->tracestate, tl);
     *p++ = LINK_FLAGS;
-    return put_fixed32(p, otel_otlp_link_flags(l));
+    return otel_pb_put_fixed32(p, otel_otlp_link_flags(l));
 }
 
 static uint8_t *put_status(uint8_t *p, const otel_span_data *s)
 {
-    p = put_len(p, SPAN_STATUS, status_size(s));
+    p = otel_pb_put_len(p, SPAN_STATUS, status_size(s));
     size_t ml = otel_otlp_str_len(s->status_message);
     if (ml > 0)
-        p = put_bytes(p, STATUS_MESSAGE, s->status_message, ml);
+        p = otel_pb_put_bytes(p, STATUS_MESSAGE, s->status_message, ml);
     if (s->status != 0) {
         *p++ = STATUS_CODE;
-        p = put_varint(p, (uint64_t)(int64_t)(int32_t)s->status);
+        p = otel_pb_put_varint(p, (uint64_t)(int64_t)(int32_t)s->status);
     }
     return p;
 }
@@ -524,51 +287,51 @@ static uint8_t *put_status(uint8_t *p, const otel_span_data *s)
 /* Span s as a ScopeSpans.spans field; pl is its plan. */
 static uint8_t *put_span(uint8_t *p, const otel_span_data *s, const span_plan *pl)
 {
-    p = put_len(p, SS_SPANS, pl->size);
-    p = put_bytes(p, SPAN_TRACE_ID, s->ctx.trace_id, sizeof(s->ctx.trace_id));
-    p = put_bytes(p, SPAN_SPAN_ID, s->ctx.span_id, sizeof(s->ctx.span_id));
+    p = otel_pb_put_len(p, SS_SPANS, pl->size);
+    p = otel_pb_put_bytes(p, SPAN_TRACE_ID, s->ctx.trace_id, sizeof(s->ctx.trace_id));
+    p = otel_pb_put_bytes(p, SPAN_SPAN_ID, s->ctx.span_id, sizeof(s->ctx.span_id));
     size_t tl = otel_otlp_tracestate_len(s);
     if (tl > 0)
-        p = put_bytes(p, SPAN_TRACE_STATE, s->tracestate, tl);
+        p = otel_pb_put_bytes(p, SPAN_TRACE_STATE, s->tracestate, tl);
     if (s->has_parent)
-        p = put_bytes(p, SPAN_PARENT_SPAN_ID, s->parent_span_id, sizeof(s->parent_span_id));
+        p = otel_pb_put_bytes(p, SPAN_PARENT_SPAN_ID, s->parent_span_id, sizeof(s->parent_span_id));
     if (pl->name_len > 0)
-        p = put_bytes(p, SPAN_NAME, s->name, pl->name_len);
+        p = otel_pb_put_bytes(p, SPAN_NAME, s->name, pl->name_len);
     if (s->kind != 0) {
         *p++ = SPAN_KIND;
-        p = put_varint(p, (uint64_t)(int64_t)(int32_t)s->kind);
+        p = otel_pb_put_varint(p, (uint64_t)(int64_t)(int32_t)s->kind);
     }
     if (s->start_ns != 0) {
         *p++ = SPAN_START;
-        p = put_fixed64(p, s->start_ns);
+        p = otel_pb_put_fixed64(p, s->start_ns);
     }
     if (s->end_ns != 0) {
         *p++ = SPAN_END;
-        p = put_fixed64(p, s->end_ns);
+        p = otel_pb_put_fixed64(p, s->end_ns);
     }
-    p = put_attrs(p, SPAN_ATTRIBUTES, s->attrs, otel_otlp_attr_count(s));
+    p = otel_pb_put_attrs(p, SPAN_ATTRIBUTES, s->attrs, otel_otlp_attr_count(s));
     if (s->dropped_attrs != 0) {
         *p++ = SPAN_DROPPED_ATTRS;
-        p = put_varint(p, s->dropped_attrs);
+        p = otel_pb_put_varint(p, s->dropped_attrs);
     }
     size_t ne = otel_otlp_event_count(s);
     for (size_t j = 0; j < ne; j++)
         p = put_event(p, s, &s->events[j]);
     if (s->dropped_events != 0) {
         *p++ = SPAN_DROPPED_EVENTS;
-        p = put_varint(p, s->dropped_events);
+        p = otel_pb_put_varint(p, s->dropped_events);
     }
     size_t nk = otel_otlp_link_count(s);
     for (size_t j = 0; j < nk; j++)
         p = put_link(p, &s->links[j]);
     if (s->dropped_links != 0) {
         *p++ = SPAN_DROPPED_LINKS;
-        p = put_varint(p, s->dropped_links);
+        p = otel_pb_put_varint(p, s->dropped_links);
     }
     if (s->status != OTEL_STATUS_UNSET)
         p = put_status(p, s);
-    p = put_varint(p, SPAN_FLAGS_TAG);
-    return put_fixed32(p, otel_otlp_span_flags(s));
+    p = otel_pb_put_varint(p, SPAN_FLAGS_TAG);
+    return otel_pb_put_fixed32(p, otel_otlp_span_flags(s));
 }
 
 /* Group g's ResourceSpans up to the first Span: the Resource, then the
@@ -576,19 +339,13 @@ static uint8_t *put_span(uint8_t *p, const otel_span_data *s, const span_plan *p
 static uint8_t *put_group_head(uint8_t *p, const otel_otlp_encoder *e, size_t g)
 {
     const otel_resource *r = e->group_res[g];
-    p = put_len(p, REQ_RESOURCE_SPANS, resource_spans_size(e, g));
-    p = put_len(p, RS_RESOURCE, e->group_res_size[g]);
-    size_t nr = otel_resource_count(r);
-    for (size_t i = 0; i < nr; i++) {
-        const char *key, *value;
-        otel_resource_at(r, i, &key, &value);
-        p = put_str_kv(p, RES_ATTRIBUTES, key, otel_otlp_str_len(key), value,
-                       otel_otlp_str_len(value));
-    }
-    p = put_len(p, RS_SCOPE_SPANS, scope_spans_size(e, g));
-    p = put_len(p, SS_SCOPE, e->scope_size);
-    p = put_bytes(p, SCOPE_NAME, OTEL_SDK_NAME, sizeof(OTEL_SDK_NAME) - 1);
-    return put_bytes(p, SCOPE_VERSION, OTEL_SDK_VERSION, sizeof(OTEL_SDK_VERSION) - 1);
+    p = otel_pb_put_len(p, REQ_RESOURCE_SPANS, resource_spans_size(e, g));
+    p = otel_pb_put_resource(p, RS_RESOURCE, r, e->group_res_size[g]);
+    p = otel_pb_put_len(p, RS_SCOPE_SPANS, scope_spans_size(e, g));
+    p = otel_pb_put_len(p, SS_SCOPE, e->scope_size);
+    p = otel_pb_put_bytes(p, OTEL_PB_SCOPE_NAME, OTEL_SDK_NAME, sizeof(OTEL_SDK_NAME) - 1);
+    return otel_pb_put_bytes(p, OTEL_PB_SCOPE_VERSION, OTEL_SDK_VERSION,
+                             sizeof(OTEL_SDK_VERSION) - 1);
 }
 
 /* ---- the batch ---------------------------------------------------------------- */
@@ -613,7 +370,7 @@ static int find_group(otel_otlp_encoder *e, const otel_resource *r, size_t *grou
     e->group_res[n] = r;
     e->group_count[n] = 0;
     e->group_spans[n] = 0;
-    e->group_res_size[n] = resource_size(r);
+    e->group_res_size[n] = otel_pb_resource_size(r);
     *groups = n + 1;
     *out = n;
     return 0;
@@ -636,10 +393,10 @@ static int plan_batch(otel_otlp_encoder *e, const otel_span_data *const *spans, 
         pl->group = (uint32_t)g;
         pl->size = span_size(spans[i], &pl->name_len);
         e->group_count[g]++;
-        e->group_spans[g] += len_field_size(pl->size);
+        e->group_spans[g] += otel_pb_len_field_size(pl->size);
     }
     for (size_t g = 0; g < groups; g++)
-        total += len_field_size(resource_spans_size(e, g));
+        total += otel_pb_len_field_size(resource_spans_size(e, g));
     *n_groups = groups;
     *size = total;
     return 0;
@@ -715,8 +472,8 @@ int otel_otlp_encoder_new(otel_otlp_encoder **out)
     otel_otlp_encoder *e = otel_calloc(1, sizeof(*e));
     if (e == NULL)
         return OTEL_ERR_NOMEM;
-    e->scope_size =
-        len_field_size(sizeof(OTEL_SDK_NAME) - 1) + len_field_size(sizeof(OTEL_SDK_VERSION) - 1);
+    e->scope_size = otel_pb_len_field_size(sizeof(OTEL_SDK_NAME) - 1) +
+                    otel_pb_len_field_size(sizeof(OTEL_SDK_VERSION) - 1);
     *out = e;
     return 0;
 }

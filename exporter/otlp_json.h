@@ -41,4 +41,10 @@ int otel_otlp_json_encode(otel_otlp_json *j, const otel_span_data *const *spans,
 int otel_otlp_json_decode_response(const uint8_t *data, size_t len, int64_t *rejected, char *msg,
                                    size_t cap);
 
+/* The same for the response of any signal, whose partialSuccess counts
+ * what was rejected in its member rejected_key ("rejectedSpans",
+ * "rejectedDataPoints", ...). */
+int otel_otlp_json_decode_partial(const uint8_t *data, size_t len, const char *rejected_key,
+                                  int64_t *rejected, char *msg, size_t cap);
+
 #endif /* OTEL_OTLP_JSON_H */
