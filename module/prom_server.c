@@ -182,21 +182,31 @@ static enum MHD_Result reply_metrics(mhd_otel_prom *p, struct MHD_Connection *c)
     return ret;
 }
 
-/* Every request is answered at its first call, before any body: /metrics
- * takes none, and MHD closes a connection whose body was not read. */
+/* GET and HEAD are answered once their request is read, which keeps the
+ * connection open for the next scrape; other methods at once, before any
+ * body (libmicrohttpd then closes the connection). */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **req_cls)
 {
+    static int seen; /* *req_cls of a request whose first call came */
     (void)version;
     (void)upload_data;
-    (void)upload_size;
-    (void)req_cls;
     mhd_otel_prom *p = cls;
+    bool get =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    if (get && *req_cls == NULL) {
+        *req_cls = &seen;
+        return MHD_YES;
+    }
+    if (get && *upload_size != 0) { /* a body nobody asked for: dropped */
+        *upload_size = 0;
+        return MHD_YES;
+    }
     if (url == NULL || strcmp(url, PROM_PATH) != 0)
         return reply_static(c, MHD_HTTP_NOT_FOUND, "not found: the metrics are at " PROM_PATH "\n",
                             NULL);
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+    if (!get)
         return reply_static(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", "GET, HEAD");
     return reply_metrics(p, c);
 }

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <strings.h>
 
+#include "../../core/text.h"
 #include "../../exporter/prometheus.h"
 
 /* RFC 9110 section 5.6.2 tchar, written out again. */
@@ -21,16 +22,6 @@ static bool all_tchar(const char *s, size_t n)
         if (!tchar(s[i]))
             return false;
     return n > 0;
-}
-
-static void trim(const char **s, size_t *n)
-{
-    while (*n > 0 && (**s == ' ' || **s == '\t')) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
-        (*n)--;
 }
 
 static bool same_ci(const char *s, size_t n, const char *lit)
@@ -64,7 +55,7 @@ static int oracle_element(const char *s, size_t n, int *q)
     const char *semi = memchr(s, ';', n);
     size_t tl = semi != NULL ? (size_t)(semi - s) : n;
     const char *t = s;
-    trim(&t, &tl);
+    otel_trim_ows(&t, &tl);
     const char *slash = memchr(t, '/', tl);
     if (slash == NULL)
         return 0;
@@ -79,7 +70,7 @@ static int oracle_element(const char *s, size_t n, int *q)
         const char *next = memchr(p, ';', (size_t)(s + n - p));
         size_t pl = next != NULL ? (size_t)(next - p) : (size_t)(s + n - p);
         const char *part = p;
-        trim(&part, &pl);
+        otel_trim_ows(&part, &pl);
         if (pl == 0) {
             if (next != NULL)
                 return 0; /* an empty parameter before another */
@@ -123,7 +114,7 @@ static otel_prom_format oracle(const char *v)
         const char *comma = memchr(p, ',', (size_t)(end - p));
         const char *e = p;
         size_t el = (size_t)((comma != NULL ? comma : end) - p);
-        trim(&e, &el);
+        otel_trim_ows(&e, &el);
         int q = 0;
         int k = el > 0 ? oracle_element(e, el, &q) : 0;
         if (k != 0 && q > best_q) {

@@ -345,7 +345,7 @@ static bool read_labels(reader *rd, const char **p, char *key, size_t kcap, char
         snprintf(names[n++], NAME_LEN, "%s", name);
         *chars += strlen(name) + vl;
         if (le != NULL && strcmp(name, "le") == 0)
-            snprintf(le, 64, "%s", val);
+            snprintf(le, 64, "%.63s", val);
         else
             ko += (size_t)snprintf(key + ko, ko < kcap ? kcap - ko : 0, ",%s=%s", name, val);
     }
@@ -870,6 +870,41 @@ static void test_mhd_otel_prom_head(void **state)
     unfill(&fx);
 }
 
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * n;
+}
+
+/* Scrapes one after the other share one connection (RFC 9112 section 9.3
+ * "Persistence": HTTP/1.1 keeps it by default). */
+static void test_mhd_otel_prom_keep_alive(void **state)
+{
+    (void)state;
+    fixture fx = {0};
+    fill(&fx);
+    start(&fx);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/metrics", (unsigned)mhd_otel_prom_port(fx.srv));
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(curl_easy_perform(c), CURLE_OK);
+        long status = 0, connects = -1;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+        assert_int_equal(status, 200);
+        assert_int_equal(connects, i == 0 ? 1 : 0);
+    }
+    curl_easy_cleanup(c);
+    unfill(&fx);
+}
+
 /* 404 off /metrics, 405 with Allow for other methods on it. */
 static void test_mhd_otel_prom_not_found_not_allowed(void **state)
 {
@@ -1095,6 +1130,7 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_prom_get_openmetrics),
         cmocka_unit_test(test_mhd_otel_prom_get_live),
         cmocka_unit_test(test_mhd_otel_prom_head),
+        cmocka_unit_test(test_mhd_otel_prom_keep_alive),
         cmocka_unit_test(test_mhd_otel_prom_not_found_not_allowed),
         cmocka_unit_test(test_mhd_otel_prom_promtool),
         cmocka_unit_test(test_mhd_otel_prom_addr_check),
