@@ -375,14 +375,14 @@ static void lab_begin(otel_prom_writer *w)
     w->n_ents = 0;
 }
 
-/* Room for one more label; false when out of memory (w->rc says so). */
+/* Room for one more label; NULL when out of memory (w->rc says so). */
 static lab_ent *lab_new(otel_prom_writer *w)
 {
     if (w->rc != OTEL_OK)
         return NULL;
     if (w->n_ents == w->cap_ents) {
         void *p = w->ents;
-        size_t cap = w->cap_ents;
+        size_t cap = w->cap_ents * sizeof(lab_ent);
         w->rc = otel_grow(&p, &cap, (w->n_ents + 1) * sizeof(lab_ent), 16 * sizeof(lab_ent));
         if (w->rc != OTEL_OK)
             return NULL;

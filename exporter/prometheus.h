@@ -33,8 +33,13 @@ const char *otel_prom_content_type(otel_prom_format f);
  * buffer of *len bytes (plus a NUL not counted) that the caller frees
  * with otel_free. Returns 0, OTEL_ERR_INVALID (m or out NULL) or
  * OTEL_ERR_NOMEM (*out is then NULL, *len 0; nothing measured is lost).
- * A metric whose name clashes with an earlier one of another type is left
- * out and logged (OTEL_LOG_WARN). */
+ * Every point carries otel_scope_name="mhd-otel" and otel_scope_version
+ * (OTEL_SDK_VERSION); the series of a family are sorted by their labels.
+ * Instruments of one type whose names come out the same are one family
+ * (the first one's HELP and UNIT), a series there twice kept once; a
+ * metric whose name, or a sample name it makes, clashes with an earlier
+ * one of another type (target_info included) is left out. Both are logged
+ * (OTEL_LOG_WARN) the first time in the process. */
 int otel_prom_render(otel_metrics *m, const otel_resource *res, otel_prom_format f, char **out,
                      size_t *len);
 
@@ -49,8 +54,9 @@ typedef struct otel_prom_writer otel_prom_writer;
 int otel_prom_writer_new(otel_prom_writer **out, const otel_resource *res, otel_prom_format f);
 /* Render md's points (read during the call only). Cumulative sums and
  * histograms only: delta ones are left out (the specification drops them
- * or needs them accumulated). Returns 0 or OTEL_ERR_NOMEM (w is then
- * unusable but for otel_prom_writer_del). */
+ * or needs them accumulated), as are instruments without a name or a
+ * point. Returns 0, OTEL_ERR_INVALID (w or md NULL) or OTEL_ERR_NOMEM (w
+ * is then unusable but for otel_prom_writer_del). */
 int otel_prom_writer_add(otel_prom_writer *w, const otel_metric_data *md);
 /* The exposition so far, as otel_prom_render hands it out; w is spent.
  * Returns 0 or OTEL_ERR_NOMEM. */
