@@ -188,6 +188,12 @@ static void fetch(uint16_t port, const char *host, const char *path, const char 
     curl_easy_cleanup(c);
 }
 
+/* GET /metrics of fx's server. */
+static void scrape(const fixture *fx, const char *accept, reply *r)
+{
+    fetch(mhd_otel_prom_port(fx->srv), "127.0.0.1", "/metrics", NULL, accept, r);
+}
+
 /* ---- a strict reader of both formats ---------------------------------------- */
 
 #define MAX_FAMS 64
@@ -784,7 +790,7 @@ static void test_mhd_otel_prom_get_text(void **state)
                                           "text/plain;version=0.0.4"};
     for (size_t i = 0; i < 4; i++) {
         reply r;
-        fetch(mhd_otel_prom_port(fx.srv), "127.0.0.1", "/metrics", NULL, accepts[i], &r);
+        scrape(&fx, accepts[i], &r);
         assert_int_equal(r.status, 200);
         assert_string_equal(r.content_type, CT_TEXT);
         reader rd;
@@ -814,7 +820,7 @@ static void test_mhd_otel_prom_get_openmetrics(void **state)
                                           "application/openmetrics-text;version=1.0.0"};
     for (size_t i = 0; i < 3; i++) {
         reply r;
-        fetch(mhd_otel_prom_port(fx.srv), "127.0.0.1", "/metrics", NULL, accepts[i], &r);
+        scrape(&fx, accepts[i], &r);
         assert_int_equal(r.status, 200);
         assert_string_equal(r.content_type, CT_OM);
         assert_exposition(r.body, true, 100);
@@ -823,6 +829,9 @@ static void test_mhd_otel_prom_get_openmetrics(void **state)
     }
     unfill(&fx);
 }
+
+#define JOBS(v)                                                                                    \
+    "\njobs_total{otel_scope_name=\"mhd-otel\",otel_scope_version=\"" OTEL_SDK_VERSION "\"} " v "\n"
 
 /* Each scrape collects anew: a measurement made between two shows up. */
 static void test_mhd_otel_prom_get_live(void **state)
@@ -835,16 +844,12 @@ static void test_mhd_otel_prom_get_live(void **state)
     otel_counter_add(c, 41, NULL, 0);
     start(&fx);
     reply r;
-    fetch(mhd_otel_prom_port(fx.srv), "127.0.0.1", "/metrics", NULL, NULL, &r);
-    assert_non_null(strstr(
-        r.body, "\njobs_total{otel_scope_name=\"mhd-otel\",otel_scope_version=\"" OTEL_SDK_VERSION
-                "\"} 41\n"));
+    scrape(&fx, NULL, &r);
+    assert_non_null(strstr(r.body, JOBS("41")));
     free(r.body);
     otel_counter_add(c, 1, NULL, 0);
-    fetch(mhd_otel_prom_port(fx.srv), "127.0.0.1", "/metrics", NULL, NULL, &r);
-    assert_non_null(strstr(
-        r.body, "\njobs_total{otel_scope_name=\"mhd-otel\",otel_scope_version=\"" OTEL_SDK_VERSION
-                "\"} 42\n"));
+    scrape(&fx, NULL, &r);
+    assert_non_null(strstr(r.body, JOBS("42")));
     free(r.body);
     unfill(&fx);
 }
@@ -857,8 +862,7 @@ static void test_mhd_otel_prom_head(void **state)
     fill(&fx);
     start(&fx);
     reply g, h;
-    fetch(mhd_otel_prom_port(fx.srv), "127.0.0.1", "/metrics", NULL, "application/openmetrics-text",
-          &g);
+    scrape(&fx, "application/openmetrics-text", &g);
     fetch(mhd_otel_prom_port(fx.srv), "127.0.0.1", "/metrics", "HEAD",
           "application/openmetrics-text", &h);
     assert_int_equal(h.status, 200);
@@ -952,7 +956,7 @@ static void test_mhd_otel_prom_promtool(void **state)
     fill(&fx);
     start(&fx);
     reply r;
-    fetch(mhd_otel_prom_port(fx.srv), "127.0.0.1", "/metrics", NULL, NULL, &r);
+    scrape(&fx, NULL, &r);
     char dir[] = "/tmp/test_prom_server.XXXXXX";
     assert_non_null(mkdtemp(dir));
     char in[128], out[128], cmd[4096 + 512];
