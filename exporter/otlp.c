@@ -9,6 +9,7 @@
 #include "otlp_encode.h"
 #include "otlp_http.h"
 #include "otlp_json.h"
+#include "otlp_metrics.h"
 #include "retry.h"
 #include "tls.h"
 
@@ -444,6 +445,20 @@ static void response_unreadable(otel_otlp *e, outcome *o, const char *why)
                  e->endpoint, why, signals[e->signal].items);
 }
 
+/* The Export*ServiceResponse of the signal in the protocol's encoding:
+ * its partial success into o. */
+static int decode_response(const otel_otlp *e, const uint8_t *body, size_t len, outcome *o)
+{
+    bool json = e->protocol == OTEL_OTLP_HTTP_JSON;
+    if (e->signal == OTEL_OTLP_METRICS)
+        return otel_otlp_metrics_decode_response(body, len, json, &o->rejected, o->message,
+                                                 sizeof(o->message));
+    return json
+               ? otel_otlp_json_decode_response(body, len, &o->rejected, o->message,
+                                                sizeof(o->message))
+               : otel_otlp_decode_response(body, len, &o->rejected, o->message, sizeof(o->message));
+}
+
 /* Read the ExportTraceServiceResponse of a call that ended with OK. A body
  * that cannot be read still means the spans were delivered. */
 static void read_response(otel_otlp *e, const otel_h2_response *resp, outcome *o)
@@ -457,7 +472,7 @@ static void read_response(otel_otlp *e, const otel_h2_response *resp, outcome *o
                                     otel_h2_response_field(e->h2, "grpc-encoding"),
                                     OTLP_RESPONSE_MAX, &owned, &msg, &len);
     if (rc == OTEL_OK)
-        rc = otel_otlp_decode_response(msg, len, &o->rejected, o->message, sizeof(o->message));
+        rc = decode_response(e, msg, len, o);
     otel_free(owned);
     if (rc != OTEL_OK)
         response_unreadable(e, o, otel_strerror(rc));
@@ -544,13 +559,9 @@ static void read_http_response(otel_otlp *e, const otel_otlp_http_result *r, out
         return;
     int rc = OTEL_ERR_PARSE;
     if (!r->body_cut)
-        rc = e->protocol == OTEL_OTLP_HTTP_JSON
-                 ? otel_otlp_json_decode_response(r->body, r->body_len, &o->rejected, o->message,
-                                                  sizeof(o->message))
-                 : otel_otlp_decode_response(r->body, r->body_len, &o->rejected, o->message,
-                                             sizeof(o->message));
+        rc = decode_response(e, r->body, r->body_len, o);
     if (rc != OTEL_OK)
-        response_unreadable(e, o, r->body_cut ? "too large" : "not an ExportTraceServiceResponse");
+        response_unreadable(e, o, r->body_cut ? "too large" : "not an Export response");
 }
 
 /* What the body of an error answer says: the message of a google.rpc.Status
