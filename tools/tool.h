@@ -103,8 +103,9 @@ void mhd_otel_tool_trace_del(mhd_otel_tool_trace *t);
 /* ---- reading span lines (view_parse.c, view_read.c) ---------------------- */
 
 /* One JSON text (a console exporter line or an OTLP ExportTraceServiceRequest) into the store.
- * Returns the number of spans added, or -1 with a reason in why (whylen bytes) when the text is not
- * JSON, not a span, or holds an invalid span (the valid ones of it are still added). *standalone
+ * Returns the number of spans added (0 for a metric data point line or an OTLP metrics request,
+ * which are skipped), or -1 with a reason in why (whylen bytes) when the text is not JSON, not a
+ * span, or holds an invalid span (the valid ones of it are still added). *standalone
  * (may be NULL) says whether the text is a whole JSON object of either kind. */
 int mhd_otel_tool_parse_record(mhd_otel_tool_store *s, const char *text, size_t len,
                                uint64_t now_ms, bool *standalone, char *why, size_t whylen);

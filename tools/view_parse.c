@@ -355,6 +355,13 @@ int mhd_otel_tool_parse_record(mhd_otel_tool_store *s, const char *text, size_t 
         bad = rc == -1;
         if (standalone != NULL)
             *standalone = true;
+    } else if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "metric")) ||
+               cJSON_GetObjectItemCaseSensitive(root, "resourceMetrics") != NULL) {
+        /* Metrics share the console's output: no spans, nothing wrong. */
+        if (standalone != NULL)
+            *standalone = true;
+        cJSON_Delete(root);
+        return 0;
     } else {
         why_set(why, whylen, "neither a span nor an OTLP request");
         rc = -1;

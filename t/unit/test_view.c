@@ -299,6 +299,28 @@ static void test_mhd_otel_tool_reader_bad_lines_counted(void **state)
     free(f.text);
 }
 
+/* Metric data point lines share the console's output with the spans: skipped, not counted as
+ * invalid. */
+static void test_mhd_otel_tool_reader_metric_lines_skipped(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    add_raw(&f, "{\"metric\":{\"name\":\"http.server.active_requests\",\"type\":\"sum\"},"
+                "\"attributes\":{},\"value\":0}\n");
+    add(&f, TRACE_A, "1111111111111111", "", "root", 0, 1000, "unset", "s");
+    add_raw(&f, "{\"resourceMetrics\":[]}\n");
+    add_raw(&f, "{\"metric\":\"not an instrument\"}\n");
+    fclose(f.in);
+    size_t bad = 0;
+    char *warnings = NULL;
+    char *out = render_text(f.text, NULL, &bad, &warnings);
+    assert_int_equal(bad, 1); /* the last: "metric" is no instrument */
+    assert_non_null(strstr(out, "1 span"));
+    free(out);
+    free(warnings);
+    free(f.text);
+}
+
 /* A line cut short inside an object over several lines does not swallow the spans after it. */
 static void test_mhd_otel_tool_reader_cut_line_then_spans(void **state)
 {
@@ -654,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_tool_parse_record_otlp),
         cmocka_unit_test(test_mhd_otel_tool_reader_otlp_whole_file),
         cmocka_unit_test(test_mhd_otel_tool_reader_bad_lines_counted),
+        cmocka_unit_test(test_mhd_otel_tool_reader_metric_lines_skipped),
         cmocka_unit_test(test_mhd_otel_tool_reader_cut_line_then_spans),
         cmocka_unit_test(test_mhd_otel_tool_render_out_of_order),
         cmocka_unit_test(test_mhd_otel_tool_render_missing_parent_and_roots),
