@@ -3,6 +3,7 @@
  * injected through a carrier setter, status from the response. */
 #include <mhd-otel/client.h>
 
+#include "client_int.h"
 #include "span_int.h"
 #include "text.h"
 
@@ -172,6 +173,15 @@ static void add_url_attrs(otel_span *span, const char *url)
     long port = url_port(&u);
     if (port >= 0)
         otel_span_add_attr_int_sk(span, OTEL_KEY("server.port"), port);
+}
+
+void otel_client_url_server(const char *url, const char **host, size_t *host_len, long *port)
+{
+    url_parts u;
+    url_split(url, &u);
+    *host = u.hp.host;
+    *host_len = u.hp.host_len;
+    *port = url_port(&u);
 }
 
 void otel_client_inject(const otel_span *span, const otel_propagators *props,

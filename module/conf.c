@@ -344,7 +344,7 @@ const conf_cmd mhd_otel_conf_cmds[] = {
      .block = CONF_METRICS,
      .flags = CONF_TAKE1,
      .set = mhd_otel_conf_set_str,
-     .check = mhd_otel_conf_check_nonempty,
+     .check = mhd_otel_conf_check_listen,
      CONF_FIELD(metrics_prometheus)},
     {.name = "cardinality_limit",
      .block = CONF_METRICS,
@@ -875,8 +875,9 @@ static int prometheus_from_env(conf_parser *ps, mhd_otel_conf *c)
 
 /* otel_metrics once merged: the endpoint's URL rule and its check (as
  * check_otlp's), then the exporters that run. None named: prometheus when
- * its address is given, else otlp when spans go to otlp (a server that
- * sends its spans to a collector sends its metrics there too), else none. */
+ * its address is given, else, with an otel_metrics block, where the spans
+ * go (otlp, console), else none: metrics are asked for, never sprung on a
+ * server whose config predates them. */
 static int check_metrics(conf_parser *ps, mhd_otel_conf *c)
 {
     char why[CONF_MSG];
@@ -933,8 +934,12 @@ static int check_metrics(conf_parser *ps, mhd_otel_conf *c)
             c->metrics_exporters = 0;
         c->metrics_exporters |= MHD_OTEL_METRICS_PROMETHEUS;
     }
+    const conf_cmd *blk = find_name(CONF_MAIN, "otel_metrics");
+    if (c->metrics_exporters == 0 && ps->line[blk - mhd_otel_conf_cmds] != 0)
+        c->metrics_exporters = (c->otlp ? MHD_OTEL_METRICS_OTLP : 0u) |
+                               (c->console ? MHD_OTEL_METRICS_CONSOLE : 0u);
     if (c->metrics_exporters == 0)
-        c->metrics_exporters = c->otlp ? MHD_OTEL_METRICS_OTLP : MHD_OTEL_METRICS_NONE;
+        c->metrics_exporters = MHD_OTEL_METRICS_NONE;
     if ((c->metrics_exporters & MHD_OTEL_METRICS_PROMETHEUS) != 0 && c->metrics_prometheus == NULL)
         return prometheus_from_env(ps, c);
     return OTEL_OK;

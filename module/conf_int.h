@@ -155,6 +155,7 @@ int mhd_otel_conf_set_otlp_header(conf_parser *ps, const conf_cmd *cmd, mhd_otel
                                   mhd_otel_tok *args, size_t n);
 int mhd_otel_conf_check_nonempty(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg);
 int mhd_otel_conf_check_path(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg);
+int mhd_otel_conf_check_listen(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg);
 int mhd_otel_conf_check_route(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg);
 int mhd_otel_conf_check_header_name(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg);
 int mhd_otel_conf_set_protocol(conf_parser *ps, const conf_cmd *cmd, mhd_otel_conf *c,

@@ -9,6 +9,7 @@
 #include "../core/text.h"
 #include "../exporter/otlp.h"
 #include "conf_int.h"
+#include "prom_server.h"
 #include "../core/alloc.h"
 
 /* ---- messages ------------------------------------------------------------ */
@@ -129,6 +130,18 @@ int mhd_otel_conf_check_nonempty(conf_parser *ps, const conf_cmd *cmd, const mhd
         return mhd_otel_conf_error(ps, arg->line, OTEL_ERR_PARSE, "empty value in \"%s\"",
                                    cmd->name);
     return OTEL_OK;
+}
+
+/* HOST:PORT of a listening address, as the Prometheus endpoint takes it. */
+int mhd_otel_conf_check_listen(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg)
+{
+    char why[CONF_MSG];
+    int rc = mhd_otel_conf_check_nonempty(ps, cmd, arg);
+    if (rc == OTEL_OK && mhd_otel_prom_addr_check(arg->text, why, sizeof(why)) != OTEL_OK) {
+        mhd_otel_conf_show(why, why, sizeof(why));
+        rc = mhd_otel_conf_error(ps, arg->line, OTEL_ERR_PARSE, "%s in \"%s\"", why, cmd->name);
+    }
+    return rc;
 }
 
 int mhd_otel_conf_check_path(conf_parser *ps, const conf_cmd *cmd, const mhd_otel_tok *arg)

@@ -411,13 +411,44 @@ static void set_span_name(otel_span *span, const char *method, const char *route
     otel_span_update_name(span, name);
 }
 
+/* network.protocol.version of an HTTP version string ("HTTP/1.1"): a
+ * static string, or NULL. */
+static const char *protocol_version(const char *version)
+{
+    static const char *const known[] = {"1.0", "1.1", "2", "3"};
+    if (version == NULL || strncmp(version, "HTTP/", 5) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(version + 5, known[i]) == 0)
+            return known[i];
+    return NULL;
+}
+
+/* Whether r's request is counted in the metrics. */
+static bool metered(const mhd_otel *m, bool skipped)
+{
+    return m->metrics != NULL && (!skipped || m->conf->metrics_skipped);
+}
+
 /* Start the server span at the first handler call: the headers are there. */
 static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char *url,
                        const char *method, const char *version)
 {
     mhd_otel *m = r->daemon->m;
     size_t url_len = strlen(url);
-    if (mhd_otel_path_skipped(&m->conf->skip_paths, &m->conf->skip_prefixes, url, url_len)) {
+    bool skipped =
+        mhd_otel_path_skipped(&m->conf->skip_paths, &m->conf->skip_prefixes, url, url_len);
+    const char *known = otel_http_method_known(method);
+    const char *route = NULL;
+    if (metered(m, skipped)) {
+        route = mhd_otel_route_match(&m->conf->routes, url, url_len);
+        r->mq = (mhd_otel_server_req){.method = known ? known : "_OTHER",
+                                      .route = route,
+                                      .version = protocol_version(version),
+                                      .https = r->daemon->tls};
+        mhd_otel_metrics_server_begin(m->metrics, &r->mq);
+    }
+    if (skipped) {
         r->skipped = true;
         return;
     }
@@ -445,8 +476,9 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
         return;
     if (in != NULL && !trusted) /* a new trace that remembers where it came from */
         otel_span_add_link(r->span, &in->context, in->tracestate);
-    const char *route = mhd_otel_route_match(&m->conf->routes, url, url_len);
-    set_span_name(r->span, otel_http_method_known(method), route);
+    if (r->mq.method == NULL)
+        route = mhd_otel_route_match(&m->conf->routes, url, url_len);
+    set_span_name(r->span, known, route);
     set_request_attrs(r, conn, method, version, route, &h);
     if (m->request_hook != NULL) {
         r->hooked = true;
@@ -487,7 +519,11 @@ static void begin_unhandled_span(mhd_otel_req *r)
     mhd_otel *m = r->daemon->m;
     const char *q = memchr(r->uri, '?', r->uri_len);
     size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
-    if (mhd_otel_path_skipped(&m->conf->skip_paths, &m->conf->skip_prefixes, r->uri, path_len))
+    bool skipped =
+        mhd_otel_path_skipped(&m->conf->skip_paths, &m->conf->skip_prefixes, r->uri, path_len);
+    if (metered(m, skipped))
+        r->mq = (mhd_otel_server_req){.method = "_OTHER", .https = r->daemon->tls};
+    if (skipped)
         return;
     otel_span_options opt = {.kind = OTEL_SPAN_KIND_SERVER, .root = true, .start_ns = r->start_ns};
     r->span = otel_span_start(m->tracer, "HTTP", &opt);
@@ -544,6 +580,14 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
         if (r->hooked && m->response_hook != NULL)
             m->response_hook(m->response_hook_ud, span, r->conn, status);
         keep_decide(m->conf, span, status, term != NULL);
+    }
+    if (r->mq.method != NULL) {
+        r->mq.status = status;
+        r->mq.error = termination_name(toe);
+        uint64_t now = otel_now_ns();
+        double secs = now > r->start_ns ? (double)(now - r->start_ns) / 1e9 : 0;
+        otel_span_context sc = otel_span_get_context(span);
+        mhd_otel_metrics_server_end(m->metrics, &r->mq, secs, span != NULL ? &sc : NULL);
     }
     otel_span_end(span);
     mhd_otel_req_put(r);

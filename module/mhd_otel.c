@@ -143,6 +143,121 @@ static int make_tracer(mhd_otel *m, char *err, size_t errlen)
     return OTEL_OK;
 }
 
+/* otel.component.type of the tracer's exporters, in the order added. */
+static void span_exporter_types(const mhd_otel_conf *c, const char **types)
+{
+    size_t n = 0;
+    if (c->console)
+        types[n++] = "console_span_exporter";
+    if (c->otlp)
+        types[n++] = c->otlp_protocol == OTEL_OTLP_GRPC            ? "otlp_grpc_span_exporter"
+                     : c->otlp_protocol == OTEL_OTLP_HTTP_PROTOBUF ? "otlp_http_span_exporter"
+                                                                   : "otlp_http_json_span_exporter";
+    types[n] = NULL;
+}
+
+/* The OTLP exporter of metrics (the otlp block's settings, the metrics
+ * endpoint), into *out. */
+static int metrics_otlp(const mhd_otel_conf *c, otel_otlp **out, char *err, size_t errlen)
+{
+    otel_otlp_header *h = NULL;
+    if (c->n_otlp_headers > 0) {
+        h = otel_calloc(c->n_otlp_headers, sizeof(*h));
+        if (h == NULL)
+            return OTEL_ERR_NOMEM;
+        for (size_t i = 0; i < c->n_otlp_headers; i++) {
+            h[i].name = c->otlp_headers[i].key;
+            h[i].value = c->otlp_headers[i].value;
+        }
+    }
+    otel_otlp_config oc;
+    mhd_otel_conf_otlp_metrics(c, &oc);
+    oc.headers = h;
+    oc.n_headers = c->n_otlp_headers;
+    if (oc.timeout_ns == 0 || oc.timeout_ns > c->metrics_timeout_ns)
+        oc.timeout_ns = c->metrics_timeout_ns;
+    char why[256] = "";
+    int rc = otel_otlp_new(out, &oc, why, sizeof(why));
+    otel_free(h);
+    if (rc != OTEL_OK)
+        snprintf(err, errlen, "otlp metrics exporter: %s", why[0] ? why : otel_strerror(rc));
+    return rc;
+}
+
+/* The console's output for metrics: the spans' console output. */
+static int metrics_console(mhd_otel *m, char *err, size_t errlen)
+{
+    const char *o = m->conf->console_output ? m->conf->console_output : "stdout";
+    if (strcmp(o, "stdout") == 0) {
+        m->metrics_out = stdout;
+    } else if (strcmp(o, "stderr") == 0) {
+        m->metrics_out = stderr;
+    } else {
+        m->metrics_out = fopen(o, "a");
+        if (m->metrics_out == NULL) {
+            snprintf(err, errlen, "console metrics exporter: cannot open \"%s\"", o);
+            return OTEL_ERR_IO;
+        }
+        m->metrics_out_owned = true;
+    }
+    return OTEL_OK;
+}
+
+static void prom_sync(void *mm)
+{
+    mhd_otel_metrics_sync(mm);
+}
+
+/* The metrics and their exporters, when any runs. */
+static int make_metrics(mhd_otel *m, char *err, size_t errlen)
+{
+    const mhd_otel_conf *c = m->conf;
+    unsigned x = c->metrics_exporters;
+    if (x == MHD_OTEL_METRICS_NONE || x == 0)
+        return OTEL_OK;
+    const char *types[OTEL_TRACER_MAX_EXPORTERS + 1];
+    span_exporter_types(c, types);
+    int rc = mhd_otel_metrics_new(&m->metrics, c->metrics_cardinality, m->tracer, types,
+                                  c->batch.max_queue_size);
+    if (rc != OTEL_OK)
+        return rc;
+    const otel_resource *res = otel_tracer_resource(m->tracer);
+    mhd_otel_reader_config rc_ = {.mm = m->metrics,
+                                  .res = res,
+                                  .interval_ns = c->metrics_interval_ns,
+                                  .timeout_ns = c->metrics_timeout_ns,
+                                  .pref = c->metrics_temporality,
+                                  .protocol = c->otlp_protocol};
+    if ((x & MHD_OTEL_METRICS_OTLP) != 0 && (rc = metrics_otlp(c, &rc_.otlp, err, errlen)) != 0)
+        return rc;
+    if ((x & MHD_OTEL_METRICS_CONSOLE) != 0 && (rc = metrics_console(m, err, errlen)) != 0) {
+        otel_otlp_del(rc_.otlp);
+        return rc;
+    }
+    rc_.console = m->metrics_out;
+    if (rc_.otlp != NULL || rc_.console != NULL) {
+        rc = mhd_otel_reader_start(&m->reader, &rc_); /* takes the otlp exporter */
+        if (rc != OTEL_OK) {
+            snprintf(err, errlen, "metrics reader: %s", otel_strerror(rc));
+            return rc;
+        }
+    }
+    if ((x & MHD_OTEL_METRICS_PROMETHEUS) != 0) {
+        char why[256] = "";
+        rc = mhd_otel_prom_start(&m->prom, c->metrics_prometheus,
+                                 mhd_otel_metrics_provider(m->metrics), res, why, sizeof(why));
+        if (rc != OTEL_OK) {
+            snprintf(err, errlen, "prometheus exporter: %s", why[0] ? why : otel_strerror(rc));
+            return rc;
+        }
+        mhd_otel_prom_set_before(m->prom, prom_sync, m->metrics);
+        otel_log(OTEL_LOG_INFO, "metrics: prometheus exporter on port %u",
+                 (unsigned)mhd_otel_prom_port(m->prom));
+    }
+    mhd_otel_metrics_set_process(m->metrics);
+    return OTEL_OK;
+}
+
 int mhd_otel_new(mhd_otel **out, const char *path, char *err, size_t errlen)
 {
     *out = NULL;
@@ -161,6 +276,8 @@ int mhd_otel_new(mhd_otel **out, const char *path, char *err, size_t errlen)
         rc = make_capture_keys(m);
         if (rc == OTEL_OK)
             rc = make_tracer(m, err, errlen);
+        if (rc == OTEL_OK)
+            rc = make_metrics(m, err, errlen);
     }
     if (rc != OTEL_OK) {
         if (errlen > 0 && err[0] == '\0')
@@ -176,6 +293,15 @@ void mhd_otel_del(mhd_otel *m)
 {
     if (m == NULL)
         return;
+    mhd_otel_prom_stop(m->prom);
+    /* Spans first, then the last metrics, which count them. */
+    if (m->reader != NULL)
+        (void)otel_tracer_shutdown(m->tracer);
+    mhd_otel_reader_stop(m->reader);
+    mhd_otel_metrics_clear_process(m->metrics);
+    mhd_otel_metrics_del(m->metrics);
+    if (m->metrics_out_owned)
+        fclose(m->metrics_out);
     otel_tracer_del(m->tracer); /* exports what is queued, by the export timeout */
     if (m->capture_keys != NULL)
         for (size_t i = 0; i < m->conf->capture_headers.n; i++)
@@ -220,6 +346,22 @@ void mhd_otel_set_response_hook(mhd_otel *m, mhd_otel_response_hook hook, void *
     m->response_hook = hook;
 }
 
+otel_metrics *mhd_otel_meter_provider(mhd_otel *m)
+{
+    return m != NULL ? mhd_otel_metrics_provider(m->metrics) : NULL;
+}
+
+int mhd_otel_flush(mhd_otel *m, uint64_t timeout_ns)
+{
+    if (m == NULL || m->tracer == NULL)
+        return OTEL_OK;
+    uint64_t until = otel_mono_ns() + timeout_ns;
+    int rc = otel_tracer_force_flush(m->tracer, timeout_ns);
+    uint64_t now = otel_mono_ns();
+    int mrc = mhd_otel_reader_flush(m->reader, until > now ? until - now : 0);
+    return rc != OTEL_OK ? rc : mrc;
+}
+
 void mhd_otel_stats(const mhd_otel *m, otel_stats *out)
 {
     memset(out, 0, sizeof(*out));
@@ -258,7 +400,24 @@ const char *mhd_otel_describe(const mhd_otel *m, char *buf, size_t cap)
         const otel_sampler *smp = &c->sampler;
         n += (size_t)snprintf(buf + n, cap - n, "; sampler %s", otel_sampler_kind_name(smp->kind));
         if (n < cap && otel_sampler_needs_ratio(smp->kind))
-            snprintf(buf + n, cap - n, " %g", smp->ratio);
+            n += (size_t)snprintf(buf + n, cap - n, " %g", smp->ratio);
+    }
+    unsigned x = c->metrics_exporters;
+    if (n < cap && m->metrics != NULL) {
+        n += (size_t)snprintf(buf + n, cap - n, "; metrics");
+        if (n < cap && (x & MHD_OTEL_METRICS_OTLP) != 0) {
+            otel_otlp_config oc;
+            char url[512];
+            mhd_otel_conf_otlp_metrics(c, &oc);
+            if (otel_otlp_target(&oc, url, sizeof(url), NULL, 0) != OTEL_OK)
+                snprintf(url, sizeof(url), "?");
+            n += (size_t)snprintf(buf + n, cap - n, " otlp (%s)", url);
+        }
+        if (n < cap && (x & MHD_OTEL_METRICS_PROMETHEUS) != 0)
+            n += (size_t)snprintf(buf + n, cap - n, " prometheus (http://%s/metrics)",
+                                  c->metrics_prometheus);
+        if (n < cap && (x & MHD_OTEL_METRICS_CONSOLE) != 0)
+            snprintf(buf + n, cap - n, " console");
     }
     return buf;
 }

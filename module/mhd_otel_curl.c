@@ -6,6 +6,9 @@
 
 #include <mhd-otel/client.h>
 
+#include "http_metrics.h"
+#include "../core/text.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -489,8 +492,9 @@ static const char *span_url(const curl_state *s, CURL *h)
     return u;
 }
 
-/* End span after a transfer that returned rc. */
-static void end_span(otel_span *span, CURL *h, CURLcode rc)
+/* End span after a transfer of s that returned rc and began at t0
+ * (otel_mono_ns), with http.client.request.duration. */
+static void end_span(const curl_state *s, otel_span *span, CURL *h, CURLcode rc, uint64_t t0)
 {
     long code = 0;
     if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
@@ -498,6 +502,15 @@ static void end_span(otel_span *span, CURL *h, CURLcode rc)
     const char *err = NULL;
     if (rc != CURLE_OK && !(rc == CURLE_HTTP_RETURNED_ERROR && code >= 400))
         err = mhd_otel_curl_code_name(rc);
+    mhd_otel_metrics *mm = mhd_otel_metrics_acquire();
+    if (mm != NULL) {
+        const char *method = otel_http_method_known(span_method(s));
+        otel_span_context sc = otel_span_get_context(span);
+        double secs = (double)(otel_mono_ns() - t0) / 1e9;
+        mhd_otel_metrics_client(mm, method ? method : "_OTHER", span_url(s, h),
+                                code > 0 && code < 1000 ? (unsigned)code : 0, err, secs, &sc);
+        mhd_otel_metrics_release();
+    }
     otel_client_span_end(span, (int)code, err);
 }
 
@@ -522,6 +535,7 @@ static CURLcode traced_perform(curl_state *s, CURL *h)
     if (s->opt.request_hook != NULL)
         s->opt.request_hook(s->opt.user_data, span, h);
     otel_span *prev = otel_context_attach(span);
+    uint64_t t0 = otel_mono_ns();
     CURLcode rc = real_perform(h);
     otel_context_detach(prev);
     if (merged != NULL)
@@ -530,7 +544,7 @@ static CURLcode traced_perform(curl_state *s, CURL *h)
     curl_slist_free_all(il.list);
     if (s->opt.response_hook != NULL)
         s->opt.response_hook(s->opt.user_data, span, h, rc);
-    end_span(span, h, rc);
+    end_span(s, span, h, rc, t0);
     return rc;
 }
 

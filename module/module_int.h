@@ -10,7 +10,10 @@
 #include "../exporter/console.h"
 #include "../exporter/otlp.h"
 #include "conf.h"
+#include "http_metrics.h"
+#include "metrics_reader.h"
 #include "options.h"
+#include "prom_server.h"
 #include "request.h"
 
 struct mhd_otel {
@@ -22,6 +25,12 @@ struct mhd_otel {
     void *request_hook_ud;
     mhd_otel_response_hook response_hook;
     void *response_hook_ud;
+    mhd_otel_metrics *metrics; /* owned; NULL: no metrics */
+    mhd_otel_reader *reader;   /* owned; the otlp and console push */
+    mhd_otel_prom *prom;       /* owned; the Prometheus endpoint */
+    FILE *metrics_out;         /* the console's output for metrics; owned when
+                                  metrics_out_owned */
+    bool metrics_out_owned;
 };
 
 /* What the module keeps for one traced daemon: the server's own callbacks,

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@ struct mhd_otel_prom {
     otel_metrics *m;          /* borrowed */
     const otel_resource *res; /* borrowed */
     uint16_t port;
+    void *before_ud;                         /* set before before is */
+    _Atomic(mhd_otel_prom_before_fn) before; /* called ahead of each collection */
 };
 
 /* HOST:PORT taken apart. */
@@ -166,6 +169,9 @@ static enum MHD_Result reply_metrics(mhd_otel_prom *p, struct MHD_Connection *c)
     otel_prom_format f = otel_prom_negotiate(accept);
     char *body = NULL;
     size_t len = 0;
+    mhd_otel_prom_before_fn before = atomic_load_explicit(&p->before, memory_order_acquire);
+    if (before != NULL)
+        before(p->before_ud);
     if (otel_prom_render(p->m, p->res, f, &body, &len) != OTEL_OK)
         return reply_static(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n", NULL);
     struct MHD_Response *r =
@@ -314,6 +320,12 @@ int mhd_otel_prom_start(mhd_otel_prom **out, const char *hostport, otel_metrics 
     }
     *out = p;
     return OTEL_OK;
+}
+
+void mhd_otel_prom_set_before(mhd_otel_prom *p, mhd_otel_prom_before_fn fn, void *user_data)
+{
+    p->before_ud = user_data;
+    atomic_store_explicit(&p->before, fn, memory_order_release);
 }
 
 uint16_t mhd_otel_prom_port(const mhd_otel_prom *p)

@@ -34,6 +34,11 @@ typedef struct mhd_otel_prom mhd_otel_prom;
  * mhd_otel_prom_stop. */
 int mhd_otel_prom_start(mhd_otel_prom **out, const char *hostport, otel_metrics *m,
                         const otel_resource *res, char *err, size_t errlen);
+/* fn(user_data) is called ahead of each scrape's collection (to bring
+ * counters kept elsewhere into the instruments); set once, right after
+ * start. */
+typedef void (*mhd_otel_prom_before_fn)(void *user_data);
+void mhd_otel_prom_set_before(mhd_otel_prom *p, mhd_otel_prom_before_fn fn, void *user_data);
 /* The port listened on. */
 uint16_t mhd_otel_prom_port(const mhd_otel_prom *p);
 /* Stop the daemon (its thread, open connections) and free p. NULL does

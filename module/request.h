@@ -13,6 +13,8 @@
 #include <mhd-otel/otel.h>
 #include <mhd-otel/propagation.h>
 
+#include "http_metrics.h"
+
 #define MHD_OTEL_URI_MAX 2048    /* bytes of the raw request URI kept */
 #define MHD_OTEL_BAGGAGE_LINES 8 /* baggage header lines carried on to outgoing calls */
 
@@ -27,7 +29,8 @@ typedef struct mhd_otel_req {
     unsigned int status; /* last status seen queued */
     bool handled;        /* the access handler ran at least once */
     bool skipped;
-    bool hooked; /* the request hook ran: the response hook will */
+    bool hooked;            /* the request hook ran: the response hook will */
+    mhd_otel_server_req mq; /* its metrics' attributes; mq.method NULL: none */
     /* The incoming baggage lines when trusted (MHD's values, valid for the
      * request): baggage points at baggage_v / baggage_len, whose first
      * baggage.n entries are set (the arrays are not cleared for a new

@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include <mhd-otel/metrics.h>
 #include <mhd-otel/otel.h>
 #include <mhd-otel/propagation.h>
 
@@ -92,6 +93,16 @@ MHD_OTEL_API void mhd_otel_set_response_hook(mhd_otel *m, mhd_otel_response_hook
  * exporters; otel_tracer_exporter_stats on mhd_otel_tracer(m) has each
  * exporter's. */
 MHD_OTEL_API void mhd_otel_stats(const mhd_otel *m, otel_stats *out);
+
+/* The meter provider of m's metrics (otel_metrics { } in the config), for
+ * a server's own instruments, exported with the module's; borrowed, valid
+ * until mhd_otel_del. NULL when no metrics exporter runs. */
+MHD_OTEL_API otel_metrics *mhd_otel_meter_provider(mhd_otel *m);
+
+/* Export the spans that ended and the metrics now, and wait up to
+ * timeout_ns in all. Returns 0 or OTEL_ERR_TIMEOUT (or the metrics export's
+ * failure). */
+MHD_OTEL_API int mhd_otel_flush(mhd_otel *m, uint64_t timeout_ns);
 
 /* One line saying what m does, for a start-up log: "tracing on: service
  * NAME; exporters console (stdout), otlp (http://HOST:4317); sampler NAME",

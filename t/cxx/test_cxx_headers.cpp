@@ -179,6 +179,8 @@ static void test_cxx_module_headers(void **)
     assert_null(m);
     otel_propagators p;
     mhd_otel_propagators(nullptr, &p);
+    assert_null(mhd_otel_meter_provider(nullptr));
+    assert_int_equal(mhd_otel_flush(nullptr, 0), OTEL_OK);
     assert_true(otel_propagators_has(&p, OTEL_PROPAGATOR_TRACECONTEXT));
     mhd_otel_del(nullptr);
     assert_string_equal(mhd_otel_curl_code_name(CURLE_OK), "CURLE_OK");

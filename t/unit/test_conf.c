@@ -2241,12 +2241,16 @@ static const char *metrics_url(const mhd_otel_conf *c, char *url, size_t cap)
 /* Defaults: the SDK environment variables spec, "Periodic exporting
  * MetricReader" (OTEL_METRIC_EXPORT_INTERVAL 60000, OTEL_METRIC_EXPORT_TIMEOUT
  * 30000) and the OTLP exporter spec (temporality preference cumulative). No
- * metrics exporter named: metrics go where spans go when that is otlp. */
+ * metrics exporter named: none without an otel_metrics block, where the
+ * spans go with one. */
 static void test_mhd_otel_conf_metrics_defaults(void **state)
 {
     (void)state;
     char url[256];
     mhd_otel_conf *c = parse_ok("");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_NONE);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_metrics { }");
     assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_OTLP);
     assert_int_equal(c->metrics_interval_ns, 60 * SEC);
     assert_int_equal(c->metrics_timeout_ns, 30 * SEC);
@@ -2259,9 +2263,11 @@ static void test_mhd_otel_conf_metrics_defaults(void **state)
     c = parse_ok("otel_exporter otlp { protocol http/protobuf; }");
     assert_string_equal(metrics_url(c, url, sizeof(url)), "http://localhost:4318/v1/metrics");
     mhd_otel_conf_del(c);
-    /* Spans to the console only: no metrics unless asked. */
     c = parse_ok("otel_exporter console { }");
     assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_NONE);
+    mhd_otel_conf_del(c);
+    c = parse_ok("otel_exporter console { }\notel_exporter otlp { }\notel_metrics { }");
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_CONSOLE | MHD_OTEL_METRICS_OTLP);
     mhd_otel_conf_del(c);
 }
 
@@ -2319,6 +2325,9 @@ static void test_mhd_otel_conf_metrics_bad_values(void **state)
                  OTEL_ERR_PARSE,
                  "test.conf:2: endpoint \"ftp://x\": must start with http:// or https:// "
                  "(protocol http/json)");
+    expect_error("otel_metrics { prometheus 9464; }", OTEL_ERR_PARSE,
+                 "test.conf:1: invalid address \"9464\": no port (expected HOST:PORT) in "
+                 "\"prometheus\"");
     expect_error("otel_metrics { timeout 1s; timeout 2s; }", OTEL_ERR_PARSE,
                  "test.conf:1: \"timeout\" directive is duplicate (first at test.conf:1)");
 }
@@ -2381,7 +2390,7 @@ static void test_mhd_otel_conf_metrics_from_env(void **state)
     c = env_warned(bad, "environment OTEL_METRICS_EXPORTER: invalid value \"zipkin\" in "
                         "\"exporter\", it must be \"otlp\", \"prometheus\", \"console\" or "
                         "\"none\"");
-    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_OTLP); /* the default */
+    assert_int_equal(c->metrics_exporters, MHD_OTEL_METRICS_NONE); /* the default */
     mhd_otel_conf_del(c);
     static const char *const ms[] = {"OTEL_METRIC_EXPORT_INTERVAL", "10s", NULL};
     c = env_warned(ms, "environment OTEL_METRIC_EXPORT_INTERVAL: expected a positive integer, "

@@ -1,0 +1,396 @@
+/* http_metrics.c - the module's metrics: http.server.request.duration,
+ * http.server.active_requests and http.client.request.duration recorded
+ * through a per-thread cache of bound points, and the tracer's counters
+ * brought into the SDK self-observability instruments at collection. */
+#include "http_metrics.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/alloc.h"
+#include "../core/client_int.h"
+
+#define SELF_MAX OTEL_TRACER_MAX_EXPORTERS
+#define CACHE_SLOTS 64 /* per thread: the bound points of the last request shapes */
+
+/* The tracer's counters of one exporter at the previous sync. */
+typedef struct self_prev {
+    uint64_t processed, dropped, exported, failed, rejected;
+    int64_t queued;
+    bool capacity_added;
+} self_prev;
+
+struct mhd_otel_metrics {
+    otel_metrics *m; /* owned */
+    uint64_t id;     /* tells the per-thread caches which provider a point is of */
+    otel_histogram *server_duration;
+    otel_updown_counter *active;
+    otel_histogram *client_duration;
+    /* Self-telemetry (semantic conventions, "OpenTelemetry SDK metrics"). */
+    otel_tracer *tracer; /* borrowed */
+    const char *span_exporter_types[SELF_MAX];
+    size_t queue_cap;
+    otel_updown_counter *queue_size, *queue_capacity;
+    otel_counter *processed, *span_exported, *point_exported;
+    otel_histogram *export_duration;
+    pthread_mutex_t sync_mu;
+    self_prev prev[SELF_MAX];
+};
+
+static _Atomic uint64_t next_id = 1;
+
+/* ---- the per-thread point cache ----------------------------------------- */
+
+/* A slot holds the duration point of a request shape, or (active) the
+ * active count's point of a method and scheme. */
+typedef struct cache_slot {
+    uint64_t id; /* of the provider; 0: empty */
+    const char *method, *route, *version, *error;
+    unsigned status;
+    bool https;
+    bool active;
+    union {
+        otel_histogram_point *duration;
+        otel_sum_point *count;
+    } pt;
+} cache_slot;
+
+static _Thread_local cache_slot tls_cache[CACHE_SLOTS];
+
+static size_t slot_of(const mhd_otel_server_req *q, bool active)
+{
+    uintptr_t h = (uintptr_t)q->method * 31u + (uintptr_t)q->route * 17u +
+                  (uintptr_t)q->version * 7u + (uintptr_t)q->error * 3u + q->status * 4u +
+                  (q->https ? 1u : 0u) + (active ? 2u : 0u);
+    h ^= h >> 17;
+    h *= 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 40) % CACHE_SLOTS;
+}
+
+static bool slot_is(const cache_slot *s, uint64_t id, const mhd_otel_server_req *q, bool active)
+{
+    return s->id == id && s->active == active && s->method == q->method && s->route == q->route &&
+           s->version == q->version && s->error == q->error && s->status == q->status &&
+           s->https == q->https;
+}
+
+/* The attributes of q for the duration histogram (all six) or the active
+ * count (method and scheme: the first two). code: room for the error.type
+ * of a 5xx without an error of its own: its status code (the HTTP
+ * semantic conventions, "Status"). Returns how many of kv are set. */
+static size_t server_attrs(const mhd_otel_server_req *q, otel_kv *kv, char *code, size_t cap)
+{
+    size_t n = 0;
+    kv[n++] = OTEL_KV_STR("http.request.method", q->method);
+    kv[n++] = OTEL_KV_STR("url.scheme", q->https ? "https" : "http");
+    if (q->status != 0)
+        kv[n++] = OTEL_KV_INT("http.response.status_code", (int64_t)q->status);
+    if (q->route != NULL)
+        kv[n++] = OTEL_KV_STR("http.route", q->route);
+    if (q->version != NULL)
+        kv[n++] = OTEL_KV_STR("network.protocol.version", q->version);
+    if (q->error != NULL) {
+        kv[n++] = OTEL_KV_STR("error.type", q->error);
+    } else if (q->status >= 500) {
+        snprintf(code, cap, "%u", q->status);
+        kv[n++] = OTEL_KV_STR("error.type", code);
+    }
+    return n;
+}
+
+/* The cached point of q's shape (bound on a miss): its duration point, or
+ * (active) the active count's point of its method and scheme. */
+static cache_slot *point_of(mhd_otel_metrics *mm, const mhd_otel_server_req *q, bool active)
+{
+    mhd_otel_server_req a = {.method = q->method, .https = q->https};
+    if (active)
+        q = &a; /* the rest is not the active count's */
+    cache_slot *s = &tls_cache[slot_of(q, active)];
+    if (slot_is(s, mm->id, q, active))
+        return s;
+    otel_kv kv[6];
+    char code[16];
+    size_t n = server_attrs(q, kv, code, sizeof(code));
+    s->id = mm->id;
+    s->active = active;
+    s->method = q->method;
+    s->route = q->route;
+    s->version = q->version;
+    s->error = q->error;
+    s->status = q->status;
+    s->https = q->https;
+    if (active)
+        s->pt.count = otel_updown_counter_bind(mm->active, kv, 2);
+    else
+        s->pt.duration = otel_histogram_bind(mm->server_duration, kv, n);
+    return s;
+}
+
+/* ---- recording ---------------------------------------------------------- */
+
+void mhd_otel_metrics_server_begin(mhd_otel_metrics *mm, mhd_otel_server_req *q)
+{
+    if (mm == NULL || q->method == NULL)
+        return;
+    otel_sum_point_add(point_of(mm, q, true)->pt.count, 1);
+    q->active = true;
+}
+
+void mhd_otel_metrics_server_end(mhd_otel_metrics *mm, mhd_otel_server_req *q, double seconds,
+                                 const otel_span_context *sc)
+{
+    if (mm == NULL || q->method == NULL)
+        return;
+    if (q->active) {
+        otel_sum_point_add(point_of(mm, q, true)->pt.count, -1);
+        q->active = false;
+    }
+    otel_histogram_point_record(point_of(mm, q, false)->pt.duration, seconds < 0 ? 0 : seconds, sc);
+}
+
+void mhd_otel_metrics_client(mhd_otel_metrics *mm, const char *method, const char *url,
+                             unsigned status, const char *error, double seconds,
+                             const otel_span_context *sc)
+{
+    if (mm == NULL)
+        return;
+    otel_kv kv[5];
+    size_t n = 0;
+    kv[n++] = OTEL_KV_STR("http.request.method", method != NULL ? method : "_OTHER");
+    const char *host = NULL;
+    size_t host_len = 0;
+    long port = -1;
+    char hbuf[256];
+    if (url != NULL)
+        otel_client_url_server(url, &host, &host_len, &port);
+    if (host_len > 0 && host_len < sizeof(hbuf)) {
+        memcpy(hbuf, host, host_len);
+        hbuf[host_len] = '\0';
+        kv[n++] = OTEL_KV_STR("server.address", hbuf);
+    }
+    if (port >= 0)
+        kv[n++] = OTEL_KV_INT("server.port", port);
+    if (status != 0)
+        kv[n++] = OTEL_KV_INT("http.response.status_code", (int64_t)status);
+    char code[16];
+    if (error == NULL && status >= 400) {
+        snprintf(code, sizeof(code), "%u", status);
+        error = code;
+    }
+    if (error != NULL)
+        kv[n++] = OTEL_KV_STR("error.type", error);
+    otel_histogram_record(mm->client_duration, seconds < 0 ? 0 : seconds, kv, n, sc);
+}
+
+/* ---- self-telemetry ----------------------------------------------------- */
+
+/* The SDK metrics' component attributes of the i-th pipeline: its batching
+ * processor, or its exporter. */
+static void component(otel_kv *kv, const char *type, size_t i, char *name, size_t cap)
+{
+    snprintf(name, cap, "%s/%zu", type, i);
+    kv[0] = OTEL_KV_STR("otel.component.type", type);
+    kv[1] = OTEL_KV_STR("otel.component.name", name);
+}
+
+static void add_delta(otel_counter *c, uint64_t now, uint64_t *prev, const otel_kv *kv, size_t n)
+{
+    if (now > *prev)
+        otel_counter_add(c, now - *prev, kv, n);
+    *prev = now;
+}
+
+static void sync_exporter(mhd_otel_metrics *mm, size_t i, const otel_stats *st)
+{
+    self_prev *p = &mm->prev[i];
+    char pname[64], ename[64];
+    otel_kv kv[3];
+    component(kv, "batching_span_processor", i, pname, sizeof(pname));
+    if (!p->capacity_added) {
+        otel_updown_counter_add(mm->queue_capacity, (int64_t)mm->queue_cap, kv, 2);
+        p->capacity_added = true;
+    }
+    int64_t queued = (int64_t)st->queued;
+    if (queued != p->queued)
+        otel_updown_counter_add(mm->queue_size, queued - p->queued, kv, 2);
+    p->queued = queued;
+    /* Passed to the exporter: everything that ended and is neither queued
+     * nor dropped (the SDK metrics: a span counts as processed when the
+     * processor invokes the export). */
+    uint64_t processed = st->exported + st->failed + st->rejected;
+    add_delta(mm->processed, processed, &p->processed, kv, 2);
+    kv[2] = OTEL_KV_STR("error.type", "queue_full");
+    add_delta(mm->processed, st->dropped, &p->dropped, kv, 3);
+
+    const char *type = mm->span_exporter_types[i] ? mm->span_exporter_types[i] : "span_exporter";
+    component(kv, type, i, ename, sizeof(ename));
+    add_delta(mm->span_exported, st->exported, &p->exported, kv, 2);
+    kv[2] = OTEL_KV_STR("error.type", "rejected");
+    add_delta(mm->span_exported, st->rejected, &p->rejected, kv, 3);
+    kv[2] = OTEL_KV_STR("error.type", "_OTHER");
+    add_delta(mm->span_exported, st->failed, &p->failed, kv, 3);
+}
+
+void mhd_otel_metrics_sync(mhd_otel_metrics *mm)
+{
+    if (mm == NULL || mm->tracer == NULL)
+        return;
+    pthread_mutex_lock(&mm->sync_mu);
+    size_t n = otel_tracer_exporter_count(mm->tracer);
+    for (size_t i = 0; i < n && i < SELF_MAX; i++) {
+        otel_stats st;
+        const char *name;
+        if (otel_tracer_exporter_stats(mm->tracer, i, &st, &name) == OTEL_OK)
+            sync_exporter(mm, i, &st);
+    }
+    pthread_mutex_unlock(&mm->sync_mu);
+}
+
+void mhd_otel_metrics_exported(mhd_otel_metrics *mm, const char *exporter, uint64_t n,
+                               uint64_t rejected, const char *error, double seconds)
+{
+    if (mm == NULL)
+        return;
+    char name[64];
+    otel_kv kv[3];
+    component(kv, exporter, 0, name, sizeof(name));
+    size_t nk = 2;
+    if (error != NULL)
+        kv[nk++] = OTEL_KV_STR("error.type", error);
+    otel_histogram_record(mm->export_duration, seconds < 0 ? 0 : seconds, kv, nk, NULL);
+    if (rejected > n)
+        rejected = n;
+    if (n - rejected > 0)
+        otel_counter_add(mm->point_exported, n - rejected, kv, nk);
+    if (rejected > 0) {
+        kv[2] = OTEL_KV_STR("error.type", "rejected");
+        otel_counter_add(mm->point_exported, rejected, kv, 3);
+    }
+}
+
+/* ---- life --------------------------------------------------------------- */
+
+otel_metrics *mhd_otel_metrics_provider(mhd_otel_metrics *mm)
+{
+    return mm != NULL ? mm->m : NULL;
+}
+
+/* Self-observability's export durations: the HTTP buckets fit them too. */
+static int make_instruments(mhd_otel_metrics *mm)
+{
+    otel_metrics *m = mm->m;
+    int rc = otel_histogram_new(m, &mm->server_duration, "http.server.request.duration",
+                                "Duration of HTTP server requests.", "s", NULL, 0);
+    if (rc == OTEL_OK)
+        rc = otel_updown_counter_new(m, &mm->active, "http.server.active_requests",
+                                     "Number of active HTTP server requests.", "{request}");
+    if (rc == OTEL_OK)
+        rc = otel_histogram_new(m, &mm->client_duration, "http.client.request.duration",
+                                "Duration of HTTP client requests.", "s", NULL, 0);
+    if (rc != OTEL_OK || mm->tracer == NULL)
+        return rc;
+    rc = otel_updown_counter_new(
+        m, &mm->queue_size, "otel.sdk.processor.span.queue.size",
+        "The number of spans in the queue of a given instance of an SDK span processor.", "{span}");
+    if (rc == OTEL_OK)
+        rc = otel_updown_counter_new(m, &mm->queue_capacity,
+                                     "otel.sdk.processor.span.queue.capacity",
+                                     "The maximum number of spans the queue of a given instance "
+                                     "of an SDK span processor can hold.",
+                                     "{span}");
+    if (rc == OTEL_OK)
+        rc = otel_counter_new(m, &mm->processed, "otel.sdk.processor.span.processed",
+                              "The number of spans for which the processing has finished, "
+                              "either successful or failed.",
+                              "{span}");
+    if (rc == OTEL_OK)
+        rc = otel_counter_new(m, &mm->span_exported, "otel.sdk.exporter.span.exported",
+                              "The number of spans for which the export has finished, either "
+                              "successful or failed.",
+                              "{span}");
+    if (rc == OTEL_OK)
+        rc =
+            otel_counter_new(m, &mm->point_exported, "otel.sdk.exporter.metric_data_point.exported",
+                             "The number of metric data points for which the export has "
+                             "finished, either successful or failed.",
+                             "{data_point}");
+    if (rc == OTEL_OK)
+        rc = otel_histogram_new(m, &mm->export_duration, "otel.sdk.exporter.operation.duration",
+                                "The duration of exporting a batch of telemetry records.", "s",
+                                NULL, 0);
+    return rc;
+}
+
+int mhd_otel_metrics_new(mhd_otel_metrics **out, size_t cardinality_limit, otel_tracer *tracer,
+                         const char *const *span_exporter_types, size_t queue_capacity)
+{
+    *out = NULL;
+    mhd_otel_metrics *mm = otel_calloc(1, sizeof(*mm));
+    if (mm == NULL)
+        return OTEL_ERR_NOMEM;
+    if (pthread_mutex_init(&mm->sync_mu, NULL) != 0) {
+        otel_free(mm);
+        return OTEL_ERR_NOMEM;
+    }
+    mm->id = atomic_fetch_add(&next_id, 1);
+    mm->tracer = tracer;
+    mm->queue_cap = queue_capacity;
+    for (size_t i = 0; span_exporter_types != NULL && i < SELF_MAX && span_exporter_types[i]; i++)
+        mm->span_exporter_types[i] = span_exporter_types[i];
+    int rc = otel_metrics_new(&mm->m, cardinality_limit);
+    if (rc == OTEL_OK)
+        rc = make_instruments(mm);
+    if (rc != OTEL_OK) {
+        mhd_otel_metrics_del(mm);
+        return rc;
+    }
+    *out = mm;
+    return OTEL_OK;
+}
+
+void mhd_otel_metrics_del(mhd_otel_metrics *mm)
+{
+    if (mm == NULL)
+        return;
+    otel_metrics_del(mm->m);
+    pthread_mutex_destroy(&mm->sync_mu);
+    otel_free(mm);
+}
+
+/* ---- the process's metrics ---------------------------------------------- */
+
+static _Atomic(mhd_otel_metrics *) process_mm;
+static _Atomic int process_users;
+
+void mhd_otel_metrics_set_process(mhd_otel_metrics *mm)
+{
+    atomic_store(&process_mm, mm);
+}
+
+void mhd_otel_metrics_clear_process(mhd_otel_metrics *mm)
+{
+    mhd_otel_metrics *cur = mm;
+    if (mm == NULL || !atomic_compare_exchange_strong(&process_mm, &cur, NULL))
+        return;
+    while (atomic_load(&process_users) > 0)
+        sched_yield();
+}
+
+mhd_otel_metrics *mhd_otel_metrics_acquire(void)
+{
+    if (atomic_load_explicit(&process_mm, memory_order_relaxed) == NULL)
+        return NULL;
+    atomic_fetch_add(&process_users, 1);
+    mhd_otel_metrics *mm = atomic_load(&process_mm);
+    if (mm == NULL)
+        atomic_fetch_sub(&process_users, 1);
+    return mm;
+}
+
+void mhd_otel_metrics_release(void)
+{
+    atomic_fetch_sub(&process_users, 1);
+}
