@@ -410,6 +410,15 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_spa
     s->keep_role = OTEL_KEEP_NONE;
     if (!sampled && s->recording)
         otel_keep_join(s, local_parent);
+    unsigned res = sampled        ? OTEL_SAMPLING_RECORD_AND_SAMPLE
+                   : s->recording ? OTEL_SAMPLING_RECORD_ONLY
+                                  : OTEL_SAMPLING_DROP;
+    otel_sum_point_add(tracer->span_started[res][parent == NULL      ? 0
+                                                 : parent->is_remote ? 2
+                                                                     : 1],
+                       1);
+    if (s->recording)
+        otel_sum_point_add(tracer->span_live[res], 1);
     if (opt != NULL && opt->tracestate != NULL)
         copy_tracestate(s, opt->tracestate);
     else if (local_parent != NULL)
@@ -454,6 +463,10 @@ void otel_span_end_at(otel_span *span, uint64_t end_ns)
     span->d.end_ns = end_ns ? end_ns : otel_now_ns();
     if (span->d.end_ns < span->d.start_ns)
         span->d.end_ns = span->d.start_ns;
+    otel_sum_point_add(span->tracer->span_live[(span->d.ctx.trace_flags & OTEL_TRACE_FLAG_SAMPLED)
+                                                   ? OTEL_SAMPLING_RECORD_AND_SAMPLE
+                                                   : OTEL_SAMPLING_RECORD_ONLY],
+                       -1);
     if (span->keep_role != OTEL_KEEP_NONE)
         otel_keep_end(span);
     else

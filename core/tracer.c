@@ -2,6 +2,8 @@
  * tied together. */
 #include "tracer_int.h"
 
+#include <string.h>
+
 #include "alloc.h"
 #include "span_int.h"
 #include "pool.h"
@@ -112,6 +114,13 @@ int otel_tracer_exporter_stats(const otel_tracer *t, size_t i, otel_stats *out, 
 uint64_t otel_tracer_spans_allocated(const otel_tracer *t)
 {
     return otel_pool_allocated(t->spans);
+}
+
+void otel_tracer_count_spans(otel_tracer *t, otel_sum_point *const started[3][OTEL_PARENT_ORIGINS],
+                             otel_sum_point *const live[3])
+{
+    memcpy(t->span_started, started, sizeof(t->span_started));
+    memcpy(t->span_live, live, sizeof(t->span_live));
 }
 
 otel_span *otel_span_acquire(otel_tracer *t)

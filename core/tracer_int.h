@@ -3,18 +3,39 @@
 #ifndef OTEL_TRACER_INT_H
 #define OTEL_TRACER_INT_H
 
+#include <mhd-otel/metrics.h>
 #include <stdatomic.h>
 
 #include <mhd-otel/otel.h>
 #include "processor.h"
 #include "pool.h"
 
+/* The sampling results of the SDK metrics' otel.span.sampling_result. */
+typedef enum otel_sampling_result {
+    OTEL_SAMPLING_DROP = 0,
+    OTEL_SAMPLING_RECORD_ONLY,
+    OTEL_SAMPLING_RECORD_AND_SAMPLE,
+} otel_sampling_result;
+
+/* The parent origins of otel.span.parent.origin: none, local, remote. */
+#define OTEL_PARENT_ORIGINS 3
+
 struct otel_tracer {
     otel_tracer_config cfg;
     otel_resource *resource;   /* owned */
     otel_processor *processor; /* owned */
     otel_pool *spans;          /* owned: free spans */
+    /* otel.sdk.span.started by sampling result and parent origin, and
+     * otel.sdk.span.live by sampling result (recording ones), or NULL:
+     * bound points of a meter provider, set before the first span. */
+    otel_sum_point *span_started[3][OTEL_PARENT_ORIGINS];
+    otel_sum_point *span_live[3];
 };
+
+/* Count t's spans into the points given (borrowed: they must outlive t's
+ * spans); before any span starts. */
+void otel_tracer_count_spans(otel_tracer *t, otel_sum_point *const started[3][OTEL_PARENT_ORIGINS],
+                             otel_sum_point *const live[3]);
 
 /* Spans t ever took from the heap (tests: none in the steady state). */
 uint64_t otel_tracer_spans_allocated(const otel_tracer *t);

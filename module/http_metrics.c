@@ -12,6 +12,7 @@
 
 #include "../core/alloc.h"
 #include "../core/client_int.h"
+#include "../core/tracer_int.h"
 
 #define SELF_MAX OTEL_TRACER_MAX_EXPORTERS
 #define CACHE_SLOTS 64 /* per thread: the bound points of the last request shapes */
@@ -33,6 +34,8 @@ struct mhd_otel_metrics {
     otel_tracer *tracer; /* borrowed */
     const char *span_exporter_types[SELF_MAX];
     size_t queue_cap;
+    otel_counter *span_started;
+    otel_updown_counter *span_live;
     otel_updown_counter *queue_size, *queue_capacity;
     otel_counter *processed, *span_exported, *point_exported;
     otel_histogram *export_duration;
@@ -292,9 +295,18 @@ static int make_instruments(mhd_otel_metrics *mm)
                                 "Duration of HTTP client requests.", "s", NULL, 0);
     if (rc != OTEL_OK || mm->tracer == NULL)
         return rc;
-    rc = otel_updown_counter_new(
-        m, &mm->queue_size, "otel.sdk.processor.span.queue.size",
-        "The number of spans in the queue of a given instance of an SDK span processor.", "{span}");
+    rc = otel_counter_new(m, &mm->span_started, "otel.sdk.span.started",
+                          "The number of created spans.", "{span}");
+    if (rc == OTEL_OK)
+        rc = otel_updown_counter_new(m, &mm->span_live, "otel.sdk.span.live",
+                                     "The number of created spans with recording=true for which "
+                                     "the end operation has not been called yet.",
+                                     "{span}");
+    if (rc == OTEL_OK)
+        rc = otel_updown_counter_new(
+            m, &mm->queue_size, "otel.sdk.processor.span.queue.size",
+            "The number of spans in the queue of a given instance of an SDK span processor.",
+            "{span}");
     if (rc == OTEL_OK)
         rc = otel_updown_counter_new(m, &mm->queue_capacity,
                                      "otel.sdk.processor.span.queue.capacity",
@@ -324,6 +336,27 @@ static int make_instruments(mhd_otel_metrics *mm)
     return rc;
 }
 
+/* otel.sdk.span.started and .live, counted by the core as spans start and
+ * end: a bound point per sampling result (and parent origin). */
+static int count_spans(mhd_otel_metrics *mm)
+{
+    static const char *const results[3] = {"DROP", "RECORD_ONLY", "RECORD_AND_SAMPLE"};
+    static const char *const origins[OTEL_PARENT_ORIGINS] = {"none", "local", "remote"};
+    otel_sum_point *started[3][OTEL_PARENT_ORIGINS], *live[3] = {NULL, NULL, NULL};
+    for (size_t r = 0; r < 3; r++) {
+        otel_kv kv[2] = {OTEL_KV_STR("otel.span.sampling_result", results[r]),
+                         OTEL_KV_STR("otel.span.parent.origin", "")};
+        for (size_t o = 0; o < OTEL_PARENT_ORIGINS; o++) {
+            kv[1].v.s = origins[o];
+            started[r][o] = otel_counter_bind(mm->span_started, kv, 2);
+        }
+        if (r != OTEL_SAMPLING_DROP)
+            live[r] = otel_updown_counter_bind(mm->span_live, kv, 1);
+    }
+    otel_tracer_count_spans(mm->tracer, started, live);
+    return OTEL_OK;
+}
+
 int mhd_otel_metrics_new(mhd_otel_metrics **out, size_t cardinality_limit, otel_tracer *tracer,
                          const char *const *span_exporter_types, size_t queue_capacity)
 {
@@ -343,6 +376,8 @@ int mhd_otel_metrics_new(mhd_otel_metrics **out, size_t cardinality_limit, otel_
     int rc = otel_metrics_new(&mm->m, cardinality_limit);
     if (rc == OTEL_OK)
         rc = make_instruments(mm);
+    if (rc == OTEL_OK && tracer != NULL)
+        rc = count_spans(mm);
     if (rc != OTEL_OK) {
         mhd_otel_metrics_del(mm);
         return rc;
@@ -355,6 +390,11 @@ void mhd_otel_metrics_del(mhd_otel_metrics *mm)
 {
     if (mm == NULL)
         return;
+    if (mm->tracer != NULL) { /* its spans count into nothing from now on */
+        otel_sum_point *const none3[3][OTEL_PARENT_ORIGINS] = {{NULL}};
+        otel_sum_point *const none[3] = {NULL, NULL, NULL};
+        otel_tracer_count_spans(mm->tracer, none3, none);
+    }
     otel_metrics_del(mm->m);
     pthread_mutex_destroy(&mm->sync_mu);
     otel_free(mm);

@@ -302,6 +302,13 @@ static void test_metrics_otlp_grpc_mix(void **state)
     assert_true(exported >= 6);
     assert_true(num_of(any, "value") == (double)exported);
     assert_string_equal(str_of(any, "transport"), "grpc");
+    /* The SDK metrics' otel.sdk.span.started and .live: six server spans of
+     * new traces, none left open. */
+    static const char *const started[] = {"otel.span.sampling_result", "RECORD_AND_SAMPLE",
+                                          "otel.span.parent.origin", "none", NULL};
+    assert_true(num_of(point_ok(all, "otel.sdk.span.started", started), "value") == 6);
+    static const char *const live[] = {"otel.span.sampling_result", "RECORD_AND_SAMPLE", NULL};
+    assert_true(num_of(point_ok(all, "otel.sdk.span.live", live), "value") == 0);
     cJSON_Delete(all);
 }
 
