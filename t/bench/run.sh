@@ -74,7 +74,12 @@ printf 'otel_sampler traceidratio 0;\n%s\n' "$common" >"$tmp/ratio0.conf"
 printf 'otel_sampler traceidratio 0.01;\n%s\n' "$common" >"$tmp/ratio001.conf"
 printf 'otel_sampler traceidratio 0.01;\notel_keep_errors on;\notel_keep_slower_than 500ms;\n%s\n' \
     "$common" >"$tmp/keep.conf"
-configs=${CONFIGS:-"untraced traced skipped ratio0"}
+# Metrics (every request counted, OTLP push once a minute) on top of the
+# traced and the ratio-0 configs.
+printf 'otel_sampler always_on;\notel_metrics { interval 60s; }\n%s\n' "$common" >"$tmp/metrics.conf"
+printf 'otel_sampler traceidratio 0;\notel_metrics { interval 60s; }\n%s\n' "$common" \
+    >"$tmp/ratio0_metrics.conf"
+configs=${CONFIGS:-"untraced traced skipped ratio0 metrics ratio0_metrics"}
 
 # cpu_ticks PID: user+system clock ticks the process has used.
 cpu_ticks() {
