@@ -62,7 +62,7 @@ typedef struct run {
     itest_server s;
     char conf_env[ITEST_PATH_MAX + 16]; /* "MHD_OTEL_CONF=..." */
     char upload_path[ITEST_PATH_MAX];
-    const char *env[8];
+    const char *env[12];
     char *got;          /* statuses and bodies the client got, in order (heap) */
     char counters[256]; /* the server's counters line */
     char startup[512];  /* the module's start-up line, taken out of its stderr */
@@ -1125,6 +1125,58 @@ static void test_env_only_config(void **state)
     assert_non_null(strstr(r->s.out_text, "/hello/env"));
 }
 
+/* The Prometheus endpoint of a preloaded module (OTEL_METRICS_EXPORTER and
+ * OTEL_EXPORTER_PROMETHEUS_HOST/_PORT of the SDK environment variables
+ * spec): its daemon is started past the interposers, so scraping it makes
+ * no span and no measurement, and the server's requests are counted. */
+static void test_prometheus_endpoint_not_traced(void **state)
+{
+    fixture *f = *state;
+    run *r = &f->traced;
+
+    need_preload();
+    r->module_says = true; /* it says where the endpoint listens */
+    static const char *const env[] = {"OTEL_TRACES_EXPORTER=console",
+                                      "OTEL_METRICS_EXPORTER=prometheus",
+                                      "OTEL_EXPORTER_PROMETHEUS_HOST=127.0.0.1",
+                                      "OTEL_EXPORTER_PROMETHEUS_PORT=0", NULL};
+    plain_start_env(r, "epoll", env);
+    static const char needle[] = "metrics: prometheus exporter on port ";
+    assert_true(itest_server_wait_err(&r->s, needle, 15000));
+    size_t len = 0;
+    char *err = slurp(r->s.err_path, &len);
+    assert_non_null(err);
+    const char *p = strstr(err, needle);
+    unsigned port = (unsigned)strtoul(p + sizeof(needle) - 1, NULL, 10);
+    free(err);
+    assert_true(port > 0 && port < 65536);
+    assert_int_equal(itest_curl_repeat(&r->s, "/hello/prom", 3, 200), 3);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/metrics", port);
+    char *const argv[] = {"curl", "-s", "--max-time", "30", url, NULL};
+    char *text = NULL;
+    int status = -1;
+    for (int i = 0; i < 2; i++) { /* twice: a scrape counted would show in the second */
+        free(text);
+        text = NULL;
+        assert_int_equal(itest_run_cmd(argv, NULL, 60000, &text, NULL, &status), 0);
+        assert_int_equal(status, 0);
+    }
+    const char *c = strstr(text, "http_server_request_duration_seconds_count{");
+    assert_non_null(c);
+    const char *sp = strstr(c, "} ");
+    assert_non_null(sp);
+    assert_int_equal(strtol(sp + 2, NULL, 10), 3);
+    assert_null(strstr(c + 1, "http_server_request_duration_seconds_count{"));
+    free(text);
+    plain_stop(r);
+    size_t servers = 0;
+    for (const char *q = r->s.out_text; (q = strstr(q, "\"kind\":\"server\"")) != NULL; q++)
+        servers++;
+    assert_int_equal(servers, 3);
+    assert_null(strstr(r->s.out_text, "/metrics"));
+}
+
 static void test_trace_off_passes_through(void **state)
 {
     run_passthrough(*state, "otel_trace off;\notel_route /hello/{x};\n");
@@ -1492,6 +1544,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_error_exits_before_serving, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sdk_disabled_passes_through, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_only_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prometheus_endpoint_not_traced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trace_off_passes_through, setup, teardown),
         cmocka_unit_test_setup_teardown(test_program_without_mhd_unaffected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_thread_pool, setup, teardown),
