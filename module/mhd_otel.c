@@ -67,20 +67,25 @@ static int make_resource(const mhd_otel_conf *c, otel_resource **out)
     return rc;
 }
 
+/* The config's OTLP headers as the exporter takes them (strings borrowed
+ * from c); the caller frees the array. NULL: out of memory. */
+static otel_otlp_header *conf_headers(const mhd_otel_conf *c)
+{
+    otel_otlp_header *h = otel_calloc(c->n_otlp_headers, sizeof(*h));
+    for (size_t i = 0; h != NULL && i < c->n_otlp_headers; i++) {
+        h[i].name = c->otlp_headers[i].key;
+        h[i].value = c->otlp_headers[i].value;
+    }
+    return h;
+}
+
 /* The OTLP exporter of the config, added to the tracer. */
 static int add_otlp(mhd_otel *m, char *err, size_t errlen)
 {
     const mhd_otel_conf *c = m->conf;
     otel_otlp_header *h = NULL;
-    if (c->n_otlp_headers > 0) {
-        h = otel_calloc(c->n_otlp_headers, sizeof(*h));
-        if (h == NULL)
-            return OTEL_ERR_NOMEM;
-        for (size_t i = 0; i < c->n_otlp_headers; i++) {
-            h[i].name = c->otlp_headers[i].key;
-            h[i].value = c->otlp_headers[i].value;
-        }
-    }
+    if (c->n_otlp_headers > 0 && (h = conf_headers(c)) == NULL)
+        return OTEL_ERR_NOMEM;
     otel_otlp_config oc;
     mhd_otel_conf_otlp(c, &oc);
     oc.headers = h;
@@ -161,15 +166,8 @@ static void span_exporter_types(const mhd_otel_conf *c, const char **types)
 static int metrics_otlp(const mhd_otel_conf *c, otel_otlp **out, char *err, size_t errlen)
 {
     otel_otlp_header *h = NULL;
-    if (c->n_otlp_headers > 0) {
-        h = otel_calloc(c->n_otlp_headers, sizeof(*h));
-        if (h == NULL)
-            return OTEL_ERR_NOMEM;
-        for (size_t i = 0; i < c->n_otlp_headers; i++) {
-            h[i].name = c->otlp_headers[i].key;
-            h[i].value = c->otlp_headers[i].value;
-        }
-    }
+    if (c->n_otlp_headers > 0 && (h = conf_headers(c)) == NULL)
+        return OTEL_ERR_NOMEM;
     otel_otlp_config oc;
     mhd_otel_conf_otlp_metrics(c, &oc);
     oc.headers = h;

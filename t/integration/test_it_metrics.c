@@ -187,6 +187,12 @@ static uint64_t sum_buckets(const cJSON *p)
     return n;
 }
 
+/* The point of the /hello/{name} requests of the mix. */
+static const char *const hello[] = {
+    "http.request.method",       "GET",  "url.scheme", "http",
+    "http.response.status_code", "#200", "http.route", "/hello/{name}",
+    "network.protocol.version",  "1.1",  NULL};
+
 /* The stable HTTP semantic conventions, "Metric: http.server.request.duration"
  * (required http.request.method and url.scheme; http.response.status_code,
  * http.route and error.type when they apply; network.protocol.version
@@ -195,10 +201,6 @@ static uint64_t sum_buckets(const cJSON *p)
  * (cumulative) or the exports add up to (delta). */
 static void check_mix(const cJSON *all, bool delta)
 {
-    static const char *const hello[] = {
-        "http.request.method",       "GET",  "url.scheme", "http",
-        "http.response.status_code", "#200", "http.route", "/hello/{name}",
-        "network.protocol.version",  "1.1",  NULL};
     static const char *const missing[] = {"http.request.method",
                                           "GET",
                                           "url.scheme",
@@ -273,6 +275,25 @@ static double delta_count(const cJSON *all, const char *name, const char *const 
     return n;
 }
 
+/* The sink over gRPC, the server with the otlp block to it and metrics
+ * (the otel_metrics block, NULL: none) and env, the mix and then more
+ * (NULL-terminated paths answering 200, may be NULL), both stopped. */
+static void run_grpc(fixture *f, const char *metrics, const char *const *env,
+                     const char *const *more)
+{
+    start_sink(f, false);
+    char conf[1024];
+    snprintf(conf, sizeof(conf),
+             BASE_CONF "otel_exporter otlp { endpoint http://127.0.0.1:%u; }\n%s",
+             (unsigned)f->k.port, metrics != NULL ? metrics : "");
+    start_server(&f->s, conf, env);
+    drive_mix(&f->s);
+    for (size_t i = 0; more != NULL && more[i] != NULL; i++)
+        get(&f->s, more[i], 200);
+    itest_server_stop_ok(&f->s);
+    itest_sink_stop_ok(&f->k);
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 /* OTLP/gRPC, cumulative: the mix arrives with the last export, made at
@@ -281,16 +302,7 @@ static double delta_count(const cJSON *all, const char *name, const char *const 
 static void test_metrics_otlp_grpc_mix(void **state)
 {
     fixture *f = *state;
-    start_sink(f, false);
-    char conf[1024];
-    snprintf(conf, sizeof(conf),
-             BASE_CONF "otel_exporter otlp { endpoint http://127.0.0.1:%u; }\n"
-                       "otel_metrics { interval 1h; }\n",
-             (unsigned)f->k.port);
-    start_server(&f->s, conf, NULL);
-    drive_mix(&f->s);
-    itest_server_stop_ok(&f->s);
-    itest_sink_stop_ok(&f->k);
+    run_grpc(f, "otel_metrics { interval 1h; }\n", NULL, NULL);
     cJSON *all = read_lines(f->metrics_path);
     check_mix(all, false);
     const cJSON *any =
@@ -336,10 +348,6 @@ static void test_metrics_otlp_http_delta(void **state)
     itest_sink_stop_ok(&f->k);
     cJSON *all = read_lines(f->metrics_path);
     check_mix(all, true);
-    static const char *const hello[] = {
-        "http.request.method",       "GET",  "url.scheme", "http",
-        "http.response.status_code", "#200", "http.route", "/hello/{name}",
-        "network.protocol.version",  "1.1",  NULL};
     assert_true(delta_count(all, "http.server.request.duration", hello) == 4);
     assert_string_equal(str_of(point_ok(all, "http.server.request.duration", hello), "transport"),
                         "http/protobuf");
@@ -351,15 +359,8 @@ static void test_metrics_otlp_http_delta(void **state)
 static void test_metrics_exporter_none(void **state)
 {
     fixture *f = *state;
-    start_sink(f, false);
-    char conf[1024];
-    snprintf(conf, sizeof(conf), BASE_CONF "otel_exporter otlp { endpoint http://127.0.0.1:%u; }\n",
-             (unsigned)f->k.port);
     static const char *const env[] = {"OTEL_METRICS_EXPORTER=none", NULL};
-    start_server(&f->s, conf, env);
-    drive_mix(&f->s);
-    itest_server_stop_ok(&f->s);
-    itest_sink_stop_ok(&f->k);
+    run_grpc(f, "otel_metrics { }\n", env, NULL);
     uint64_t mreq = 1, spans = 0;
     assert_true(itest_sink_final_stat(&f->k, "metric_requests", &mreq));
     assert_int_equal(mreq, 0);
@@ -372,18 +373,8 @@ static void test_metrics_exporter_none(void **state)
 static void test_metrics_cardinality_overflow(void **state)
 {
     fixture *f = *state;
-    start_sink(f, false);
-    char conf[1024];
-    snprintf(conf, sizeof(conf),
-             BASE_CONF "otel_exporter otlp { endpoint http://127.0.0.1:%u; }\n"
-                       "otel_metrics { interval 1h; cardinality_limit 3; }\n",
-             (unsigned)f->k.port);
-    start_server(&f->s, conf, NULL);
-    drive_mix(&f->s);
-    get(&f->s, "/data", 200);
-    get(&f->s, "/hello", 200);
-    itest_server_stop_ok(&f->s);
-    itest_sink_stop_ok(&f->k);
+    static const char *const more[] = {"/data", "/hello", NULL};
+    run_grpc(f, "otel_metrics { interval 1h; cardinality_limit 3; }\n", NULL, more);
     cJSON *all = read_lines(f->metrics_path);
     size_t n = 0, overflow = 0;
     double total = 0;
@@ -504,9 +495,10 @@ static void test_metrics_prometheus_scrape(void **state)
     char *text = scrape(port, NULL, ctype, sizeof(ctype));
     assert_non_null(strstr(ctype, "text/plain; version=0.0.4"));
     static const char hist[] = "http_server_request_duration_seconds";
-    static const char hello[] = "http_request_method=\"GET\",http_response_status_code=\"200\","
-                                "http_route=\"/hello/{name}\"";
-    assert_true(sample(text, "http_server_request_duration_seconds_count", hello) == 3);
+    static const char hello_labels[] =
+        "http_request_method=\"GET\",http_response_status_code=\"200\","
+        "http_route=\"/hello/{name}\"";
+    assert_true(sample(text, "http_server_request_duration_seconds_count", hello_labels) == 3);
     char bname[96];
     snprintf(bname, sizeof(bname), "%s_bucket", hist);
     assert_non_null(strstr(text, "le=\"+Inf\""));
@@ -515,7 +507,8 @@ static void test_metrics_prometheus_scrape(void **state)
     for (const char *l = text; (l = strstr(l, bname)) != NULL; l++) {
         const char *nl = strchr(l, '\n');
         const char *close = labels_end(l, nl != NULL ? (size_t)(nl - l) : strlen(l));
-        if (close == NULL || memmem(l, (size_t)(close - l), hello, strlen(hello)) == NULL)
+        if (close == NULL ||
+            memmem(l, (size_t)(close - l), hello_labels, strlen(hello_labels)) == NULL)
             continue;
         double v = strtod(close + 1, NULL);
         assert_true(v >= prev);
