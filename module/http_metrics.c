@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/alloc.h"
 #include "../core/client_int.h"
@@ -38,6 +39,7 @@ struct mhd_otel_metrics {
     otel_histogram *export_duration;
     pthread_mutex_t sync_mu;
     self_prev prev[SELF_MAX];
+    pid_t pid; /* of the process prev was counted in */
 };
 
 static _Atomic uint64_t next_id = 1;
@@ -239,6 +241,11 @@ void mhd_otel_metrics_sync(mhd_otel_metrics *mm)
     if (mm == NULL || mm->tracer == NULL)
         return;
     pthread_mutex_lock(&mm->sync_mu);
+    pid_t pid = getpid();
+    if (pid != mm->pid) { /* a child after fork(): its tracer counts and its metrics start at 0 */
+        memset(mm->prev, 0, sizeof(mm->prev));
+        mm->pid = pid;
+    }
     size_t n = otel_tracer_exporter_count(mm->tracer);
     for (size_t i = 0; i < n && i < SELF_MAX; i++) {
         otel_stats st;
@@ -336,6 +343,7 @@ int mhd_otel_metrics_new(mhd_otel_metrics **out, size_t cardinality_limit, otel_
         return OTEL_ERR_NOMEM;
     }
     mm->id = atomic_fetch_add(&next_id, 1);
+    mm->pid = getpid();
     mm->tracer = tracer;
     mm->queue_cap = queue_capacity;
     for (size_t i = 0; span_exporter_types != NULL && i < SELF_MAX && span_exporter_types[i]; i++)
