@@ -381,8 +381,10 @@ void mhd_otel_metrics_set_process(mhd_otel_metrics *mm)
 void mhd_otel_metrics_clear_process(mhd_otel_metrics *mm)
 {
     mhd_otel_metrics *cur = mm;
-    if (mm == NULL || !atomic_compare_exchange_strong(&process_mm, &cur, NULL))
+    if (mm == NULL)
         return;
+    (void)atomic_compare_exchange_strong(&process_mm, &cur, NULL);
+    /* Also when another one was set since: a thread may hold mm from before. */
     while (atomic_load(&process_users) > 0)
         sched_yield();
 }
