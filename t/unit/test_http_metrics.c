@@ -655,6 +655,18 @@ static otel_tracer *make_tracer(size_t queue, const sink_mode *const *modes, siz
     return t;
 }
 
+/* make_tracer's tracer, started when start is set, and in *mm metrics of it (the first
+ * exporter typed otlp_grpc_span_exporter, queues of queue). */
+static otel_tracer *make_self(size_t queue, const sink_mode *const *modes, size_t n, bool start,
+                              mhd_otel_metrics **mm)
+{
+    otel_tracer *t = make_tracer(queue, modes, n);
+    assert_int_equal(mhd_otel_metrics_new(mm, 0, t, grpc_only, queue), OTEL_OK);
+    if (start)
+        assert_int_equal(otel_tracer_start(t), OTEL_OK);
+    return t;
+}
+
 static void end_spans(otel_tracer *t, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -708,9 +720,8 @@ static void test_mhd_otel_metrics_sync_processor_and_exporters(void **state)
 {
     (void)state;
     const sink_mode *modes[] = {&mode_ok, &mode_fail, &mode_reject};
-    otel_tracer *t = make_tracer(8, modes, 3);
     mhd_otel_metrics *mm = NULL;
-    assert_int_equal(mhd_otel_metrics_new(&mm, 0, t, grpc_only, 8), OTEL_OK);
+    otel_tracer *t = make_self(8, modes, 3, false, &mm);
     end_spans(t, 10);
     mhd_otel_metrics_sync(mm);
     ms_seen *s = collect(mm);
@@ -767,11 +778,9 @@ static void test_mhd_otel_metrics_sync_twice_adds_nothing(void **state)
 {
     (void)state;
     const sink_mode *modes[] = {&mode_ok};
-    otel_tracer *t = make_tracer(16, modes, 1);
     mhd_otel_metrics *mm = NULL;
-    assert_int_equal(mhd_otel_metrics_new(&mm, 0, t, grpc_only, 16), OTEL_OK);
+    otel_tracer *t = make_self(16, modes, 1, true, &mm);
     otel_metrics *m = mhd_otel_metrics_provider(mm);
-    assert_int_equal(otel_tracer_start(t), OTEL_OK);
     end_spans(t, 5);
     assert_int_equal(otel_tracer_force_flush(t, 10 * SEC), OTEL_OK);
     mhd_otel_metrics_sync(mm);
@@ -823,10 +832,8 @@ static void test_mhd_otel_metrics_sync_after_fork(void **state)
     skip();
 #endif
     const sink_mode *modes[] = {&mode_ok};
-    otel_tracer *t = make_tracer(8, modes, 1);
     mhd_otel_metrics *mm = NULL;
-    assert_int_equal(mhd_otel_metrics_new(&mm, 0, t, grpc_only, 8), OTEL_OK);
-    assert_int_equal(otel_tracer_start(t), OTEL_OK);
+    otel_tracer *t = make_self(8, modes, 1, true, &mm);
     end_spans(t, 3);
     assert_int_equal(otel_tracer_force_flush(t, 10 * SEC), OTEL_OK);
     end_spans(t, 2); /* queued: the delay is long and the batch not full */
