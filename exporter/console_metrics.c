@@ -16,111 +16,139 @@ typedef struct write_ctx {
     int rc;
 } write_ctx;
 
+/* Add item to o under key, or (key NULL) to the array o. Takes item in every case (freed on
+ * failure; NULL is a failed allocation). Returns whether it was added. */
+static bool put(cJSON *o, const char *key, cJSON *item)
+{
+    bool ok = item != NULL &&
+              (key != NULL ? cJSON_AddItemToObject(o, key, item) : cJSON_AddItemToArray(o, item));
+    if (!ok)
+        cJSON_Delete(item);
+    return ok;
+}
+
+/* The object o when every one of its members went in (ok), else NULL (o freed). */
+static cJSON *whole(cJSON *o, bool ok)
+{
+    if (ok)
+        return o;
+    cJSON_Delete(o);
+    return NULL;
+}
+
+static cJSON *attr_json(const otel_kv *a)
+{
+    switch (a->type) {
+    case OTEL_ATTR_STRING:
+        return cJSON_CreateString(a->v.s ? a->v.s : "");
+    case OTEL_ATTR_BOOL:
+        return cJSON_CreateBool(a->v.b);
+    case OTEL_ATTR_INT:
+        return cJSON_CreateNumber((double)a->v.i);
+    case OTEL_ATTR_DOUBLE:
+        return cJSON_CreateNumber(a->v.d);
+    default:
+        return NULL;
+    }
+}
+
 static cJSON *attrs_json(const otel_kv *kv, size_t n)
 {
     cJSON *o = cJSON_CreateObject();
-    for (size_t i = 0; o != NULL && i < n; i++) {
-        const otel_kv *a = &kv[i];
-        switch (a->type) {
-        case OTEL_ATTR_STRING:
-            cJSON_AddStringToObject(o, a->key, a->v.s ? a->v.s : "");
-            break;
-        case OTEL_ATTR_BOOL:
-            cJSON_AddBoolToObject(o, a->key, a->v.b);
-            break;
-        case OTEL_ATTR_INT:
-            cJSON_AddNumberToObject(o, a->key, (double)a->v.i);
-            break;
-        case OTEL_ATTR_DOUBLE:
-            cJSON_AddNumberToObject(o, a->key, a->v.d);
-            break;
-        default:
-            break;
-        }
-    }
-    return o;
+    bool ok = o != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        if (kv[i].type != OTEL_ATTR_STRING_ARRAY) /* the core refuses them */
+            ok = put(o, kv[i].key, attr_json(&kv[i]));
+    return whole(o, ok);
 }
 
 static cJSON *resource_json(const otel_resource *res)
 {
     cJSON *o = cJSON_CreateObject();
-    for (size_t i = 0; o != NULL && res != NULL && i < otel_resource_count(res); i++) {
+    bool ok = o != NULL;
+    for (size_t i = 0; ok && res != NULL && i < otel_resource_count(res); i++) {
         const char *k, *v;
         otel_resource_at(res, i, &k, &v);
-        cJSON_AddStringToObject(o, k, v);
+        ok = put(o, k, cJSON_CreateString(v));
     }
-    return o;
+    return whole(o, ok);
 }
 
 /* Times as decimal strings: nanoseconds do not fit a JSON number. */
-static void add_time(cJSON *o, const char *name, uint64_t ns)
+static bool add_time(cJSON *o, const char *name, uint64_t ns)
 {
     char buf[24];
     snprintf(buf, sizeof(buf), "%" PRIu64, ns);
-    cJSON_AddStringToObject(o, name, buf);
+    return put(o, name, cJSON_CreateString(buf));
 }
 
 static cJSON *instrument_json(const otel_metric_data *md)
 {
     cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
-        return NULL;
-    cJSON_AddStringToObject(o, "name", md->name);
-    cJSON_AddStringToObject(o, "description", md->description);
-    cJSON_AddStringToObject(o, "unit", md->unit);
     bool hist = md->kind == OTEL_INSTRUMENT_HISTOGRAM;
-    cJSON_AddStringToObject(o, "type", hist ? "histogram" : "sum");
-    cJSON_AddStringToObject(o, "temporality",
-                            md->temporality == OTEL_TEMPORALITY_DELTA ? "delta" : "cumulative");
-    if (hist)
-        cJSON_AddNullToObject(o, "monotonic");
-    else
-        cJSON_AddBoolToObject(o, "monotonic", md->monotonic);
-    return o;
+    const char *temporality = md->temporality == OTEL_TEMPORALITY_DELTA ? "delta" : "cumulative";
+    bool ok = o != NULL && put(o, "name", cJSON_CreateString(md->name)) &&
+              put(o, "description", cJSON_CreateString(md->description)) &&
+              put(o, "unit", cJSON_CreateString(md->unit)) &&
+              put(o, "type", cJSON_CreateString(hist ? "histogram" : "sum")) &&
+              put(o, "temporality", cJSON_CreateString(temporality)) &&
+              put(o, "monotonic", hist ? cJSON_CreateNull() : cJSON_CreateBool(md->monotonic));
+    return whole(o, ok);
 }
 
-static void add_histogram(cJSON *o, const otel_metric_data *md, const otel_metric_point *p)
+static cJSON *numbers_json(const uint64_t *u, const double *d, size_t n)
 {
-    cJSON_AddNumberToObject(o, "count", (double)p->count);
-    cJSON_AddNumberToObject(o, "sum", p->sum);
-    cJSON_AddNumberToObject(o, "min", p->min);
-    cJSON_AddNumberToObject(o, "max", p->max);
-    cJSON *b = cJSON_AddArrayToObject(o, "bucket_counts");
-    for (size_t i = 0; b != NULL && i < p->n_bucket_counts; i++)
-        cJSON_AddItemToArray(b, cJSON_CreateNumber((double)p->bucket_counts[i]));
-    cJSON *e = cJSON_AddArrayToObject(o, "explicit_bounds");
-    for (size_t i = 0; e != NULL && i < md->n_boundaries; i++)
-        cJSON_AddItemToArray(e, cJSON_CreateNumber(md->boundaries[i]));
-    cJSON *x = cJSON_AddArrayToObject(o, "exemplars");
-    for (size_t i = 0; x != NULL && i < p->n_exemplars; i++) {
-        const otel_exemplar *ex = &p->exemplars[i];
-        char tid[33], sid[17];
-        otel_hex_encode(ex->trace_id, 16, tid);
-        otel_hex_encode(ex->span_id, 8, sid);
-        cJSON *one = cJSON_CreateObject();
-        cJSON_AddNumberToObject(one, "value", ex->value);
-        add_time(one, "time_unix_nano", ex->time_ns);
-        cJSON_AddStringToObject(one, "trace_id", tid);
-        cJSON_AddStringToObject(one, "span_id", sid);
-        cJSON_AddItemToArray(x, one);
-    }
+    cJSON *a = cJSON_CreateArray();
+    bool ok = a != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = put(a, NULL, cJSON_CreateNumber(u != NULL ? (double)u[i] : d[i]));
+    return whole(a, ok);
+}
+
+static cJSON *exemplar_json(const otel_exemplar *ex)
+{
+    char tid[33], sid[17];
+    otel_hex_encode(ex->trace_id, 16, tid);
+    otel_hex_encode(ex->span_id, 8, sid);
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o != NULL && put(o, "value", cJSON_CreateNumber(ex->value)) &&
+              add_time(o, "time_unix_nano", ex->time_ns) &&
+              put(o, "trace_id", cJSON_CreateString(tid)) &&
+              put(o, "span_id", cJSON_CreateString(sid));
+    return whole(o, ok);
+}
+
+static cJSON *exemplars_json(const otel_metric_point *p)
+{
+    cJSON *x = cJSON_CreateArray();
+    bool ok = x != NULL;
+    for (size_t i = 0; ok && i < p->n_exemplars; i++)
+        ok = put(x, NULL, exemplar_json(&p->exemplars[i]));
+    return whole(x, ok);
+}
+
+static bool add_histogram(cJSON *o, const otel_metric_data *md, const otel_metric_point *p)
+{
+    return put(o, "count", cJSON_CreateNumber((double)p->count)) &&
+           put(o, "sum", cJSON_CreateNumber(p->sum)) && put(o, "min", cJSON_CreateNumber(p->min)) &&
+           put(o, "max", cJSON_CreateNumber(p->max)) &&
+           put(o, "bucket_counts", numbers_json(p->bucket_counts, NULL, p->n_bucket_counts)) &&
+           put(o, "explicit_bounds", numbers_json(NULL, md->boundaries, md->n_boundaries)) &&
+           put(o, "exemplars", exemplars_json(p));
 }
 
 static int write_point(write_ctx *w, const otel_metric_data *md, const otel_metric_point *p)
 {
     cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
-        return OTEL_ERR_NOMEM;
-    cJSON_AddItemToObject(o, "metric", instrument_json(md));
-    cJSON_AddItemToObject(o, "attributes", attrs_json(p->attrs, p->n_attrs));
-    add_time(o, "start_time_unix_nano", p->start_ns);
-    add_time(o, "time_unix_nano", p->time_ns);
-    if (md->kind == OTEL_INSTRUMENT_HISTOGRAM)
-        add_histogram(o, md, p);
-    else
-        cJSON_AddNumberToObject(o, "value", (double)p->value);
-    cJSON_AddItemToObject(o, "resource", resource_json(w->res));
-    char *line = cJSON_PrintUnformatted(o);
+    bool ok = o != NULL && put(o, "metric", instrument_json(md)) &&
+              put(o, "attributes", attrs_json(p->attrs, p->n_attrs)) &&
+              add_time(o, "start_time_unix_nano", p->start_ns) &&
+              add_time(o, "time_unix_nano", p->time_ns) &&
+              (md->kind == OTEL_INSTRUMENT_HISTOGRAM
+                   ? add_histogram(o, md, p)
+                   : put(o, "value", cJSON_CreateNumber((double)p->value))) &&
+              put(o, "resource", resource_json(w->res));
+    char *line = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (line == NULL)
         return OTEL_ERR_NOMEM;

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/alloc.h"
 #include "../core/client_int.h"
@@ -41,6 +42,7 @@ struct mhd_otel_metrics {
     otel_histogram *export_duration;
     pthread_mutex_t sync_mu;
     self_prev prev[SELF_MAX];
+    pid_t pid; /* of the process prev was counted in */
 };
 
 static _Atomic uint64_t next_id = 1;
@@ -242,6 +244,11 @@ void mhd_otel_metrics_sync(mhd_otel_metrics *mm)
     if (mm == NULL || mm->tracer == NULL)
         return;
     pthread_mutex_lock(&mm->sync_mu);
+    pid_t pid = getpid();
+    if (pid != mm->pid) { /* a child after fork(): its tracer counts and its metrics start at 0 */
+        memset(mm->prev, 0, sizeof(mm->prev));
+        mm->pid = pid;
+    }
     size_t n = otel_tracer_exporter_count(mm->tracer);
     for (size_t i = 0; i < n && i < SELF_MAX; i++) {
         otel_stats st;
@@ -369,6 +376,7 @@ int mhd_otel_metrics_new(mhd_otel_metrics **out, size_t cardinality_limit, otel_
         return OTEL_ERR_NOMEM;
     }
     mm->id = atomic_fetch_add(&next_id, 1);
+    mm->pid = getpid();
     mm->tracer = tracer;
     mm->queue_cap = queue_capacity;
     for (size_t i = 0; span_exporter_types != NULL && i < SELF_MAX && span_exporter_types[i]; i++)
@@ -413,8 +421,10 @@ void mhd_otel_metrics_set_process(mhd_otel_metrics *mm)
 void mhd_otel_metrics_clear_process(mhd_otel_metrics *mm)
 {
     mhd_otel_metrics *cur = mm;
-    if (mm == NULL || !atomic_compare_exchange_strong(&process_mm, &cur, NULL))
+    if (mm == NULL)
         return;
+    (void)atomic_compare_exchange_strong(&process_mm, &cur, NULL);
+    /* Also when another one was set since: a thread may hold mm from before. */
     while (atomic_load(&process_users) > 0)
         sched_yield();
 }

@@ -69,8 +69,9 @@ void mhd_otel_metrics_exported(mhd_otel_metrics *mm, const char *exporter, uint6
 
 /* The process's metrics, for the libcurl helper: set by the module that
  * records them (the last one set). mhd_otel_metrics_acquire returns it held
- * (NULL: none), mhd_otel_metrics_release lets it go; clearing (when mm is
- * the one set; NULL does nothing) waits for holders to let go. */
+ * (NULL: none), mhd_otel_metrics_release lets it go; clearing mm unsets it
+ * when it is the one set, and waits for holders to let go (also when another
+ * one was set since: mm may be held from before); NULL does nothing. */
 void mhd_otel_metrics_set_process(mhd_otel_metrics *mm);
 void mhd_otel_metrics_clear_process(mhd_otel_metrics *mm);
 mhd_otel_metrics *mhd_otel_metrics_acquire(void);
