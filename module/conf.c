@@ -936,8 +936,8 @@ static int check_metrics(conf_parser *ps, mhd_otel_conf *c)
     }
     const conf_cmd *blk = find_name(CONF_MAIN, "otel_metrics");
     if (c->metrics_exporters == 0 && ps->line[blk - mhd_otel_conf_cmds] != 0)
-        c->metrics_exporters = (c->otlp ? MHD_OTEL_METRICS_OTLP : 0u) |
-                               (c->console ? MHD_OTEL_METRICS_CONSOLE : 0u);
+        c->metrics_exporters =
+            (c->otlp ? MHD_OTEL_METRICS_OTLP : 0u) | (c->console ? MHD_OTEL_METRICS_CONSOLE : 0u);
     if (c->metrics_exporters == 0)
         c->metrics_exporters = MHD_OTEL_METRICS_NONE;
     if ((c->metrics_exporters & MHD_OTEL_METRICS_PROMETHEUS) != 0 && c->metrics_prometheus == NULL)

@@ -1136,10 +1136,9 @@ static void test_prometheus_endpoint_not_traced(void **state)
 
     need_preload();
     r->module_says = true; /* it says where the endpoint listens */
-    static const char *const env[] = {"OTEL_TRACES_EXPORTER=console",
-                                      "OTEL_METRICS_EXPORTER=prometheus",
-                                      "OTEL_EXPORTER_PROMETHEUS_HOST=127.0.0.1",
-                                      "OTEL_EXPORTER_PROMETHEUS_PORT=0", NULL};
+    static const char *const env[] = {
+        "OTEL_TRACES_EXPORTER=console", "OTEL_METRICS_EXPORTER=prometheus",
+        "OTEL_EXPORTER_PROMETHEUS_HOST=127.0.0.1", "OTEL_EXPORTER_PROMETHEUS_PORT=0", NULL};
     plain_start_env(r, "epoll", env);
     static const char needle[] = "metrics: prometheus exporter on port ";
     assert_true(itest_server_wait_err(&r->s, needle, 15000));
