@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +18,10 @@
 
 /* The request the calling thread is running the server's handler for. */
 static _Thread_local mhd_otel_req *tls_req;
+
+/* Set for good once a request went untraced for want of memory: MHD may
+ * then hand the handler a *req_cls that is not a request of ours. */
+static atomic_bool foreign_req_cls;
 
 /* ---- attributes of a server span ---------------------------------------- */
 
@@ -600,8 +605,10 @@ void *mhd_otel_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     mhd_otel_daemon *d = cls;
     void *app_cls = d->uri_log ? d->uri_log(d->uri_log_cls, uri, conn) : NULL;
     mhd_otel_req *r = mhd_otel_req_get();
-    if (r == NULL)
-        return app_cls; /* out of memory: this request goes untraced */
+    if (r == NULL) { /* out of memory: this request goes untraced */
+        atomic_store_explicit(&foreign_req_cls, true, memory_order_release);
+        return app_cls;
+    }
     r->daemon = d;
     r->conn = conn;
     r->app_cls = app_cls;
@@ -616,11 +623,17 @@ void *mhd_otel_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return r;
 }
 
-/* Is p one of ours? Only requests bound to their connection are. */
+/* Is p one of ours? Only requests bound to their connection are. Until a
+ * request has gone untraced (its *req_cls is then the server's own pointer),
+ * every pointer MHD hands back is one mhd_otel_on_uri returned, and the
+ * table is not looked at. */
 static mhd_otel_req *ours(struct MHD_Connection *conn, void *p)
 {
-    mhd_otel_req *r = p ? mhd_otel_req_find(conn) : NULL;
-    return r == p ? r : NULL;
+    if (p == NULL)
+        return NULL;
+    if (!atomic_load_explicit(&foreign_req_cls, memory_order_acquire))
+        return p;
+    return mhd_otel_req_find(conn) == p ? p : NULL;
 }
 
 enum MHD_Result mhd_otel_on_request(void *cls, struct MHD_Connection *conn, const char *url,
