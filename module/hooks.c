@@ -146,24 +146,46 @@ static void keep(req_value *slot, const char *value, size_t value_size)
     }
 }
 
-/* The B3 header key names (key_size bytes), if it is one. */
-static req_value *b3_slot(req_headers *h, const char *key, size_t key_size)
+/* The slot for the header key (key_size bytes) in h, or NULL: picked by
+ * the key's length first, so that most headers cost no comparison at all
+ * (this runs for every header of every request). host and user_agent are
+ * matched through their own pointers (*str_out). */
+static req_value *slot_of(req_headers *h, const char *key, size_t key_size, const char ***str_out)
 {
-    if (!WANTS_B3(h))
+    bool tc = WANTS(h, OTEL_PROPAGATOR_TRACECONTEXT), b3 = WANTS_B3(h);
+    *str_out = NULL;
+    switch (key_size) {
+    case 2:
+        return b3 && name_is(key, key_size, "b3", 2) ? &h->b3 : NULL;
+    case 4:
+        if (h->host == NULL && name_is(key, key_size, "host", 4))
+            *str_out = &h->host;
         return NULL;
-    if (name_is(key, key_size, "b3", 2))
-        return &h->b3;
-    if (key_size < 10 || strncasecmp(key, "x-b3-", 5) != 0)
+    case 7:
+        return WANTS(h, OTEL_PROPAGATOR_BAGGAGE) && name_is(key, key_size, "baggage", 7)
+                   ? &h->baggage
+                   : NULL;
+    case 10:
+        if (h->user_agent == NULL && name_is(key, key_size, "user-agent", 10)) {
+            *str_out = &h->user_agent;
+            return NULL;
+        }
+        if (tc && name_is(key, key_size, "tracestate", 10))
+            return &h->tracestate;
+        return b3 && name_is(key, key_size, "x-b3-flags", 10) ? &h->b3_flags : NULL;
+    case 11:
+        if (tc && name_is(key, key_size, "traceparent", 11))
+            return &h->traceparent;
+        return b3 && name_is(key, key_size, "x-b3-spanid", 11) ? &h->b3_span_id : NULL;
+    case 12:
+        if (!b3)
+            return NULL;
+        if (name_is(key, key_size, "x-b3-traceid", 12))
+            return &h->b3_trace_id;
+        return name_is(key, key_size, "x-b3-sampled", 12) ? &h->b3_sampled : NULL;
+    default:
         return NULL;
-    if (name_is(key, key_size, "x-b3-traceid", 12))
-        return &h->b3_trace_id;
-    if (name_is(key, key_size, "x-b3-spanid", 11))
-        return &h->b3_span_id;
-    if (name_is(key, key_size, "x-b3-sampled", 12))
-        return &h->b3_sampled;
-    if (name_is(key, key_size, "x-b3-flags", 10))
-        return &h->b3_flags;
-    return NULL;
+    }
 }
 
 static enum MHD_Result header_seen(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -171,22 +193,11 @@ static enum MHD_Result header_seen(void *cls, enum MHD_ValueKind kind, const cha
 {
     (void)kind;
     req_headers *h = cls;
-    req_value *slot = NULL;
-    if (h->host == NULL && name_is(key, key_size, "host", 4)) {
-        h->host = value;
-    } else if (h->user_agent == NULL && name_is(key, key_size, "user-agent", 10)) {
-        h->user_agent = value;
-    } else if (WANTS(h, OTEL_PROPAGATOR_TRACECONTEXT) &&
-               name_is(key, key_size, "traceparent", 11)) {
-        slot = &h->traceparent;
-    } else if (WANTS(h, OTEL_PROPAGATOR_TRACECONTEXT) && name_is(key, key_size, "tracestate", 10)) {
-        slot = &h->tracestate;
-    } else if (WANTS(h, OTEL_PROPAGATOR_BAGGAGE) && name_is(key, key_size, "baggage", 7)) {
-        slot = &h->baggage;
-    } else {
-        slot = b3_slot(h, key, key_size);
-    }
-    if (slot != NULL)
+    const char **str;
+    req_value *slot = slot_of(h, key, key_size, &str);
+    if (str != NULL)
+        *str = value;
+    else if (slot != NULL)
         keep(slot, value, value_size);
     return MHD_YES;
 }
@@ -373,7 +384,12 @@ static _Thread_local otel_extracted tls_extracted;
  * request carries no valid one. */
 static const otel_extracted *extract_incoming(const mhd_otel *m, req_headers *h)
 {
-    if (h->want == 0)
+    /* Every propagator reads only the captured headers: without one of
+     * them there is nothing to extract. */
+    unsigned seen = h->traceparent.lines | h->tracestate.lines | h->baggage.lines | h->b3.lines |
+                    h->b3_trace_id.lines | h->b3_span_id.lines | h->b3_sampled.lines |
+                    h->b3_flags.lines;
+    if (h->want == 0 || seen == 0)
         return NULL;
     otel_extracted *x = &tls_extracted;
     (void)otel_propagation_extract(&m->conf->propagators, req_header_get, h, x);
