@@ -254,6 +254,23 @@ void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_le
     a->v.i = value;
 }
 
+void otel_span_drop_repeated_attrs(otel_span *span, uint16_t first)
+{
+    if (span == NULL || first == 0)
+        return;
+    uint16_t n = first;
+    for (uint16_t i = first; i < span->d.n_attrs; i++) {
+        const otel_attr *a = &span->d.attrs[i];
+        bool repeated = false;
+        for (uint16_t j = 0; j < first && !repeated; j++)
+            repeated = span->d.attrs[j].key_len == a->key_len &&
+                       memcmp(span->d.attrs[j].key, a->key, a->key_len) == 0;
+        if (!repeated)
+            span->d.attrs[n++] = *a;
+    }
+    span->d.n_attrs = n;
+}
+
 /* ---- events and status -------------------------------------------------- */
 
 void otel_span_add_event(otel_span *span, const char *name, uint64_t time_ns, const otel_kv *attrs,

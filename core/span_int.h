@@ -65,5 +65,9 @@ void otel_keep_end(otel_span *s);
 void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len,
                                 const char *value, size_t len);
 void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value);
+/* Drop each attribute from index first on whose key one before first has
+ * (that one stays): for instrumentation adding its attributes with the fast
+ * adders after the application may have set some of the same keys. */
+void otel_span_drop_repeated_attrs(otel_span *span, uint16_t first);
 
 #endif /* OTEL_SPAN_INT_H */

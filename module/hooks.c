@@ -342,17 +342,26 @@ static void set_captured(otel_span *span, struct MHD_Connection *conn, const cha
         otel_span_set_attr_str_array(span, attr_key, c.v, c.n);
 }
 
-static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, const char *method,
-                              const char *version, const char *route, const req_headers *h)
+/* What the request attributes are made of. Borrowed: MHD's strings are
+ * valid while the request runs, a deferred request's are its own. */
+typedef struct req_facts {
+    const char *method;  /* as the request has it (NULL: none) */
+    const char *known;   /* its standard name, or NULL */
+    const char *version; /* after "HTTP/", or NULL */
+    const char *route;   /* the matched otel_route pattern, or NULL */
+    const char *host;    /* the Host header, or NULL */
+    const char *user_agent;
+} req_facts;
+
+static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, const req_facts *f)
 {
     mhd_otel *m = r->daemon->m;
     otel_span *span = r->span;
-    const char *meth = otel_http_method_known(method);
-    const char *m_attr = meth ? meth : "_OTHER";
+    const char *m_attr = f->known ? f->known : "_OTHER";
     otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method"), m_attr, strlen(m_attr));
-    if (meth == NULL && method != NULL)
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method_original"), method,
-                                   strlen(method));
+    if (f->known == NULL && f->method != NULL)
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method_original"), f->method,
+                                   strlen(f->method));
     const char *q = memchr(r->uri, '?', r->uri_len);
     size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
     otel_span_add_attr_strn_sk(span, OTEL_KEY("url.path"), r->uri, path_len);
@@ -360,16 +369,16 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
         otel_span_add_attr_strn_sk(span, OTEL_KEY("url.query"), q + 1, r->uri_len - path_len - 1);
     const char *scheme = r->daemon->tls ? "https" : "http";
     otel_span_add_attr_strn_sk(span, OTEL_KEY("url.scheme"), scheme, strlen(scheme));
-    if (route != NULL)
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.route"), route, strlen(route));
-    set_server_address(span, conn, r->daemon, h->host);
+    if (f->route != NULL)
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.route"), f->route, strlen(f->route));
+    set_server_address(span, conn, r->daemon, f->host);
     set_client_address(span, conn);
-    if (version != NULL && strncmp(version, "HTTP/", 5) == 0)
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("network.protocol.version"), version + 5,
-                                   strlen(version + 5));
-    if (h->user_agent != NULL)
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("user_agent.original"), h->user_agent,
-                                   strlen(h->user_agent));
+    if (f->version != NULL)
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("network.protocol.version"), f->version,
+                                   strlen(f->version));
+    if (f->user_agent != NULL)
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("user_agent.original"), f->user_agent,
+                                   strlen(f->user_agent));
     for (size_t i = 0; i < m->conf->capture_headers.n; i++)
         set_captured(span, conn, m->conf->capture_headers.v[i], m->capture_keys[i]);
 }
@@ -432,23 +441,87 @@ static void set_span_name(otel_span *span, const char *method, const char *route
     otel_span_update_name(span, name);
 }
 
+/* A version after "HTTP/" as a static string when it is a known one, else
+ * NULL. */
+static const char *known_version(const char *v)
+{
+    static const char *const known[] = {"1.0", "1.1", "2", "3"};
+    for (size_t i = 0; v != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(v, known[i]) == 0)
+            return known[i];
+    return NULL;
+}
+
 /* network.protocol.version of an HTTP version string ("HTTP/1.1"): a
  * static string, or NULL. */
 static const char *protocol_version(const char *version)
 {
-    static const char *const known[] = {"1.0", "1.1", "2", "3"};
-    if (version == NULL || strncmp(version, "HTTP/", 5) != 0)
-        return NULL;
-    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-        if (strcmp(version + 5, known[i]) == 0)
-            return known[i];
-    return NULL;
+    return version != NULL && strncmp(version, "HTTP/", 5) == 0 ? known_version(version + 5) : NULL;
 }
 
 /* Whether r's request is counted in the metrics. */
 static bool metered(const mhd_otel *m, bool skipped)
 {
     return m->metrics != NULL && (!skipped || m->conf->metrics_skipped);
+}
+
+/* Keep what the attributes of r's record-only span are made of, to make
+ * them only if the keep decision keeps it (most are released unseen): the
+ * strings MHD holds for the request may be gone by then (a request that
+ * never completed is finished at its connection's next one), so they are
+ * copied. Returns false when they cannot be kept (a string too long, an
+ * unusual method or version, captured headers): the caller sets them now.
+ * The route is matched later from r->uri when that is the path MHD gave. */
+static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const char *url,
+                  size_t url_len)
+{
+    const mhd_otel *m = r->daemon->m;
+    if (m->conf->capture_headers.n > 0 || (f->known == NULL && f->method != NULL))
+        return false;
+    const char *version = known_version(f->version);
+    if (f->version != NULL && version == NULL)
+        return false;
+    size_t hl = f->host ? strlen(f->host) + 1 : 0,
+           ul = f->user_agent ? strlen(f->user_agent) + 1 : 0;
+    if (hl + ul > sizeof(r->deferred_text))
+        return false;
+    const char *q = memchr(r->uri, '?', r->uri_len);
+    size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
+    bool route_later = !route_known && url_len == path_len && memcmp(url, r->uri, url_len) == 0;
+    r->d = (mhd_otel_deferred){.known = f->known,
+                               .version = version,
+                               .route = f->route,
+                               .route_later = route_later,
+                               .host = hl ? memcpy(r->deferred_text, f->host, hl) : NULL,
+                               .user_agent =
+                                   ul ? memcpy(r->deferred_text + hl, f->user_agent, ul) : NULL};
+    if (!route_known && !route_later)
+        r->d.route = mhd_otel_route_match(&m->conf->routes, url, url_len);
+    r->deferred = true;
+    return true;
+}
+
+/* The name and attributes defer kept, on r's span that the keep decision
+ * kept. What the server set on the span meanwhile stays as it set it. */
+static void apply_deferred(mhd_otel_req *r)
+{
+    const mhd_otel *m = r->daemon->m;
+    otel_span *span = r->span;
+    const mhd_otel_deferred *d = &r->d;
+    const char *q = memchr(r->uri, '?', r->uri_len);
+    size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
+    const char *route =
+        d->route_later ? mhd_otel_route_match(&m->conf->routes, r->uri, path_len) : d->route;
+    if (span->d.name[0] == '\0')
+        set_span_name(span, d->known, route);
+    req_facts f = {.known = d->known,
+                   .version = d->version,
+                   .route = route,
+                   .host = d->host,
+                   .user_agent = d->user_agent};
+    uint16_t first = span->d.n_attrs;
+    set_request_attrs(r, r->conn, &f);
+    otel_span_drop_repeated_attrs(span, first);
 }
 
 /* Start the server span at the first handler call: the headers are there. */
@@ -497,10 +570,20 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
         return;
     if (in != NULL && !trusted) /* a new trace that remembers where it came from */
         otel_span_add_link(r->span, &in->context, in->tracestate);
-    if (r->mq.method == NULL)
-        route = mhd_otel_route_match(&m->conf->routes, url, url_len);
-    set_span_name(r->span, known, route);
-    set_request_attrs(r, conn, method, version, route, &h);
+    bool route_known = r->mq.method != NULL;
+    req_facts f = {.method = method,
+                   .known = known,
+                   .version =
+                       version != NULL && strncmp(version, "HTTP/", 5) == 0 ? version + 5 : NULL,
+                   .route = route,
+                   .host = h.host,
+                   .user_agent = h.user_agent};
+    if (otel_span_is_sampled(r->span) || !defer(r, &f, route_known, url, url_len)) {
+        if (!route_known)
+            f.route = mhd_otel_route_match(&m->conf->routes, url, url_len);
+        set_span_name(r->span, known, f.route);
+        set_request_attrs(r, conn, &f);
+    }
     if (m->request_hook != NULL) {
         r->hooked = true;
         m->request_hook(m->request_hook_ud, r->span, conn, method, url);
@@ -601,6 +684,8 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
         if (r->hooked && m->response_hook != NULL)
             m->response_hook(m->response_hook_ud, span, r->conn, status);
         keep_decide(m->conf, span, status, term != NULL);
+        if (r->deferred && span->keep_reason != 0)
+            apply_deferred(r);
     }
     if (r->mq.method != NULL) {
         r->mq.status = status;

@@ -18,7 +18,20 @@
 #define MHD_OTEL_URI_MAX 2048    /* bytes of the raw request URI kept */
 #define MHD_OTEL_BAGGAGE_LINES 8 /* baggage header lines carried on to outgoing calls */
 
+#define MHD_OTEL_DEFERRED_TEXT 512 /* bytes of Host and User-Agent a record-only span keeps */
+
 struct mhd_otel_daemon;
+
+/* What a record-only server span's name and attributes are made of, kept
+ * until the keep decision (hooks.c). Static or configuration strings, and
+ * host and user_agent in the request's deferred_text. */
+typedef struct mhd_otel_deferred {
+    const char *known;   /* the standard method name, or NULL */
+    const char *version; /* network.protocol.version, or NULL */
+    const char *route;   /* the matched route, or NULL */
+    bool route_later;    /* route: match r->uri's path then */
+    const char *host, *user_agent;
+} mhd_otel_deferred;
 
 typedef struct mhd_otel_req {
     struct mhd_otel_daemon *daemon;
@@ -30,6 +43,7 @@ typedef struct mhd_otel_req {
     bool handled;        /* the access handler ran at least once */
     bool skipped;
     bool hooked;            /* the request hook ran: the response hook will */
+    bool deferred;          /* the span's attributes wait in d */
     mhd_otel_server_req mq; /* its metrics' attributes; mq.method NULL: none */
     /* The incoming baggage lines when trusted (MHD's values, valid for the
      * request): baggage points at baggage_v / baggage_len, whose first
@@ -40,6 +54,8 @@ typedef struct mhd_otel_req {
     struct mhd_otel_req *next; /* in its connection-table bucket */
     const char *baggage_v[MHD_OTEL_BAGGAGE_LINES];
     size_t baggage_len[MHD_OTEL_BAGGAGE_LINES];
+    mhd_otel_deferred d; /* set when deferred */
+    char deferred_text[MHD_OTEL_DEFERRED_TEXT];
     char uri[MHD_OTEL_URI_MAX]; /* raw URI (path and query), NUL-terminated */
 } mhd_otel_req;
 

@@ -227,8 +227,9 @@ typedef struct seen {
     uint8_t flags;
     otel_span_kind kind;
     otel_status_code status;
-    char path[32]; /* url.path, "" when none */
-    char kept[16]; /* mhd_otel.kept, "" when none */
+    char path[32];    /* url.path, "" when none */
+    char kept[16];    /* mhd_otel.kept, "" when none */
+    char attrs[1024]; /* its string and int attributes, "key=value\n" sorted by key */
     uint64_t start_ns, end_ns;
 } seen;
 
@@ -255,6 +256,36 @@ static void attr_copy(char *dst, size_t cap, const otel_span_data *d, const char
             snprintf(dst, cap, "%s", d->attrs[i].v.s.ptr);
 }
 
+static int line_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* d's string and int attributes as "key=value\n" lines sorted by key into
+ * dst (cap bytes), a repeated key as often as it is there. */
+static void attrs_text(char *dst, size_t cap, const otel_span_data *d)
+{
+    char lines[OTEL_SPAN_MAX_ATTRS][160];
+    const char *sorted[OTEL_SPAN_MAX_ATTRS];
+    size_t n = 0, o = 0;
+
+    for (uint16_t i = 0; i < d->n_attrs && n < OTEL_SPAN_MAX_ATTRS; i++) {
+        const otel_attr *at = &d->attrs[i];
+        if (at->type == OTEL_ATTR_STRING)
+            snprintf(lines[n], sizeof(lines[n]), "%s=%s\n", at->key, at->v.s.ptr);
+        else if (at->type == OTEL_ATTR_INT)
+            snprintf(lines[n], sizeof(lines[n]), "%s=%lld\n", at->key, (long long)at->v.i);
+        else
+            continue;
+        sorted[n] = lines[n];
+        n++;
+    }
+    qsort(sorted, n, sizeof(sorted[0]), line_cmp);
+    dst[0] = '\0';
+    for (size_t i = 0; i < n && o < cap; i++)
+        o += (size_t)snprintf(dst + o, cap - o, "%s", sorted[i]);
+}
+
 static int app_export(void *user_data, const otel_span_data *const *spans, size_t n,
                       uint64_t deadline_ns)
 {
@@ -279,6 +310,7 @@ static int app_export(void *user_data, const otel_span_data *const *spans, size_
         s->end_ns = d->end_ns;
         attr_copy(s->path, sizeof(s->path), d, "url.path");
         attr_copy(s->kept, sizeof(s->kept), d, "mhd_otel.kept");
+        attrs_text(s->attrs, sizeof(s->attrs), d);
     }
     pthread_mutex_unlock(&a->mu);
     return OTEL_OK;
@@ -364,6 +396,10 @@ static enum MHD_Result app_handler(void *cls, struct MHD_Connection *conn, const
     (void)upload_data_size;
     (void)req_cls;
     work("work");
+    if (strncmp(url, "/own-route", 10) == 0) { /* the server names its route itself */
+        otel_span_set_attr_str(otel_span_current(), "http.route", "/own-route/{n}");
+        return respond(conn, 500);
+    }
     if (strncmp(url, "/fail", 5) == 0)
         return respond(conn, 500);
     if (strcmp(url, "/status-error") == 0) {
@@ -600,6 +636,85 @@ static void test_app_kept_trace_downstream_unsampled(void **state)
         fail_msg("downstream headers lack \"%s\":\n%s", want, req.headers);
 }
 
+/* The text of s's attributes without the lines of the keys given (a
+ * NULL-terminated list) into dst. */
+static void attrs_without(char *dst, size_t cap, const seen *s, const char *const *keys)
+{
+    size_t o = 0;
+
+    dst[0] = '\0';
+    for (const char *line = s->attrs; *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+        bool skip = false;
+        for (size_t k = 0; keys[k] != NULL && !skip; k++)
+            skip = strncmp(line, keys[k], strlen(keys[k])) == 0 && line[strlen(keys[k])] == '=';
+        if (!skip && o + len < cap) {
+            memcpy(dst + o, line, len);
+            o += len;
+            dst[o] = '\0';
+        }
+        line += len;
+    }
+}
+
+/* A kept record-only server span is named and described as a sampled one
+ * of the same request is: its name, and every HTTP attribute (method,
+ * path, scheme, route, server and client address, protocol version, user
+ * agent, status, error.type), only the ids and the keep mark differ. What
+ * the server sets itself on the span stays, whichever way it was recorded.
+ * The HTTP semantic conventions (docs/http/http-spans.md, "HTTP server"):
+ * the same attributes for every server span. */
+static void test_app_kept_span_described_as_sampled(void **state)
+{
+    fixture *f = *state;
+    app *a = &f->a;
+    static const char *const differ[] = {"url.path", "client.port", "mhd_otel.kept", NULL};
+    static const char *const sampled_hdr =
+        "traceparent: 00-" SAMPLED_TRACE_ID "-" REMOTE_SPAN_ID "-01";
+    char want[1024], got[1024];
+
+    app_start(f, "otel_sampler parentbased_traceidratio 0;\n"
+                 "otel_route /fail/{n};\n"
+                 "otel_route /own-route/{id};\n"
+                 "otel_keep_errors on;\n");
+    assert_int_equal(app_get(f, "/fail/1?q=1", sampled_hdr), 500);
+    assert_int_equal(app_get(f, "/fail/2?q=1", NULL), 500);
+    assert_int_equal(app_get(f, "/own-route/1", sampled_hdr), 500);
+    assert_int_equal(app_get(f, "/own-route/2", NULL), 500);
+    (void)app_stop(f);
+
+    pthread_mutex_lock(&a->mu);
+    static const char *const pairs[][2] = {{"/fail/1", "/fail/2"},
+                                           {"/own-route/1", "/own-route/2"}};
+    for (size_t i = 0; i < 2; i++) {
+        const seen *sampled = server_of(a, pairs[i][0]);
+        const seen *kept = server_of(a, pairs[i][1]);
+        assert_int_equal(sampled->flags, 1);
+        assert_string_equal(sampled->kept, "");
+        assert_int_equal(kept->flags, 0);
+        assert_string_equal(kept->kept, "error");
+        assert_string_equal(kept->name, sampled->name);
+        attrs_without(want, sizeof(want), sampled, differ);
+        attrs_without(got, sizeof(got), kept, differ);
+        assert_string_equal(got, want);
+        assert_non_null(strstr(want, "http.request.method=GET\n"));
+        if (i == 0)
+            assert_non_null(strstr(want, "url.query=q=1\n"));
+        assert_non_null(strstr(want, "user_agent.original=curl/"));
+        assert_non_null(strstr(want, "server.address=127.0.0.1\n"));
+        assert_non_null(strstr(want, "network.protocol.version=1.1\n"));
+        assert_non_null(strstr(want, "http.response.status_code=500\n"));
+    }
+    assert_string_equal(server_of(a, "/fail/2")->name, "GET /fail/{n}");
+    /* the server's own route, once, in both */
+    const char *own = strstr(server_of(a, "/own-route/2")->attrs, "http.route=");
+    assert_non_null(own);
+    assert_true(strncmp(own, "http.route=/own-route/{n}\n", 26) == 0);
+    assert_null(strstr(own + 1, "http.route="));
+    pthread_mutex_unlock(&a->mu);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -621,6 +736,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_demo_keep_off_by_default, demo_setup, demo_teardown),
         cmocka_unit_test_setup_teardown(test_app_keep_reasons_and_flags, app_setup, app_teardown),
         cmocka_unit_test_setup_teardown(test_app_kept_trace_downstream_unsampled, app_setup,
+                                        app_teardown),
+        cmocka_unit_test_setup_teardown(test_app_kept_span_described_as_sampled, app_setup,
                                         app_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -445,6 +445,34 @@ static void test_otel_span_set_attr_replace(void **state)
     assert_int_equal(seen_k, 1);
 }
 
+/* Attributes added late with the fast adders give way to the ones set
+ * before with the same key; the others stay, in order. */
+static void test_otel_span_drop_repeated_attrs(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer();
+    otel_span *s = otel_span_start(t, "late", NULL);
+    otel_span_set_attr_str(s, "http.route", "/mine");
+    otel_span_set_attr_int(s, "n", 1);
+    uint16_t first = s->d.n_attrs;
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("url.path"), "/p", 2);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("http.route"), "/theirs", 7);
+    otel_span_add_attr_int_sk(s, OTEL_KEY("n"), 2);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("url.scheme"), "http", 4);
+    otel_span_drop_repeated_attrs(s, first);
+    otel_span_drop_repeated_attrs(s, 0); /* nothing before: nothing dropped */
+    otel_span_end(s);
+    flush();
+    const otel_span_data *c = captured("late");
+    assert_int_equal(c->n_attrs, 4);
+    assert_int_equal(c->dropped_attrs, 0);
+    assert_string_equal(c->attrs[0].key, "http.route");
+    assert_string_equal(str_attr(c, "http.route"), "/mine");
+    assert_int_equal(attr(c, "n")->v.i, 1);
+    assert_string_equal(c->attrs[2].key, "url.path");
+    assert_string_equal(c->attrs[3].key, "url.scheme");
+}
+
 /* A key is stored as valid UTF-8: setting the same invalid key twice must
  * still leave one attribute. */
 static void test_otel_span_set_attr_replace_invalid_utf8_key(void **state)
@@ -1292,6 +1320,7 @@ int main(void)
         T(test_otel_span_set_attr_str_array),
         T(test_otel_span_set_attr_str_array_arena_full),
         T(test_otel_span_set_attr_replace),
+        T(test_otel_span_drop_repeated_attrs),
         T(test_otel_span_set_attr_replace_invalid_utf8_key),
         T(test_otel_span_set_attr_count_limit),
         T(test_otel_span_set_attr_str_cut_at_utf8_boundary),
