@@ -2,6 +2,7 @@
  * thread's current span. */
 #include "span_int.h"
 
+#include "copy.h"
 #include "tracer_int.h"
 #include "utf8.h"
 
@@ -68,7 +69,7 @@ static bool store_key(otel_span *s, otel_attr *a, const char *key, size_t key_le
     if (key_len + 1 > OTEL_SPAN_ARENA - s->arena_used)
         return false;
     char *dst = s->arena + s->arena_used;
-    memcpy(dst, key, key_len);
+    otel_copy_small(dst, key, key_len);
     dst[key_len] = '\0';
     s->arena_used += (uint32_t)(key_len + 1);
     a->key = dst;

@@ -2,6 +2,7 @@
 #include "utf8.h"
 
 #include <string.h>
+#include "copy.h"
 
 size_t otel_utf8_seq_len(const unsigned char *s, size_t n)
 {
@@ -36,7 +37,7 @@ size_t otel_utf8_clean(char *dst, const char *src, size_t len, size_t max)
 {
     const unsigned char *p = (const unsigned char *)src;
     size_t o = otel_utf8_ascii_prefix(p, len < max ? len : max), i = o;
-    memcpy(dst, src, o);
+    otel_copy_small(dst, src, o);
     while (i < len) {
         if (p[i] < 0x80 && p[i] != 0) {
             if (o + 1 > max)

@@ -16,6 +16,7 @@
 
 #include <mhd-otel/otel.h>
 
+#include "../core/copy.h"
 #include "otlp_common.h"
 
 /* Wire types, and a field's tag: (field number << 3) | wire type, one byte
@@ -135,8 +136,7 @@ static inline uint8_t *otel_pb_put_len(uint8_t *p, uint8_t tag, size_t n)
 static inline uint8_t *otel_pb_put_bytes(uint8_t *p, uint8_t tag, const void *src, size_t n)
 {
     p = otel_pb_put_len(p, tag, n);
-    if (n > 0)
-        memcpy(p, src, n);
+    otel_copy_small(p, src, n);
     return p + n;
 }
 
