@@ -3,12 +3,13 @@
 # run. Interleaved rounds of the demo server untraced, traced (100% sampled,
 # OTLP/gRPC export to the independent sink started with --discard), traced
 # with the path skipped, and sampled at ratio 0; wrk load on loopback;
-# medians of the rounds. Then the core's cost per span (ns, callgrind
+# medians of the rounds, with the server pinned to one CPU and wrk and the
+# sink to another, then unpinned. Then the core's cost per span (ns, callgrind
 # instructions), the OTLP exporter's throughput, and the server's memory
 # with the collector down against up.
 # usage: sh t/bench/run.sh BUILD
-#   ROUNDS, SECONDS_PER_RUN, CONNS, MEMORY_SECONDS (0 skips), INSTR_REQUESTS
-#   (0 skips) override
+#   ROUNDS, SECONDS_PER_RUN, CONNS, CONFIGS, MODES ("pinned unpinned"),
+#   MEMORY_SECONDS (0 skips), INSTR_REQUESTS (0 skips) override
 set -u
 build=$1
 rounds=${ROUNDS:-5}
@@ -27,12 +28,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Pinning: the server on the first CPU, the load and the receiver on the
+# last (MODES="pinned unpinned" by default; one CPU or no taskset: unpinned).
+ncpu=$(nproc 2>/dev/null || echo 1)
+server_cpu=0
+other_cpu=$((ncpu - 1))
+modes=${MODES:-"pinned unpinned"}
+pin_note="pinned: the server on CPU $server_cpu, wrk and the sink on CPU $other_cpu"
+if [ "$ncpu" -lt 2 ] || ! command -v taskset >/dev/null 2>&1; then
+    modes=unpinned
+    pin_note="unpinned only: one CPU, or no taskset"
+fi
+sink_pin=""
+case " $modes " in *" pinned "*) sink_pin="taskset -c $other_cpu" ;; esac
+
 # The receiver: decodes and counts every span, writes nothing. NAME, then
 # more sink arguments; its ready file is $tmp/NAME.ready.
 start_sink() {
     name=$1
     shift
-    sh t/sink.sh run "$build" --grpc-port 0 --http-port 0 --ready-file "$tmp/$name.ready" \
+    $sink_pin sh t/sink.sh run "$build" --grpc-port 0 --http-port 0 --ready-file "$tmp/$name.ready" \
         --out "$tmp/$name.jsonl" --discard "$@" >"$tmp/$name.out" 2>&1 &
     for _ in $(seq 100); do
         [ -s "$tmp/$name.ready" ] && break
@@ -81,6 +96,7 @@ printf 'otel_sampler traceidratio 0;\notel_metrics { interval 60s; }\n%s\n' "$co
     >"$tmp/ratio0_metrics.conf"
 configs=${CONFIGS:-"untraced traced skipped ratio0 metrics ratio0_metrics"}
 
+
 # cpu_ticks PID: user+system clock ticks the process has used.
 cpu_ticks() {
     awk '{print $14 + $15}' "/proc/$1/stat"
@@ -110,42 +126,57 @@ stop() {
     pid=""
 }
 
-# one CONFIG: start the server, warm up, measure; appends "rps cpu_us_per_req".
+# one CONFIG MODE: start the server, warm up, measure; appends "rps
+# cpu_us_per_req" to CONFIG.MODE.res. MODE pinned: the server (its handler
+# threads and its exporter) on the first CPU, wrk on the last, where the
+# sink is; unpinned: both where the scheduler puts them.
 one() {
-    start "$1"
+    if [ "$2" = pinned ]; then
+        start "$1" taskset -c "$server_cpu"
+        load="taskset -c $other_cpu"
+    else
+        start "$1"
+        load=""
+    fi
     url="http://127.0.0.1:$port/hello/x"
-    wrk -t1 -c"$conns" -d1s "$url" >/dev/null 2>&1
+    $load wrk -t1 -c"$conns" -d1s "$url" >/dev/null 2>&1
     c0=$(cpu_ticks "$pid")
-    out=$(wrk -t1 -c"$conns" -d"${secs}s" "$url" 2>&1)
+    out=$($load wrk -t1 -c"$conns" -d"${secs}s" "$url" 2>&1)
     c1=$(cpu_ticks "$pid")
     stop
     reqs=$(printf '%s\n' "$out" | sed -n 's/^ *\([0-9]*\) requests in .*/\1/p')
     rps=$(printf '%s\n' "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
     hz=$(getconf CLK_TCK)
     awk -v r="$rps" -v n="$reqs" -v c=$((c1 - c0)) -v hz="$hz" \
-        'BEGIN { printf "%s %.3f\n", r, c / hz * 1e6 / n }' >>"$tmp/$1.res"
+        'BEGIN { printf "%s %.3f\n", r, c / hz * 1e6 / n }' >>"$tmp/$1.$2.res"
 }
 
 median() { # file column
     sort -n -k"$2" "$1" | awk -v k="$2" '{ v[NR] = $k } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "== demo server, GET /hello/x, wrk -t1 -c$conns, $rounds interleaved rounds of ${secs}s"
+echo "== demo server, GET /hello/x, wrk -t1 -c$conns, $rounds interleaved rounds of ${secs}s ($modes)"
+[ "$pin_note" = "" ] || echo "$pin_note"
 for r in $(seq "$rounds"); do
-    for c in $configs; do
-        one "$c"
+    for mode in $modes; do
+        for c in $configs; do
+            one "$c" "$mode"
+        done
     done
     printf '  round %s done\n' "$r"
 done
-base_rps=$(median "$tmp/untraced.res" 1)
-base_cpu=$(median "$tmp/untraced.res" 2)
-printf '\n| config | median req/s | throughput ratio | median server CPU us/req | CPU ratio |\n'
-printf '| --- | --- | --- | --- | --- |\n'
-for c in $configs; do
-    rps=$(median "$tmp/$c.res" 1)
-    cpu=$(median "$tmp/$c.res" 2)
-    awk -v c="$c" -v r="$rps" -v u="$cpu" -v br="$base_rps" -v bu="$base_cpu" \
-        'BEGIN { printf "| %s | %.0f | %.3f | %.2f | %.3f |\n", c, r, r / br, u, u / bu }'
+for mode in $modes; do
+    base_rps=$(median "$tmp/untraced.$mode.res" 1)
+    base_cpu=$(median "$tmp/untraced.$mode.res" 2)
+    printf '\n%s:\n\n' "$mode"
+    printf '| config | median req/s | throughput ratio | median server CPU us/req | CPU ratio |\n'
+    printf '| --- | --- | --- | --- | --- |\n'
+    for c in $configs; do
+        rps=$(median "$tmp/$c.$mode.res" 1)
+        cpu=$(median "$tmp/$c.$mode.res" 2)
+        awk -v c="$c" -v r="$rps" -v u="$cpu" -v br="$base_rps" -v bu="$base_cpu" \
+            'BEGIN { printf "| %s | %.0f | %.3f | %.2f | %.3f |\n", c, r, r / br, u, u / bu }'
+    done
 done
 
 sink_final=$(kill -USR1 "$sink_pid" 2>/dev/null; sleep 0.5; grep 'otlp-sink stats' "$tmp/sink.out" | tail -n 1)
@@ -225,32 +256,42 @@ done
 
 # instr CONFIG N: user-space instructions (callgrind, all threads) of the
 # demo server serving N keep-alive GETs from one curl process, from start
-# to exit.
+# to exit: "total memset", memset being what glibc's memset did itself.
+# valgrind counts each iteration of a rep stosb as an instruction: MHD's
+# clearing of a connection's memory pool for every request (a few
+# microseconds of real time) comes out at about 49,000 "instructions".
 instr() {
     : >"$tmp/curl.cfg"
     for _ in $(seq "$2"); do
         printf 'url = "http://127.0.0.1:PORT/hello/x"\noutput = /dev/null\n' >>"$tmp/curl.cfg"
     done
-    start "$1" valgrind --tool=callgrind --callgrind-out-file=/dev/null
+    start "$1" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out"
     sed -i "s/PORT/$port/" "$tmp/curl.cfg"
     curl -s -K "$tmp/curl.cfg"
     stop
-    sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/err"
+    total=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/err")
+    ms=$(callgrind_annotate --threshold=100 --auto=no "$tmp/cg.out" 2>/dev/null |
+        awk '/:__memset_[a-z0-9_]*erms/ { gsub(",", "", $1); m += $1 } END { print m + 0 }')
+    echo "$total $ms"
 }
 
 if command -v valgrind >/dev/null 2>&1 && [ "${INSTR_REQUESTS:-1000}" -gt 0 ]; then
     n=${INSTR_REQUESTS:-1000}
     echo
     echo "== instructions per request (callgrind, user space, all threads; $((n / 2)) then $((n * 3 / 2)) requests)"
-    echo "| config | instructions/request | vs untraced |"
-    echo "| --- | --- | --- |"
+    echo "(without memset: less what glibc's memset did, whose rep stosb valgrind counts per byte)"
+    echo "| config | instructions/request | vs untraced | without memset | vs untraced |"
+    echo "| --- | --- | --- | --- | --- |"
     base=""
     for c in $configs; do
-        a=$(instr "$c" $((n / 2)))
-        b=$(instr "$c" $((n * 3 / 2)))
-        per=$(awk -v a="$a" -v b="$b" -v n="$n" 'BEGIN { printf "%.0f", (b - a) / n }')
-        [ -n "$base" ] || base=$per
-        awk -v c="$c" -v p="$per" -v u="$base" 'BEGIN { printf "| %s | %d | %.3f |\n", c, p, p / u }'
+        # shellcheck disable=SC2046 # two numbers
+        set -- $(instr "$c" $((n / 2))) $(instr "$c" $((n * 3 / 2)))
+        per=$(awk -v a="$1" -v b="$3" -v n="$n" 'BEGIN { printf "%.0f", (b - a) / n }')
+        lean=$(awk -v a="$1" -v am="$2" -v b="$3" -v bm="$4" -v n="$n" \
+            'BEGIN { printf "%.0f", ((b - bm) - (a - am)) / n }')
+        [ -n "$base" ] || { base=$per; base_lean=$lean; }
+        awk -v c="$c" -v p="$per" -v u="$base" -v l="$lean" -v ul="$base_lean" \
+            'BEGIN { printf "| %s | %d | %.3f | %d | %.3f |\n", c, p, p / u, l, l / ul }'
     done
 fi
 
