@@ -24,7 +24,8 @@
 #include "server_util.h"
 #include <mhd-otel/mhd_otel_curl.h>
 
-#define DEMO_THREADS 4
+#define DEMO_THREADS 4 /* MHD thread pool size unless -t says */
+#define DEMO_THREADS_MAX 256
 #define DEMO_ERR_LEN 512
 #define DEMO_TEST_BODY_MAX 65536 /* bytes of a POST /test body; more: 413 */
 #define DEMO_CALL_TIMEOUT_S 10L  /* per callback of POST /test */
@@ -38,11 +39,12 @@ typedef struct demo_opts {
     uint16_t port;
     const char *config;
     const char *addr;
+    unsigned int threads; /* MHD thread pool size */
 } demo_opts;
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: demo-server -p PORT -c CONFIG [-a ADDR]\n");
+    fprintf(stderr, "usage: demo-server -p PORT -c CONFIG [-a ADDR] [-t THREADS]\n");
 }
 
 /* Fill o from argv. Returns 0, or -1 after printing what is wrong. */
@@ -54,7 +56,8 @@ static int parse_args(int argc, char **argv, demo_opts *o)
     o->port = 0;
     o->config = NULL;
     o->addr = "127.0.0.1";
-    while ((c = getopt(argc, argv, "p:c:a:h")) != -1) {
+    o->threads = DEMO_THREADS;
+    while ((c = getopt(argc, argv, "p:c:a:t:h")) != -1) {
         switch (c) {
         case 'p':
             if (example_parse_port(optarg, &o->port) != 0) {
@@ -69,6 +72,17 @@ static int parse_args(int argc, char **argv, demo_opts *o)
         case 'a':
             o->addr = optarg;
             break;
+        case 't': {
+            uint16_t t;
+
+            if (example_parse_port(optarg, &t) != 0 || t == 0 || t > DEMO_THREADS_MAX) {
+                fprintf(stderr, "demo-server: bad thread count '%s' (1 to %d)\n", optarg,
+                        DEMO_THREADS_MAX);
+                return -1;
+            }
+            o->threads = t;
+            break;
+        }
         default:
             usage();
             return -1;
@@ -402,7 +416,7 @@ static struct MHD_Daemon *start_daemon(mhd_otel *m, const demo_opts *o)
     return mhd_otel_start_daemon(m, flags, o->port, NULL, NULL, demo_handler, NULL,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                                  MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
-                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)DEMO_THREADS,
+                                 MHD_OPTION_THREAD_POOL_SIZE, o->threads,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
 }
 

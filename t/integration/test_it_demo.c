@@ -1,5 +1,6 @@
 /* test_it_demo.c - integration tests: the real demo server driven by curl,
  * its spans read back from the console exporter's JSON lines. */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -685,6 +686,96 @@ static void test_config_error_line_number(void **state)
     assert_non_null(strstr(s->err_text, "unknown sampler"));
 }
 
+/* The threads of process pid (entries of /proc/PID/task); -1 if unreadable. */
+static int thread_count(pid_t pid)
+{
+    char path[64];
+    DIR *d;
+    struct dirent *e;
+    int n = 0;
+
+    snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+    d = opendir(path);
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Start the demo server with -t threads (NULL: no -t); its thread count
+ * once it serves. */
+static int start_with_threads(itest_server *s, const char *threads)
+{
+    char *argv[] = {(char *)itest_server_binary(),
+                    "-p",
+                    "0",
+                    "-c",
+                    s->conf_path,
+                    threads ? "-t" : NULL,
+                    (char *)threads,
+                    NULL};
+
+    if (itest_server_start_cmd(s, argv, NULL, "demo-server: listening on http://127.0.0.1:") != 0)
+        fail_msg("demo-server -t %s did not start: %s", threads ? threads : "(none)",
+                 s->err_text ? s->err_text : "");
+    assert_int_equal(get(s, "/hello/t"), 200);
+    return thread_count(s->pid);
+}
+
+/* -t sets MHD's thread pool: -t 16 runs 12 threads more than the default of
+ * 4, and traces as before; 0, 257 and what is not a number are refused
+ * before anything starts. */
+static void test_thread_pool_option(void **state)
+{
+    itest_server *s = *state;
+    itest_spans sp;
+    char *out = NULL;
+    char *err = NULL;
+    int status = 0;
+    int n4, n16;
+    static const char *const bad[] = {"0", "257", "x", "-1", ""};
+
+    assert_int_equal(itest_server_write_conf(s, BASE_CONF), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[] = {(char *)itest_server_binary(),
+                        "-p",
+                        "0",
+                        "-c",
+                        s->conf_path,
+                        "-t",
+                        (char *)bad[i],
+                        NULL};
+
+        assert_int_equal(itest_run_cmd(argv, NULL, 5000, &out, &err, &status), 0);
+        assert_true(WIFEXITED(status));
+        assert_int_not_equal(WEXITSTATUS(status), 0);
+        assert_non_null(strstr(err, "bad thread count"));
+        assert_null(strstr(out, "listening"));
+        free(out);
+        free(err);
+        out = err = NULL;
+    }
+    {
+        itest_server d; /* the default, beside s */
+
+        assert_int_equal(itest_server_init(&d), 0);
+        assert_int_equal(itest_server_write_conf(&d, BASE_CONF), 0);
+        n4 = start_with_threads(&d, NULL);
+        stop_ok(&d);
+        itest_server_cleanup(&d);
+    }
+    n16 = start_with_threads(s, "16");
+    assert_int_equal(itest_curl_repeat(s, "/hello/t", 20, 200), 20);
+    stop_ok(s);
+    assert_true(n4 > 4);
+    assert_int_equal(n16 - n4, 12);
+    read_spans(s, &sp);
+    assert_int_equal(sp.n, 21);
+    itest_spans_free(&sp);
+}
+
 static void test_sigterm_flushes_pending_spans(void **state)
 {
     itest_server *s = *state;
@@ -730,6 +821,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_robust_non_utf8_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_error_unknown_sampler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_error_line_number, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_pool_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_flushes_pending_spans, setup, teardown),
     };
 
