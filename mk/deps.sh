@@ -56,6 +56,8 @@ fi
 if [ "$mode" = bench ]; then
     need_cmd wrk wrk
     need_cmd valgrind valgrind
+    need_cmd strace strace
+    need_cmd perf linux-perf
 fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then

@@ -97,6 +97,8 @@ printf 'otel_sampler traceidratio 0;\notel_metrics { interval 60s; }\n%s\n' "$co
 configs=${CONFIGS:-"untraced traced skipped ratio0 metrics ratio0_metrics"}
 
 
+server_args="" # more demo-server arguments, such as -t 16
+
 # cpu_ticks PID: user+system clock ticks the process has used.
 cpu_ticks() {
     awk '{print $14 + $15}' "/proc/$1/stat"
@@ -108,7 +110,8 @@ cpu_ticks() {
 start() {
     conf=$1
     shift
-    "$@" "$server" -p 0 -c "$tmp/$conf.conf" >"$tmp/out" 2>"$tmp/err" &
+    # shellcheck disable=SC2086 # server_args are words
+    "$@" "$server" -p 0 -c "$tmp/$conf.conf" $server_args >"$tmp/out" 2>"$tmp/err" &
     pid=$!
     port=""
     for _ in $(seq 300); do
@@ -179,6 +182,109 @@ for mode in $modes; do
     done
 done
 
+# Contention: MHD thread pools of THREADS (4 and 16) threads on all CPUs,
+# untraced against traced at 100%. perf stat counts, over the server's
+# threads during one wrk run, its system calls, its futex calls (a lock
+# convoy shows as futex waits, each a context switch) and its context
+# switches; all per request, medians of THREAD_ROUNDS interleaved rounds.
+perf_ok=""
+command -v perf >/dev/null 2>&1 &&
+    perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_futex -o /dev/null -- true 2>/dev/null &&
+    perf_ok=1
+thread_counts=${THREADS:-"4 16"}
+tconns=${THREAD_CONNS:-64}
+# contended CONFIG: one wrk run of the started server under perf stat;
+# appends "rps cpu_us syscalls futex cswitch" (per request) to
+# CONFIG.t$threads.res.
+contended() {
+    start "$1"
+    url="http://127.0.0.1:$port/hello/x"
+    wrk -t1 -c"$tconns" -d1s "$url" >/dev/null 2>&1
+    perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_futex,context-switches \
+        -p "$pid" -o "$tmp/perf.txt" 2>/dev/null &
+    perf_pid=$!
+    sleep 0.2 # perf attached to every thread
+    c0=$(cpu_ticks "$pid")
+    out=$(wrk -t1 -c"$tconns" -d"${secs}s" "$url" 2>&1)
+    c1=$(cpu_ticks "$pid")
+    kill -INT "$perf_pid"
+    wait "$perf_pid"
+    stop
+    reqs=$(printf '%s\n' "$out" | sed -n 's/^ *\([0-9]*\) requests in .*/\1/p')
+    rps=$(printf '%s\n' "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
+    awk -F, -v r="$rps" -v n="$reqs" -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" '
+        $3 == "raw_syscalls:sys_enter" { sc = $1 }
+        $3 == "syscalls:sys_enter_futex" { fx = $1 }
+        $3 == "context-switches" { cs = $1 }
+        END { printf "%s %.3f %.3f %.4f %.3f\n", r, c / hz * 1e6 / n, sc / n, fx / n, cs / n }' \
+        "$tmp/perf.txt" >>"$tmp/$1.t$threads.res"
+}
+if [ -n "$perf_ok" ] && [ "${THREAD_ROUNDS:-3}" -gt 0 ]; then
+    echo
+    echo "== contention: MHD thread pools of $thread_counts threads on $ncpu CPUs (unpinned), wrk -t1 -c$tconns, ${THREAD_ROUNDS:-3} interleaved rounds of ${secs}s"
+    echo "(perf stat over the server's threads: system calls, futex calls and context switches per request)"
+    for r in $(seq "${THREAD_ROUNDS:-3}"); do
+        for threads in $thread_counts; do
+            server_args="-t $threads"
+            for c in untraced traced; do
+                contended "$c"
+            done
+        done
+    done
+    server_args=""
+    printf '\n| threads | config | req/s | CPU us/req | syscalls/req | futex/req | context switches/req |\n'
+    printf '| --- | --- | --- | --- | --- | --- | --- |\n'
+    for threads in $thread_counts; do
+        for c in untraced traced; do
+            f="$tmp/$c.t$threads.res"
+            printf '| %s | %s | %.0f | %.2f | %.3f | %.4f | %.3f |\n' "$threads" "$c" \
+                "$(median "$f" 1)" "$(median "$f" 2)" "$(median "$f" 3)" "$(median "$f" 4)" "$(median "$f" 5)"
+        done
+    done
+else
+    echo
+    echo "== contention: skipped (no perf, or its syscall tracepoints are not readable here)"
+fi
+
+# System calls of the request path: strace -c over every thread of the
+# server while one curl process makes STRACE_REQUESTS keep-alive GETs (after
+# as many to warm up, so that pools, buffers and per-thread state have
+# grown: MHD's pool is of one thread here, so the warmed thread is the one
+# measured), untraced against traced; per 1000 requests, by system call.
+syscalls_of() {
+    : >"$tmp/curl.cfg"
+    for _ in $(seq "$2"); do
+        printf 'url = "http://127.0.0.1:%s/hello/x"\noutput = /dev/null\n' "$port" >>"$tmp/curl.cfg"
+    done
+    curl -s -K "$tmp/curl.cfg"
+    strace -f -c -p "$pid" -o "$tmp/strace.$1" 2>/dev/null &
+    st_pid=$!
+    sleep 0.5 # attached to every thread
+    curl -s -K "$tmp/curl.cfg"
+    sleep 0.2
+    kill -INT "$st_pid"
+    wait "$st_pid"
+}
+sn=${STRACE_REQUESTS:-2000}
+if command -v strace >/dev/null 2>&1 && [ "$sn" -gt 0 ]; then
+    echo
+    echo "== system calls per 1000 requests (strace -c -f, all threads, demo-server -t 1; one curl, $sn keep-alive GETs after $sn to warm up)"
+    server_args="-t 1"
+    for c in untraced traced; do
+        start "$c"
+        syscalls_of "$c" "$sn"
+        stop
+    done
+    server_args=""
+    printf '\n| system call | untraced | traced |\n| --- | --- | --- |\n'
+    # The lines of strace's table: calls in column 4, the name last.
+    awk -v n="$sn" '
+        FNR == 1 { f++ }
+        $1 ~ /^[0-9.]+$/ && $NF != "total" { c[$NF, f] = $4; seen[$NF] = 1 }
+        END { for (k in seen) printf "| %s | %.1f | %.1f |\n", k, c[k, 1] * 1000 / n, c[k, 2] * 1000 / n }' \
+        "$tmp/strace.untraced" "$tmp/strace.traced" | sort -t'|' -k4,4nr -k3,3nr
+fi
+
 sink_final=$(kill -USR1 "$sink_pid" 2>/dev/null; sleep 0.5; grep 'otlp-sink stats' "$tmp/sink.out" | tail -n 1)
 echo "sink: ${sink_final#*stats }"
 
@@ -215,7 +321,8 @@ done
 
 echo
 echo "== core: one server span's life (start, 11 HTTP attributes, end, enqueue, export hand-off)"
-"$build/bench/span_cost" 2000000
+"$build/bench/span_cost" 2000000 | tee "$tmp/span_cost.out"
+span_bytes=$(sed -n 's/^memory: \([0-9]*\) bytes per span.*/\1/p' "$tmp/span_cost.out")
 if command -v valgrind >/dev/null 2>&1; then
     ir() {
         valgrind --tool=callgrind --callgrind-out-file=/dev/null "$build/bench/span_cost" "$1" 2>&1 |
@@ -322,5 +429,5 @@ if [ "$mem_secs" -gt 0 ]; then
     down=$(rss_during down "$mem_secs")
     echo "collector up:   peak RSS ${up%% *} KiB; ${up#* }"
     echo "collector down: peak RSS ${down%% *} KiB; ${down#* }"
-    awk -v u="${up%% *}" -v d="${down%% *}" 'BEGIN { printf "difference: %+d KiB (bound: the queue, 2048 spans of %d bytes = %d KiB)\n", d - u, 7152, 2048 * 7152 / 1024 }'
+    awk -v u="${up%% *}" -v d="${down%% *}" -v b="${span_bytes:-0}" 'BEGIN { printf "difference: %+d KiB (bound: the queue, 2048 spans of %d bytes = %d KiB)\n", d - u, b, 2048 * b / 1024 }'
 fi

@@ -2,7 +2,9 @@
  * standard HTTP attributes (as the module sets them), end, enqueue, and the
  * worker's hand-off to a no-op exporter. Prints ns per span; under
  * valgrind --tool=callgrind the instruction count per span is the
- * difference between two runs of different lengths.
+ * difference between two runs of different lengths. Then what one span
+ * takes in memory: every span is one pooled object of a fixed size, so
+ * this is also what each span in the export queue holds.
  * usage: span_cost SPANS */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,8 @@ static void add_str(otel_span *s, const char *key, uint16_t key_len, const char 
     otel_span_add_attr_strn_sk(s, key, key_len, v, strlen(v));
 }
 
+static uint32_t arena_used; /* by the last span, before its end */
+
 static void one_span(otel_tracer *t, uint64_t start)
 {
     otel_span_options opt = {.kind = OTEL_SPAN_KIND_SERVER, .root = true, .start_ns = start};
@@ -43,6 +47,7 @@ static void one_span(otel_tracer *t, uint64_t start)
     add_str(s, OTEL_KEY("network.protocol.version"), "1.1");
     add_str(s, OTEL_KEY("user_agent.original"), "wrk/4.2.0");
     otel_span_add_attr_int_sk(s, OTEL_KEY("http.response.status_code"), 200);
+    arena_used = s->arena_used;
     otel_span_end(s);
 }
 
@@ -80,6 +85,12 @@ int main(int argc, char **argv)
     otel_tracer_stats(t, &st);
     printf("spans %ld  request-thread ns/span %.1f  exported %llu dropped %llu\n", n,
            busy / (double)n * 1e9, (unsigned long long)st.exported, (unsigned long long)st.dropped);
+    printf("memory: %zu bytes per span, queued or not (%zu of span data with %d attribute slots "
+           "of %zu bytes, a %d-byte arena of which this span uses %u); a queue of %zu spans "
+           "holds up to %zu KiB\n",
+           sizeof(otel_span), sizeof(otel_span_data), OTEL_SPAN_MAX_ATTRS, sizeof(otel_attr),
+           OTEL_SPAN_ARENA, (unsigned)arena_used, cfg.max_queue_size,
+           sizeof(otel_span) * cfg.max_queue_size / 1024);
     otel_tracer_del(t);
     return 0;
 }
