@@ -213,15 +213,15 @@ otel_span *otel_client_span_start(otel_tracer *t, const char *method, const char
                                   const otel_propagators *props, otel_carrier_set set,
                                   void *carrier)
 {
-    bool known = otel_http_method_known(method) != NULL;
+    const char *known = otel_http_method_known(method); /* a literal */
     otel_span_options opt = {.kind = OTEL_SPAN_KIND_CLIENT};
     otel_span *span = otel_span_start(t, known ? method : "HTTP", &opt);
     if (span == NULL)
         return NULL;
     if (known) {
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method"), method, strlen(method));
+        otel_span_add_attr_lit_sk(span, OTEL_KEY("http.request.method"), known, strlen(known));
     } else {
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method"), "_OTHER", 6);
+        otel_span_add_attr_lit_sk(span, OTEL_KEY("http.request.method"), OTEL_KEY("_OTHER"));
         if (method != NULL)
             otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method_original"), method,
                                        strlen(method));

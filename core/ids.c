@@ -1,4 +1,5 @@
 /* ids.c - trace and span ids from a per-thread generator, hex, and the clock. */
+#include "ids.h"
 #include "test_hooks.h"
 
 #include <pthread.h>
@@ -65,7 +66,8 @@ static void seed(id_state *st)
     st->seeded = true;
 }
 
-static uint64_t next64(void)
+/* The calling thread's generator, seeded (again after a fork). */
+static id_state *ids(void)
 {
     id_state *st = &tls_ids;
     unsigned gen = atomic_load_explicit(&fork_generation, memory_order_relaxed);
@@ -74,6 +76,11 @@ static uint64_t next64(void)
         seed(st);
         st->generation = gen;
     }
+    return st;
+}
+
+static inline uint64_t next64(id_state *st)
+{
     uint64_t *s = st->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -95,24 +102,42 @@ static void put64(uint8_t *out, uint64_t v)
     memcpy(out, &v, 8);
 }
 
-void otel_trace_id_new(uint8_t out[16])
+static void trace_id_from(id_state *st, uint8_t out[16])
 {
     uint64_t hi, lo;
     do {
-        hi = next64();
-        lo = next64();
+        hi = next64(st);
+        lo = next64(st);
     } while (hi == 0 && lo == 0);
     put64(out, hi);
     put64(out + 8, lo);
 }
 
-void otel_span_id_new(uint8_t out[8])
+static void span_id_from(id_state *st, uint8_t out[8])
 {
     uint64_t v;
     do {
-        v = next64();
+        v = next64(st);
     } while (v == 0);
     put64(out, v);
+}
+
+void otel_trace_id_new(uint8_t out[16])
+{
+    trace_id_from(ids(), out);
+}
+
+void otel_span_id_new(uint8_t out[8])
+{
+    span_id_from(ids(), out);
+}
+
+void otel_ids_new(uint8_t trace_id[16], uint8_t span_id[8])
+{
+    id_state *st = ids();
+    if (trace_id != NULL)
+        trace_id_from(st, trace_id);
+    span_id_from(st, span_id);
 }
 
 bool otel_span_context_is_valid(const otel_span_context *sc)

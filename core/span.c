@@ -3,6 +3,7 @@
 #include "span_int.h"
 
 #include "copy.h"
+#include "ids.h"
 #include "tracer_int.h"
 #include "utf8.h"
 
@@ -15,8 +16,8 @@ static _Thread_local otel_span *tls_current;
 /* Copy len bytes of src into the arena as valid UTF-8, at most max bytes,
  * NUL-terminated (see utf8_clean). Returns the copy (valid until the span is
  * released) and its length in *out_len, or NULL when the arena is full. */
-static const char *arena_copy(otel_span *s, const char *src, size_t len, size_t max,
-                              uint32_t *out_len)
+static inline __attribute__((always_inline)) const char *
+arena_copy(otel_span *s, const char *src, size_t len, size_t max, uint32_t *out_len)
 {
     size_t room = OTEL_SPAN_ARENA - s->arena_used;
     if (room == 0)
@@ -30,7 +31,9 @@ static const char *arena_copy(otel_span *s, const char *src, size_t len, size_t 
         max = room;
     }
     char *dst = s->arena + s->arena_used;
-    size_t o = otel_utf8_clean(dst, src, len, max);
+    size_t o = len; /* short plain values without a call */
+    if (len > 16 || len > max || !otel_utf8_ascii_copy16(dst, src, len))
+        o = otel_utf8_clean(dst, src, len, max);
     dst[o] = '\0';
     s->arena_used += (uint32_t)(o + 1);
     if (out_len != NULL)
@@ -240,6 +243,27 @@ void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_l
     span->d.n_attrs++;
 }
 
+void otel_span_add_attr_lit_sk(otel_span *span, const char *key, uint16_t key_len,
+                               const char *value, size_t len)
+{
+    if (span == NULL || !span->recording)
+        return;
+    if (len > span->tracer->cfg.attr_value_max_len) {
+        otel_span_add_attr_strn_sk(span, key, key_len, value, len);
+        return;
+    }
+    if (span->d.n_attrs == OTEL_SPAN_MAX_ATTRS) {
+        span->d.dropped_attrs++;
+        return;
+    }
+    otel_attr *a = &span->d.attrs[span->d.n_attrs++];
+    a->key = key;
+    a->key_len = key_len;
+    a->type = OTEL_ATTR_STRING;
+    a->v.s.ptr = value;
+    a->v.s.len = (uint32_t)len;
+}
+
 void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value)
 {
     if (span == NULL || !span->recording)
@@ -414,11 +438,10 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_spa
         s->d.has_parent = true;
         s->d.parent_is_remote = parent->is_remote;
     } else {
-        otel_trace_id_new(s->d.ctx.trace_id);
         s->d.has_parent = false;
         s->d.parent_is_remote = false;
     }
-    otel_span_id_new(s->d.ctx.span_id);
+    otel_ids_new(parent != NULL ? NULL : s->d.ctx.trace_id, s->d.ctx.span_id);
     s->d.ctx.is_remote = false;
     s->d.ctx.debug = parent != NULL && parent->debug;
     bool sampled = otel_sampler_should_sample(&tracer->cfg.sampler, parent, s->d.ctx.trace_id);

@@ -65,6 +65,12 @@ void otel_keep_end(otel_span *s);
 void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len,
                                 const char *value, size_t len);
 void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value);
+/* otel_span_add_attr_strn_sk for a value that needs no copy either: it
+ * outlives the span as the key does (a literal), is valid UTF-8 and
+ * NUL-terminated at len. The span points to it; a value over the tracer's
+ * attribute length limit is cut into the arena as by the copying adder. */
+void otel_span_add_attr_lit_sk(otel_span *span, const char *key, uint16_t key_len,
+                               const char *value, size_t len);
 /* Drop each attribute from index first on whose key one before first has
  * (that one stays): for instrumentation adding its attributes with the fast
  * adders after the application may have set some of the same keys. */

@@ -35,6 +35,8 @@ size_t otel_utf8_seq_len(const unsigned char *s, size_t n)
  * Returns the bytes written. */
 size_t otel_utf8_clean(char *dst, const char *src, size_t len, size_t max)
 {
+    if (len <= 16 && len <= max && otel_utf8_ascii_copy16(dst, src, len))
+        return len; /* what most values are: short and plain */
     const unsigned char *p = (const unsigned char *)src;
     size_t o = otel_utf8_ascii_prefix(p, len < max ? len : max), i = o;
     otel_copy_small(dst, src, o);

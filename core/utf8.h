@@ -2,6 +2,7 @@
 #ifndef OTEL_UTF8_H
 #define OTEL_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -26,6 +27,42 @@ static inline size_t otel_utf8_ascii_prefix(const unsigned char *p, size_t n)
     while (i < n && p[i] != 0 && p[i] < 0x80)
         i++;
     return i;
+}
+
+/* For n <= 16: when the n bytes at src are plain ASCII without NUL, copy
+ * them to dst (not overlapping) and return true; else false, with dst's
+ * first n bytes unspecified. Two (overlapping) loads checked at once. */
+static inline bool otel_utf8_ascii_copy16(char *dst, const char *src, size_t n)
+{
+    const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        if (((a | b) & high) != 0 || (((a - ones) & ~a) | ((b - ones) & ~b)) & high)
+            return false;
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+        return true;
+    }
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        uint64_t w = (uint64_t)a << 32 | b; /* eight bytes of src, some twice */
+        if ((w & high) != 0 || ((w - ones) & ~w & high) != 0)
+            return false;
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+        return true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c == 0 || c >= 0x80)
+            return false;
+        dst[i] = (char)c;
+    }
+    return true;
 }
 
 /* Write src (len bytes) to dst as valid UTF-8 (each invalid byte and each

@@ -342,6 +342,17 @@ static void set_captured(otel_span *span, struct MHD_Connection *conn, const cha
         otel_span_set_attr_str_array(span, attr_key, c.v, c.n);
 }
 
+/* A version after "HTTP/" as a static string when it is a known one, else
+ * NULL. */
+static const char *known_version(const char *v)
+{
+    static const char *const known[] = {"1.0", "1.1", "2", "3"};
+    for (size_t i = 0; v != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(v, known[i]) == 0)
+            return known[i];
+    return NULL;
+}
+
 /* What the request attributes are made of. Borrowed: MHD's strings are
  * valid while the request runs, a deferred request's are its own. */
 typedef struct req_facts {
@@ -357,8 +368,13 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
 {
     mhd_otel *m = r->daemon->m;
     otel_span *span = r->span;
-    const char *m_attr = f->known ? f->known : "_OTHER";
-    otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method"), m_attr, strlen(m_attr));
+    /* Literals (the method's standard name, the scheme, a known version)
+     * are pointed to, not copied. */
+    if (f->known != NULL)
+        otel_span_add_attr_lit_sk(span, OTEL_KEY("http.request.method"), f->known,
+                                  strlen(f->known));
+    else
+        otel_span_add_attr_lit_sk(span, OTEL_KEY("http.request.method"), OTEL_KEY("_OTHER"));
     if (f->known == NULL && f->method != NULL)
         otel_span_add_attr_strn_sk(span, OTEL_KEY("http.request.method_original"), f->method,
                                    strlen(f->method));
@@ -367,13 +383,19 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
     otel_span_add_attr_strn_sk(span, OTEL_KEY("url.path"), r->uri, path_len);
     if (q != NULL && q[1] != '\0')
         otel_span_add_attr_strn_sk(span, OTEL_KEY("url.query"), q + 1, r->uri_len - path_len - 1);
-    const char *scheme = r->daemon->tls ? "https" : "http";
-    otel_span_add_attr_strn_sk(span, OTEL_KEY("url.scheme"), scheme, strlen(scheme));
+    if (r->daemon->tls)
+        otel_span_add_attr_lit_sk(span, OTEL_KEY("url.scheme"), OTEL_KEY("https"));
+    else
+        otel_span_add_attr_lit_sk(span, OTEL_KEY("url.scheme"), OTEL_KEY("http"));
     if (f->route != NULL)
         otel_span_add_attr_strn_sk(span, OTEL_KEY("http.route"), f->route, strlen(f->route));
     set_server_address(span, conn, r->daemon, f->host);
     set_client_address(span, conn);
-    if (f->version != NULL)
+    const char *version = known_version(f->version);
+    if (version != NULL)
+        otel_span_add_attr_lit_sk(span, OTEL_KEY("network.protocol.version"), version,
+                                  strlen(version));
+    else if (f->version != NULL)
         otel_span_add_attr_strn_sk(span, OTEL_KEY("network.protocol.version"), f->version,
                                    strlen(f->version));
     if (f->user_agent != NULL)
@@ -439,17 +461,6 @@ static void set_span_name(otel_span *span, const char *method, const char *route
     memcpy(name + ml + 1, route, rl);
     name[ml + 1 + rl] = '\0';
     otel_span_update_name(span, name);
-}
-
-/* A version after "HTTP/" as a static string when it is a known one, else
- * NULL. */
-static const char *known_version(const char *v)
-{
-    static const char *const known[] = {"1.0", "1.1", "2", "3"};
-    for (size_t i = 0; v != NULL && i < sizeof(known) / sizeof(known[0]); i++)
-        if (strcmp(v, known[i]) == 0)
-            return known[i];
-    return NULL;
 }
 
 /* network.protocol.version of an HTTP version string ("HTTP/1.1"): a

@@ -36,15 +36,15 @@ static void one_span(otel_tracer *t, uint64_t start)
 {
     otel_span_options opt = {.kind = OTEL_SPAN_KIND_SERVER, .root = true, .start_ns = start};
     otel_span *s = otel_span_start(t, "GET /hello/{name}", &opt);
-    add_str(s, OTEL_KEY("http.request.method"), "GET");
+    otel_span_add_attr_lit_sk(s, OTEL_KEY("http.request.method"), OTEL_KEY("GET"));
     add_str(s, OTEL_KEY("url.path"), "/hello/x");
-    add_str(s, OTEL_KEY("url.scheme"), "http");
+    otel_span_add_attr_lit_sk(s, OTEL_KEY("url.scheme"), OTEL_KEY("http"));
     add_str(s, OTEL_KEY("http.route"), "/hello/{name}");
     add_str(s, OTEL_KEY("server.address"), "127.0.0.1");
     otel_span_add_attr_int_sk(s, OTEL_KEY("server.port"), 8080);
     add_str(s, OTEL_KEY("client.address"), "127.0.0.1");
     otel_span_add_attr_int_sk(s, OTEL_KEY("client.port"), 45678);
-    add_str(s, OTEL_KEY("network.protocol.version"), "1.1");
+    otel_span_add_attr_lit_sk(s, OTEL_KEY("network.protocol.version"), OTEL_KEY("1.1"));
     add_str(s, OTEL_KEY("user_agent.original"), "wrk/4.2.0");
     otel_span_add_attr_int_sk(s, OTEL_KEY("http.response.status_code"), 200);
     arena_used = s->arena_used;

@@ -473,6 +473,39 @@ static void test_otel_span_drop_repeated_attrs(void **state)
     assert_string_equal(c->attrs[3].key, "url.scheme");
 }
 
+/* A literal value is pointed to, not copied into the arena; one over the
+ * attribute length limit is cut into the arena like a copied one; a full
+ * span counts it as dropped. */
+static void test_otel_span_add_attr_lit_sk(void **state)
+{
+    (void)state;
+    static const char scheme[] = "https";
+    static const char longer[] = "0123456789abc";
+    otel_tracer *t = tracer_with(OTEL_SAMPLER_ALWAYS_ON, 10);
+    otel_span *s = otel_span_start(t, "lit", NULL);
+    uint32_t used = s->arena_used;
+    otel_span_add_attr_lit_sk(s, OTEL_KEY("url.scheme"), scheme, sizeof(scheme) - 1);
+    assert_int_equal(s->arena_used, used);
+    otel_span_add_attr_lit_sk(s, OTEL_KEY("long"), longer, sizeof(longer) - 1);
+    assert_true(s->arena_used > used);
+    while (s->d.n_attrs < OTEL_SPAN_MAX_ATTRS)
+        otel_span_add_attr_int_sk(s, OTEL_KEY("n"), 1);
+    otel_span_add_attr_lit_sk(s, OTEL_KEY("one.more"), scheme, sizeof(scheme) - 1);
+    assert_int_equal(s->d.dropped_attrs, 1);
+    otel_span_end(s);
+    flush();
+    const otel_span_data *c = captured("lit");
+    assert_ptr_equal(c->attrs[0].v.s.ptr, scheme);
+    assert_int_equal(c->attrs[0].v.s.len, 5);
+    assert_int_equal(c->attrs[0].type, OTEL_ATTR_STRING);
+    assert_string_equal(c->attrs[0].key, "url.scheme");
+    assert_ptr_not_equal(c->attrs[1].v.s.ptr, longer);
+    assert_int_equal(c->attrs[1].v.s.len, 10);
+    assert_memory_equal(c->attrs[1].v.s.ptr, "0123456789", 10);
+    assert_int_equal(c->dropped_attrs, 1);
+    otel_span_add_attr_lit_sk(NULL, OTEL_KEY("url.scheme"), scheme, 5); /* no span: nothing */
+}
+
 /* A key is stored as valid UTF-8: setting the same invalid key twice must
  * still leave one attribute. */
 static void test_otel_span_set_attr_replace_invalid_utf8_key(void **state)
@@ -1320,6 +1353,7 @@ int main(void)
         T(test_otel_span_set_attr_str_array),
         T(test_otel_span_set_attr_str_array_arena_full),
         T(test_otel_span_set_attr_replace),
+        T(test_otel_span_add_attr_lit_sk),
         T(test_otel_span_drop_repeated_attrs),
         T(test_otel_span_set_attr_replace_invalid_utf8_key),
         T(test_otel_span_set_attr_count_limit),

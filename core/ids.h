@@ -1,0 +1,11 @@
+/* ids.h - a new span's ids in one call. Not a public header. */
+#ifndef OTEL_IDS_H
+#define OTEL_IDS_H
+
+#include <stdint.h>
+
+/* A new span id into span_id and, unless trace_id is NULL, a new trace id
+ * (as otel_trace_id_new and otel_span_id_new, one generator lookup). */
+void otel_ids_new(uint8_t trace_id[16], uint8_t span_id[8]);
+
+#endif /* OTEL_IDS_H */
