@@ -75,11 +75,9 @@ _Static_assert(OTEL_OTLP_FLAGS_TRACE_MASK ==
 #define STATUS_MESSAGE OTEL_PB_TAG(2, OTEL_PB_LEN)
 #define STATUS_CODE OTEL_PB_TAG(3, OTEL_PB_VARINT)
 
-/* What the first pass learns of one span of the batch. */
+/* What the grouping learns of one span of the batch. */
 typedef struct span_plan {
-    size_t size;       /* bytes of the Span message */
-    uint32_t name_len; /* strlen of the span's name */
-    uint32_t group;    /* index of its resource group */
+    uint32_t group; /* index of its resource group */
 } span_plan;
 
 /* Buffers that grow to the largest batch seen and are reused. */
@@ -193,36 +191,28 @@ static size_t status_size(const otel_span_data *s)
     return size;
 }
 
-/* Bytes of span s's Span message; its name's length goes to *name_len. */
-static size_t span_size(const otel_span_data *s, uint32_t *name_len)
+/* At least the bytes of span s's Span message with its field tag and
+ * length (nl: its name's length): the writer's room, not its size, which
+ * costs a second pass over the attributes to know. Varint lengths and
+ * numbers are counted at their most (5 and 10 bytes). */
+static size_t span_bound(const otel_span_data *s, size_t nl)
 {
-    size_t nl = otel_otlp_str_len(s->name);
-    *name_len = (uint32_t)nl;
-    size_t size = 18 + 10; /* trace_id, span_id */
-    size += otel_pb_opt_len_field_size(otel_otlp_tracestate_len(s));
-    if (s->has_parent)
-        size += 10;
-    size += otel_pb_opt_len_field_size(nl);
-    if (s->kind != 0)
-        size += 1 + otel_pb_int32_size((int32_t)s->kind);
-    size += (s->start_ns != 0 ? 9 : 0) + (s->end_ns != 0 ? 9 : 0);
-    size += otel_pb_attrs_size(s->attrs, otel_otlp_attr_count(s));
-    if (s->dropped_attrs != 0)
-        size += 1 + otel_pb_varint_size(s->dropped_attrs);
+    size_t bound = 1 + 5;                         /* ScopeSpans.spans tag, length */
+    bound += 18 + 10 + 10;                        /* trace_id, span_id, parent_span_id */
+    bound += 1 + 5 + otel_otlp_tracestate_len(s); /* trace_state */
+    bound += 1 + 5 + nl;                          /* name */
+    bound += 11 + 9 + 9;                          /* kind, start, end */
+    bound += 3 * 6 + SPAN_FLAGS_TAG_SIZE + 4;     /* dropped counts, flags */
+    bound += otel_pb_attrs_bound(s->attrs, otel_otlp_attr_count(s));
     size_t ne = otel_otlp_event_count(s);
     for (size_t j = 0; j < ne; j++)
-        size += otel_pb_len_field_size(event_size(s, &s->events[j]));
-    if (s->dropped_events != 0)
-        size += 1 + otel_pb_varint_size(s->dropped_events);
+        bound += 1 + 5 + event_size(s, &s->events[j]);
     size_t nk = otel_otlp_link_count(s);
     for (size_t j = 0; j < nk; j++)
-        size += otel_pb_len_field_size(link_size(&s->links[j]));
-    if (s->dropped_links != 0)
-        size += 1 + otel_pb_varint_size(s->dropped_links);
+        bound += 1 + 5 + link_size(&s->links[j]);
     if (s->status != OTEL_STATUS_UNSET)
-        size += otel_pb_len_field_size(status_size(s));
-    size += SPAN_FLAGS_TAG_SIZE + 4; /* never 0: HAS_IS_REMOTE is set */
-    return size;
+        bound += 1 + 5 + status_size(s);
+    return bound;
 }
 
 /* Bytes of group g's ScopeSpans and ResourceSpans messages. */
@@ -284,10 +274,13 @@ static uint8_t *put_status(uint8_t *p, const otel_span_data *s)
     return p;
 }
 
-/* Span s as a ScopeSpans.spans field; pl is its plan. */
-static uint8_t *put_span(uint8_t *p, const otel_span_data *s, const span_plan *pl)
+/* Span s as a ScopeSpans.spans field (nl: its name's length), in at most
+ * span_bound(s, nl) bytes at field. Its length is known once it is written:
+ * two bytes are kept for it (a span of 128 to 16383 bytes, as most are),
+ * and the message is moved when it needs one or three. */
+static uint8_t *put_span(uint8_t *field, const otel_span_data *s, size_t nl)
 {
-    p = otel_pb_put_len(p, SS_SPANS, pl->size);
+    uint8_t *body = field + 3, *p = body;
     p = otel_pb_put_bytes(p, SPAN_TRACE_ID, s->ctx.trace_id, sizeof(s->ctx.trace_id));
     p = otel_pb_put_bytes(p, SPAN_SPAN_ID, s->ctx.span_id, sizeof(s->ctx.span_id));
     size_t tl = otel_otlp_tracestate_len(s);
@@ -295,8 +288,8 @@ static uint8_t *put_span(uint8_t *p, const otel_span_data *s, const span_plan *p
         p = otel_pb_put_bytes(p, SPAN_TRACE_STATE, s->tracestate, tl);
     if (s->has_parent)
         p = otel_pb_put_bytes(p, SPAN_PARENT_SPAN_ID, s->parent_span_id, sizeof(s->parent_span_id));
-    if (pl->name_len > 0)
-        p = otel_pb_put_bytes(p, SPAN_NAME, s->name, pl->name_len);
+    if (nl > 0)
+        p = otel_pb_put_bytes(p, SPAN_NAME, s->name, nl);
     if (s->kind != 0) {
         *p++ = SPAN_KIND;
         p = otel_pb_put_varint(p, (uint64_t)(int64_t)(int32_t)s->kind);
@@ -331,7 +324,13 @@ static uint8_t *put_span(uint8_t *p, const otel_span_data *s, const span_plan *p
     if (s->status != OTEL_STATUS_UNSET)
         p = put_status(p, s);
     p = otel_pb_put_varint(p, SPAN_FLAGS_TAG);
-    return otel_pb_put_fixed32(p, otel_otlp_span_flags(s));
+    p = otel_pb_put_fixed32(p, otel_otlp_span_flags(s));
+    size_t len = (size_t)(p - body), ls = otel_pb_varint_size(len);
+    if (ls != 2)
+        memmove(field + 1 + ls, body, len);
+    field[0] = SS_SPANS;
+    otel_pb_put_varint(field + 1, len);
+    return field + 1 + ls + len;
 }
 
 /* Group g's ResourceSpans up to the first Span: the Resource, then the
@@ -376,29 +375,23 @@ static int find_group(otel_otlp_encoder *e, const otel_resource *r, size_t *grou
     return 0;
 }
 
-/* First pass: group spans by resource and size every message. *size is the
- * request's. Returns 0 or OTEL_ERR_NOMEM. */
-static int plan_batch(otel_otlp_encoder *e, const otel_span_data *const *spans, size_t n,
-                      size_t *n_groups, size_t *size)
+/* Group the spans by resource: e->plan[i].group and the groups' counts.
+ * Returns 0 or OTEL_ERR_NOMEM. */
+static int group_batch(otel_otlp_encoder *e, const otel_span_data *const *spans, size_t n,
+                       size_t *n_groups)
 {
-    size_t groups = 0, total = 0;
+    size_t groups = 0;
     int rc = reserve_spans(e, n);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
-        span_plan *pl = &e->plan[i];
         size_t g;
         if ((rc = find_group(e, span_resource(spans[i]), &groups, &g)) != 0)
             return rc;
-        pl->group = (uint32_t)g;
-        pl->size = span_size(spans[i], &pl->name_len);
+        e->plan[i].group = (uint32_t)g;
         e->group_count[g]++;
-        e->group_spans[g] += otel_pb_len_field_size(pl->size);
     }
-    for (size_t g = 0; g < groups; g++)
-        total += otel_pb_len_field_size(resource_spans_size(e, g));
     *n_groups = groups;
-    *size = total;
     return 0;
 }
 
@@ -415,26 +408,74 @@ static void order_batch(otel_otlp_encoder *e, size_t n, size_t groups)
         e->order[e->group_next[e->plan[i].group]++] = (uint32_t)i;
 }
 
-/* Second pass: write the request, size bytes, into e->buf. */
-static void write_batch(otel_otlp_encoder *e, const otel_span_data *const *spans, size_t n,
-                        size_t groups)
+/* Bytes of group g's head (put_group_head) once e->group_spans[g] is
+ * known, and at most whatever it is. */
+static size_t group_head_size(const otel_otlp_encoder *e, size_t g)
 {
-    uint8_t *p = e->buf;
+    size_t rs = resource_spans_size(e, g), ss = scope_spans_size(e, g);
+    return 1 + otel_pb_varint_size(rs) + otel_pb_len_field_size(e->group_res_size[g]) + 1 +
+           otel_pb_varint_size(ss) + otel_pb_len_field_size(e->scope_size);
+}
+
+static size_t group_head_bound(const otel_otlp_encoder *e, size_t g)
+{
+    return 1 + 10 + otel_pb_len_field_size(e->group_res_size[g]) + 1 + 10 +
+           otel_pb_len_field_size(e->scope_size);
+}
+
+/* Write group g (its spans: spans[order[first..first + count)], or
+ * spans[first..] in batch order when order is NULL) from byte *off of
+ * e->buf: the spans after room for the head, then the head, whose size
+ * their length decides, just before them. *start is where the group
+ * begins, *off is moved past its end. Returns 0 or OTEL_ERR_NOMEM. */
+static int write_group(otel_otlp_encoder *e, const otel_span_data *const *spans,
+                       const uint32_t *order, size_t first, size_t g, size_t *off, size_t *start)
+{
+    size_t spans_at = *off + group_head_bound(e, g), end = spans_at;
+    for (size_t k = first; k < first + e->group_count[g]; k++) {
+        const otel_span_data *s = spans[order != NULL ? order[k] : k];
+        size_t nl = otel_otlp_str_len(s->name);
+        int rc = reserve_buf(e, end + span_bound(s, nl));
+        if (rc != 0)
+            return rc;
+        end = (size_t)(put_span(e->buf + end, s, nl) - e->buf);
+    }
+    e->group_spans[g] = end - spans_at;
+    *start = spans_at - group_head_size(e, g);
+    put_group_head(e->buf + *start, e, g);
+    *off = end;
+    return 0;
+}
+
+/* Write the request into e->buf: *begin is its first byte, *len its bytes.
+ * Returns 0 or OTEL_ERR_NOMEM. */
+static int write_batch(otel_otlp_encoder *e, const otel_span_data *const *spans, size_t n,
+                       size_t groups, size_t *begin, size_t *len)
+{
+    size_t off = 0, start = 0;
     if (groups == 1) {
-        p = put_group_head(p, e, 0);
-        for (size_t i = 0; i < n; i++)
-            p = put_span(p, spans[i], &e->plan[i]);
-        return;
+        int rc = write_group(e, spans, NULL, 0, 0, &off, &start);
+        *begin = start;
+        *len = off - start;
+        return rc;
     }
     order_batch(e, n, groups);
-    size_t pos = 0;
+    size_t first = 0, used = 0;
     for (size_t g = 0; g < groups; g++) {
-        p = put_group_head(p, e, g);
-        for (size_t end = pos + e->group_count[g]; pos < end; pos++) {
-            uint32_t i = e->order[pos];
-            p = put_span(p, spans[i], &e->plan[i]);
+        int rc = write_group(e, spans, e->order, first, g, &off, &start);
+        if (rc != 0)
+            return rc;
+        if (g == 0) {
+            *begin = start;
+        } else if (start != used) { /* close the room its head did not take */
+            memmove(e->buf + used, e->buf + start, off - start);
+            off = used + (off - start);
         }
+        used = off;
+        first += e->group_count[g];
     }
+    *len = off - *begin;
+    return 0;
 }
 
 /* ---- decoding ------------------------------------------------------------ */
@@ -497,18 +538,15 @@ int otel_otlp_encode(otel_otlp_encoder *e, const otel_span_data *const *spans, s
                      const uint8_t **data, size_t *len)
 {
     static const uint8_t empty[1];
-    size_t groups = 0, size = 0;
+    size_t groups = 0, begin = 0, size = 0;
     *data = empty;
     *len = 0;
-    int rc = plan_batch(e, spans, n, &groups, &size);
-    if (rc != 0)
-        return rc;
-    if (size == 0)
+    if (n == 0)
         return 0;
-    if ((rc = reserve_buf(e, size)) != 0)
+    int rc = group_batch(e, spans, n, &groups);
+    if (rc != 0 || (rc = write_batch(e, spans, n, groups, &begin, &size)) != 0)
         return rc;
-    write_batch(e, spans, n, groups);
-    *data = e->buf;
+    *data = e->buf + begin;
     *len = size;
     return 0;
 }

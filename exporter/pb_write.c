@@ -54,6 +54,25 @@ size_t otel_pb_attrs_size(const otel_attr *attrs, size_t n)
     return size;
 }
 
+/* A scalar KeyValue field's bytes but its key and string value: its tag
+ * and length (at most 5), the key's tag and length (3: a key_len is 16
+ * bits), the value's tag and length (5), the AnyValue's (an int's 11). */
+#define KV_OVERHEAD_MAX (1 + 5 + 1 + 3 + 1 + 5 + 11)
+
+size_t otel_pb_attrs_bound(const otel_attr *attrs, size_t n)
+{
+    size_t bound = 0;
+    for (size_t i = 0; i < n; i++) {
+        const otel_attr *a = &attrs[i];
+        if (a->type == OTEL_ATTR_STRING_ARRAY)
+            bound += otel_pb_len_field_size(kv_size(a, array_any_size(a)));
+        else
+            bound += KV_OVERHEAD_MAX + otel_otlp_key_len(a) +
+                     (a->type == OTEL_ATTR_STRING ? otel_otlp_value_len(a) : 0);
+    }
+    return bound;
+}
+
 /* A KeyValue with a string value of vl bytes, as resource attributes are
  * (their keys and values have no length limit: not otel_attrs). */
 static size_t str_kv_size(size_t kl, size_t vl)
@@ -93,10 +112,45 @@ __attribute__((noinline, cold)) static uint8_t *put_array_kv(uint8_t *p, uint8_t
     return p;
 }
 
+/* A string KeyValue whose every length fits in one byte (kl > 0): the
+ * KeyValue holds the key field (2 + kl bytes) and the value field (2 + the
+ * AnyValue's 2 + vl), under 128 bytes in all. */
+#define SHORT_KV_MAX (127 - 6) /* kl + vl */
+
 /* A KeyValue with a scalar value. */
 static uint8_t *put_kv(uint8_t *p, uint8_t tag, const otel_attr *a)
 {
-    size_t any = any_size(a), kl = otel_otlp_key_len(a);
+    size_t kl = otel_otlp_key_len(a);
+    if (a->type == OTEL_ATTR_STRING) {
+        size_t vl = otel_otlp_value_len(a);
+        if (kl > 0 && kl + vl <= SHORT_KV_MAX) { /* what most attributes are */
+            p[0] = tag;
+            p[1] = (uint8_t)(kl + vl + 6);
+            p[2] = OTEL_PB_KV_KEY;
+            p[3] = (uint8_t)kl;
+            otel_copy_small(p + 4, a->key, kl);
+            p += 4 + kl;
+            p[0] = OTEL_PB_KV_VALUE;
+            p[1] = (uint8_t)(vl + 2);
+            p[2] = OTEL_PB_ANY_STRING;
+            p[3] = (uint8_t)vl;
+            otel_copy_small(p + 4, a->v.s.ptr, vl);
+            return p + 4 + vl;
+        }
+    } else if (a->type == OTEL_ATTR_INT && kl > 0 && kl <= SHORT_KV_MAX - 10) {
+        size_t vs = otel_pb_varint_size((uint64_t)a->v.i);
+        p[0] = tag;
+        p[1] = (uint8_t)(kl + vs + 5); /* key field, value field of 2 + 1 + vs */
+        p[2] = OTEL_PB_KV_KEY;
+        p[3] = (uint8_t)kl;
+        otel_copy_small(p + 4, a->key, kl);
+        p += 4 + kl;
+        p[0] = OTEL_PB_KV_VALUE;
+        p[1] = (uint8_t)(vs + 1);
+        p[2] = OTEL_PB_ANY_INT;
+        return otel_pb_put_varint(p + 3, (uint64_t)a->v.i);
+    }
+    size_t any = any_size(a);
     p = otel_pb_put_len(p, tag, kv_size(a, any));
     if (kl > 0)
         p = otel_pb_put_bytes(p, OTEL_PB_KV_KEY, a->key, kl);

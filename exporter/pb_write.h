@@ -83,6 +83,10 @@ static inline size_t otel_pb_opt_len_field_size(size_t n)
  * valid UTF-8, as the core keeps them). */
 size_t otel_pb_attrs_size(const otel_attr *attrs, size_t n);
 
+/* At least the bytes of the repeated KeyValue fields for attrs[0..n): the
+ * room to write them in, without sizing each field. */
+size_t otel_pb_attrs_bound(const otel_attr *attrs, size_t n);
+
 /* Bytes of r's Resource message (NULL: none, 0). Its attributes are
  * strings, valid UTF-8 as otel_resource_set keeps them. */
 size_t otel_pb_resource_size(const otel_resource *r);
@@ -99,17 +103,26 @@ static inline uint8_t *otel_pb_put_varint(uint8_t *p, uint64_t v)
     return p;
 }
 
+/* Fixed-width fields are little-endian: one store where the host is. */
 static inline uint8_t *otel_pb_put_fixed32(uint8_t *p, uint32_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 4);
+#else
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+#endif
     return p + 4;
 }
 
 static inline uint8_t *otel_pb_put_fixed64(uint8_t *p, uint64_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+#endif
     return p + 8;
 }
 

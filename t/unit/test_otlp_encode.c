@@ -1233,6 +1233,50 @@ static void test_otel_otlp_encode_same_bytes_as_protobuf_c(void **state)
     otel_resource_del(c);
 }
 
+/* Every KeyValue's lengths are varints (protobuf encoding, "Length-Delimited
+ * Records"): string attributes whose key and value together are just under
+ * and over what keeps all of a KeyValue's lengths at one byte, integers of
+ * 1 to 10 varint bytes under keys just under and over the same limit, and
+ * spans of those whose own length takes one, two and three bytes: the bytes
+ * protobuf-c packs, and back. */
+static void test_otel_otlp_encode_kv_length_edges(void **state)
+{
+    (void)state;
+    enum { SPANS = 6 };
+    static char text[20000];
+    memset(text, 'k', sizeof(text) - 1);
+    static const int64_t ints[] = {0, 1, 127, 128, 16384, INT64_MAX, -1, INT64_MIN};
+    otel_span_data *spans[SPANS];
+    /* Keys as suffixes of text: a key of n bytes is text + sizeof(text) - 1 - n. */
+    const char *end = text + sizeof(text) - 1;
+    for (size_t i = 0; i < SPANS; i++)
+        spans[i] = sd_span(NULL, "edges", i + 1);
+    /* span 0: strings with kl + vl from 112 to 131, kl from 1 to 100 */
+    for (size_t t = 112, k = 1; t <= 131; t++, k += 5)
+        sd_attr_str(sd_next_attr(spans[0]), end - k, end - (t - k));
+    /* span 1: integers under keys of 100 to 115 bytes */
+    for (size_t k = 100, j = 0; k <= 115; k++, j++)
+        sd_attr_int(sd_next_attr(spans[1]), end - k, ints[j % 8]);
+    /* span 2: one short attribute: a span under 128 bytes */
+    sd_attr_str(sd_next_attr(spans[2]), "k", "v");
+    /* span 3: a span of just over 16383 bytes; span 4: of 16383 or so */
+    sd_attr_str(sd_next_attr(spans[3]), "big", end - 16400);
+    sd_attr_str(sd_next_attr(spans[4]), "big", end - 16300);
+    /* span 5: a value of the longest a short KeyValue has, under a one-byte key */
+    sd_attr_str(sd_next_attr(spans[5]), "k", end - 120);
+    sd_attr_str(sd_next_attr(spans[5]), "k2", end - 120);
+    sd_attr_int(sd_next_attr(spans[5]), end - 111, -1);
+    sd_attr_int(sd_next_attr(spans[5]), end - 112, -1);
+    sd_attr_int(sd_next_attr(spans[5]), end - 113, -1);
+    assert_same_bytes(spans, SPANS);
+    for (size_t i = 0; i < SPANS; i++)
+        assert_same_bytes(&spans[i], 1);
+    pb_request *req = encode(spans, SPANS);
+    assert_request_equal(req, spans, SPANS);
+    free_request(req);
+    sd_free_spans(spans, SPANS);
+}
+
 /* Random spans (every attribute type, lengths of 0, over 127 and over
  * 16383 bytes, random ids, flags, counts and times) under three resources:
  * the request unpacks to exactly the spans, in the bytes protobuf-c packs,
@@ -1612,6 +1656,7 @@ int main(void)
         cmocka_unit_test(test_otel_otlp_encode_deterministic),
         cmocka_unit_test(test_otel_otlp_encode_links),
         cmocka_unit_test(test_otel_otlp_encode_same_bytes_as_protobuf_c),
+        cmocka_unit_test(test_otel_otlp_encode_kv_length_edges),
         cmocka_unit_test(test_otel_otlp_encode_random_round_trip),
         cmocka_unit_test_teardown(test_otel_otlp_encode_nomem, reset_alloc),
         cmocka_unit_test_teardown(test_otel_otlp_encode_nomem_then_recovers, reset_alloc),
