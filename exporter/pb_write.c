@@ -112,10 +112,27 @@ __attribute__((noinline, cold)) static uint8_t *put_array_kv(uint8_t *p, uint8_t
     return p;
 }
 
-/* A string KeyValue whose every length fits in one byte (kl > 0): the
- * KeyValue holds the key field (2 + kl bytes) and the value field (2 + the
- * AnyValue's 2 + vl), under 128 bytes in all. */
-#define SHORT_KV_MAX (127 - 6) /* kl + vl */
+/* A KeyValue whose every length fits in one byte (kl > 0): the KeyValue
+ * holds the key field (2 + kl bytes) and the value field (2 + the
+ * AnyValue's: 2 + vl for a string, 1 + its varint for an integer), under
+ * 128 bytes in all. */
+#define SHORT_KV_MAX (127 - 6) /* kl + vl of a string */
+
+/* The head of such a KeyValue of kv bytes up to its AnyValue's tag: its
+ * tag and length, the key field, the value field's tag and length (any). */
+static inline uint8_t *put_short_kv_head(uint8_t *p, uint8_t tag, size_t kv, const otel_attr *a,
+                                         size_t kl, size_t any)
+{
+    p[0] = tag;
+    p[1] = (uint8_t)kv;
+    p[2] = OTEL_PB_KV_KEY;
+    p[3] = (uint8_t)kl;
+    otel_copy_small(p + 4, a->key, kl);
+    p += 4 + kl;
+    p[0] = OTEL_PB_KV_VALUE;
+    p[1] = (uint8_t)any;
+    return p + 2;
+}
 
 /* A KeyValue with a scalar value. */
 static uint8_t *put_kv(uint8_t *p, uint8_t tag, const otel_attr *a)
@@ -124,31 +141,17 @@ static uint8_t *put_kv(uint8_t *p, uint8_t tag, const otel_attr *a)
     if (a->type == OTEL_ATTR_STRING) {
         size_t vl = otel_otlp_value_len(a);
         if (kl > 0 && kl + vl <= SHORT_KV_MAX) { /* what most attributes are */
-            p[0] = tag;
-            p[1] = (uint8_t)(kl + vl + 6);
-            p[2] = OTEL_PB_KV_KEY;
-            p[3] = (uint8_t)kl;
-            otel_copy_small(p + 4, a->key, kl);
-            p += 4 + kl;
-            p[0] = OTEL_PB_KV_VALUE;
-            p[1] = (uint8_t)(vl + 2);
-            p[2] = OTEL_PB_ANY_STRING;
-            p[3] = (uint8_t)vl;
-            otel_copy_small(p + 4, a->v.s.ptr, vl);
-            return p + 4 + vl;
+            p = put_short_kv_head(p, tag, kl + vl + 6, a, kl, vl + 2);
+            p[0] = OTEL_PB_ANY_STRING;
+            p[1] = (uint8_t)vl;
+            otel_copy_small(p + 2, a->v.s.ptr, vl);
+            return p + 2 + vl;
         }
     } else if (a->type == OTEL_ATTR_INT && kl > 0 && kl <= SHORT_KV_MAX - 10) {
         size_t vs = otel_pb_varint_size((uint64_t)a->v.i);
-        p[0] = tag;
-        p[1] = (uint8_t)(kl + vs + 5); /* key field, value field of 2 + 1 + vs */
-        p[2] = OTEL_PB_KV_KEY;
-        p[3] = (uint8_t)kl;
-        otel_copy_small(p + 4, a->key, kl);
-        p += 4 + kl;
-        p[0] = OTEL_PB_KV_VALUE;
-        p[1] = (uint8_t)(vs + 1);
-        p[2] = OTEL_PB_ANY_INT;
-        return otel_pb_put_varint(p + 3, (uint64_t)a->v.i);
+        p = put_short_kv_head(p, tag, kl + vs + 5, a, kl, vs + 1);
+        *p++ = OTEL_PB_ANY_INT;
+        return otel_pb_put_varint(p, (uint64_t)a->v.i);
     }
     size_t any = any_size(a);
     p = otel_pb_put_len(p, tag, kv_size(a, any));
