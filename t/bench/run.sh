@@ -334,6 +334,19 @@ if command -v valgrind >/dev/null 2>&1; then
 fi
 
 echo
+echo "== encoder: OTLP protobuf per span (512-span batches, 14 attributes, warm encoder)"
+"$build/bench/encode_cost" 2000
+if command -v valgrind >/dev/null 2>&1; then
+    eir() {
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$build/bench/encode_cost" "$1" 2>&1 |
+            sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+    }
+    a=$(eir 20)
+    b=$(eir 40)
+    awk -v a="$a" -v b="$b" 'BEGIN { printf "callgrind: %.0f instructions per span (%s - %s over 20 batches of 512)\n", (b - a) / 10240, b, a }'
+fi
+
+echo
 echo "== metrics: one http.server.request.duration record (6 attributes), by attributes and bound"
 "$build/bench/metrics_cost" 10000000 1
 "$build/bench/metrics_cost" 10000000 1 bound
