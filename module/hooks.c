@@ -45,6 +45,24 @@ static size_t ipv4_text(const struct in_addr *a, char *buf)
     return n;
 }
 
+/* The text of the calling thread's last IPv4 client address: behind a
+ * proxy or a load balancer, and on loopback, the next one is the same. */
+static _Thread_local struct {
+    uint32_t addr; /* network order; 0 (0.0.0.0) is never a client's */
+    uint8_t len;
+    char text[16];
+} tls_v4;
+
+/* client.address of a: from tls_v4 or made into it. */
+static void add_ipv4_client(otel_span *span, const struct in_addr *a)
+{
+    if (tls_v4.addr != a->s_addr || a->s_addr == 0) {
+        tls_v4.len = (uint8_t)ipv4_text(a, tls_v4.text);
+        tls_v4.addr = a->s_addr;
+    }
+    otel_span_add_attr_strn_sk(span, OTEL_KEY("client.address"), tls_v4.text, tls_v4.len);
+}
+
 static void set_client_address(otel_span *span, struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
@@ -55,8 +73,7 @@ static void set_client_address(otel_span *span, struct MHD_Connection *conn)
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        size_t len = ipv4_text(&in->sin_addr, buf);
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("client.address"), buf, len);
+        add_ipv4_client(span, &in->sin_addr);
         otel_span_add_attr_int_sk(span, OTEL_KEY("client.port"), ntohs(in->sin_port));
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
@@ -65,8 +82,7 @@ static void set_client_address(otel_span *span, struct MHD_Connection *conn)
              * address it is (::ffff:a.b.c.d is a.b.c.d). */
             struct in_addr v4;
             memcpy(&v4.s_addr, &in6->sin6_addr.s6_addr[12], 4);
-            size_t len = ipv4_text(&v4, buf);
-            otel_span_add_attr_strn_sk(span, OTEL_KEY("client.address"), buf, len);
+            add_ipv4_client(span, &v4);
         } else if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf)) != NULL) {
             otel_span_add_attr_strn_sk(span, OTEL_KEY("client.address"), buf, strlen(buf));
         }
@@ -132,6 +148,21 @@ static bool name_is(const char *key, size_t key_size, const char *name, size_t n
     return key_size == name_len && strncasecmp(key, name, name_len) == 0;
 }
 
+/* name_is for a lowercase literal name: each letter of key in either
+ * case, each other byte as it is, without strncasecmp's locale tables
+ * (this runs for the headers of every request). */
+static inline bool lower_is(const char *key, size_t key_size, const char *name, size_t name_len)
+{
+    if (key_size != name_len)
+        return false;
+    for (size_t i = 0; i < name_len; i++) {
+        unsigned char k = (unsigned char)key[i], n = (unsigned char)name[i];
+        if (k != n && !((k | 0x20) == n && n >= 'a' && n <= 'z'))
+            return false;
+    }
+    return true;
+}
+
 /* Count a line of a header, keeping the first value (and every one, up to
  * LIST_LINES_MAX, of a list header). */
 static void keep(req_value *slot, const char *value, size_t value_size)
@@ -156,33 +187,33 @@ static req_value *slot_of(req_headers *h, const char *key, size_t key_size, cons
     *str_out = NULL;
     switch (key_size) {
     case 2:
-        return b3 && name_is(key, key_size, "b3", 2) ? &h->b3 : NULL;
+        return b3 && lower_is(key, key_size, "b3", 2) ? &h->b3 : NULL;
     case 4:
-        if (h->host == NULL && name_is(key, key_size, "host", 4))
+        if (h->host == NULL && lower_is(key, key_size, "host", 4))
             *str_out = &h->host;
         return NULL;
     case 7:
-        return WANTS(h, OTEL_PROPAGATOR_BAGGAGE) && name_is(key, key_size, "baggage", 7)
+        return WANTS(h, OTEL_PROPAGATOR_BAGGAGE) && lower_is(key, key_size, "baggage", 7)
                    ? &h->baggage
                    : NULL;
     case 10:
-        if (h->user_agent == NULL && name_is(key, key_size, "user-agent", 10)) {
+        if (h->user_agent == NULL && lower_is(key, key_size, "user-agent", 10)) {
             *str_out = &h->user_agent;
             return NULL;
         }
-        if (tc && name_is(key, key_size, "tracestate", 10))
+        if (tc && lower_is(key, key_size, "tracestate", 10))
             return &h->tracestate;
-        return b3 && name_is(key, key_size, "x-b3-flags", 10) ? &h->b3_flags : NULL;
+        return b3 && lower_is(key, key_size, "x-b3-flags", 10) ? &h->b3_flags : NULL;
     case 11:
-        if (tc && name_is(key, key_size, "traceparent", 11))
+        if (tc && lower_is(key, key_size, "traceparent", 11))
             return &h->traceparent;
-        return b3 && name_is(key, key_size, "x-b3-spanid", 11) ? &h->b3_span_id : NULL;
+        return b3 && lower_is(key, key_size, "x-b3-spanid", 11) ? &h->b3_span_id : NULL;
     case 12:
         if (!b3)
             return NULL;
-        if (name_is(key, key_size, "x-b3-traceid", 12))
+        if (lower_is(key, key_size, "x-b3-traceid", 12))
             return &h->b3_trace_id;
-        return name_is(key, key_size, "x-b3-sampled", 12) ? &h->b3_sampled : NULL;
+        return lower_is(key, key_size, "x-b3-sampled", 12) ? &h->b3_sampled : NULL;
     default:
         return NULL;
     }

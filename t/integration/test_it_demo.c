@@ -408,6 +408,32 @@ static void test_traceparent_continued(void **state)
     itest_spans_free(&sp);
 }
 
+/* Header field names are case-insensitive (RFC 9110 section 5.1): an
+ * upper-case TRACEPARENT continues its trace and USER-AGENT is recorded;
+ * a name of the same length that differs in one letter is not the header. */
+static void test_header_names_any_case(void **state)
+{
+    itest_server *s = *state;
+    itest_spans sp;
+    const char *upper[] = {"-H", "TRACEPARENT: 00-" PARENT_TRACE_ID "-" PARENT_SPAN_ID "-01", "-H",
+                           "USER-AGENT: Upper/1", NULL};
+    const char *near[] = {"-H", "TRACEPARENS: 00-" PARENT_TRACE_ID "-" PARENT_SPAN_ID "-01", NULL};
+
+    start_ok(s, BASE_CONF);
+    assert_int_equal(get_full(s, "/hello/up", upper, NULL, 0), 200);
+    assert_int_equal(get_full(s, "/hello/near", near, NULL, 0), 200);
+    stop_ok(s);
+    read_spans(s, &sp);
+    assert_int_equal(sp.n, 2);
+    const cJSON *up = span_for_path(&sp, "/hello/up");
+    assert_string_equal(itest_span_str(up, "trace_id"), PARENT_TRACE_ID);
+    assert_string_equal(itest_span_str(up, "parent_span_id"), PARENT_SPAN_ID);
+    assert_string_equal(itest_span_attr_str(up, "user_agent.original"), "Upper/1");
+    const cJSON *nr = span_for_path(&sp, "/hello/near");
+    assert_string_not_equal(itest_span_str(nr, "trace_id"), PARENT_TRACE_ID);
+    itest_spans_free(&sp);
+}
+
 static void test_traceparent_unsampled_parent(void **state)
 {
     itest_server *s = *state;
@@ -776,6 +802,32 @@ static void test_thread_pool_option(void **state)
     itest_spans_free(&sp);
 }
 
+/* client.address is the address of each request's own client (semantic
+ * conventions, client attributes), also when one MHD thread (-t 1) serves
+ * clients from 127.0.0.1 and 127.0.0.2 in turn, each over a connection of
+ * its own. */
+static void test_client_address_per_request(void **state)
+{
+    itest_server *s = *state;
+    itest_spans sp;
+    static const char *const from[] = {"127.0.0.1", "127.0.0.2", "127.0.0.2", "127.0.0.1"};
+    static const char *const paths[] = {"/hello/c0", "/hello/c1", "/hello/c2", "/hello/c3"};
+
+    assert_int_equal(itest_server_write_conf(s, BASE_CONF), 0);
+    (void)start_with_threads(s, "1");
+    for (size_t i = 0; i < 4; i++) {
+        const char *extra[] = {"--interface", from[i], NULL};
+        assert_int_equal(get_full(s, paths[i], extra, NULL, 0), 200);
+    }
+    stop_ok(s);
+    read_spans(s, &sp);
+    assert_int_equal(sp.n, 5); /* and start_with_threads' own */
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(itest_span_attr_str(span_for_path(&sp, paths[i]), "client.address"),
+                            from[i]);
+    itest_spans_free(&sp);
+}
+
 static void test_sigterm_flushes_pending_spans(void **state)
 {
     itest_server *s = *state;
@@ -808,6 +860,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_method_not_allowed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skip_path_and_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_continued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_names_any_case, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_unsampled_parent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_two_lines_new_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_invalid_new_root, setup, teardown),
@@ -822,6 +875,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_error_unknown_sampler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_error_line_number, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_pool_option, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_address_per_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_flushes_pending_spans, setup, teardown),
     };
 
