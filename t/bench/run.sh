@@ -126,6 +126,7 @@ start() {
 stop() {
     kill -TERM "$pid"
     wait "$pid"
+    last_pid=$pid
     pid=""
 }
 
@@ -375,40 +376,51 @@ for f in v500 v100k; do
 done
 
 # instr CONFIG N: user-space instructions (callgrind, all threads) of the
-# demo server serving N keep-alive GETs from one curl process, from start
-# to exit: "total memset", memset being what glibc's memset did itself.
-# valgrind counts each iteration of a rep stosb as an instruction: MHD's
-# clearing of a connection's memory pool for every request (a few
-# microseconds of real time) comes out at about 49,000 "instructions".
+# demo server serving N keep-alive GETs from one curl process, after 2N
+# more to warm it up (pools, buffers and the exporter's connection grown) and
+# with the exporter done with both (N a multiple of the export batch, 512):
+# counters zeroed after the warm-up and dumped after the N requests
+# (callgrind_control). Prints "total memset", memset being what glibc's
+# memset did itself: valgrind counts each iteration of a rep stosb as an
+# instruction, and MHD's clearing of a connection's memory pool for every
+# request (a few microseconds of real time) comes out at about 49,000.
 instr() {
     : >"$tmp/curl.cfg"
     for _ in $(seq "$2"); do
         printf 'url = "http://127.0.0.1:PORT/hello/x"\noutput = /dev/null\n' >>"$tmp/curl.cfg"
     done
-    start "$1" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out"
+    rm -f "$tmp"/cg.*
+    start "$1" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.%p"
     sed -i "s/PORT/$port/" "$tmp/curl.cfg"
     curl -s -K "$tmp/curl.cfg"
+    curl -s -K "$tmp/curl.cfg"
+    sleep 1
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    curl -s -K "$tmp/curl.cfg"
+    sleep 1
+    callgrind_control -d "$pid" >/dev/null 2>&1
     stop
-    total=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/err")
-    ms=$(callgrind_annotate --threshold=100 --auto=no "$tmp/cg.out" 2>/dev/null |
+    f="$tmp/cg.$last_pid.1"
+    total=$(sed -n 's/^summary: \([0-9]*\)/\1/p' "$f")
+    ms=$(callgrind_annotate --threshold=100 --auto=no "$f" 2>/dev/null |
         awk '/:__memset_[a-z0-9_]*erms/ { gsub(",", "", $1); m += $1 } END { print m + 0 }')
     echo "$total $ms"
 }
 
-if command -v valgrind >/dev/null 2>&1 && [ "${INSTR_REQUESTS:-1000}" -gt 0 ]; then
-    n=${INSTR_REQUESTS:-1000}
+if command -v valgrind >/dev/null 2>&1 && command -v callgrind_control >/dev/null 2>&1 &&
+    [ "${INSTR_REQUESTS:-2048}" -gt 0 ]; then
+    n=${INSTR_REQUESTS:-2048}
     echo
-    echo "== instructions per request (callgrind, user space, all threads; $((n / 2)) then $((n * 3 / 2)) requests)"
+    echo "== instructions per request (callgrind, user space, all threads; $n requests after $((2 * n)) to warm up)"
     echo "(without memset: less what glibc's memset did, whose rep stosb valgrind counts per byte)"
     echo "| config | instructions/request | vs untraced | without memset | vs untraced |"
     echo "| --- | --- | --- | --- | --- |"
     base=""
     for c in $configs; do
         # shellcheck disable=SC2046 # two numbers
-        set -- $(instr "$c" $((n / 2))) $(instr "$c" $((n * 3 / 2)))
-        per=$(awk -v a="$1" -v b="$3" -v n="$n" 'BEGIN { printf "%.0f", (b - a) / n }')
-        lean=$(awk -v a="$1" -v am="$2" -v b="$3" -v bm="$4" -v n="$n" \
-            'BEGIN { printf "%.0f", ((b - bm) - (a - am)) / n }')
+        set -- $(instr "$c" "$n")
+        per=$(awk -v a="$1" -v n="$n" 'BEGIN { printf "%.0f", a / n }')
+        lean=$(awk -v a="$1" -v m="$2" -v n="$n" 'BEGIN { printf "%.0f", (a - m) / n }')
         [ -n "$base" ] || { base=$per; base_lean=$lean; }
         awk -v c="$c" -v p="$per" -v u="$base" -v l="$lean" -v ul="$base_lean" \
             'BEGIN { printf "| %s | %d | %.3f | %d | %.3f |\n", c, p, p / u, l, l / ul }'
