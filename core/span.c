@@ -478,7 +478,7 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_spa
     s->d.n_links = 0;
     s->d.dropped_links = 0;
     s->arena_used = 0;
-    s->d.name = arena_str(s, name);
+    s->d.name = name == NULL || name[0] == '\0' ? NULL : arena_str(s, name); /* no copy of "" */
     if (s->d.name == NULL)
         s->d.name = "";
     return s;

@@ -373,15 +373,27 @@ static void set_captured(otel_span *span, struct MHD_Connection *conn, const cha
         otel_span_set_attr_str_array(span, attr_key, c.v, c.n);
 }
 
-/* A version after "HTTP/" as a static string when it is a known one, else
- * NULL. */
+/* A version after "HTTP/" as a static string when it is a known one
+ * ("1.0", "1.1", "2", "3"), else NULL. Compared a byte at a time, each
+ * only after the one before it matched (v may be as short as ""). */
 static const char *known_version(const char *v)
 {
-    static const char *const known[] = {"1.0", "1.1", "2", "3"};
-    for (size_t i = 0; v != NULL && i < sizeof(known) / sizeof(known[0]); i++)
-        if (strcmp(v, known[i]) == 0)
-            return known[i];
+    if (v == NULL)
+        return NULL;
+    if (v[0] == '1' && v[1] == '.' && (v[2] == '0' || v[2] == '1') && v[3] == '\0')
+        return v[2] == '0' ? "1.0" : "1.1";
+    if ((v[0] == '2' || v[0] == '3') && v[1] == '\0')
+        return v[0] == '2' ? "2" : "3";
     return NULL;
+}
+
+/* The version text after "HTTP/" in an HTTP version string, or NULL. */
+static const char *after_http(const char *version)
+{
+    if (version == NULL || version[0] != 'H' || version[1] != 'T' || version[2] != 'T' ||
+        version[3] != 'P' || version[4] != '/')
+        return NULL;
+    return version + 5;
 }
 
 /* What the request attributes are made of. Borrowed: MHD's strings are
@@ -498,7 +510,7 @@ static void set_span_name(otel_span *span, const char *method, const char *route
  * static string, or NULL. */
 static const char *protocol_version(const char *version)
 {
-    return version != NULL && strncmp(version, "HTTP/", 5) == 0 ? known_version(version + 5) : NULL;
+    return known_version(after_http(version));
 }
 
 /* Whether r's request is counted in the metrics. */
@@ -615,8 +627,7 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
     bool route_known = r->mq.method != NULL;
     req_facts f = {.method = method,
                    .known = known,
-                   .version =
-                       version != NULL && strncmp(version, "HTTP/", 5) == 0 ? version + 5 : NULL,
+                   .version = after_http(version),
                    .route = route,
                    .host = h.host,
                    .user_agent = h.user_agent};
