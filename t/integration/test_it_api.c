@@ -704,6 +704,9 @@ static void drive_callbacks_and_check(fixture *f)
     assert_int_equal(get(f, "/items/2"), 200);
     assert_int_equal(get(f, "/items/3?x=1"), 200);
     assert_int_equal(get(f, "/create"), 201);
+    /* MHD tells a request complete after curl has its answer: wait for it,
+     * or the daemon's stop would end it (DAEMON_SHUTDOWN). */
+    assert_true(wait_completed(a, 8, 10000));
     stop_ok(f, &sp);
     app_ok(a);
     assert_int_equal(atomic_load(&a->uri_log_calls), 8);
@@ -862,6 +865,7 @@ static void test_post_body_over_several_calls(void **state)
     assert_int_equal(r.status, 201);
     assert_string_equal(r.body, "received 204800");
     itest_response_free(&r);
+    assert_true(wait_completed(a, 1, 10000)); /* completed before the stop */
     stop_ok(f, &sp);
     app_ok(a);
     assert_int_equal(atomic_load(&a->handler_requests), 1);
@@ -918,6 +922,7 @@ static void run_concurrent(fixture *f, unsigned int flags, const struct MHD_Opti
     load_ok(f, BASE_CONF);
     start_ok(f, flags, extra);
     assert_int_equal(curl_concurrent(f, "/items/7", 4, 5), 20);
+    assert_true(wait_completed(a, 20, 10000)); /* completed before the stop */
     stop_ok(f, &sp);
     app_ok(a);
     assert_int_equal(atomic_load(&a->completed), 20);
@@ -1030,6 +1035,7 @@ static void test_suspend_resume_one_span(void **state)
     start_ok(f, MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME, NULL);
     assert_int_equal(get(f, "/suspend"), 200);
     assert_int_equal(get(f, "/items/after"), 200);
+    assert_true(wait_completed(a, 2, 10000)); /* completed before the stop */
     stop_ok(f, &sp);
     pthread_mutex_lock(&a->mu);
     bool started = a->resumer_started;

@@ -526,6 +526,13 @@ int main(int argc, char **argv)
         sleep_ms(10);
     if (m == MODE_EXTERNAL)
         (void)MHD_run(d);
+    /* MHD may tell a request complete after its client has the answer:
+     * wait for that (at most 5 s), or the stop ends it as DAEMON_SHUTDOWN. */
+    for (int i = 0; i < 500 && atomic_load(&n_completed) < atomic_load(&n_handler_first); i++) {
+        if (m == MODE_EXTERNAL)
+            (void)MHD_run(d);
+        sleep_ms(10);
+    }
     if (stop_daemon)
         MHD_stop_daemon(d);
     printf("plain-server: uri_log=%ld handler_first=%ld completed=%ld completed_ok=%ld "
