@@ -29,6 +29,7 @@
 #define DEMO_ERR_LEN 512
 #define DEMO_TEST_BODY_MAX 65536 /* bytes of a POST /test body; more: 413 */
 #define DEMO_CALL_TIMEOUT_S 10L  /* per callback of POST /test */
+#define DEMO_DRAIN_MS 1000       /* the longest a stop waits for open connections */
 
 static const char DATA_JSON[] = "{\"user_id\": 123, \"items\": 3, \"processed\": true}";
 static const char NOT_ALLOWED[] = "Method Not Allowed";
@@ -420,6 +421,22 @@ static struct MHD_Daemon *start_daemon(mhd_otel *m, const demo_opts *o)
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
 }
 
+/* Before the daemon stops: wait, at most DEMO_DRAIN_MS, until it holds no
+ * connection. MHD may tell a request complete only after its client has
+ * the answer and closed, and a stop in between ends the request as
+ * DAEMON_SHUTDOWN; a client that keeps its connection open is not waited
+ * for longer than that. */
+static void drain(struct MHD_Daemon *d)
+{
+    for (long waited = 0; waited < DEMO_DRAIN_MS; waited += 10) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (info == NULL || info->num_connections == 0)
+            return;
+        sleep_ms(10);
+    }
+}
+
 /* The self-pipe SIGINT and SIGTERM write to, whichever thread takes them
  * (the mask below keeps them off the MHD and exporter threads, but a
  * runtime's own threads, such as a sanitizer's, may still receive them). */
@@ -468,6 +485,7 @@ int main(int argc, char **argv)
         return 1;
     }
     example_wait_for_stop(&set);
+    drain(d);
     mhd_otel_stop_daemon(d);
     example_report_stats(m);
     mhd_otel_del(m);

@@ -689,10 +689,23 @@ static uint64_t export_deadline(otel_otlp *e, uint64_t until)
     return now_ns(e) + (left < e->timeout_ns ? left : e->timeout_ns);
 }
 
+/* The last attempt of an export that ends failed may say little (one the
+ * deadline cut short): o's message also says what the attempt before it
+ * met (earlier, "" when none), when that was something else. */
+static void add_earlier(outcome *o, const char *earlier)
+{
+    if (o->tls || earlier[0] == '\0' || strcmp(earlier, o->message) == 0)
+        return;
+    char m[sizeof(o->message)];
+    snprintf(m, sizeof(m), "%s", o->message[0] ? o->message : otel_strerror(o->err));
+    snprintf(o->message, sizeof(o->message), "%.248s; before it: %.248s", m, earlier);
+}
+
 /* Send the request body msg of n items, retrying until deadline. */
 static int send_locked(otel_otlp *e, const otel_grpc_frame *msg, size_t n, uint64_t deadline)
 {
     outcome o;
+    char earlier[sizeof(o.message)] = ""; /* why the attempt before failed */
     for (unsigned i = 0;; i++) {
         /* The transports wait by the monotonic clock: the deadline is
          * carried over from the policy's. */
@@ -705,6 +718,7 @@ static int send_locked(otel_otlp *e, const otel_grpc_frame *msg, size_t n, uint6
         if (o.err == OTEL_OK)
             return delivered(e, n, &o);
         if (o.err != OTEL_ERR_IO) {
+            add_earlier(&o, earlier);
             log_failure(e, n, i + 1, &o, "gave up");
             return o.err;
         }
@@ -715,9 +729,11 @@ static int send_locked(otel_otlp *e, const otel_grpc_frame *msg, size_t n, uint6
         uint64_t delay;
         if (otel_retry_next_delay(&e->retry, i, deadline,
                                   o.has_retry_info ? &o.retry_delay_ns : NULL, &delay) != OTEL_OK) {
+            add_earlier(&o, earlier);
             log_failure(e, n, i + 1, &o, "no time left to retry");
             return OTEL_ERR_TIMEOUT;
         }
+        snprintf(earlier, sizeof(earlier), "%s", o.message[0] ? o.message : otel_strerror(o.err));
         sleep_ns(delay);
         atomic_fetch_add(&e->retries, 1);
     }

@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include "../lib/itest.h"
 
@@ -828,6 +832,30 @@ static void test_client_address_per_request(void **state)
     itest_spans_free(&sp);
 }
 
+/* A stop waits for open connections to close, but not for ever: with an
+ * idle client connection held open, SIGTERM still ends the server cleanly,
+ * with the span of the request served before it. */
+static void test_sigterm_with_idle_connection(void **state)
+{
+    itest_server *s = *state;
+    itest_spans sp;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+
+    start_ok(s, BASE_CONF);
+    assert_int_equal(get(s, "/hello/before"), 200);
+    a.sin_port = htons(s->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (const struct sockaddr *)&a, sizeof(a)), 0);
+    stop_ok(s); /* within itest_server_stop's 10 s */
+    close(fd);
+    read_spans(s, &sp);
+    assert_int_equal(sp.n, 1);
+    assert_string_equal(itest_span_status(span_for_path(&sp, "/hello/before")), "unset");
+    itest_spans_free(&sp);
+}
+
 static void test_sigterm_flushes_pending_spans(void **state)
 {
     itest_server *s = *state;
@@ -876,6 +904,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_error_line_number, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_pool_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_address_per_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_with_idle_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_flushes_pending_spans, setup, teardown),
     };
 

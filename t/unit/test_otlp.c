@@ -454,6 +454,22 @@ static void test_otel_otlp_export_retries_unavailable(void **state)
     assert_true(message_has(cur_srv, "span-2"));
 }
 
+/* An export whose last attempt the deadline cuts short says what the
+ * attempt before it met as well: UNAVAILABLE with its message, then a
+ * hang until the 3 s deadline (the retry comes after 20 ms at most). */
+static void test_otel_otlp_export_timeout_says_earlier_failure(void **state)
+{
+    (void)state;
+    fake_action s[] = {{.kind = FAKE_STATUS, .grpc_status = 14, .grpc_message = "overloaded"},
+                       {.kind = FAKE_HANG}};
+    cur_srv = fake_start(0, s, 2);
+    cur_e = new_exporter(cur_srv->port, false, 3 * SEC_NS);
+    assert_int_equal(do_export(cur_e), OTEL_ERR_TIMEOUT);
+    assert_int_equal(logs(), 1);
+    assert_true(log_has("; before it: "));
+    assert_true(log_has("overloaded"));
+}
+
 static void test_otel_otlp_export_not_retryable(void **state)
 {
     (void)state;
@@ -657,11 +673,14 @@ static void test_otel_otlp_export_refused_then_listening(void **state)
 {
     (void)state;
     uint16_t port = fake_free_port();
-    cur_e = new_exporter(port, false, 300 * MS_NS);
+    /* 1 s: room for several attempts (20 to 80 ms apart) on a loaded
+     * machine; the log names the refusal even when the deadline cuts the
+     * last attempt short. */
+    cur_e = new_exporter(port, false, 1000 * MS_NS);
     uint64_t t0 = fake_mono_ms();
     int rc = do_export(cur_e);
     assert_true(rc == OTEL_ERR_TIMEOUT || rc == OTEL_ERR_IO);
-    assert_true(fake_mono_ms() - t0 < 300 + DEADLINE_SLACK_MS);
+    assert_true(fake_mono_ms() - t0 < 1000 + DEADLINE_SLACK_MS);
     assert_true(stats().requests >= 2); /* refused connections are retried */
     assert_int_equal(stats().connects, 0);
     assert_true(log_has("refused"));
@@ -885,6 +904,7 @@ int main(void)
         T(test_otel_otlp_export_partial_success),
         T(test_otel_otlp_collector_text_escaped_in_log),
         T(test_otel_otlp_export_retries_unavailable),
+        T(test_otel_otlp_export_timeout_says_earlier_failure),
         T(test_otel_otlp_export_not_retryable),
         T(test_otel_otlp_export_failures_logged_once_per_second),
         T(test_otel_otlp_export_resource_exhausted),
