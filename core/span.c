@@ -31,9 +31,7 @@ arena_copy(otel_span *s, const char *src, size_t len, size_t max, uint32_t *out_
         max = room;
     }
     char *dst = s->arena + s->arena_used;
-    size_t o = len; /* short plain values without a call */
-    if (len > 16 || len > max || !otel_utf8_ascii_copy16(dst, src, len))
-        o = otel_utf8_clean(dst, src, len, max);
+    size_t o = otel_utf8_clean(dst, src, len, max);
     dst[o] = '\0';
     s->arena_used += (uint32_t)(o + 1);
     if (out_len != NULL)

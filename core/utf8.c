@@ -30,13 +30,11 @@ size_t otel_utf8_seq_len(const unsigned char *s, size_t n)
     return 0;
 }
 
-/* Write src (len bytes) to dst as valid UTF-8 (each invalid byte and each
- * NUL becomes U+FFFD), at most max bytes, cut at a character boundary.
- * Returns the bytes written. */
-size_t otel_utf8_clean(char *dst, const char *src, size_t len, size_t max)
+/* otel_utf8_clean (utf8.h) for any input: src (len bytes) to dst as valid
+ * UTF-8, at most max bytes, cut at a character boundary. Returns the bytes
+ * written. */
+size_t otel_utf8_clean_any(char *dst, const char *src, size_t len, size_t max)
 {
-    if (len <= 16 && len <= max && otel_utf8_ascii_copy16(dst, src, len))
-        return len; /* what most values are: short and plain */
     const unsigned char *p = (const unsigned char *)src;
     size_t o = otel_utf8_ascii_prefix(p, len < max ? len : max), i = o;
     otel_copy_small(dst, src, o);

@@ -65,10 +65,19 @@ static inline bool otel_utf8_ascii_copy16(char *dst, const char *src, size_t n)
     return true;
 }
 
+/* otel_utf8_clean for what the short plain case does not cover. */
+size_t otel_utf8_clean_any(char *dst, const char *src, size_t len, size_t max);
+
 /* Write src (len bytes) to dst as valid UTF-8 (each invalid byte and each
  * NUL becomes U+FFFD), at most max bytes, cut at a character boundary.
  * Returns the bytes written; dst is not NUL-terminated. 3 * len bytes
- * always hold the whole of src. */
-size_t otel_utf8_clean(char *dst, const char *src, size_t len, size_t max);
+ * always hold the whole of src. Short plain values, what most are, are
+ * copied inline, without a call. */
+static inline size_t otel_utf8_clean(char *dst, const char *src, size_t len, size_t max)
+{
+    if (len <= 16 && len <= max && otel_utf8_ascii_copy16(dst, src, len))
+        return len;
+    return otel_utf8_clean_any(dst, src, len, max);
+}
 
 #endif /* OTEL_UTF8_H */
