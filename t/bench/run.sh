@@ -324,13 +324,14 @@ echo
 echo "== core: one server span's life (start, 11 HTTP attributes, end, enqueue, export hand-off)"
 "$build/bench/span_cost" 2000000 | tee "$tmp/span_cost.out"
 span_bytes=$(sed -n 's/^memory: \([0-9]*\) bytes per span.*/\1/p' "$tmp/span_cost.out")
+# ir PROGRAM ARGS...: the instructions callgrind counts for one run.
+ir() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 |
+        sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
 if command -v valgrind >/dev/null 2>&1; then
-    ir() {
-        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$build/bench/span_cost" "$1" 2>&1 |
-            sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
-    }
-    a=$(ir 10000)
-    b=$(ir 20000)
+    a=$(ir "$build/bench/span_cost" 10000)
+    b=$(ir "$build/bench/span_cost" 20000)
     awk -v a="$a" -v b="$b" 'BEGIN { printf "callgrind: %.0f instructions per span (all threads; %s - %s over 10000 spans)\n", (b - a) / 10000, b, a }'
 fi
 
@@ -338,12 +339,8 @@ echo
 echo "== encoder: OTLP protobuf per span (512-span batches, 14 attributes, warm encoder)"
 "$build/bench/encode_cost" 2000
 if command -v valgrind >/dev/null 2>&1; then
-    eir() {
-        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$build/bench/encode_cost" "$1" 2>&1 |
-            sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
-    }
-    a=$(eir 20)
-    b=$(eir 40)
+    a=$(ir "$build/bench/encode_cost" 20)
+    b=$(ir "$build/bench/encode_cost" 40)
     awk -v a="$a" -v b="$b" 'BEGIN { printf "callgrind: %.0f instructions per span (%s - %s over 20 batches of 512)\n", (b - a) / 10240, b, a }'
 fi
 
@@ -353,13 +350,9 @@ echo "== metrics: one http.server.request.duration record (6 attributes), by att
 "$build/bench/metrics_cost" 10000000 1 bound
 "$build/bench/metrics_cost" 5000000 2 bound
 if command -v valgrind >/dev/null 2>&1; then
-    mir() {
-        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$build/bench/metrics_cost" "$@" 2>&1 |
-            sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
-    }
     for mode in "" bound; do
-        a=$(mir 100000 1 $mode)
-        b=$(mir 200000 1 $mode)
+        a=$(ir "$build/bench/metrics_cost" 100000 1 $mode)
+        b=$(ir "$build/bench/metrics_cost" 200000 1 $mode)
         awk -v a="$a" -v b="$b" -v m="${mode:-by attributes}" 'BEGIN { printf "callgrind: %.0f instructions per record (%s)\n", (b - a) / 100000, m }'
     done
 fi
