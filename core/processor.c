@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 typedef struct pipeline {
     otel_processor *p;
+    size_t index;       /* in p->pl */
     otel_exporter *exp; /* owned */
     otel_queue *queue;  /* owned; ended spans */
     /* owned, max_export_batch_size slots: the spans taken from the queue,
@@ -73,6 +75,11 @@ struct otel_processor {
     _Atomic uint64_t keep[OTEL_KEEP_EV_COUNT]; /* by otel_keep_event */
     atomic_bool closed;                        /* shutdown began: new spans are dropped */
     atomic_bool restart;                       /* forked child: start the workers again */
+    /* otel_processor_observe_exports: fn published after ud; users are the
+     * calls under way, which clearing waits out */
+    _Atomic(otel_export_observer_fn) observer;
+    _Atomic(void *) observer_ud;
+    atomic_uint observer_users;
 
     pthread_mutex_t mu; /* guards the fields below */
     bool started;
@@ -111,11 +118,37 @@ static void release_span(otel_processor *p, otel_span *s)
     p->release(p->release_ud, s);
 }
 
+/* Tell p's observer, if any, of an export that took ns. */
+static void observe(otel_processor *p, size_t index, size_t n, int rc, uint64_t ns)
+{
+    if (atomic_load_explicit(&p->observer, memory_order_relaxed) == NULL)
+        return;
+    atomic_fetch_add(&p->observer_users, 1);
+    otel_export_observer_fn fn = atomic_load(&p->observer);
+    if (fn != NULL)
+        fn(atomic_load(&p->observer_ud), index, n, rc, ns);
+    atomic_fetch_sub(&p->observer_users, 1);
+}
+
+void otel_processor_observe_exports(otel_processor *p, otel_export_observer_fn fn, void *user_data)
+{
+    if (fn != NULL) {
+        atomic_store(&p->observer_ud, user_data);
+        atomic_store(&p->observer, fn);
+        return;
+    }
+    atomic_store(&p->observer, NULL);
+    while (atomic_load(&p->observer_users) > 0)
+        sched_yield();
+}
+
 /* Hand the n spans of pl->batch to the exporter, to be done by deadline. */
 static void export_batch(pipeline *pl, size_t n, uint64_t deadline)
 {
     otel_exporter *e = pl->exp;
+    uint64_t t0 = otel_mono_ns();
     int rc = e->export_fn(e->user_data, pl->batch, n, deadline);
+    observe(pl->p, pl->index, n, rc, otel_mono_ns() - t0);
     if (rc < 0) {
         /* At most one line a second: a dead collector fails every batch. */
         atomic_fetch_add(&pl->failed, n);
@@ -394,6 +427,7 @@ static int pipeline_new(otel_processor *p, otel_exporter *e, pipeline **out)
         return OTEL_ERR_NOMEM;
     init_sync(pl);
     pl->p = p;
+    pl->index = p->n;
     pl->exp = e;
     size_t batch = p->cfg.max_export_batch_size;
     int rc = otel_queue_new(&pl->queue, p->cfg.max_queue_size);
@@ -678,7 +712,8 @@ static void pipeline_stats(const pipeline *pl, otel_stats *out)
     out->exported = atomic_load(&m->exported);
     out->failed = atomic_load(&m->failed);
     out->rejected = atomic_load(&m->rejected);
-    out->queued = otel_queue_size(pl->queue) + atomic_load(&m->in_flight);
+    out->exporting = atomic_load(&m->in_flight);
+    out->queued = otel_queue_size(pl->queue) + out->exporting;
     out->ended = otel_queue_pushed(pl->queue) - pl->pushed_base + out->dropped;
 }
 
@@ -696,6 +731,7 @@ void otel_processor_stats(const otel_processor *p, otel_stats *out)
         out->failed += s.failed;
         out->rejected += s.rejected;
         out->queued += s.queued;
+        out->exporting += s.exporting;
     }
     keep_stats(p, out);
 }

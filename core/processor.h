@@ -50,6 +50,16 @@ bool otel_processor_del(otel_processor *p);
  * dropped. The keep counters are the processor's own, in both calls. */
 void otel_processor_stats(const otel_processor *p, otel_stats *out);
 size_t otel_processor_exporter_count(const otel_processor *p);
+/* Told of every export a pipeline's exporter concluded, on the thread that
+ * exported (the worker, or a flush's caller): the pipeline's index, its
+ * spans, what the exporter returned (a count rejected, or an OTEL_ERR_*
+ * code) and how long the export took, retries and backoff included. */
+typedef void (*otel_export_observer_fn)(void *user_data, size_t exporter, size_t n, int rc,
+                                        uint64_t ns);
+/* Observe p's exports with fn (NULL: no more). Clearing waits for a call
+ * under way, so that user_data may be freed once it returns. Set at most
+ * one at a time. */
+void otel_processor_observe_exports(otel_processor *p, otel_export_observer_fn fn, void *user_data);
 /* Pipeline i's counters and its exporter's name. */
 int otel_processor_exporter_stats(const otel_processor *p, size_t i, otel_stats *out,
                                   const char **name);

@@ -123,6 +123,11 @@ void otel_tracer_count_spans(otel_tracer *t, otel_sum_point *const started[3][OT
     memcpy(t->span_live, live, sizeof(t->span_live));
 }
 
+void otel_tracer_observe_exports(otel_tracer *t, otel_export_observer_fn fn, void *user_data)
+{
+    otel_processor_observe_exports(t->processor, fn, user_data);
+}
+
 otel_span *otel_span_acquire(otel_tracer *t)
 {
     return otel_pool_get(t->spans);

@@ -37,6 +37,10 @@ struct otel_tracer {
 void otel_tracer_count_spans(otel_tracer *t, otel_sum_point *const started[3][OTEL_PARENT_ORIGINS],
                              otel_sum_point *const live[3]);
 
+/* Observe the exports of t's pipelines (otel_processor_observe_exports);
+ * NULL stops, and waits for a call under way. */
+void otel_tracer_observe_exports(otel_tracer *t, otel_export_observer_fn fn, void *user_data);
+
 /* Spans t ever took from the heap (tests: none in the steady state). */
 uint64_t otel_tracer_spans_allocated(const otel_tracer *t);
 

@@ -176,13 +176,13 @@ static void print_stats(const char *who, const otel_stats *st)
     fprintf(stderr,
             "%s: spans ended=%llu exported=%llu dropped=%llu failed=%llu rejected=%llu "
             "queued=%llu kept_error=%llu kept_slow=%llu keep_released=%llu keep_overflow=%llu "
-            "keep_late=%llu\n",
+            "keep_late=%llu exporting=%llu\n",
             who, (unsigned long long)st->ended, (unsigned long long)st->exported,
             (unsigned long long)st->dropped, (unsigned long long)st->failed,
             (unsigned long long)st->rejected, (unsigned long long)st->queued,
             (unsigned long long)st->kept_error, (unsigned long long)st->kept_slow,
             (unsigned long long)st->keep_released, (unsigned long long)st->keep_overflow,
-            (unsigned long long)st->keep_late);
+            (unsigned long long)st->keep_late, (unsigned long long)st->exporting);
 }
 
 void example_report_stats(mhd_otel *m)

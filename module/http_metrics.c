@@ -21,8 +21,8 @@
 /* The tracer's counters of one exporter at the previous sync. */
 typedef struct self_prev {
     uint64_t processed, dropped, exported, failed, rejected;
-    int64_t queued;
-    bool capacity_added;
+    int64_t queued, exporting;
+    bool capacity_added, inflight_added;
 } self_prev;
 
 struct mhd_otel_metrics {
@@ -39,6 +39,7 @@ struct mhd_otel_metrics {
     otel_updown_counter *span_live;
     otel_updown_counter *queue_size, *queue_capacity;
     otel_counter *processed, *span_exported, *point_exported;
+    otel_updown_counter *span_inflight;
     otel_histogram *export_duration;
     pthread_mutex_t sync_mu;
     self_prev prev[SELF_MAX];
@@ -218,7 +219,9 @@ static void sync_exporter(mhd_otel_metrics *mm, size_t i, const otel_stats *st)
         otel_updown_counter_add(mm->queue_capacity, (int64_t)mm->queue_cap, kv, 2);
         p->capacity_added = true;
     }
-    int64_t queued = (int64_t)st->queued;
+    /* In the queue: not yet taken by the exporter (otel_stats' queued
+     * counts those being exported too). */
+    int64_t queued = (int64_t)(st->queued - st->exporting);
     if (queued != p->queued)
         otel_updown_counter_add(mm->queue_size, queued - p->queued, kv, 2);
     p->queued = queued;
@@ -237,6 +240,43 @@ static void sync_exporter(mhd_otel_metrics *mm, size_t i, const otel_stats *st)
     add_delta(mm->span_exported, st->rejected, &p->rejected, kv, 3);
     kv[2] = OTEL_KV_STR("error.type", "_OTHER");
     add_delta(mm->span_exported, st->failed, &p->failed, kv, 3);
+    int64_t exporting = (int64_t)st->exporting;
+    if (exporting != p->exporting || !p->inflight_added) /* a point from the first sync on */
+        otel_updown_counter_add(mm->span_inflight, exporting - p->exporting, kv, 2);
+    p->exporting = exporting;
+    p->inflight_added = true;
+}
+
+/* error.type of an export operation that ended with rc (a count rejected,
+ * or an OTEL_ERR_* code): none for a full success. The semantic conventions
+ * (otel.sdk.exporter.operation.duration) count only OTLP's full success as
+ * a success; a partial one is "rejected", its receiver's own word. */
+static const char *export_error(int rc)
+{
+    if (rc == 0)
+        return NULL;
+    if (rc > 0)
+        return "rejected";
+    return rc == OTEL_ERR_TIMEOUT ? "timeout" : "_OTHER";
+}
+
+/* The tracer's observer: one otel.sdk.exporter.operation.duration
+ * measurement per span export, on the exporting thread. */
+static void span_export_done(void *ud, size_t i, size_t n, int rc, uint64_t ns)
+{
+    (void)n;
+    mhd_otel_metrics *mm = ud;
+    if (i >= SELF_MAX)
+        return;
+    const char *type = mm->span_exporter_types[i] ? mm->span_exporter_types[i] : "span_exporter";
+    char name[64];
+    otel_kv kv[3];
+    component(kv, type, i, name, sizeof(name));
+    const char *error = export_error(rc);
+    size_t nk = 2;
+    if (error != NULL)
+        kv[nk++] = OTEL_KV_STR("error.type", error);
+    otel_histogram_record(mm->export_duration, (double)ns / 1e9, kv, nk, NULL);
 }
 
 void mhd_otel_metrics_sync(mhd_otel_metrics *mm)
@@ -267,14 +307,15 @@ void mhd_otel_metrics_exported(mhd_otel_metrics *mm, const char *exporter, uint6
     char name[64];
     otel_kv kv[3];
     component(kv, exporter, 0, name, sizeof(name));
-    size_t nk = 2;
-    if (error != NULL)
-        kv[nk++] = OTEL_KV_STR("error.type", error);
-    otel_histogram_record(mm->export_duration, seconds < 0 ? 0 : seconds, kv, nk, NULL);
     if (rejected > n)
         rejected = n;
+    /* The operation's error: the failure's, else "rejected" for a partial
+     * success (export_error); the delivered points' only the failure's. */
+    kv[2] = OTEL_KV_STR("error.type", error != NULL ? error : "rejected");
+    size_t nk = error != NULL || rejected > 0 ? 3 : 2;
+    otel_histogram_record(mm->export_duration, seconds < 0 ? 0 : seconds, kv, nk, NULL);
     if (n - rejected > 0)
-        otel_counter_add(mm->point_exported, n - rejected, kv, nk);
+        otel_counter_add(mm->point_exported, n - rejected, kv, error != NULL ? 3 : 2);
     if (rejected > 0) {
         kv[2] = OTEL_KV_STR("error.type", "rejected");
         otel_counter_add(mm->point_exported, rejected, kv, 3);
@@ -331,6 +372,12 @@ static int make_instruments(mhd_otel_metrics *mm)
                               "successful or failed.",
                               "{span}");
     if (rc == OTEL_OK)
+        rc = otel_updown_counter_new(m, &mm->span_inflight, "otel.sdk.exporter.span.inflight",
+                                     "The number of spans which were passed to the exporter, but "
+                                     "that have not been exported yet (neither successful, nor "
+                                     "failed).",
+                                     "{span}");
+    if (rc == OTEL_OK)
         rc =
             otel_counter_new(m, &mm->point_exported, "otel.sdk.exporter.metric_data_point.exported",
                              "The number of metric data points for which the export has "
@@ -361,6 +408,7 @@ static int count_spans(mhd_otel_metrics *mm)
             live[r] = otel_updown_counter_bind(mm->span_live, kv, 1);
     }
     otel_tracer_count_spans(mm->tracer, started, live);
+    otel_tracer_observe_exports(mm->tracer, span_export_done, mm);
     return OTEL_OK;
 }
 
@@ -402,6 +450,7 @@ void mhd_otel_metrics_del(mhd_otel_metrics *mm)
         otel_sum_point *const none3[3][OTEL_PARENT_ORIGINS] = {{NULL}};
         otel_sum_point *const none[3] = {NULL, NULL, NULL};
         otel_tracer_count_spans(mm->tracer, none3, none);
+        otel_tracer_observe_exports(mm->tracer, NULL, NULL); /* waits out a call under way */
     }
     otel_metrics_del(mm->m);
     pthread_mutex_destroy(&mm->sync_mu);

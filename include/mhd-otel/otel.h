@@ -298,6 +298,8 @@ typedef struct otel_stats {
                                deadline passed first */
     uint64_t rejected;      /* refused by the receiver (partial success) */
     uint64_t queued;        /* in the queue or being exported */
+    uint64_t exporting;     /* of queued: passed to the exporter, its export
+                               not concluded (retries and backoff included) */
     uint64_t kept_error;    /* record-only trees exported, kept as errors */
     uint64_t kept_slow;     /* record-only trees exported, kept as slow */
     uint64_t keep_released; /* record-only trees released without export */

@@ -314,6 +314,16 @@ static void test_metrics_otlp_grpc_mix(void **state)
     assert_true(exported >= 6);
     assert_true(num_of(any, "value") == (double)exported);
     assert_string_equal(str_of(any, "transport"), "grpc");
+    /* The same conventions' otel.sdk.exporter.operation.duration, one
+     * measurement per span export (those ended before the last metrics:
+     * the spans are shut down first), and .span.inflight, none left. */
+    static const char *const span_exporter[] = {"otel.component.type", "otlp_grpc_span_exporter",
+                                                "otel.component.name", "otlp_grpc_span_exporter/1",
+                                                NULL};
+    const cJSON *op = point_ok(all, "otel.sdk.exporter.operation.duration", span_exporter);
+    assert_true(num_of(op, "count") >= 1 && num_of(op, "sum") > 0);
+    assert_true(num_of(point_ok(all, "otel.sdk.exporter.span.inflight", span_exporter), "value") ==
+                0);
     /* The SDK metrics' otel.sdk.span.started and .live: six server spans of
      * new traces, none left open. */
     static const char *const started[] = {"otel.span.sampling_result", "RECORD_AND_SAMPLE",

@@ -60,6 +60,7 @@
 #define SPAN_EXPORTED "otel.sdk.exporter.span.exported"
 #define POINT_EXPORTED "otel.sdk.exporter.metric_data_point.exported"
 #define OP_DURATION "otel.sdk.exporter.operation.duration"
+#define INFLIGHT "otel.sdk.exporter.span.inflight"
 #define N_BUCKETS 15 /* the 14 advised boundaries and +inf */
 
 static const char *const grpc_only[] = {"otlp_grpc_span_exporter", NULL};
@@ -609,11 +610,20 @@ static void test_mhd_otel_metrics_client_attributes(void **state)
 
 /* ---- self-telemetry --------------------------------------------------------- */
 
-typedef enum sink_mode { SINK_OK, SINK_FAIL, SINK_REJECT } sink_mode;
+typedef enum sink_mode { SINK_OK, SINK_FAIL, SINK_REJECT, SINK_TIMEOUT, SINK_HOLD } sink_mode;
 
-static const sink_mode mode_ok = SINK_OK, mode_fail = SINK_FAIL, mode_reject = SINK_REJECT;
+static const sink_mode mode_ok = SINK_OK, mode_fail = SINK_FAIL, mode_reject = SINK_REJECT,
+                       mode_timeout = SINK_TIMEOUT, mode_hold = SINK_HOLD;
 
-/* A test exporter: delivers, fails, or has half of each batch rejected. */
+/* SINK_HOLD's export: it says it is in (held), then waits until let go. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool held, let_go;
+} span_hold = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false};
+
+/* A test exporter: delivers, fails, has half of each batch rejected, runs out of time, or
+ * holds the batch until let go and then delivers it. */
 static int sink_export(void *user_data, const otel_span_data *const *spans, size_t n,
                        uint64_t deadline)
 {
@@ -624,6 +634,16 @@ static int sink_export(void *user_data, const otel_span_data *const *spans, size
         return OTEL_ERR_IO;
     case SINK_REJECT:
         return n > 1 ? (int)(n / 2) : 1;
+    case SINK_TIMEOUT:
+        return OTEL_ERR_TIMEOUT;
+    case SINK_HOLD:
+        pthread_mutex_lock(&span_hold.mu);
+        span_hold.held = true;
+        pthread_cond_broadcast(&span_hold.cv);
+        while (!span_hold.let_go)
+            pthread_cond_wait(&span_hold.cv, &span_hold.mu);
+        pthread_mutex_unlock(&span_hold.mu);
+        return OTEL_OK;
     default:
         return OTEL_OK;
     }
@@ -871,9 +891,113 @@ static void test_mhd_otel_metrics_sync_after_fork(void **state)
     otel_tracer_del(t);
 }
 
+/* Semantic conventions for OpenTelemetry SDK metrics, "Metric:
+ * otel.sdk.exporter.operation.duration": "exactly one observation MUST be recorded per export
+ * operation"; "For successful operations, error.type MUST NOT be set. For unsuccessful export
+ * operations, error.type MUST contain a relevant failure cause", success being OTLP's full
+ * success only (a partial one is an error: rejected). One span export of 8 per exporter:
+ * delivered, failed (_OTHER), partly rejected (rejected), out of time (timeout), each under its
+ * exporter's component attributes. */
+static void test_mhd_otel_metrics_span_export_duration(void **state)
+{
+    (void)state;
+    const sink_mode *modes[] = {&mode_ok, &mode_fail, &mode_reject, &mode_timeout};
+    mhd_otel_metrics *mm = NULL;
+    otel_tracer *t = make_self(8, modes, 4, true, &mm);
+    ms_seen *s = collect(mm);
+    assert_int_equal(ms_points(s, OP_DURATION), 0); /* no export yet */
+    ms_free(s);
+    end_spans(t, 8);
+    (void)otel_tracer_force_flush(t, 10 * SEC); /* three of the four fail */
+    s = collect(mm);
+    assert_int_equal(ms_points(s, OP_DURATION), 4);
+    char attrs[4][256];
+    snprintf(attrs[0], sizeof(attrs[0]), "%s", exporter("", "otlp_grpc_span_exporter", 0));
+    snprintf(attrs[1], sizeof(attrs[1]), "%s", exporter("error.type=_OTHER,", "span_exporter", 1));
+    snprintf(attrs[2], sizeof(attrs[2]), "%s",
+             exporter("error.type=rejected,", "span_exporter", 2));
+    snprintf(attrs[3], sizeof(attrs[3]), "%s", exporter("error.type=timeout,", "span_exporter", 3));
+    for (size_t i = 0; i < 4; i++) {
+        const ms_point *p = ms_get(s, OP_DURATION, attrs[i]);
+        assert_int_equal(p->count, 1);
+        assert_true(p->sum >= 0 && p->sum < 10);
+    }
+    assert_int_equal(ms_metric_of(s, OP_DURATION)->kind, OTEL_INSTRUMENT_HISTOGRAM);
+    ms_free(s);
+    end_spans(t, 1);
+    (void)otel_tracer_force_flush(t, 10 * SEC);
+    s = collect(mm);
+    assert_int_equal(ms_get(s, OP_DURATION, attrs[0])->count, 2);
+    assert_int_equal(ms_get(s, OP_DURATION, attrs[3])->count, 2);
+    ms_free(s);
+    mhd_otel_metrics_del(mm);
+    otel_tracer_del(t);
+}
+
+static void *flush_main(void *arg)
+{
+    (void)otel_tracer_force_flush(arg, 10 * SEC);
+    return NULL;
+}
+
+/* The same conventions, "Metric: otel.sdk.exporter.span.inflight": "Spans are counted as
+ * inflight from when they are passed to the exporter until the export operation has
+ * concluded"; "otel.sdk.processor.span.queue.size": the spans in the queue, which those taken
+ * by the exporter have left. 5 spans held by an export under way: 5 in flight, the queue
+ * empty, none exported; once let go, 0 in flight, 5 exported, and the operation lasted at
+ * least as long as the export was held. */
+static void test_mhd_otel_metrics_span_inflight(void **state)
+{
+    (void)state;
+    const sink_mode *modes[] = {&mode_hold};
+    mhd_otel_metrics *mm = NULL;
+    otel_tracer *t = make_self(8, modes, 1, true, &mm);
+    end_spans(t, 5);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, flush_main, t), 0);
+    pthread_mutex_lock(&span_hold.mu);
+    while (!span_hold.held)
+        pthread_cond_wait(&span_hold.cv, &span_hold.mu);
+    pthread_mutex_unlock(&span_hold.mu);
+    char ex[256];
+    snprintf(ex, sizeof(ex), "%s", exporter("", "otlp_grpc_span_exporter", 0));
+    mhd_otel_metrics_sync(mm);
+    ms_seen *s = collect(mm);
+    assert_int_equal(ms_get(s, INFLIGHT, ex)->value, 5);
+    assert_int_equal(ms_metric_of(s, INFLIGHT)->kind, OTEL_INSTRUMENT_UPDOWN_COUNTER);
+    assert_int_equal(sum_of(s, Q_SIZE, bsp("", 0)), 0);
+    assert_int_equal(sum_of(s, SPAN_EXPORTED, ex), 0);
+    assert_int_equal(ms_points(s, OP_DURATION), 0);
+    otel_stats st = exporter_stats(t, 0);
+    assert_int_equal(st.exporting, 5);
+    assert_int_equal(st.queued, 5); /* queued counts them too */
+    ms_free(s);
+
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    pthread_mutex_lock(&span_hold.mu);
+    span_hold.let_go = true;
+    pthread_cond_broadcast(&span_hold.cv);
+    pthread_mutex_unlock(&span_hold.mu);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    mhd_otel_metrics_sync(mm);
+    s = collect(mm);
+    assert_int_equal(ms_get(s, INFLIGHT, ex)->value, 0);
+    assert_int_equal(ms_get(s, SPAN_EXPORTED, ex)->value, 5);
+    const ms_point *p = ms_get(s, OP_DURATION, ex);
+    assert_int_equal(p->count, 1);
+    assert_true(p->sum >= 0.02); /* held for the nap, at the least */
+    st = exporter_stats(t, 0);
+    assert_int_equal(st.exporting, 0);
+    ms_free(s);
+    mhd_otel_metrics_del(mm);
+    otel_tracer_del(t);
+}
+
 /* otel.sdk.exporter.metric_data_point.exported: the delivered part without error.type, the
  * rejected part as error.type=rejected, a failed export's points with its error; and one
- * otel.sdk.exporter.operation.duration measurement per export, with the export's error. */
+ * otel.sdk.exporter.operation.duration measurement per export, with the export's error
+ * (rejected for a partial success). */
 static void test_mhd_otel_metrics_exported(void **state)
 {
     (void)state;
@@ -899,9 +1023,11 @@ static void test_mhd_otel_metrics_exported(void **state)
             ->value,
         4);
     assert_int_equal(ms_points(s, OP_DURATION), 3);
-    const ms_point *p = ms_get(s, OP_DURATION, exporter("", "otlp_grpc_metric_exporter", 0));
+    const ms_point *p =
+        ms_get(s, OP_DURATION, exporter("error.type=rejected,", "otlp_grpc_metric_exporter", 0));
     assert_int_equal(p->count, 2);
     assert_true(p->sum == 0.04);
+    assert_null(ms_find(s, OP_DURATION, exporter("", "otlp_grpc_metric_exporter", 0)));
     p = ms_get(s, OP_DURATION, exporter("error.type=timeout,", "otlp_grpc_metric_exporter", 0));
     assert_one_in_bucket(p, bucket_of(1.5));
     p = ms_get(s, OP_DURATION, exporter("", "console_metric_exporter", 0));
@@ -1188,6 +1314,8 @@ int main(void)
         T(test_mhd_otel_metrics_sync_processor_and_exporters),
         T(test_mhd_otel_metrics_sync_twice_adds_nothing),
         T(test_mhd_otel_metrics_sync_after_fork),
+        T(test_mhd_otel_metrics_span_export_duration),
+        T(test_mhd_otel_metrics_span_inflight),
         T(test_mhd_otel_metrics_exported),
         T(test_mhd_otel_metrics_no_tracer_no_self_metrics),
         T(test_mhd_otel_metrics_acquire_set_one),
