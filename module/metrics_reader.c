@@ -255,6 +255,11 @@ int mhd_otel_reader_flush(mhd_otel_reader *r, uint64_t timeout_ns)
 
 void mhd_otel_reader_stop(mhd_otel_reader *r)
 {
+    mhd_otel_reader_stop_by(r, UINT64_MAX);
+}
+
+void mhd_otel_reader_stop_by(mhd_otel_reader *r, uint64_t deadline)
+{
     if (r == NULL)
         return;
     pthread_mutex_lock(&readers_mu);
@@ -272,7 +277,8 @@ void mhd_otel_reader_stop(mhd_otel_reader *r)
         pthread_join(r->thread, NULL);
     }
     /* The SDK spec, "MetricReader" Shutdown: collect and export once more. */
+    uint64_t until = otel_mono_ns() + r->cfg.timeout_ns;
     if (r->cfg.otlp != NULL || r->cfg.console != NULL)
-        (void)export_all(r, otel_mono_ns() + r->cfg.timeout_ns);
+        (void)export_all(r, deadline < until ? deadline : until);
     reader_free(r);
 }

@@ -31,5 +31,8 @@ int mhd_otel_reader_flush(mhd_otel_reader *r, uint64_t timeout_ns);
 /* A last collection exported within the timeout, then the thread joined
  * and r freed. NULL does nothing. */
 void mhd_otel_reader_stop(mhd_otel_reader *r);
+/* The same with the last export done by deadline (an otel_mono_ns time)
+ * when that comes before the timeout: a shutdown's own deadline. */
+void mhd_otel_reader_stop_by(mhd_otel_reader *r, uint64_t deadline);
 
 #endif /* MHD_OTEL_METRICS_READER_H */

@@ -292,10 +292,14 @@ void mhd_otel_del(mhd_otel *m)
     if (m == NULL)
         return;
     mhd_otel_prom_stop(m->prom);
-    /* Spans first, then the last metrics, which count them. */
-    if (m->reader != NULL)
-        (void)otel_tracer_shutdown(m->tracer);
-    mhd_otel_reader_stop(m->reader);
+    /* Spans first, then the last metrics, which count them: both within one
+     * export_timeout from now. */
+    if (m->reader != NULL) {
+        uint64_t timeout = m->conf->batch.export_timeout_ns;
+        uint64_t deadline = otel_mono_ns() + timeout;
+        (void)otel_tracer_shutdown_within(m->tracer, timeout);
+        mhd_otel_reader_stop_by(m->reader, deadline);
+    }
     mhd_otel_metrics_clear_process(m->metrics);
     mhd_otel_metrics_del(m->metrics);
     if (m->metrics_out_owned)

@@ -36,10 +36,15 @@ static uint64_t budget_left(void)
     return left;
 }
 
+/* The spans, then the last metrics (the SDK spec, "MetricReader"
+ * Shutdown), within what is left of the budget. */
 static void shutdown_at_exit(void)
 {
-    if (module != NULL && module->tracer != NULL)
-        otel_tracer_shutdown_within(module->tracer, budget_left());
+    if (module == NULL || module->tracer == NULL)
+        return;
+    otel_tracer_shutdown_within(module->tracer, budget_left());
+    if (module->reader != NULL)
+        (void)mhd_otel_reader_flush(module->reader, budget_left());
 }
 
 /* Once, at the first daemon start: the config file named by MHD_OTEL_CONF,
@@ -60,7 +65,7 @@ static void load(void)
     atexit(shutdown_at_exit);
     /* A server that dies of SIGTERM/SIGINT with their default action
      * (systemd-journal-gatewayd does) would lose every queued span. */
-    if (mhd_otel_signal_flush_install(module->tracer, module->conf->signal_flush_ns) < 0)
+    if (mhd_otel_signal_flush_install(module, module->conf->signal_flush_ns) < 0)
         fprintf(stderr, "mhd-otel: cannot watch SIGTERM/SIGINT: queued spans are lost if the "
                         "server dies of them\n");
 }
@@ -101,7 +106,8 @@ MHD_OTEL_INTERPOSER void MHD_stop_daemon(struct MHD_Daemon *daemon)
     pthread_mutex_lock(&budget_mu);
     bool last = live_daemons > 0 && --live_daemons == 0;
     pthread_mutex_unlock(&budget_mu);
-    /* The last daemon's spans go out now, within the shared budget. */
+    /* The last daemon's spans and metrics go out now, within the shared
+     * budget. */
     if (last)
-        otel_tracer_force_flush(module->tracer, budget_left());
+        (void)mhd_otel_flush(module, budget_left());
 }

@@ -1,5 +1,5 @@
 /* signal_flush.c - SIGTERM/SIGINT at their default action flush queued
- * spans for a bounded time, then take effect: a handler that writes the
+ * spans and the metrics for a bounded time, then take effect: a handler that writes the
  * signal to a pipe, and a watcher thread that flushes and raises it again. */
 #include "signal_flush.h"
 
@@ -17,7 +17,7 @@ static const int watched[] = {SIGTERM, SIGINT};
 /* Set once by mhd_otel_signal_flush_install, then only read. */
 static int wake_fd[2] = {-1, -1}; /* the handler writes [1], the watcher reads [0] */
 static pid_t owner;               /* the process the watcher thread runs in */
-static otel_tracer *tracer;
+static mhd_otel *module;
 static uint64_t flush_ns;
 
 static void on_signal(int sig);
@@ -69,8 +69,9 @@ static void *watcher_main(void *arg)
             continue;
         if (n != 1)
             return NULL;
-        if (otel_tracer_force_flush(tracer, flush_ns) != OTEL_OK)
-            otel_log(OTEL_LOG_WARN, "signal %d: spans still queued after %llu ms are lost", b,
+        if (mhd_otel_flush(module, flush_ns) != OTEL_OK)
+            otel_log(OTEL_LOG_WARN,
+                     "signal %d: spans or metrics not exported after %llu ms are lost", b,
                      (unsigned long long)(flush_ns / 1000000));
         take_effect(b);
     }
@@ -84,12 +85,12 @@ static bool at_default(int sig, const sigset_t *blocked)
            cur.sa_handler == SIG_DFL && !sigismember(blocked, sig);
 }
 
-int mhd_otel_signal_flush_install(otel_tracer *t, uint64_t timeout_ns)
+int mhd_otel_signal_flush_install(mhd_otel *m, uint64_t timeout_ns)
 {
     sigset_t blocked;
     bool want[2];
     int n = 0;
-    if (t == NULL || timeout_ns == 0 || wake_fd[0] >= 0)
+    if (m == NULL || timeout_ns == 0 || wake_fd[0] >= 0)
         return 0;
     pthread_sigmask(SIG_BLOCK, NULL, &blocked);
     for (size_t i = 0; i < 2; i++) {
@@ -101,7 +102,7 @@ int mhd_otel_signal_flush_install(otel_tracer *t, uint64_t timeout_ns)
     if (pipe2(wake_fd, O_CLOEXEC) != 0)
         return OTEL_ERR_IO;
     fcntl(wake_fd[1], F_SETFL, O_NONBLOCK);
-    tracer = t;
+    module = m;
     flush_ns = timeout_ns;
     owner = getpid();
     /* The watcher takes no signals of its own: it unblocks the one it

@@ -985,6 +985,52 @@ static void test_sigint_default_action_flushes(void **state)
     assert_int_equal(r->sp.n, 3);
 }
 
+/* The metrics go out with the spans, at SIGTERM and at an exit that
+ * stops no daemon (the SDK spec, "MetricReader" Shutdown: a last
+ * collection is exported): with an hour's interval, the console exporter's
+ * http.server.request.duration line of the 3 requests is there only
+ * because of the last export. */
+static void check_last_metrics(run *r)
+{
+    size_t len = 0;
+    char *text = slurp(r->s.spans_path, &len);
+    assert_non_null(text);
+    const char *d = strstr(text, "\"name\":\"http.server.request.duration\"");
+    if (d == NULL)
+        fail_msg("no http.server.request.duration line in %s:\n%.2000s", r->s.spans_path, text);
+    const char *eol = strchr(d, '\n');
+    const char *c = strstr(d, "\"count\":");
+    assert_true(c != NULL && (eol == NULL || c < eol));
+    assert_int_equal(strtol(c + 8, NULL, 10), 3);
+    free(text);
+}
+
+static void test_sigterm_flushes_metrics(void **state)
+{
+    fixture *f = *state;
+    run *r = &f->traced;
+
+    need_preload();
+    signals_run(r, "default", SIGNAL_CONF "otel_metrics { exporter console; interval 1h; }\n");
+    signals_end(r, SIGTERM);
+    assert_true(WIFSIGNALED(r->s.exit_status));
+    check_last_metrics(r);
+}
+
+static void test_exit_exports_last_metrics(void **state)
+{
+    fixture *f = *state;
+    run *r = &f->traced;
+
+    need_preload();
+    plain_start_how(r, "epoll", "varargs", "no", true,
+                    BASE_CONF "otel_metrics { exporter console; interval 1h; }\n");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(req(r, "/hello/m", NULL), 200);
+    plain_stop(r);
+    check_last_metrics(r);
+}
+
 /* otel_signal_flush off: the signal takes effect at once and the queued
  * spans are lost, as without the module (what the flush is there for). */
 static void test_sigterm_flush_off_loses_queued(void **state)
@@ -1538,6 +1584,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_default_action_flushes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_default_action_flushes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_flushes_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_exports_last_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_flush_off_loses_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_server_handling_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_error_exits_before_serving, setup, teardown),

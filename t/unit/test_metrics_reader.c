@@ -500,6 +500,22 @@ static void test_mhd_otel_reader_stop_exports_last(void **state)
     free_lines(objs, n, text);
 }
 
+/* A stop with a deadline of its own (a shutdown's, the SDK spec "Shutdown": it "SHOULD
+ * complete or abort within some timeout") ends the last export by it, not by the reader's
+ * 10 s timeout, against a receiver that never answers. */
+static void test_mhd_otel_reader_stop_by_deadline(void **state)
+{
+    fixture *f = *state;
+    fake_action hang = {.kind = FAKE_HANG};
+    start_grpc(f, &hang, 1, OTEL_TEMPORALITY_PREF_CUMULATIVE);
+    record_mix(f);
+    uint64_t t0 = otel_mono_ns();
+    mhd_otel_reader_stop_by(f->r, t0 + 200 * 1000 * 1000);
+    f->r = NULL;
+    uint64_t took = otel_mono_ns() - t0;
+    assert_true(took < 5 * SEC);
+}
+
 /* ---- OTLP/gRPC ---------------------------------------------------------------- */
 
 /* A flush sends one MetricsService Export whose points are the ones recorded (cumulative: the
@@ -854,12 +870,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_mhd_otel_reader_flush_console_lines), T(test_mhd_otel_reader_stop_exports_last),
-        T(test_mhd_otel_reader_flush_grpc_export),   T(test_mhd_otel_reader_flush_grpc_delta),
-        T(test_mhd_otel_reader_flush_grpc_rejected), T(test_mhd_otel_reader_flush_grpc_failure),
-        T(test_mhd_otel_reader_empty_sends_nothing), T(test_mhd_otel_reader_flush_syncs_tracer),
-        T(test_mhd_otel_reader_flush_http_export),   T(test_mhd_otel_reader_flush_http_json),
-        T(test_mhd_otel_reader_period_exports),      T(test_mhd_otel_reader_fork_child_flushes),
-        T(test_mhd_otel_reader_start_out_of_memory), T(test_mhd_otel_reader_nothing_to_push),
+        T(test_mhd_otel_reader_stop_by_deadline),    T(test_mhd_otel_reader_flush_grpc_export),
+        T(test_mhd_otel_reader_flush_grpc_delta),    T(test_mhd_otel_reader_flush_grpc_rejected),
+        T(test_mhd_otel_reader_flush_grpc_failure),  T(test_mhd_otel_reader_empty_sends_nothing),
+        T(test_mhd_otel_reader_flush_syncs_tracer),  T(test_mhd_otel_reader_flush_http_export),
+        T(test_mhd_otel_reader_flush_http_json),     T(test_mhd_otel_reader_period_exports),
+        T(test_mhd_otel_reader_fork_child_flushes),  T(test_mhd_otel_reader_start_out_of_memory),
+        T(test_mhd_otel_reader_nothing_to_push),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
