@@ -139,6 +139,13 @@ $(BUILD)/t/propagate: $(BUILD)/obj/t/conformance/propagate.o $(BUILD)/libmhd-ote
 	$(ECHO) LD $@
 	$(Q)$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
 
+# make bench's receiver that decodes nothing: the tests' fake gRPC server.
+$(BUILD)/bench/ack_sink: $(BUILD)/obj/t/bench/ack_sink.o $(BUILD)/obj/t/lib/fake_grpc.o \
+		$(BUILD)/libmhd-otel.a
+	@mkdir -p $(dir $@)
+	$(ECHO) LD $@
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(TEST_LIBS) $(LIBS_ALL)
+
 $(BUILD)/bench/%: $(BUILD)/obj/t/bench/%.o $(BUILD)/libmhd-otel.a
 	@mkdir -p $(dir $@)
 	$(ECHO) LD $@
@@ -200,7 +207,8 @@ test:
 bench:
 	@sh mk/deps.sh bench
 	@$(MAKE) -s --no-print-directory all $(BUILD)/bench/span_cost $(BUILD)/bench/export_cost \
-	    $(BUILD)/bench/encode_cost $(BUILD)/bench/metrics_cost $(BUILD)/bench/view_input
+	    $(BUILD)/bench/encode_cost $(BUILD)/bench/metrics_cost $(BUILD)/bench/view_input \
+	    $(BUILD)/bench/ack_sink
 	@sh t/bench/run.sh $(BUILD)
 
 format:

@@ -2,7 +2,10 @@
 # run.sh - make bench: the tracing overhead measured as ratios within one
 # run. Interleaved rounds of the demo server untraced, traced (100% sampled,
 # OTLP/gRPC export to the independent sink started with --discard), traced
-# with the path skipped, and sampled at ratio 0; wrk load on loopback;
+# with the path skipped, and sampled at ratio 0; traced_ack: traced at 100%
+# to bench/ack_sink, a receiver that decodes nothing (the sink's decoding
+# shares the load generator's CPU, and can be what limits the traced
+# server's throughput); wrk load on loopback;
 # medians of the rounds, with the server pinned to one CPU and wrk and the
 # sink to another, then unpinned. Then the core's cost per span (ns, callgrind
 # instructions), the OTLP exporter's throughput, and the server's memory
@@ -20,7 +23,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/mhd-otel-bench.XXXXXX") || exit 1
 pid=""
 sink_pid=""
 tls_pid=""
+ack_pid=""
 cleanup() {
+    [ -n "$ack_pid" ] && kill "$ack_pid" 2>/dev/null
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
     [ -n "$tls_pid" ] && kill "$tls_pid" 2>/dev/null
@@ -79,10 +84,23 @@ tls_grpc=$(ready_field tls grpc_port)
 tls_http=$(ready_field tls http_port)
 [ -n "$tls_grpc" ] || { echo "bench: the TLS sink did not start" >&2; exit 1; }
 
+# The receiver that decodes nothing, where the sink runs.
+$sink_pin "$build/bench/ack_sink" >"$tmp/ack.out" 2>&1 &
+ack_pid=$!
+ack_port=""
+for _ in $(seq 100); do
+    ack_port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/ack.out")
+    [ -n "$ack_port" ] && break
+    sleep 0.1
+done
+[ -n "$ack_port" ] || { echo "bench: bench/ack_sink did not start" >&2; exit 1; }
+
 common="otel_route /hello/{name};
 otel_exporter otlp { endpoint http://127.0.0.1:$sink_port; }"
 printf 'otel_trace off;\n' >"$tmp/untraced.conf"
 printf 'otel_sampler always_on;\n%s\n' "$common" >"$tmp/traced.conf"
+printf 'otel_sampler always_on;\notel_route /hello/{name};\notel_exporter otlp { endpoint http://127.0.0.1:%s; }\n' \
+    "$ack_port" >"$tmp/traced_ack.conf"
 printf 'otel_sampler always_on;\notel_skip_prefix /hello/;\n%s\n' "$common" >"$tmp/skipped.conf"
 printf 'otel_sampler traceidratio 0;\n%s\n' "$common" >"$tmp/ratio0.conf"
 # The keep decision against its sampling ratio alone (CONFIGS="untraced ratio001 keep").
@@ -94,7 +112,7 @@ printf 'otel_sampler traceidratio 0.01;\notel_keep_errors on;\notel_keep_slower_
 printf 'otel_sampler always_on;\notel_metrics { interval 60s; }\n%s\n' "$common" >"$tmp/metrics.conf"
 printf 'otel_sampler traceidratio 0;\notel_metrics { interval 60s; }\n%s\n' "$common" \
     >"$tmp/ratio0_metrics.conf"
-configs=${CONFIGS:-"untraced traced skipped ratio0 metrics ratio0_metrics"}
+configs=${CONFIGS:-"untraced traced traced_ack skipped ratio0 metrics ratio0_metrics"}
 
 
 server_args="" # more demo-server arguments, such as -t 16
@@ -244,7 +262,7 @@ if [ -n "$perf_ok" ] && [ "${THREAD_ROUNDS:-3}" -gt 0 ]; then
     done
 else
     echo
-    echo "== contention: skipped (no perf, or its syscall tracepoints are not readable here)"
+    echo "== contention: skipped (THREAD_ROUNDS=0, no perf, or its syscall tracepoints are not readable here)"
 fi
 
 # System calls of the request path: strace -c over every thread of the
