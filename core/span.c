@@ -220,8 +220,8 @@ void otel_span_set_attr_str_array(otel_span *span, const char *key, const char *
     set_attr_n(span, &kv, NULL, 0);
 }
 
-void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len,
-                                const char *value, size_t len)
+void otel_span_add_attr_strn_sk_any(otel_span *span, const char *key, uint16_t key_len,
+                                    const char *value, size_t len)
 {
     if (span == NULL || !span->recording)
         return;
@@ -241,13 +241,13 @@ void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_l
     span->d.n_attrs++;
 }
 
-void otel_span_add_attr_lit_sk(otel_span *span, const char *key, uint16_t key_len,
-                               const char *value, size_t len)
+void otel_span_add_attr_lit_sk_any(otel_span *span, const char *key, uint16_t key_len,
+                                   const char *value, size_t len)
 {
     if (span == NULL || !span->recording)
         return;
     if (len > span->tracer->cfg.attr_value_max_len) {
-        otel_span_add_attr_strn_sk(span, key, key_len, value, len);
+        otel_span_add_attr_strn_sk_any(span, key, key_len, value, len);
         return;
     }
     if (span->d.n_attrs == OTEL_SPAN_MAX_ATTRS) {
@@ -260,21 +260,6 @@ void otel_span_add_attr_lit_sk(otel_span *span, const char *key, uint16_t key_le
     a->type = OTEL_ATTR_STRING;
     a->v.s.ptr = value;
     a->v.s.len = (uint32_t)len;
-}
-
-void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value)
-{
-    if (span == NULL || !span->recording)
-        return;
-    if (span->d.n_attrs == OTEL_SPAN_MAX_ATTRS) {
-        span->d.dropped_attrs++;
-        return;
-    }
-    otel_attr *a = &span->d.attrs[span->d.n_attrs++];
-    a->key = key;
-    a->key_len = key_len;
-    a->type = OTEL_ATTR_INT;
-    a->v.i = value;
 }
 
 void otel_span_drop_repeated_attrs(otel_span *span, uint16_t first)
@@ -476,6 +461,8 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_spa
     s->d.n_links = 0;
     s->d.dropped_links = 0;
     s->arena_used = 0;
+    size_t vmax = tracer->cfg.attr_value_max_len;
+    s->value_max = vmax < UINT32_MAX ? (uint32_t)vmax : UINT32_MAX;
     s->d.name = name == NULL || name[0] == '\0' ? NULL : arena_str(s, name); /* no copy of "" */
     if (s->d.name == NULL)
         s->d.name = "";

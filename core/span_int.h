@@ -8,6 +8,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define OTEL_SPAN_ARENA 4096 /* bytes for names, keys, string values */
 
 /* A span's place in a record-only tree (otel_tracer_config.record_unsampled). */
@@ -38,6 +40,8 @@ struct otel_span {
     atomic_uint keep_refs;  /* root: itself, and one per child */
 
     uint32_t arena_used;
+    uint32_t value_max; /* recording: the tracer's attr_value_max_len (capped),
+                           for the inline adders */
     char arena[OTEL_SPAN_ARENA];
 };
 
@@ -60,17 +64,78 @@ void otel_keep_end(otel_span *s);
 /* Fast adders for instrumentation that owns its keys: key must outlive the
  * span (a literal, or storage freed only after the tracer), be valid UTF-8,
  * NUL-terminated at key_len, and not yet set on the span. Nothing is checked
- * or copied but the value. */
+ * or copied but the value. Inline for their common case (a call's entry and
+ * exit were a quarter of the copying adder's instructions); the _any
+ * functions take every case. */
 #define OTEL_KEY(lit) (lit), (uint16_t)(sizeof(lit) - 1)
-void otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len,
-                                const char *value, size_t len);
-void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len, int64_t value);
+void otel_span_add_attr_strn_sk_any(otel_span *span, const char *key, uint16_t key_len,
+                                    const char *value, size_t len);
+void otel_span_add_attr_lit_sk_any(otel_span *span, const char *key, uint16_t key_len,
+                                   const char *value, size_t len);
+
+/* The slot for one more attribute set with the fast adders. */
+static inline void otel_span_set_sk(otel_attr *a, const char *key, uint16_t key_len,
+                                    otel_attr_type type)
+{
+    a->key = key;
+    a->key_len = key_len;
+    a->type = type;
+}
+
+/* value (len bytes) copied into the arena, checked UTF-8. */
+static inline __attribute__((always_inline)) void
+otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len, const char *value,
+                           size_t len)
+{
+    /* A short plain value with room to spare: copied as it is (what
+     * arena_copy would do; its cut cannot happen here). */
+    if (span != NULL && span->recording && span->d.n_attrs < OTEL_SPAN_MAX_ATTRS && len <= 16 &&
+        len <= span->value_max && span->arena_used + 17 <= OTEL_SPAN_ARENA) {
+        char *dst = span->arena + span->arena_used;
+        if (otel_utf8_ascii_copy16(dst, value, len)) {
+            dst[len] = '\0';
+            span->arena_used += (uint32_t)len + 1;
+            otel_attr *a = &span->d.attrs[span->d.n_attrs++];
+            otel_span_set_sk(a, key, key_len, OTEL_ATTR_STRING);
+            a->v.s.ptr = dst;
+            a->v.s.len = (uint32_t)len;
+            return;
+        }
+    }
+    otel_span_add_attr_strn_sk_any(span, key, key_len, value, len);
+}
+
+static inline void otel_span_add_attr_int_sk(otel_span *span, const char *key, uint16_t key_len,
+                                             int64_t value)
+{
+    if (span == NULL || !span->recording)
+        return;
+    if (span->d.n_attrs == OTEL_SPAN_MAX_ATTRS) {
+        span->d.dropped_attrs++;
+        return;
+    }
+    otel_attr *a = &span->d.attrs[span->d.n_attrs++];
+    otel_span_set_sk(a, key, key_len, OTEL_ATTR_INT);
+    a->v.i = value;
+}
+
 /* otel_span_add_attr_strn_sk for a value that needs no copy either: it
  * outlives the span as the key does (a literal), is valid UTF-8 and
  * NUL-terminated at len. The span points to it; a value over the tracer's
  * attribute length limit is cut into the arena as by the copying adder. */
-void otel_span_add_attr_lit_sk(otel_span *span, const char *key, uint16_t key_len,
-                               const char *value, size_t len);
+static inline void otel_span_add_attr_lit_sk(otel_span *span, const char *key, uint16_t key_len,
+                                             const char *value, size_t len)
+{
+    if (span != NULL && span->recording && span->d.n_attrs < OTEL_SPAN_MAX_ATTRS &&
+        len <= span->value_max) {
+        otel_attr *a = &span->d.attrs[span->d.n_attrs++];
+        otel_span_set_sk(a, key, key_len, OTEL_ATTR_STRING);
+        a->v.s.ptr = value;
+        a->v.s.len = (uint32_t)len;
+        return;
+    }
+    otel_span_add_attr_lit_sk_any(span, key, key_len, value, len);
+}
 /* Drop each attribute from index first on whose key one before first has
  * (that one stays): for instrumentation adding its attributes with the fast
  * adders after the application may have set some of the same keys. */

@@ -506,6 +506,72 @@ static void test_otel_span_add_attr_lit_sk(void **state)
     otel_span_add_attr_lit_sk(NULL, OTEL_KEY("url.scheme"), scheme, 5); /* no span: nothing */
 }
 
+/* The copying fast adder's inline case (a plain value of up to 16 bytes,
+ * room to spare) and each way out of it give what the general copy gives.
+ * Here: a value over the attribute length limit (8) cut to it; a short one
+ * with an invalid byte or a NUL inside cleaned (U+FFFD: string values are
+ * valid UTF-8). */
+static void test_otel_span_add_attr_strn_sk_cut_and_clean(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer_with(OTEL_SAMPLER_ALWAYS_ON, 8);
+    otel_span *s = otel_span_start(t, "sk", NULL);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("cut"), "0123456789", 10);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("bad"),
+                               "a\xff"
+                               "b",
+                               3);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("nul"), "a\0b", 3);
+    otel_span_end(s);
+    flush();
+    const otel_span_data *c = captured("sk");
+    assert_int_equal(c->n_attrs, 3);
+    assert_int_equal(c->attrs[0].v.s.len, 8);
+    assert_string_equal(c->attrs[0].v.s.ptr, "01234567");
+    assert_string_equal(c->attrs[1].v.s.ptr, "a\xef\xbf\xbd"
+                                             "b");
+    assert_int_equal(c->attrs[1].v.s.len, 5);
+    assert_string_equal(c->attrs[2].v.s.ptr, "a\xef\xbf\xbd"
+                                             "b");
+}
+
+/* The same adder's sizes and room: 16 and 17 bytes whole; with 10 bytes of
+ * arena left a 5-byte value still stored, with 4 left dropped and counted;
+ * a full span counts one more as dropped. */
+static void test_otel_span_add_attr_strn_sk_sizes_and_room(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer_with(OTEL_SAMPLER_ALWAYS_ON, 0); /* 0: the arena's size */
+    otel_span *s = otel_span_start(t, "sk", NULL);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("sixteen"), "0123456789abcdef", 16);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("seventeen"), "0123456789abcdefg", 17);
+    static char fill[OTEL_SPAN_ARENA];
+    memset(fill, 'x', sizeof(fill));
+    size_t left = OTEL_SPAN_ARENA - s->arena_used;
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("fill"), fill, left - 1 - 10); /* 10 left */
+    assert_int_equal(OTEL_SPAN_ARENA - s->arena_used, 10);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("fits"), "abcde", 5);
+    assert_int_equal(OTEL_SPAN_ARENA - s->arena_used, 4);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("no.room"), "abcde", 5);
+    assert_int_equal(s->d.dropped_attrs, 1);
+    while (s->d.n_attrs < OTEL_SPAN_MAX_ATTRS)
+        otel_span_add_attr_int_sk(s, OTEL_KEY("n"), 1);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("full"), "ab", 2);
+    assert_int_equal(s->d.dropped_attrs, 2);
+    otel_span_end(s);
+    flush();
+    const otel_span_data *c = captured("sk");
+    assert_string_equal(c->attrs[0].key, "sixteen");
+    assert_int_equal(c->attrs[0].v.s.len, 16);
+    assert_string_equal(c->attrs[0].v.s.ptr, "0123456789abcdef");
+    assert_int_equal(c->attrs[1].v.s.len, 17);
+    assert_string_equal(c->attrs[1].v.s.ptr, "0123456789abcdefg");
+    assert_string_equal(c->attrs[3].key, "fits");
+    assert_string_equal(c->attrs[3].v.s.ptr, "abcde");
+    assert_string_equal(c->attrs[4].key, "n");
+    assert_int_equal(c->dropped_attrs, 2);
+}
+
 /* A key is stored as valid UTF-8: setting the same invalid key twice must
  * still leave one attribute. */
 static void test_otel_span_set_attr_replace_invalid_utf8_key(void **state)
@@ -1354,6 +1420,8 @@ int main(void)
         T(test_otel_span_set_attr_str_array_arena_full),
         T(test_otel_span_set_attr_replace),
         T(test_otel_span_add_attr_lit_sk),
+        T(test_otel_span_add_attr_strn_sk_cut_and_clean),
+        T(test_otel_span_add_attr_strn_sk_sizes_and_room),
         T(test_otel_span_drop_repeated_attrs),
         T(test_otel_span_set_attr_replace_invalid_utf8_key),
         T(test_otel_span_set_attr_count_limit),
