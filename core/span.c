@@ -82,6 +82,8 @@ static bool store_key(otel_span *s, otel_attr *a, const char *key, size_t key_le
 
 static otel_attr *find_attr(otel_span *s, const char *key, size_t key_len)
 {
+    if ((s->key_lens & (UINT64_C(1) << (key_len & 63))) == 0)
+        return NULL; /* no key of this length */
     for (uint16_t i = 0; i < s->d.n_attrs; i++) {
         otel_attr *a = &s->d.attrs[i];
         if (a->key_len == key_len && memcmp(a->key, key, key_len) == 0)
@@ -174,8 +176,10 @@ static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t
         s->d.dropped_attrs++;
         return;
     }
-    if (new_key)
+    if (new_key) {
+        otel_span_key_seen(s, key_len);
         s->d.n_attrs++;
+    }
 }
 
 void otel_span_set_attr(otel_span *span, const otel_kv *kv)
@@ -235,9 +239,7 @@ void otel_span_add_attr_strn_sk_any(otel_span *span, const char *key, uint16_t k
         span->d.dropped_attrs++;
         return;
     }
-    a->key = key;
-    a->key_len = key_len;
-    a->type = OTEL_ATTR_STRING;
+    otel_span_set_sk(span, a, key, key_len, OTEL_ATTR_STRING);
     span->d.n_attrs++;
 }
 
@@ -255,9 +257,7 @@ void otel_span_add_attr_lit_sk_any(otel_span *span, const char *key, uint16_t ke
         return;
     }
     otel_attr *a = &span->d.attrs[span->d.n_attrs++];
-    a->key = key;
-    a->key_len = key_len;
-    a->type = OTEL_ATTR_STRING;
+    otel_span_set_sk(span, a, key, key_len, OTEL_ATTR_STRING);
     a->v.s.ptr = value;
     a->v.s.len = (uint32_t)len;
 }
@@ -461,6 +461,7 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_spa
     s->d.n_links = 0;
     s->d.dropped_links = 0;
     s->arena_used = 0;
+    s->key_lens = 0;
     size_t vmax = tracer->cfg.attr_value_max_len;
     s->value_max = vmax < UINT32_MAX ? (uint32_t)vmax : UINT32_MAX;
     s->d.name = name == NULL || name[0] == '\0' ? NULL : arena_str(s, name); /* no copy of "" */

@@ -39,6 +39,10 @@ struct otel_span {
     atomic_uint keep_count; /* root: children offered to keep_head */
     atomic_uint keep_refs;  /* root: itself, and one per child */
 
+    /* recording: bit (length % 64) set for the length of each key the span
+     * has or had: a key of a length not set is not there, without a look
+     * at the attributes (most keys a handler sets are new ones) */
+    uint64_t key_lens;
     uint32_t arena_used;
     uint32_t value_max; /* recording: the tracer's attr_value_max_len (capped),
                            for the inline adders */
@@ -73,10 +77,17 @@ void otel_span_add_attr_strn_sk_any(otel_span *span, const char *key, uint16_t k
 void otel_span_add_attr_lit_sk_any(otel_span *span, const char *key, uint16_t key_len,
                                    const char *value, size_t len);
 
-/* The slot for one more attribute set with the fast adders. */
-static inline void otel_span_set_sk(otel_attr *a, const char *key, uint16_t key_len,
-                                    otel_attr_type type)
+/* key_len is the length of a key span has now (see key_lens). */
+static inline void otel_span_key_seen(otel_span *span, size_t key_len)
 {
+    span->key_lens |= UINT64_C(1) << (key_len & 63);
+}
+
+/* The slot a, for one more attribute of span set with the fast adders. */
+static inline void otel_span_set_sk(otel_span *span, otel_attr *a, const char *key,
+                                    uint16_t key_len, otel_attr_type type)
+{
+    otel_span_key_seen(span, key_len);
     a->key = key;
     a->key_len = key_len;
     a->type = type;
@@ -96,7 +107,7 @@ otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len, c
             dst[len] = '\0';
             span->arena_used += (uint32_t)len + 1;
             otel_attr *a = &span->d.attrs[span->d.n_attrs++];
-            otel_span_set_sk(a, key, key_len, OTEL_ATTR_STRING);
+            otel_span_set_sk(span, a, key, key_len, OTEL_ATTR_STRING);
             a->v.s.ptr = dst;
             a->v.s.len = (uint32_t)len;
             return;
@@ -115,7 +126,7 @@ static inline void otel_span_add_attr_int_sk(otel_span *span, const char *key, u
         return;
     }
     otel_attr *a = &span->d.attrs[span->d.n_attrs++];
-    otel_span_set_sk(a, key, key_len, OTEL_ATTR_INT);
+    otel_span_set_sk(span, a, key, key_len, OTEL_ATTR_INT);
     a->v.i = value;
 }
 
@@ -129,7 +140,7 @@ static inline void otel_span_add_attr_lit_sk(otel_span *span, const char *key, u
     if (span != NULL && span->recording && span->d.n_attrs < OTEL_SPAN_MAX_ATTRS &&
         len <= span->value_max) {
         otel_attr *a = &span->d.attrs[span->d.n_attrs++];
-        otel_span_set_sk(a, key, key_len, OTEL_ATTR_STRING);
+        otel_span_set_sk(span, a, key, key_len, OTEL_ATTR_STRING);
         a->v.s.ptr = value;
         a->v.s.len = (uint32_t)len;
         return;

@@ -572,6 +572,41 @@ static void test_otel_span_add_attr_strn_sk_sizes_and_room(void **state)
     assert_int_equal(c->dropped_attrs, 2);
 }
 
+/* The trace API, "Set Attributes": "Setting an attribute with the same key
+ * as an existing attribute SHOULD overwrite the existing attribute's value"
+ * - whichever adder put it there (the fast adders too), and for keys whose
+ * lengths are the same modulo 64 (the span's set of key lengths). */
+static void test_otel_span_set_attr_overwrites_any_adders_key(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer();
+    otel_span *s = otel_span_start(t, "over", NULL);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("http.route"), "/a", 2);
+    otel_span_add_attr_lit_sk(s, OTEL_KEY("url.scheme"), OTEL_KEY("http"));
+    otel_span_add_attr_int_sk(s, OTEL_KEY("server.port"), 80);
+    char k65[66];
+    memset(k65, 'k', 65);
+    k65[65] = '\0';
+    otel_span_set_attr_str(s, "a", "1");
+    otel_span_set_attr_str(s, k65, "65");
+    otel_span_set_attr_str(s, "http.route", "/b");
+    otel_span_set_attr_str(s, "url.scheme", "https");
+    otel_span_set_attr_int(s, "server.port", 443);
+    otel_span_set_attr_str(s, k65, "65 again");
+    otel_span_set_attr_str(s, "a", "1 again");
+    otel_span_end(s);
+    flush();
+    const otel_span_data *c = captured("over");
+    assert_int_equal(c->n_attrs, 5);
+    assert_string_equal(c->attrs[0].v.s.ptr, "/b");
+    assert_string_equal(c->attrs[1].v.s.ptr, "https");
+    assert_int_equal(c->attrs[2].v.i, 443);
+    assert_string_equal(c->attrs[3].key, "a");
+    assert_string_equal(c->attrs[3].v.s.ptr, "1 again");
+    assert_int_equal(c->attrs[4].key_len, 65);
+    assert_string_equal(c->attrs[4].v.s.ptr, "65 again");
+}
+
 /* A key is stored as valid UTF-8: setting the same invalid key twice must
  * still leave one attribute. */
 static void test_otel_span_set_attr_replace_invalid_utf8_key(void **state)
@@ -1421,6 +1456,7 @@ int main(void)
         T(test_otel_span_set_attr_replace),
         T(test_otel_span_add_attr_lit_sk),
         T(test_otel_span_add_attr_strn_sk_cut_and_clean),
+        T(test_otel_span_set_attr_overwrites_any_adders_key),
         T(test_otel_span_add_attr_strn_sk_sizes_and_room),
         T(test_otel_span_drop_repeated_attrs),
         T(test_otel_span_set_attr_replace_invalid_utf8_key),
