@@ -333,10 +333,12 @@ for r in $(seq "${EXPORT_ROUNDS:-3}"); do
         echo "$line" | sed -n 's/.*, \([0-9]*\) spans per exporter-CPU second.*/\1/p' >>"$tmp/exp-$x.res"
     done
 done
-printf '\n| exporter | median spans per exporter-CPU second |\n| --- | --- |\n'
-for x in $exporters; do
-    printf '| %s | %s |\n' "$x" "$(median "$tmp/exp-$x.res" 1)"
-done
+if [ "${EXPORT_ROUNDS:-3}" -gt 0 ]; then
+    printf '\n| exporter | median spans per exporter-CPU second |\n| --- | --- |\n'
+    for x in $exporters; do
+        printf '| %s | %s |\n' "$x" "$(median "$tmp/exp-$x.res" 1)"
+    done
+fi
 
 echo
 echo "== core: one server span's life (start, 11 HTTP attributes, end, enqueue, export hand-off)"
