@@ -366,6 +366,9 @@ static void after_fork_child(void)
         for (size_t i = 0; i < p->n; i++)
             p->pl[i]->running = false;
         atomic_store(&p->lone_ended, 0);
+        /* A parent's thread in the observer is not in the child: clearing
+         * the observer there must not wait for it. */
+        atomic_store(&p->observer_users, 0);
         for (size_t k = 0; k < OTEL_KEEP_EV_COUNT; k++)
             atomic_store(&p->keep[k], 0);
         atomic_store(&p->restart, p->started && !p->shut_down);

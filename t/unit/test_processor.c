@@ -702,6 +702,80 @@ static void test_otel_processor_fork_child_starts_afresh(void **state)
     check_balance(t);
 }
 
+/* An export observer that blocks until let go, saying when it is in. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool in, let_go;
+    size_t calls;
+} obs = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, 0};
+
+static void blocking_observer(void *ud, size_t exporter, size_t n, int rc, uint64_t ns)
+{
+    (void)ud;
+    (void)exporter;
+    (void)n;
+    (void)rc;
+    (void)ns;
+    pthread_mutex_lock(&obs.mu);
+    obs.calls++;
+    obs.in = true;
+    pthread_cond_broadcast(&obs.cv);
+    while (!obs.let_go)
+        pthread_cond_wait(&obs.cv, &obs.mu);
+    pthread_mutex_unlock(&obs.mu);
+}
+
+static void *flush_main(void *arg)
+{
+    (void)otel_tracer_force_flush(arg, 10 * SEC);
+    return NULL;
+}
+
+/* The export observer is told of each export, after it; clearing it waits
+ * for a call under way, and in a child forked while the worker was in it
+ * (a thread the child does not have) it does not wait at all. */
+static void test_otel_processor_observer_cleared_in_forked_child(void **state)
+{
+    (void)state;
+#ifdef __SANITIZE_THREAD__
+    skip(); /* no threads in the child of a multi-threaded fork */
+#endif
+    otel_tracer *t = make_tracer(64, 16, 60 * SEC, false, true);
+    assert_int_equal(otel_tracer_force_flush(t, 10 * SEC), OTEL_OK); /* the worker runs */
+    otel_tracer_observe_exports(t, blocking_observer, NULL);
+    end_spans(t, 3);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, flush_main, t), 0);
+    pthread_mutex_lock(&obs.mu);
+    while (!obs.in)
+        pthread_cond_wait(&obs.cv, &obs.mu);
+    pthread_mutex_unlock(&obs.mu);
+    assert_int_equal(atomic_load(&sink_a.spans), 3); /* told after the export */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(20); /* a wait that never ends dies of SIGALRM */
+        otel_tracer_observe_exports(t, NULL, NULL);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    pthread_mutex_lock(&obs.mu);
+    obs.let_go = true;
+    pthread_cond_broadcast(&obs.cv);
+    pthread_mutex_unlock(&obs.mu);
+    otel_tracer_observe_exports(t, NULL, NULL); /* returns once the call is out */
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(obs.calls, 1);
+    end_spans(t, 2);
+    assert_int_equal(otel_tracer_force_flush(t, 10 * SEC), OTEL_OK);
+    assert_int_equal(obs.calls, 1); /* cleared: not told any more */
+    assert_int_equal(atomic_load(&sink_a.spans), 5);
+}
+
 /* One pipeline per exporter: while exporter a is stuck in an export, b
  * keeps receiving every span, and a's queue alone fills and drops. */
 static void test_otel_processor_slow_exporter_never_delays_another(void **state)
@@ -957,6 +1031,7 @@ int main(void)
         T(test_otel_processor_on_end_wakes_worker_after_busy_export),
         T(test_otel_span_acquire_no_alloc_steady_state),
         T(test_otel_processor_fork_child_starts_afresh),
+        T(test_otel_processor_observer_cleared_in_forked_child),
         T(test_otel_processor_concurrent_spans),
         T(test_otel_processor_slow_exporter_never_delays_another),
         T(test_otel_processor_failure_counted_per_exporter),
