@@ -101,7 +101,7 @@ static bool store_array(otel_span *s, otel_attr *a, const char *const *v, size_t
     a->v.s.ptr = s->arena + start;
     for (size_t i = 0; i < n; i++) {
         const char *e = v[i] != NULL ? v[i] : "";
-        if (arena_copy(s, e, strlen(e), s->tracer->cfg.attr_value_max_len, NULL) == NULL)
+        if (arena_copy(s, e, strlen(e), s->value_max, NULL) == NULL)
             return false;
     }
     a->v.s.len = s->arena_used - start;
@@ -121,7 +121,7 @@ static bool store_value(otel_span *s, otel_attr *a, const otel_kv *kv, const cha
             sval = kv->v.s ? kv->v.s : "";
             slen = strlen(sval);
         }
-        a->v.s.ptr = arena_copy(s, sval, slen, s->tracer->cfg.attr_value_max_len, &a->v.s.len);
+        a->v.s.ptr = arena_copy(s, sval, slen, s->value_max, &a->v.s.len);
         return a->v.s.ptr != NULL;
     case OTEL_ATTR_BOOL:
         a->v.b = kv->v.b;
@@ -234,7 +234,7 @@ void otel_span_add_attr_strn_sk_any(otel_span *span, const char *key, uint16_t k
         return;
     }
     otel_attr *a = &span->d.attrs[span->d.n_attrs];
-    a->v.s.ptr = arena_copy(span, value, len, span->tracer->cfg.attr_value_max_len, &a->v.s.len);
+    a->v.s.ptr = arena_copy(span, value, len, span->value_max, &a->v.s.len);
     if (a->v.s.ptr == NULL) {
         span->d.dropped_attrs++;
         return;
@@ -248,18 +248,13 @@ void otel_span_add_attr_lit_sk_any(otel_span *span, const char *key, uint16_t ke
 {
     if (span == NULL || !span->recording)
         return;
-    if (len > span->tracer->cfg.attr_value_max_len) {
-        otel_span_add_attr_strn_sk_any(span, key, key_len, value, len);
+    if (len <= span->value_max && span->d.n_attrs < OTEL_SPAN_MAX_ATTRS) {
+        otel_span_add_attr_lit_sk(span, key, key_len, value, len); /* its inline case */
         return;
     }
-    if (span->d.n_attrs == OTEL_SPAN_MAX_ATTRS) {
-        span->d.dropped_attrs++;
-        return;
-    }
-    otel_attr *a = &span->d.attrs[span->d.n_attrs++];
-    otel_span_set_sk(span, a, key, key_len, OTEL_ATTR_STRING);
-    a->v.s.ptr = value;
-    a->v.s.len = (uint32_t)len;
+    /* Over the limit: cut into the arena as the copying adder does; a full
+     * span counts it as dropped there too. */
+    otel_span_add_attr_strn_sk_any(span, key, key_len, value, len);
 }
 
 void otel_span_drop_repeated_attrs(otel_span *span, uint16_t first)

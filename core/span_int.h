@@ -44,8 +44,8 @@ struct otel_span {
      * at the attributes (most keys a handler sets are new ones) */
     uint64_t key_lens;
     uint32_t arena_used;
-    uint32_t value_max; /* recording: the tracer's attr_value_max_len (capped),
-                           for the inline adders */
+    uint32_t value_max; /* recording: the tracer's attr_value_max_len (capped;
+                           the arena is smaller), what every adder cuts at */
     char arena[OTEL_SPAN_ARENA];
 };
 
