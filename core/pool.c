@@ -14,7 +14,8 @@
 #define CACHE_POOLS 4 /* pools one thread keeps a cache for */
 
 struct otel_pool {
-    uint64_t id; /* never reused, unlike the address */
+    uint64_t id;   /* never reused, unlike the address */
+    unsigned slot; /* the cache slot looked at first: id % CACHE_POOLS */
     size_t obj_size;
     otel_queue *ring; /* owned; free objects, owned */
     _Atomic uint64_t allocated;
@@ -89,9 +90,9 @@ static void make_key(void)
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
-/* This thread's cache for p, taken over from another pool if needed; NULL
- * when the thread cannot have one. */
-static cache *cache_for(const otel_pool *p)
+/* cache_for's rarer case: the thread's first use, or p's cache in another
+ * slot than its own or in none yet. */
+static cache *cache_for_any(const otel_pool *p)
 {
     thread_caches *tc = &tls;
     if (!tc->registered) {
@@ -100,7 +101,8 @@ static cache *cache_for(const otel_pool *p)
             return NULL;
         tc->registered = true;
     }
-    cache *free_slot = NULL;
+    /* p's own slot when it is free, so that the next calls find it there */
+    cache *free_slot = tc->c[p->slot].pool_id == 0 ? &tc->c[p->slot] : NULL;
     for (int i = 0; i < CACHE_POOLS; i++) {
         if (tc->c[i].pool_id == p->id)
             return &tc->c[i];
@@ -108,12 +110,23 @@ static cache *cache_for(const otel_pool *p)
             free_slot = &tc->c[i];
     }
     if (free_slot == NULL) { /* rare: more pools than slots */
-        free_slot = &tc->c[p->id % CACHE_POOLS];
+        free_slot = &tc->c[p->slot];
         flush(free_slot);
     }
     free_slot->pool_id = p->id;
     free_slot->n = 0;
     return free_slot;
+}
+
+/* This thread's cache for p, taken over from another pool if needed; NULL
+ * when the thread cannot have one. A pool's cache is in its own slot unless
+ * another pool took that first: one comparison for most calls. */
+static inline cache *cache_for(const otel_pool *p)
+{
+    cache *c = &tls.c[p->slot];
+    if (c->pool_id == p->id) /* a slot in use: the thread is registered */
+        return c;
+    return cache_for_any(p);
 }
 
 int otel_pool_new(otel_pool **out, size_t obj_size, size_t capacity)
@@ -130,6 +143,7 @@ int otel_pool_new(otel_pool **out, size_t obj_size, size_t capacity)
         return rc;
     }
     p->id = atomic_fetch_add(&next_id, 1);
+    p->slot = (unsigned)(p->id % CACHE_POOLS);
     p->obj_size = obj_size;
     pthread_mutex_lock(&registry_mu);
     p->next = registry;

@@ -135,20 +135,42 @@ static void test_otel_pool_del_before_caching_thread_exits(void **state)
     pthread_join(th, NULL);
 }
 
-/* More pools than a thread keeps caches for. */
+/* More pools than a thread keeps caches for (so that some share the cache
+ * slot looked at first): every object a pool gives is one given to it or a
+ * new one, never another pool's (they differ in size), whatever the order
+ * of gets and puts. */
 static void test_otel_pool_many_pools_one_thread(void **state)
 {
     (void)state;
-    otel_pool *p[7];
-    for (int i = 0; i < 7; i++)
+    enum { POOLS = 7, HELD = 3, ROUNDS = 4 };
+    otel_pool *p[POOLS];
+    struct {
+        void *obj;
+        int pool;
+    } given[POOLS * HELD * ROUNDS];
+    size_t n_given = 0;
+    for (int i = 0; i < POOLS; i++)
         assert_int_equal(otel_pool_new(&p[i], 16 + (size_t)i, 4), OTEL_OK);
-    for (int round = 0; round < 3; round++)
-        for (int i = 0; i < 7; i++) {
-            void *o = otel_pool_get(p[i]);
-            assert_non_null(o);
-            otel_pool_put(p[i], o);
-        }
-    for (int i = 0; i < 7; i++)
+    for (int round = 0; round < ROUNDS; round++) {
+        void *held[POOLS][HELD];
+        for (int i = 0; i < POOLS; i++)
+            for (int k = 0; k < HELD; k++) {
+                void *o = otel_pool_get(p[(i + round) % POOLS]);
+                assert_non_null(o);
+                for (size_t g = 0; g < n_given; g++)
+                    if (given[g].obj == o)
+                        assert_int_equal(given[g].pool, (i + round) % POOLS);
+                held[(i + round) % POOLS][k] = o;
+            }
+        for (int i = POOLS - 1; i >= 0; i--)
+            for (int k = 0; k < HELD; k++) {
+                otel_pool_put(p[i], held[i][k]);
+                given[n_given].obj = held[i][k];
+                given[n_given].pool = i;
+                n_given++;
+            }
+    }
+    for (int i = 0; i < POOLS; i++)
         otel_pool_del(p[i]);
 }
 
