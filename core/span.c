@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-static _Thread_local otel_span *tls_current;
+_Thread_local otel_span *otel_tls_span;
 
 /* ---- UTF-8-safe copies into the span's arena ---------------------------- */
 
@@ -58,7 +58,7 @@ static const char *clean_key(const char *key, char *buf, size_t *len)
     if (n == 0 || n > KEY_MAX)
         return NULL;
     *len = n;
-    if (otel_utf8_ascii_prefix((const unsigned char *)key, n) == n)
+    if (otel_utf8_ascii_all((const unsigned char *)key, n))
         return key;
     *len = otel_utf8_clean(buf, key, n, KEY_BUF);
     return buf;
@@ -74,6 +74,17 @@ static bool store_key(otel_span *s, otel_attr *a, const char *key, size_t key_le
     dst[key_len] = '\0';
     s->arena_used += (uint32_t)(key_len + 1);
     a->key = dst;
+    a->key_len = (uint16_t)key_len;
+    return true;
+}
+
+/* Keep the key copied to the arena's free end (key_len bytes, room for its
+ * NUL checked) as a's key. */
+static inline bool keep_arena_key(otel_span *s, otel_attr *a, char *key, size_t key_len)
+{
+    key[key_len] = '\0';
+    s->arena_used += (uint32_t)(key_len + 1);
+    a->key = key;
     a->key_len = (uint16_t)key_len;
     return true;
 }
@@ -153,8 +164,13 @@ static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t
     if (s == NULL || !s->recording || kv->key == NULL || kv->key[0] == '\0')
         return;
     char buf[KEY_BUF];
-    size_t key_len;
-    const char *key = clean_key(kv->key, buf, &key_len);
+    size_t key_len = strnlen(kv->key, KEY_MAX + 1);
+    /* A short plain key, what most are, is checked and copied into the
+     * arena in one step; the copy is kept there only for a new key. */
+    char *arena_key = s->arena + s->arena_used;
+    bool in_arena = key_len <= 16 && key_len < OTEL_SPAN_ARENA - s->arena_used &&
+                    otel_utf8_ascii_copy16(arena_key, kv->key, key_len);
+    const char *key = in_arena ? arena_key : clean_key(kv->key, buf, &key_len);
     if (key == NULL) { /* longer than KEY_MAX */
         s->d.dropped_attrs++;
         return;
@@ -169,7 +185,14 @@ static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t
         a = &s->d.attrs[s->d.n_attrs];
     }
     uint32_t mark = s->arena_used;
-    if ((new_key && !store_key(s, a, key, key_len)) || !store_value(s, a, kv, sval, slen)) {
+    bool stored;
+    if (!new_key)
+        stored = true;
+    else if (in_arena)
+        stored = keep_arena_key(s, a, arena_key, key_len);
+    else
+        stored = store_key(s, a, key, key_len);
+    if (!stored || !store_value(s, a, kv, sval, slen)) {
         s->arena_used = mark;
         if (!new_key) /* the old value is gone: remove the key */
             *a = s->d.attrs[--s->d.n_attrs];
@@ -379,9 +402,9 @@ static const otel_span_context *pick_parent(const otel_span_options *opt, otel_s
         return NULL;
     if (opt != NULL && opt->parent != NULL)
         return otel_span_context_is_valid(opt->parent) ? opt->parent : NULL;
-    if (tls_current != NULL) {
-        *local_parent = tls_current;
-        return &tls_current->d.ctx;
+    if (otel_tls_span != NULL) {
+        *local_parent = otel_tls_span;
+        return &otel_tls_span->d.ctx;
     }
     return NULL;
 }
@@ -399,9 +422,9 @@ static void copy_tracestate(otel_span *s, const char *ts)
 otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_span_options *opt)
 {
     if (tracer == NULL) {
-        if (tls_current == NULL)
+        if (otel_tls_span == NULL)
             return NULL;
-        tracer = tls_current->tracer;
+        tracer = otel_tls_span->tracer;
     }
     otel_span *local_parent;
     const otel_span_context *parent = pick_parent(opt, &local_parent);
@@ -476,8 +499,8 @@ void otel_span_end_at(otel_span *span, uint64_t end_ns)
     if (span == NULL || span->ended)
         return;
     span->ended = true;
-    if (tls_current == span)
-        tls_current = NULL;
+    if (otel_tls_span == span)
+        otel_tls_span = NULL;
     if (!span->recording) {
         otel_span_release(span->tracer, span);
         return;
@@ -546,19 +569,17 @@ const char *otel_status_code_name(otel_status_code code)
 
 otel_span *otel_span_current(void)
 {
-    return tls_current;
+    return otel_tls_span;
 }
 
 otel_span *otel_context_attach(otel_span *span)
 {
-    otel_span *prev = tls_current;
-    tls_current = span;
-    return prev;
+    return otel_context_swap(span);
 }
 
 void otel_context_detach(otel_span *previous)
 {
-    tls_current = previous;
+    otel_tls_span = previous;
 }
 
 const char *otel_attr_array_next(const otel_attr *a, const char **pos, size_t *len)

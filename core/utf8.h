@@ -29,6 +29,35 @@ static inline size_t otel_utf8_ascii_prefix(const unsigned char *p, size_t n)
     return i;
 }
 
+/* Whether the n bytes at p are all plain ASCII without NUL (the prefix
+ * above is n), a word at a time: the last word is loaded to end at p + n,
+ * overlapping the one before it, instead of a byte loop over the rest. */
+static inline bool otel_utf8_ascii_all(const unsigned char *p, size_t n)
+{
+    const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
+    uint64_t w;
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            if (p[i] == 0 || p[i] >= 0x80)
+                return false;
+        return true;
+    }
+    if (n < 8) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        w = (uint64_t)a << 32 | b; /* eight bytes of p, some twice */
+    } else {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&w, p + i, 8);
+            if ((w & high) != 0 || ((w - ones) & ~w & high) != 0)
+                return false;
+        }
+        memcpy(&w, p + n - 8, 8);
+    }
+    return (w & high) == 0 && ((w - ones) & ~w & high) == 0;
+}
+
 /* For n <= 16: when the n bytes at src are plain ASCII without NUL, copy
  * them to dst (not overlapping) and return true; else false, with dst's
  * first n bytes unspecified. Two (overlapping) loads checked at once. */

@@ -60,6 +60,36 @@ static void test_otel_utf8_ascii_copy16(void **state)
     assert_true(otel_utf8_ascii_copy16(NULL, NULL, 0));
 }
 
+/* otel_utf8_ascii_all says what the prefix says (all n bytes plain), for
+ * every length from 0 to 40 (the byte loop, the two half words, whole words
+ * and the overlapping last one) and a bad byte (NUL, 0x80, 0xff) at each
+ * place, read from the end of an allocation so that ASan sees a load past
+ * it. */
+static void test_otel_utf8_ascii_all(void **state)
+{
+    (void)state;
+    static const unsigned char bad[] = {0x00, 0x80, 0xff};
+    for (size_t n = 0; n <= 40; n++) {
+        unsigned char *s = malloc(n > 0 ? n : 1);
+        assert_non_null(s);
+        for (size_t i = 0; i < n; i++)
+            s[i] = (unsigned char)('a' + i % 26);
+        if (n > 0)
+            s[n - 1] = 0x7f; /* DEL is ASCII */
+        assert_true(otel_utf8_ascii_all(s, n));
+        for (size_t at = 0; at < n; at++) {
+            for (size_t b = 0; b < sizeof(bad); b++) {
+                unsigned char saved = s[at];
+                s[at] = bad[b];
+                assert_false(otel_utf8_ascii_all(s, n));
+                assert_int_equal(otel_utf8_ascii_prefix(s, n), at);
+                s[at] = saved;
+            }
+        }
+        free(s);
+    }
+}
+
 /* The ASCII prefix stops at the first NUL or byte >= 0x80, within a word
  * and across words. */
 static void test_otel_utf8_ascii_prefix(void **state)
@@ -166,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_otel_utf8_ascii_copy16),
         cmocka_unit_test(test_otel_utf8_ascii_prefix),
+        cmocka_unit_test(test_otel_utf8_ascii_all),
         cmocka_unit_test(test_otel_utf8_seq_len),
         cmocka_unit_test(test_otel_utf8_clean),
     };
