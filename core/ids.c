@@ -9,10 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
-/* xoshiro256** state, one per thread, reseeded from the OS after a fork so a
- * child never repeats its parent's ids. */
+/* SplitMix64 state, one per thread, reseeded from the OS after a fork so a
+ * child never repeats its parent's ids. SplitMix64 (Steele, Lea and Flood,
+ * "Fast splittable pseudorandom number generators", 2014) passes BigCrush,
+ * and each of its 2^64 outputs comes once per period: about ten
+ * instructions for 64 bits. Ids need no more: W3C Trace Context level 2
+ * (trace-flags, the Random Trace ID flag) asks of a random trace id only
+ * that its right-most 7 bytes be chosen randomly or pseudo-randomly, and
+ * the traceidratio sampler reads those. */
 typedef struct id_state {
-    uint64_t s[4];
+    uint64_t s;
     unsigned generation;
     bool seeded;
 } id_state;
@@ -34,12 +40,7 @@ static void install_atfork(void)
     pthread_atfork(NULL, NULL, on_fork_child);
 }
 
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t splitmix64(uint64_t *x)
+static inline uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -49,48 +50,41 @@ static uint64_t splitmix64(uint64_t *x)
 
 static void seed(id_state *st)
 {
-    uint64_t seedv[4] = {0, 0, 0, 0};
-    ssize_t got = getrandom(seedv, sizeof(seedv), GRND_NONBLOCK);
+    uint64_t seedv = 0;
+    ssize_t got = getrandom(&seedv, sizeof(seedv), GRND_NONBLOCK);
     if (got != (ssize_t)sizeof(seedv)) {
         /* No entropy yet (very early boot): mix time, pid and address. */
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
                      ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)st;
-        for (int i = 0; i < 4; i++)
-            seedv[i] ^= splitmix64(&x);
+        seedv ^= splitmix64(&x);
     }
-    uint64_t x = seedv[0] ^ seedv[1] ^ seedv[2] ^ seedv[3];
-    for (int i = 0; i < 4; i++)
-        st->s[i] = seedv[i] ^ splitmix64(&x);
+    st->s = seedv;
     st->seeded = true;
 }
 
+/* Seed the calling thread's generator (again after a fork). */
+static __attribute__((noinline)) void reseed(id_state *st, unsigned gen)
+{
+    pthread_once(&atfork_once, install_atfork);
+    seed(st);
+    st->generation = gen;
+}
+
 /* The calling thread's generator, seeded (again after a fork). */
-static id_state *ids(void)
+static inline id_state *ids(void)
 {
     id_state *st = &tls_ids;
     unsigned gen = atomic_load_explicit(&fork_generation, memory_order_relaxed);
-    if (!st->seeded || st->generation != gen) {
-        pthread_once(&atfork_once, install_atfork);
-        seed(st);
-        st->generation = gen;
-    }
+    if (__builtin_expect(!st->seeded || st->generation != gen, 0))
+        reseed(st, gen);
     return st;
 }
 
 static inline uint64_t next64(id_state *st)
 {
-    uint64_t *s = st->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    return splitmix64(&st->s);
 }
 
 /* v big-endian into out[0..8). */
@@ -102,7 +96,7 @@ static void put64(uint8_t *out, uint64_t v)
     memcpy(out, &v, 8);
 }
 
-static void trace_id_from(id_state *st, uint8_t out[16])
+static inline void trace_id_from(id_state *st, uint8_t out[16])
 {
     uint64_t hi, lo;
     do {
@@ -113,7 +107,7 @@ static void trace_id_from(id_state *st, uint8_t out[16])
     put64(out + 8, lo);
 }
 
-static void span_id_from(id_state *st, uint8_t out[8])
+static inline void span_id_from(id_state *st, uint8_t out[8])
 {
     uint64_t v;
     do {

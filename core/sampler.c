@@ -25,10 +25,12 @@ static const struct {
  * declares random. */
 static uint64_t trace_randomness(const uint8_t trace_id[16])
 {
-    uint64_t r = 0;
-    for (int i = 16 - RANDOM_BITS / 8; i < 16; i++)
-        r = (r << 8) | trace_id[i];
-    return r;
+    uint64_t w; /* the last 8 bytes, big-endian: one load */
+    memcpy(&w, trace_id + 8, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w & (MAX_THRESHOLD - 1);
 }
 
 /* Ratio decision: sampled when randomness >= rejection threshold, so a trace
