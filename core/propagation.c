@@ -1,6 +1,7 @@
 /* propagation.c - propagator sets: which propagators run and in what order,
  * extraction and injection through a carrier, and W3C tracestate mutation. */
 #include <mhd-otel/propagation.h>
+#include "span_int.h"
 #include "text.h"
 
 #include <stdatomic.h>
@@ -492,16 +493,14 @@ void otel_propagators_global(otel_propagators *out)
         out->order[i] = (uint8_t)(w >> (16 + 8 * i));
 }
 
-static _Thread_local const otel_baggage_lines *tls_baggage;
+_Thread_local const otel_baggage_lines *otel_tls_baggage;
 
 const otel_baggage_lines *otel_baggage_current(void)
 {
-    return tls_baggage;
+    return otel_tls_baggage;
 }
 
 const otel_baggage_lines *otel_baggage_attach(const otel_baggage_lines *lines)
 {
-    const otel_baggage_lines *prev = tls_baggage;
-    tls_baggage = lines;
-    return prev;
+    return otel_baggage_swap(lines);
 }

@@ -4,6 +4,7 @@
 #define OTEL_SPAN_INT_H
 
 #include <mhd-otel/otel.h>
+#include <mhd-otel/propagation.h>
 
 #include <stdatomic.h>
 #include <string.h>
@@ -151,5 +152,29 @@ static inline void otel_span_add_attr_lit_sk(otel_span *span, const char *key, u
  * (that one stays): for instrumentation adding its attributes with the fast
  * adders after the application may have set some of the same keys. */
 void otel_span_drop_repeated_attrs(otel_span *span, uint16_t first);
+
+/* ---- the calling thread's context ---------------------------------------- */
+
+/* Its current span (span.c) and baggage lines (propagation.c), for the
+ * instrumentation's own swaps around each handler call: inline, where the
+ * public otel_context_attach and otel_baggage_attach are a call each. */
+extern _Thread_local otel_span *otel_tls_span;
+extern _Thread_local const otel_baggage_lines *otel_tls_baggage;
+
+/* Make span current; returns the one before it. */
+static inline otel_span *otel_context_swap(otel_span *span)
+{
+    otel_span *prev = otel_tls_span;
+    otel_tls_span = span;
+    return prev;
+}
+
+/* Make lines the current baggage; returns the lines before them. */
+static inline const otel_baggage_lines *otel_baggage_swap(const otel_baggage_lines *lines)
+{
+    const otel_baggage_lines *prev = otel_tls_baggage;
+    otel_tls_baggage = lines;
+    return prev;
+}
 
 #endif /* OTEL_SPAN_INT_H */

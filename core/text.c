@@ -50,38 +50,46 @@ long otel_port_parse(const char *s, size_t n)
     return v >= 1 && v <= PORT_MAX ? v : -1;
 }
 
+/* Whether m is the literal lit: compared a byte at a time, each only after
+ * the one before matched (m may be shorter); unrolled for a literal, where
+ * a call to strcmp would cost more than the comparison. */
+static inline __attribute__((always_inline)) bool str_is(const char *m, const char *lit)
+{
+    size_t i = 0;
+    for (; lit[i] != '\0'; i++)
+        if (m[i] != lit[i])
+            return false;
+    return m[i] == '\0';
+}
+
+/* m as its literal when m is that literal, else NULL. */
+#define METHOD_IS(m, lit) (str_is((m), (lit)) ? (lit) : NULL)
+
 const char *otel_http_method_known(const char *m)
 {
-    /* One strcmp at most: the first letter picks the candidate. */
-    const char *cand = NULL;
+    /* The first letter picks the one candidate. */
     if (m == NULL)
         return NULL;
     switch (m[0]) {
     case 'G':
-        cand = "GET";
-        break;
+        return METHOD_IS(m, "GET");
     case 'H':
-        cand = "HEAD";
-        break;
+        return METHOD_IS(m, "HEAD");
     case 'P':
-        cand = m[1] == 'O' ? "POST" : m[1] == 'U' ? "PUT" : "PATCH";
-        break;
+        return m[1] == 'O'   ? METHOD_IS(m, "POST")
+               : m[1] == 'U' ? METHOD_IS(m, "PUT")
+                             : METHOD_IS(m, "PATCH");
     case 'D':
-        cand = "DELETE";
-        break;
+        return METHOD_IS(m, "DELETE");
     case 'C':
-        cand = "CONNECT";
-        break;
+        return METHOD_IS(m, "CONNECT");
     case 'O':
-        cand = "OPTIONS";
-        break;
+        return METHOD_IS(m, "OPTIONS");
     case 'T':
-        cand = "TRACE";
-        break;
+        return METHOD_IS(m, "TRACE");
     default:
         return NULL;
     }
-    return strcmp(m, cand) == 0 ? cand : NULL;
 }
 
 void otel_hex_encode(const uint8_t *in, size_t n, char *out)

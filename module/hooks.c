@@ -112,8 +112,9 @@ typedef struct list_lines {
 } list_lines;
 
 /* A header MHD gave: its first line's value and length (values may hold a
- * NUL), how many lines of that name the request has, and for a list
- * header its first LIST_LINES_MAX lines (all: NULL for the others). */
+ * NUL; both set only once lines > 0), how many lines of that name the
+ * request has, and for a list header its first LIST_LINES_MAX lines (all:
+ * NULL for the others). */
 typedef struct req_value {
     const char *v;
     size_t len;
@@ -133,12 +134,27 @@ static _Thread_local list_lines tls_tracestate_lines, tls_baggage_lines;
 typedef struct req_headers {
     struct MHD_Connection *conn;
     unsigned want;
-    const char *host;
+    const char *host; /* host_len, user_agent_len: what MHD gave (a NUL may come first) */
     const char *user_agent;
+    size_t host_len, user_agent_len;
     req_value traceparent, tracestate;
     req_value b3, b3_trace_id, b3_span_id, b3_sampled, b3_flags;
     req_value baggage;
 } req_headers;
+
+/* Start h for a request's headers: only what is read before it is set
+ * (the whole struct cleared would cost more than the rest of the scan). */
+static inline void headers_init(req_headers *h, struct MHD_Connection *conn, unsigned want)
+{
+    h->conn = conn;
+    h->want = want;
+    h->host = h->user_agent = NULL;
+    h->host_len = h->user_agent_len = 0;
+    h->traceparent = h->b3 = h->b3_trace_id = h->b3_span_id = h->b3_sampled = h->b3_flags =
+        (req_value){.lines = 0};
+    h->tracestate = (req_value){.all = &tls_tracestate_lines};
+    h->baggage = (req_value){.all = &tls_baggage_lines};
+}
 
 #define WANTS(h, kind) (((h)->want & (1u << (kind))) != 0)
 #define WANTS_B3(h) (WANTS(h, OTEL_PROPAGATOR_B3) || WANTS(h, OTEL_PROPAGATOR_B3MULTI))
@@ -148,19 +164,50 @@ static bool name_is(const char *key, size_t key_size, const char *name, size_t n
     return key_size == name_len && strncasecmp(key, name, name_len) == 0;
 }
 
+/* The case bit (0x20) of each letter of w, whose bytes are ASCII: found
+ * by adding to every byte at once, without a carry from one to the next. */
+static inline uint64_t case_bits(uint64_t w)
+{
+    const uint64_t high = 0x8080808080808080ULL;
+    uint64_t from_a = (w + 0x1f1f1f1f1f1f1f1fULL) & high; /* byte >= 'a' */
+    uint64_t past_z = (w + 0x0505050505050505ULL) & high; /* byte > 'z' */
+    return (from_a & ~past_z) >> 2;
+}
+
+/* Whether the size bytes at key are those at name (lowercase ASCII) but
+ * for the case of letters: key's word with the case bit set where name has
+ * a letter is name's word. For a literal name, its word and case bits are
+ * constants. */
+#define WORD_IS(type, key, name)                                                                   \
+    __extension__({                                                                                \
+        type k_, w_;                                                                               \
+        memcpy(&k_, (key), sizeof(type));                                                          \
+        memcpy(&w_, (name), sizeof(type));                                                         \
+        ((uint64_t)k_ | case_bits(w_)) == (uint64_t)w_;                                            \
+    })
+
 /* name_is for a lowercase literal name: each letter of key in either
  * case, each other byte as it is, without strncasecmp's locale tables
- * (this runs for the headers of every request). */
+ * (this runs for the headers of every request). Two words, overlapping
+ * when the name is shorter than both: two comparisons for any name up to
+ * 16 bytes. */
 static inline bool lower_is(const char *key, size_t key_size, const char *name, size_t name_len)
 {
     if (key_size != name_len)
         return false;
-    for (size_t i = 0; i < name_len; i++) {
-        unsigned char k = (unsigned char)key[i], n = (unsigned char)name[i];
-        if (k != n && !((k | 0x20) == n && n >= 'a' && n <= 'z'))
-            return false;
-    }
-    return true;
+    if (name_len > 16)
+        return name_is(key, key_size, name, name_len);
+    if (name_len >= 8)
+        return WORD_IS(uint64_t, key, name) &&
+               WORD_IS(uint64_t, key + name_len - 8, name + name_len - 8);
+    if (name_len >= 4)
+        return WORD_IS(uint32_t, key, name) &&
+               WORD_IS(uint32_t, key + name_len - 4, name + name_len - 4);
+    if (name_len >= 2)
+        return WORD_IS(uint16_t, key, name) &&
+               WORD_IS(uint16_t, key + name_len - 2, name + name_len - 2);
+    return name_len == 0 ||
+           ((unsigned char)key[0] | case_bits((unsigned char)name[0])) == (unsigned char)name[0];
 }
 
 /* Count a line of a header, keeping the first value (and every one, up to
@@ -226,9 +273,10 @@ static enum MHD_Result header_seen(void *cls, enum MHD_ValueKind kind, const cha
     req_headers *h = cls;
     const char **str;
     req_value *slot = slot_of(h, key, key_size, &str);
-    if (str != NULL)
+    if (str != NULL) {
         *str = value;
-    else if (slot != NULL)
+        *(str == &h->host ? &h->host_len : &h->user_agent_len) = value_size;
+    } else if (slot != NULL)
         keep(slot, value, value_size);
     return MHD_YES;
 }
@@ -262,10 +310,10 @@ static enum MHD_Result line_seen(void *cls, enum MHD_ValueKind kind, const char 
 static const char *header_line(struct MHD_Connection *conn, const req_value *r, const char *name,
                                size_t index)
 {
-    const char *v = r->v;
-    size_t len = r->len;
     if (index >= r->lines)
         return NULL;
+    const char *v = r->v; /* set with the first line */
+    size_t len = r->len;
     if (index > 0 && r->all != NULL && index < LIST_LINES_MAX) {
         v = r->all->v[index];
         len = r->all->len[index];
@@ -405,6 +453,9 @@ typedef struct req_facts {
     const char *route;   /* the matched otel_route pattern, or NULL */
     const char *host;    /* the Host header, or NULL */
     const char *user_agent;
+    /* The bytes MHD gave for host and user_agent, when known (else 0): at
+     * least their strlen, as a NUL may come before the end. */
+    size_t host_size, user_agent_size;
 } req_facts;
 
 static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, const req_facts *f)
@@ -535,8 +586,11 @@ static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const c
     const char *version = known_version(f->version);
     if (f->version != NULL && version == NULL)
         return false;
-    size_t hl = f->host ? strlen(f->host) + 1 : 0,
-           ul = f->user_agent ? strlen(f->user_agent) + 1 : 0;
+    /* Copied with their NUL: a NUL inside still ends them where it did. */
+    size_t hl = f->host ? (f->host_size ? f->host_size : strlen(f->host)) + 1 : 0,
+           ul = f->user_agent
+                    ? (f->user_agent_size ? f->user_agent_size : strlen(f->user_agent)) + 1
+                    : 0;
     if (hl + ul > sizeof(r->deferred_text))
         return false;
     const char *q = memchr(r->uri, '?', r->uri_len);
@@ -600,10 +654,8 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
         r->skipped = true;
         return;
     }
-    req_headers h = {.conn = conn,
-                     .want = m->conf->propagators.mask,
-                     .tracestate.all = &tls_tracestate_lines,
-                     .baggage.all = &tls_baggage_lines};
+    req_headers h;
+    headers_init(&h, conn, m->conf->propagators.mask);
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_seen, &h);
     const otel_extracted *in = extract_incoming(m, &h);
     bool trusted = in != NULL && m->conf->trust_incoming;
@@ -630,7 +682,9 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
                    .version = after_http(version),
                    .route = route,
                    .host = h.host,
-                   .user_agent = h.user_agent};
+                   .user_agent = h.user_agent,
+                   .host_size = h.host_len,
+                   .user_agent_size = h.user_agent_len};
     if (otel_span_is_sampled(r->span) || !defer(r, &f, route_known, url, url_len)) {
         if (!route_known)
             f.route = mhd_otel_route_match(&m->conf->routes, url, url_len);
@@ -696,9 +750,10 @@ static void begin_unhandled_span(mhd_otel_req *r)
 /* The keep decision for a server span the sampler did not sample (it is
  * record-only: otel_keep_errors or otel_keep_slower_than is on): its trace
  * is exported when the request failed (a 5xx, an abnormal end, an ERROR set
- * by the handler) or, else, took longer than the threshold by now (the span
- * ends after this: its own duration is at least that). */
-static void keep_decide(const mhd_otel_conf *c, otel_span *span, unsigned int status, bool abnormal)
+ * by the handler) or, else, took longer than the threshold by now, the
+ * span's end time. */
+static void keep_decide(const mhd_otel_conf *c, otel_span *span, unsigned int status, bool abnormal,
+                        uint64_t now)
 {
     if (otel_span_is_sampled(span))
         return;
@@ -706,8 +761,8 @@ static void keep_decide(const mhd_otel_conf *c, otel_span *span, unsigned int st
         otel_span_keep(span, OTEL_KEEP_ERROR);
         return;
     }
-    uint64_t now = c->keep_slower_than_ns != 0 ? otel_now_ns() : 0;
-    if (now > span->d.start_ns && now - span->d.start_ns > c->keep_slower_than_ns)
+    if (c->keep_slower_than_ns != 0 && now > span->d.start_ns &&
+        now - span->d.start_ns > c->keep_slower_than_ns)
         otel_span_keep(span, OTEL_KEEP_SLOW);
 }
 
@@ -719,6 +774,8 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
     if (!r->handled && !r->skipped && r->span == NULL)
         begin_unhandled_span(r);
     otel_span *span = r->span;
+    /* One clock read ends the span and times the request's metrics. */
+    uint64_t now = 0;
     if (otel_span_is_recording(span)) {
         if (status != 0) /* a key only the module sets */
             otel_span_add_attr_int_sk(span, OTEL_KEY("http.response.status_code"), status);
@@ -736,19 +793,21 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
         }
         if (r->hooked && m->response_hook != NULL)
             m->response_hook(m->response_hook_ud, span, r->conn, status);
-        keep_decide(m->conf, span, status, term != NULL);
+        now = otel_now_ns();
+        keep_decide(m->conf, span, status, term != NULL, now);
         if (r->deferred && span->keep_reason != 0)
             apply_deferred(r);
     }
     if (r->mq.method != NULL) {
         r->mq.status = status;
         r->mq.error = termination_name(toe);
-        uint64_t now = otel_now_ns();
+        if (now == 0)
+            now = otel_now_ns();
         double secs = now > r->start_ns ? (double)(now - r->start_ns) / 1e9 : 0;
         otel_span_context sc = otel_span_get_context(span);
         mhd_otel_metrics_server_end(m->metrics, &r->mq, secs, span != NULL ? &sc : NULL);
     }
-    otel_span_end(span);
+    otel_span_end_at(span, now); /* 0: the span reads the clock */
     mhd_otel_req_put(r);
 }
 
@@ -803,15 +862,15 @@ enum MHD_Result mhd_otel_on_request(void *cls, struct MHD_Connection *conn, cons
         r->handled = true;
         begin_span(r, conn, url, method, version);
     }
-    otel_span *prev_span = otel_context_attach(r->span);
-    const otel_baggage_lines *prev_bag = otel_baggage_attach(r->baggage.n > 0 ? &r->baggage : NULL);
+    otel_span *prev_span = otel_context_swap(r->span);
+    const otel_baggage_lines *prev_bag = otel_baggage_swap(r->baggage.n > 0 ? &r->baggage : NULL);
     mhd_otel_req *prev_req = tls_req;
     tls_req = r;
     enum MHD_Result ret =
         d->dh(d->dh_cls, conn, url, method, version, upload_data, upload_data_size, &r->app_cls);
     tls_req = prev_req;
-    otel_baggage_attach(prev_bag);
-    otel_context_detach(prev_span);
+    otel_baggage_swap(prev_bag);
+    otel_context_swap(prev_span);
     unsigned int st = queued_status(conn);
     if (st != 0)
         r->status = st;
@@ -836,12 +895,12 @@ void mhd_otel_on_completed(void *cls, struct MHD_Connection *conn, void **req_cl
     if (d->completed != NULL) {
         /* The span stays reachable from the server's callback, both as the
          * current span and through mhd_otel_connection_span. */
-        otel_span *prev = otel_context_attach(r->span);
+        otel_span *prev = otel_context_swap(r->span);
         mhd_otel_req *prev_req = tls_req;
         tls_req = r;
         d->completed(d->completed_cls, conn, &r->app_cls, toe);
         tls_req = prev_req;
-        otel_context_detach(prev);
+        otel_context_swap(prev);
     }
     *req_cls = NULL;
     finish(r, status, toe);

@@ -47,8 +47,8 @@ const char *mhd_otel_route_match(const mhd_otel_strv *routes, const char *path, 
     return best;
 }
 
-bool mhd_otel_path_skipped(const mhd_otel_strv *exact, const mhd_otel_strv *prefixes,
-                           const char *path, size_t len)
+bool mhd_otel_path_skipped_in(const mhd_otel_strv *exact, const mhd_otel_strv *prefixes,
+                              const char *path, size_t len)
 {
     for (size_t i = 0; i < exact->n; i++)
         if (strlen(exact->v[i]) == len && memcmp(exact->v[i], path, len) == 0)

@@ -14,8 +14,17 @@
  * The result is borrowed from routes. */
 const char *mhd_otel_route_match(const mhd_otel_strv *routes, const char *path, size_t len);
 
-/* True when path equals one of exact or starts with one of prefixes. */
-bool mhd_otel_path_skipped(const mhd_otel_strv *exact, const mhd_otel_strv *prefixes,
-                           const char *path, size_t len);
+/* mhd_otel_path_skipped when there are lists to look in. */
+bool mhd_otel_path_skipped_in(const mhd_otel_strv *exact, const mhd_otel_strv *prefixes,
+                              const char *path, size_t len);
+
+/* True when path equals one of exact or starts with one of prefixes. No
+ * call at all without either list (this runs for every request). */
+static inline bool mhd_otel_path_skipped(const mhd_otel_strv *exact, const mhd_otel_strv *prefixes,
+                                         const char *path, size_t len)
+{
+    return (exact->n != 0 || prefixes->n != 0) &&
+           mhd_otel_path_skipped_in(exact, prefixes, path, len);
+}
 
 #endif /* MHD_OTEL_ROUTE_H */
