@@ -120,20 +120,24 @@ static bool store_array(otel_span *s, otel_attr *a, const char *const *v, size_t
     return true;
 }
 
-/* Store kv's value into a: the string sval (slen bytes) when sval is not
- * NULL, else kv's typed value. Returns false when it did not fit. */
-static bool store_value(otel_span *s, otel_attr *a, const otel_kv *kv, const char *sval,
-                        size_t slen)
+/* A string value (slen bytes at sval) into a, copied into the arena.
+ * Returns false when it did not fit. */
+static inline bool store_str(otel_span *s, otel_attr *a, const char *sval, size_t slen)
 {
-    a->type = sval != NULL ? OTEL_ATTR_STRING : kv->type;
+    a->type = OTEL_ATTR_STRING;
+    a->v.s.ptr = arena_copy(s, sval, slen, s->value_max, &a->v.s.len);
+    return a->v.s.ptr != NULL;
+}
+
+/* Store kv's typed value into a. Returns false when it did not fit. */
+static bool store_value(otel_span *s, otel_attr *a, const otel_kv *kv)
+{
+    a->type = kv->type;
     switch (a->type) {
-    case OTEL_ATTR_STRING:
-        if (sval == NULL) {
-            sval = kv->v.s ? kv->v.s : "";
-            slen = strlen(sval);
-        }
-        a->v.s.ptr = arena_copy(s, sval, slen, s->value_max, &a->v.s.len);
-        return a->v.s.ptr != NULL;
+    case OTEL_ATTR_STRING: {
+        const char *v = kv->v.s ? kv->v.s : "";
+        return store_str(s, a, v, strlen(v));
+    }
     case OTEL_ATTR_BOOL:
         a->v.b = kv->v.b;
         return true;
@@ -156,7 +160,7 @@ static bool store_attr(otel_span *s, otel_attr *a, const otel_kv *kv)
     char buf[KEY_BUF];
     size_t key_len;
     const char *key = clean_key(kv->key, buf, &key_len);
-    return key != NULL && store_key(s, a, key, key_len) && store_value(s, a, kv, NULL, 0);
+    return key != NULL && store_key(s, a, key, key_len) && store_value(s, a, kv);
 }
 
 static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t slen)
@@ -192,7 +196,7 @@ static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t
         stored = keep_arena_key(s, a, arena_key, key_len);
     else
         stored = store_key(s, a, key, key_len);
-    if (!stored || !store_value(s, a, kv, sval, slen)) {
+    if (!stored || !(sval != NULL ? store_str(s, a, sval, slen) : store_value(s, a, kv))) {
         s->arena_used = mark;
         if (!new_key) /* the old value is gone: remove the key */
             *a = s->d.attrs[--s->d.n_attrs];
