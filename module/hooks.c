@@ -367,6 +367,31 @@ static const char *req_header_get(void *carrier, const char *name, size_t index)
     return r != NULL ? header_line(h->conn, r, name, index) : NULL;
 }
 
+/* What server.address and server.port take from a Host header: the
+ * host's place in it, and the port as parsed (0: none, -1: not a port). */
+typedef struct host_parts {
+    size_t host_off, host_len;
+    long port;
+} host_parts;
+
+static void host_split(const char *host, size_t len, host_parts *out)
+{
+    otel_hostport hp;
+    otel_hostport_split(host, len, &hp); /* malformed: as far as it goes */
+    out->host_off = (size_t)(hp.host - host);
+    out->host_len = hp.host_len;
+    out->port = hp.port == NULL ? 0 : otel_port_parse(hp.port, hp.port_len);
+}
+
+/* The calling thread's last Host header (shorter than text) and its
+ * parts: behind a proxy, and for most servers at all, the next one is the
+ * same. */
+static _Thread_local struct {
+    size_t len; /* 0: none yet */
+    host_parts parts;
+    char text[64];
+} tls_host;
+
 /* server.address and server.port from the Host header ("h", "h:p",
  * "[v6]:p"), else the daemon's port. */
 static void set_server_address(otel_span *span, struct MHD_Connection *conn,
@@ -374,12 +399,23 @@ static void set_server_address(otel_span *span, struct MHD_Connection *conn,
 {
     long port = 0;
     if (host != NULL && host[0] != '\0') {
-        otel_hostport hp;
-        otel_hostport_split(host, strlen(host), &hp); /* malformed: as far as it goes */
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("server.address"), hp.host, hp.host_len);
-        if (hp.port == NULL)
+        size_t len = strlen(host);
+        host_parts own, *hp = &own;
+        if (len >= sizeof(tls_host.text)) {
+            host_split(host, len, &own);
+        } else {
+            if (len != tls_host.len || memcmp(host, tls_host.text, len) != 0) {
+                host_split(host, len, &tls_host.parts);
+                memcpy(tls_host.text, host, len);
+                tls_host.len = len;
+            }
+            hp = &tls_host.parts;
+        }
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("server.address"), host + hp->host_off,
+                                   hp->host_len);
+        if (hp->port == 0)
             port = d->tls ? 443 : 80;
-        else if ((port = otel_port_parse(hp.port, hp.port_len)) < 0)
+        else if ((port = hp->port) < 0)
             port = 0; /* not a port: the daemon's */
     }
     if (port == 0)
@@ -593,13 +629,14 @@ static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const c
                     : 0;
     if (hl + ul > sizeof(r->deferred_text))
         return false;
-    const char *q = memchr(r->uri, '?', r->uri_len);
-    size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
-    bool route_later = !route_known && url_len == path_len && memcmp(url, r->uri, url_len) == 0;
+    /* MHD's path (url) may be gone by the keep decision: when r->uri begins
+     * with it, the route is matched then on those bytes of r->uri. */
+    bool route_later = !route_known && url_len <= r->uri_len && memcmp(url, r->uri, url_len) == 0;
     r->d = (mhd_otel_deferred){.known = f->known,
                                .version = version,
                                .route = f->route,
                                .route_later = route_later,
+                               .route_path_len = (uint16_t)url_len,
                                .host = hl ? memcpy(r->deferred_text, f->host, hl) : NULL,
                                .user_agent =
                                    ul ? memcpy(r->deferred_text + hl, f->user_agent, ul) : NULL};
@@ -616,10 +653,9 @@ static void apply_deferred(mhd_otel_req *r)
     const mhd_otel *m = r->daemon->m;
     otel_span *span = r->span;
     const mhd_otel_deferred *d = &r->d;
-    const char *q = memchr(r->uri, '?', r->uri_len);
-    size_t path_len = q ? (size_t)(q - r->uri) : r->uri_len;
-    const char *route =
-        d->route_later ? mhd_otel_route_match(&m->conf->routes, r->uri, path_len) : d->route;
+    const char *route = d->route_later
+                            ? mhd_otel_route_match(&m->conf->routes, r->uri, d->route_path_len)
+                            : d->route;
     if (span->d.name[0] == '\0')
         set_span_name(span, d->known, route);
     req_facts f = {.known = d->known,

@@ -29,7 +29,8 @@ typedef struct mhd_otel_deferred {
     const char *known;   /* the standard method name, or NULL */
     const char *version; /* network.protocol.version, or NULL */
     const char *route;   /* the matched route, or NULL */
-    bool route_later;    /* route: match r->uri's path then */
+    bool route_later;    /* route: match r->uri's first route_path_len bytes then */
+    uint16_t route_path_len;
     const char *host, *user_agent;
 } mhd_otel_deferred;
 

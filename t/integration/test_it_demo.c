@@ -443,6 +443,83 @@ static void test_header_names_any_case(void **state)
     itest_spans_free(&sp);
 }
 
+/* server.address and server.port from the Host header (HTTP semantic
+ * conventions, HTTP spans, "Setting server.address and server.port
+ * attributes": instrumentations "SHOULD populate both ... by parsing the
+ * value of corresponding header"; a Host without a port means the
+ * scheme's default, RFC 9110 section 7.2): over one connection,
+ * so that one server thread sees a Host, others, then the first again, an
+ * IP-literal, a port that is not one (the daemon's then), and a Host too
+ * long to be remembered. */
+static void test_server_address_from_host(void **state)
+{
+    itest_server *s = *state;
+    itest_spans sp;
+    static const char long_host[] = "a-host-name-long-enough-not-to-be-kept-from-one-request-"
+                                    "to-the-next.example";
+    char u[6][128], long_hdr[160];
+    const char *paths[6] = {"/hello/h1", "/hello/h2", "/hello/h3",
+                            "/hello/h4", "/hello/h5", "/hello/h6"};
+
+    start_ok(s, BASE_CONF);
+    for (int i = 0; i < 6; i++)
+        snprintf(u[i], sizeof(u[i]), "http://127.0.0.1:%u%s", (unsigned)s->port, paths[i]);
+    snprintf(long_hdr, sizeof(long_hdr), "Host: %s:81", long_host);
+    const char *more[] = {"-H",
+                          "Host: a.example:8080",
+                          u[0],
+                          "--next",
+                          "-s",
+                          "-o",
+                          "/dev/null",
+                          "-H",
+                          "Host: b.example",
+                          u[1],
+                          "--next",
+                          "-s",
+                          "-o",
+                          "/dev/null",
+                          "-H",
+                          "Host: [::1]:9",
+                          u[2],
+                          "--next",
+                          "-s",
+                          "-o",
+                          "/dev/null",
+                          "-H",
+                          "Host: a.example:8080",
+                          u[3],
+                          "--next",
+                          "-s",
+                          "-o",
+                          "/dev/null",
+                          "-H",
+                          "Host: c.example:port",
+                          u[4],
+                          "--next",
+                          "-s",
+                          "-o",
+                          "/dev/null",
+                          "-H",
+                          long_hdr,
+                          NULL}; /* then u[5], the last URL */
+    itest_response r;
+    assert_int_equal(itest_curl(s, paths[5], more, &r), 0);
+    itest_response_free(&r);
+    stop_ok(s);
+    read_spans(s, &sp);
+    assert_int_equal(sp.n, 6);
+    static const char *const addr[6] = {"a.example", "b.example", "::1",
+                                        "a.example", "c.example", long_host};
+    int64_t port[6] = {8080, 80, 9, 8080, s->port, 81};
+    for (int i = 0; i < 6; i++) {
+        const cJSON *span = span_for_path(&sp, paths[i]);
+        assert_attr_str(span, "server.address", addr[i]);
+        assert_int_equal(attr_int(span, "server.port"), port[i]);
+    }
+    itest_spans_free(&sp);
+}
+
 static void test_traceparent_unsampled_parent(void **state)
 {
     itest_server *s = *state;
@@ -894,6 +971,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_skip_path_and_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_continued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_names_any_case, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_address_from_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_unsampled_parent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_two_lines_new_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceparent_invalid_new_root, setup, teardown),

@@ -682,12 +682,15 @@ static void test_app_kept_span_described_as_sampled(void **state)
     assert_int_equal(app_get(f, "/fail/2?q=1", NULL), 500);
     assert_int_equal(app_get(f, "/own-route/1", sampled_hdr), 500);
     assert_int_equal(app_get(f, "/own-route/2", NULL), 500);
+    /* MHD's path "/fail//3" matches no route, though the raw one would */
+    assert_int_equal(app_get(f, "/fail/%2F3", sampled_hdr), 500);
+    assert_int_equal(app_get(f, "/fail/%2F4", NULL), 500);
     (void)app_stop(f);
 
     pthread_mutex_lock(&a->mu);
-    static const char *const pairs[][2] = {{"/fail/1", "/fail/2"},
-                                           {"/own-route/1", "/own-route/2"}};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const pairs[][2] = {
+        {"/fail/1", "/fail/2"}, {"/own-route/1", "/own-route/2"}, {"/fail/%2F3", "/fail/%2F4"}};
+    for (size_t i = 0; i < 3; i++) {
         const seen *sampled = server_of(a, pairs[i][0]);
         const seen *kept = server_of(a, pairs[i][1]);
         assert_int_equal(sampled->flags, 1);
@@ -707,6 +710,8 @@ static void test_app_kept_span_described_as_sampled(void **state)
         assert_non_null(strstr(want, "http.response.status_code=500\n"));
     }
     assert_string_equal(server_of(a, "/fail/2")->name, "GET /fail/{n}");
+    assert_string_equal(server_of(a, "/fail/%2F4")->name, "GET");
+    assert_null(strstr(server_of(a, "/fail/%2F4")->attrs, "http.route="));
     /* the server's own route, once, in both */
     const char *own = strstr(server_of(a, "/own-route/2")->attrs, "http.route=");
     assert_non_null(own);
