@@ -386,6 +386,33 @@ void otel_span_add_link(otel_span *span, const otel_span_context *ctx, const cha
     span->d.n_links++;
 }
 
+void otel_span_name_pair(otel_span *span, const char *a, size_t al, const char *b, size_t bl)
+{
+    if (span == NULL || !span->recording)
+        return;
+    size_t n = al + 1 + bl;
+    if (n > OTEL_SPAN_NAME_PAIR_MAX)
+        return;
+    if (n < OTEL_SPAN_ARENA - span->arena_used &&
+        otel_utf8_ascii_all((const unsigned char *)a, al) &&
+        otel_utf8_ascii_all((const unsigned char *)b, bl)) {
+        char *dst = span->arena + span->arena_used;
+        memcpy(dst, a, al);
+        dst[al] = ' ';
+        memcpy(dst + al + 1, b, bl);
+        dst[n] = '\0';
+        span->arena_used += (uint32_t)(n + 1);
+        span->d.name = dst;
+        return;
+    }
+    char name[OTEL_SPAN_NAME_PAIR_MAX + 1]; /* not plain, or no room: cleaned as any name */
+    memcpy(name, a, al);
+    name[al] = ' ';
+    memcpy(name + al + 1, b, bl);
+    name[n] = '\0';
+    otel_span_update_name(span, name);
+}
+
 void otel_span_update_name(otel_span *span, const char *name)
 {
     if (span == NULL || !span->recording || name == NULL)

@@ -153,6 +153,15 @@ static inline void otel_span_add_attr_lit_sk(otel_span *span, const char *key, u
  * adders after the application may have set some of the same keys. */
 void otel_span_drop_repeated_attrs(otel_span *span, uint16_t first);
 
+/* The longest name otel_span_name_pair makes. */
+#define OTEL_SPAN_NAME_PAIR_MAX 319
+
+/* Name span "a b" (al + 1 + bl <= OTEL_SPAN_NAME_PAIR_MAX; neither holds a
+ * NUL), as otel_span_update_name would, but copied into the arena once, as
+ * instrumentation names a span "METHOD route". A longer pair changes
+ * nothing. */
+void otel_span_name_pair(otel_span *span, const char *a, size_t al, const char *b, size_t bl);
+
 /* ---- the calling thread's context ---------------------------------------- */
 
 /* Its current span (span.c) and baggage lines (propagation.c), for the

@@ -583,14 +583,8 @@ static void set_span_name(otel_span *span, const char *method, const char *route
         otel_span_update_name(span, method ? method : "HTTP");
         return;
     }
-    char name[320];
     size_t ml = strlen(method);
-    size_t rl = strnlen(route, sizeof(name) - ml - 2);
-    memcpy(name, method, ml);
-    name[ml] = ' ';
-    memcpy(name + ml + 1, route, rl);
-    name[ml + 1 + rl] = '\0';
-    otel_span_update_name(span, name);
+    otel_span_name_pair(span, method, ml, route, strnlen(route, OTEL_SPAN_NAME_PAIR_MAX - ml - 1));
 }
 
 /* network.protocol.version of an HTTP version string ("HTTP/1.1"): a

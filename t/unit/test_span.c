@@ -981,6 +981,42 @@ static void test_otel_span_update_name_replaces(void **state)
     assert_string_equal(cap.spans[0].d.name, "new");
 }
 
+/* otel_span_name_pair makes "a b" as otel_span_update_name would: a plain
+ * pair copied as it is (exactly the room it needs left: fits), a pair with
+ * an invalid byte cleaned (U+FFFD), one over OTEL_SPAN_NAME_PAIR_MAX or
+ * with no room left changes nothing. */
+static void test_otel_span_name_pair(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer_with(OTEL_SAMPLER_ALWAYS_ON, 0);
+    static char fill[OTEL_SPAN_ARENA], long_route[OTEL_SPAN_NAME_PAIR_MAX];
+    memset(fill, 'x', sizeof(fill));
+    memset(long_route, 'r', sizeof(long_route));
+
+    otel_span *s = otel_span_start(t, "old", NULL);
+    otel_span_name_pair(s, "GET", 3, "/a/{id}", 7);
+    assert_string_equal(s->d.name, "GET /a/{id}");
+    otel_span_name_pair(s, "GET", 3, "/\xff", 2);
+    assert_string_equal(s->d.name, "GET /\xef\xbf\xbd");
+    otel_span_name_pair(s, "GET", 3, long_route, OTEL_SPAN_NAME_PAIR_MAX - 3); /* 1 too long */
+    assert_string_equal(s->d.name, "GET /\xef\xbf\xbd");
+    otel_span_name_pair(s, "GET", 3, long_route, OTEL_SPAN_NAME_PAIR_MAX - 4);
+    assert_int_equal(strlen(s->d.name), OTEL_SPAN_NAME_PAIR_MAX);
+    otel_span_add_attr_strn_sk(s, OTEL_KEY("fill"), fill,
+                               OTEL_SPAN_ARENA - s->arena_used - 1 - 7); /* 7 left */
+    assert_int_equal(OTEL_SPAN_ARENA - s->arena_used, 7);
+    otel_span_name_pair(s, "GET", 3, "/b", 2); /* 6 bytes and the NUL: fits */
+    assert_string_equal(s->d.name, "GET /b");
+    assert_int_equal(OTEL_SPAN_ARENA - s->arena_used, 0);
+    otel_span_name_pair(s, "GET", 3, "/c", 2);
+    assert_string_equal(s->d.name, "GET /b");
+    otel_span_end(s);
+    otel_span_name_pair(NULL, "GET", 3, "/d", 2); /* ignored */
+    flush();
+    assert_int_equal(cap.n, 1);
+    assert_string_equal(cap.spans[0].d.name, "GET /b");
+}
+
 /* ---- NULL and non-sampled spans ----------------------------------------- */
 
 /* ---- links ------------------------------------------------------------- */
@@ -1474,6 +1510,7 @@ int main(void)
         T(test_otel_span_set_status_ok_final),
         T(test_otel_span_set_status_ok_ignores_message),
         T(test_otel_span_update_name_replaces),
+        T(test_otel_span_name_pair),
         T(test_otel_span_add_link_added),
         T(test_otel_span_add_link_limit_counts_dropped),
         T(test_otel_span_add_link_not_recording),
