@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include "../core/copy.h"
 #include "../core/span_int.h"
 
 /* The request the calling thread is running the server's handler for. */
@@ -404,7 +405,7 @@ static void set_server_address(otel_span *span, struct MHD_Connection *conn,
         if (len >= sizeof(tls_host.text)) {
             host_split(host, len, &own);
         } else {
-            if (len != tls_host.len || memcmp(host, tls_host.text, len) != 0) {
+            if (len != tls_host.len || !otel_equal_small(host, tls_host.text, len)) {
                 host_split(host, len, &tls_host.parts);
                 memcpy(tls_host.text, host, len);
                 tls_host.len = len;
@@ -625,15 +626,17 @@ static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const c
         return false;
     /* MHD's path (url) may be gone by the keep decision: when r->uri begins
      * with it, the route is matched then on those bytes of r->uri. */
-    bool route_later = !route_known && url_len <= r->uri_len && memcmp(url, r->uri, url_len) == 0;
+    bool route_later =
+        !route_known && url_len <= r->uri_len && otel_equal_small(url, r->uri, url_len);
     r->d = (mhd_otel_deferred){.known = f->known,
                                .version = version,
                                .route = f->route,
                                .route_later = route_later,
                                .route_path_len = (uint16_t)url_len,
-                               .host = hl ? memcpy(r->deferred_text, f->host, hl) : NULL,
-                               .user_agent =
-                                   ul ? memcpy(r->deferred_text + hl, f->user_agent, ul) : NULL};
+                               .host = hl ? r->deferred_text : NULL,
+                               .user_agent = ul ? r->deferred_text + hl : NULL};
+    otel_copy_small(r->deferred_text, f->host, hl);
+    otel_copy_small(r->deferred_text + hl, f->user_agent, ul);
     if (!route_known && !route_later)
         r->d.route = mhd_otel_route_match(&m->conf->routes, url, url_len);
     r->deferred = true;

@@ -1,4 +1,5 @@
-/* test_copy.c - unit tests for core/copy.h (copies of a few bytes). */
+/* test_copy.c - unit tests for core/copy.h (copies and comparisons of a few
+ * bytes). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,36 @@ static void test_otel_copy_small_lengths_and_bounds(void **state)
     }
 }
 
+/* otel_equal_small agrees with memcmp for every length from 0 to past its
+ * memcmp threshold, at every alignment, for equal bytes and for one byte
+ * different at each place; both sit at the end of heap blocks, so that a
+ * read past either is a heap overflow under AddressSanitizer. */
+static void test_otel_equal_small_lengths_and_bounds(void **state)
+{
+    (void)state;
+    for (size_t n = 0; n <= MAX_N; n++) {
+        for (size_t al = 0; al < 8; al++) {
+            unsigned char *ba = malloc(al + n > 0 ? al + n : 1);
+            unsigned char *bb = malloc(n > 0 ? n : 1);
+            assert_non_null(ba);
+            assert_non_null(bb);
+            unsigned char *a = ba + al;
+            for (size_t i = 0; i < n; i++)
+                a[i] = bb[i] = (unsigned char)(i * 13 + n + 3);
+            assert_true(otel_equal_small(a, bb, n));
+            for (size_t at = 0; at < n; at++) {
+                bb[at] ^= 0x40;
+                assert_false(otel_equal_small(a, bb, n));
+                assert_false(otel_equal_small(bb, a, n));
+                bb[at] ^= 0x40;
+            }
+            free(ba);
+            free(bb);
+        }
+    }
+    assert_true(otel_equal_small(NULL, NULL, 0));
+}
+
 /* Nothing to copy: neither pointer is touched, NULL included. */
 static void test_otel_copy_small_zero_null(void **state)
 {
@@ -54,6 +85,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_otel_copy_small_lengths_and_bounds),
         cmocka_unit_test(test_otel_copy_small_zero_null),
+        cmocka_unit_test(test_otel_equal_small_lengths_and_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
