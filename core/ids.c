@@ -82,11 +82,6 @@ static inline id_state *ids(void)
     return st;
 }
 
-static inline uint64_t next64(id_state *st)
-{
-    return splitmix64(&st->s);
-}
-
 /* v big-endian into out[0..8). */
 static void put64(uint8_t *out, uint64_t v)
 {
@@ -96,42 +91,48 @@ static void put64(uint8_t *out, uint64_t v)
     memcpy(out, &v, 8);
 }
 
-static inline void trace_id_from(id_state *st, uint8_t out[16])
+/* The ids below draw from a copy of the state (*x) and store it back
+ * once: written through a byte pointer, an id could otherwise be the
+ * state for all the compiler knows, and each draw would load it again. */
+static inline void trace_id_from(uint64_t *x, uint8_t out[16])
 {
     uint64_t hi, lo;
     do {
-        hi = next64(st);
-        lo = next64(st);
+        hi = splitmix64(x);
+        lo = splitmix64(x);
     } while (hi == 0 && lo == 0);
     put64(out, hi);
     put64(out + 8, lo);
 }
 
-static inline void span_id_from(id_state *st, uint8_t out[8])
+static inline void span_id_from(uint64_t *x, uint8_t out[8])
 {
     uint64_t v;
     do {
-        v = next64(st);
+        v = splitmix64(x);
     } while (v == 0);
     put64(out, v);
 }
 
 void otel_trace_id_new(uint8_t out[16])
 {
-    trace_id_from(ids(), out);
+    otel_ids_new(out, NULL);
 }
 
 void otel_span_id_new(uint8_t out[8])
 {
-    span_id_from(ids(), out);
+    otel_ids_new(NULL, out);
 }
 
 void otel_ids_new(uint8_t trace_id[16], uint8_t span_id[8])
 {
     id_state *st = ids();
+    uint64_t x = st->s;
     if (trace_id != NULL)
-        trace_id_from(st, trace_id);
-    span_id_from(st, span_id);
+        trace_id_from(&x, trace_id);
+    if (span_id != NULL)
+        span_id_from(&x, span_id);
+    st->s = x;
 }
 
 bool otel_span_context_is_valid(const otel_span_context *sc)

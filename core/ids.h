@@ -4,8 +4,9 @@
 
 #include <stdint.h>
 
-/* A new span id into span_id and, unless trace_id is NULL, a new trace id
- * (as otel_trace_id_new and otel_span_id_new, one generator lookup). */
+/* A new trace id into trace_id and a new span id into span_id, each unless
+ * NULL (otel_trace_id_new and otel_span_id_new are this with one of them
+ * NULL): one generator lookup for both. */
 void otel_ids_new(uint8_t trace_id[16], uint8_t span_id[8]);
 
 #endif /* OTEL_IDS_H */

@@ -50,20 +50,20 @@ long otel_port_parse(const char *s, size_t n)
     return v >= 1 && v <= PORT_MAX ? v : -1;
 }
 
-/* Whether m is the literal lit: compared a byte at a time, each only after
- * the one before matched (m may be shorter); unrolled for a literal, where
- * a call to strcmp would cost more than the comparison. */
-static inline __attribute__((always_inline)) bool str_is(const char *m, const char *lit)
+/* Whether m is lit (n bytes, a literal): compared a byte at a time, each
+ * only after the one before matched (m may be shorter); unrolled for a
+ * literal, where a call to strcmp would cost more than the comparison. */
+static inline __attribute__((always_inline)) bool str_is(const char *m, const char *lit, size_t n)
 {
-    size_t i = 0;
-    for (; lit[i] != '\0'; i++)
+    for (size_t i = 0; i < n; i++)
         if (m[i] != lit[i])
             return false;
-    return m[i] == '\0';
+    return m[n] == '\0';
 }
 
-/* m as its literal when m is that literal, else NULL. */
-#define METHOD_IS(m, lit) (str_is((m), (lit)) ? (lit) : NULL)
+/* m as the literal lit when m is that, else NULL; m[0] is lit's first
+ * letter already. */
+#define METHOD_IS(m, lit) (str_is((m) + 1, (lit) + 1, sizeof(lit) - 2) ? (lit) : NULL)
 
 const char *otel_http_method_known(const char *m)
 {
