@@ -331,6 +331,25 @@ otel_sum_point *otel_updown_counter_bind(otel_updown_counter *c, const otel_kv *
     return c != NULL ? (otel_sum_point *)(void *)point_for(&c->i, attrs, n_attrs) : NULL;
 }
 
+/* The overflow point stands for a set only once the instrument is full:
+ * below its limit, a set got it for want of memory. */
+static bool point_lasting(const point *p)
+{
+    return p != NULL &&
+           (p != p->owner->overflow ||
+            atomic_load_explicit(&p->owner->n_points, memory_order_relaxed) >= p->owner->cap);
+}
+
+bool otel_histogram_point_lasting(const otel_histogram_point *pt)
+{
+    return point_lasting((const point *)(const void *)pt);
+}
+
+bool otel_sum_point_lasting(const otel_sum_point *pt)
+{
+    return point_lasting((const point *)(const void *)pt);
+}
+
 void otel_sum_point_add(otel_sum_point *pt, int64_t value)
 {
     point *p = (point *)(void *)pt;

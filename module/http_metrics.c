@@ -128,10 +128,16 @@ static cache_slot *point_of(mhd_otel_metrics *mm, const mhd_otel_server_req *q, 
     s->error = q->error;
     s->status = q->status;
     s->https = q->https;
-    if (active)
+    bool lasting;
+    if (active) {
         s->pt.count = otel_updown_counter_bind(mm->active, kv, 2);
-    else
+        lasting = otel_sum_point_lasting(s->pt.count);
+    } else {
         s->pt.duration = otel_histogram_bind(mm->server_duration, kv, n);
+        lasting = otel_histogram_point_lasting(s->pt.duration);
+    }
+    if (!lasting)
+        s->id = 0; /* used this once: the next request of the shape binds again */
     return s;
 }
 

@@ -125,6 +125,14 @@ MHD_OTEL_API otel_sum_point *otel_updown_counter_bind(otel_updown_counter *c, co
                                                       size_t n_attrs);
 MHD_OTEL_API void otel_sum_point_add(otel_sum_point *pt, int64_t value);
 
+/* Whether a bound point stands for its attribute set for as long as the
+ * provider lives: false for NULL, and for the overflow point a bind gave
+ * because memory ran out below the cardinality limit (bound again later,
+ * the set may get its own point). A caller that keeps bound points keeps
+ * only lasting ones. */
+MHD_OTEL_API bool otel_histogram_point_lasting(const otel_histogram_point *pt);
+MHD_OTEL_API bool otel_sum_point_lasting(const otel_sum_point *pt);
+
 /* ---- collection --------------------------------------------------------- */
 
 typedef struct otel_exemplar {

@@ -94,6 +94,8 @@ static void test_cxx_metrics_h(void **)
     assert_non_null(sp);
     otel_sum_point_add(sp, 1);
     otel_sum_point_add(otel_counter_bind(c, a, 1), 2);
+    assert_true(otel_histogram_point_lasting(pt));
+    assert_true(otel_sum_point_lasting(sp));
     size_t n = 0;
     assert_int_equal(otel_metrics_collect(m, OTEL_TEMPORALITY_PREF_CUMULATIVE, count_metric, &n),
                      OTEL_OK);

@@ -461,6 +461,39 @@ static void test_otel_histogram_bind_same_point(void **state)
     otel_metrics_del(m);
 }
 
+/* A bound point lasts (a caller may keep it) unless it is the overflow
+ * point a bind gave for want of memory below the cardinality limit; the
+ * overflow point given at the limit lasts; NULL does not. */
+static void test_otel_point_lasting(void **state)
+{
+    (void)state;
+    otel_metrics *m;
+    assert_int_equal(otel_metrics_new(&m, 3), OTEL_OK); /* two sets and the overflow */
+    otel_histogram *h;
+    otel_counter *c;
+    assert_int_equal(otel_histogram_new(m, &h, "d", NULL, "s", NULL, 0), OTEL_OK);
+    assert_int_equal(otel_counter_new(m, &c, "c", NULL, NULL), OTEL_OK);
+    otel_kv a[] = {OTEL_KV_INT("code", 200)}, b[] = {OTEL_KV_INT("code", 404)},
+            d[] = {OTEL_KV_INT("code", 500)};
+    assert_true(otel_histogram_point_lasting(otel_histogram_bind(h, a, 1)));
+    assert_true(otel_sum_point_lasting(otel_counter_bind(c, a, 1)));
+    otel_alloc_fail_after(0);
+    otel_histogram_point *oom = otel_histogram_bind(h, b, 1);
+    otel_sum_point *oom_c = otel_counter_bind(c, b, 1);
+    otel_alloc_fail_after(-1);
+    assert_non_null(oom); /* the overflow point, for now */
+    assert_false(otel_histogram_point_lasting(oom));
+    assert_false(otel_sum_point_lasting(oom_c));
+    otel_histogram_point *own = otel_histogram_bind(h, b, 1);
+    assert_true(own != oom && otel_histogram_point_lasting(own));
+    otel_histogram_point *over = otel_histogram_bind(h, d, 1); /* the limit */
+    assert_ptr_equal(over, oom);
+    assert_true(otel_histogram_point_lasting(over));
+    assert_false(otel_histogram_point_lasting(NULL));
+    assert_false(otel_sum_point_lasting(NULL));
+    otel_metrics_del(m);
+}
+
 /* common/README.md "Attribute": keys form a set; the order given does not
  * make another point. Points list their attributes sorted by key. */
 static void test_otel_counter_add_attr_order_same_set(void **state)
@@ -1068,6 +1101,7 @@ int main(void)
         T(test_otel_histogram_record_sum_count_min_max),
         T(test_otel_histogram_record_invalid_values_dropped),
         T(test_otel_histogram_bind_same_point),
+        T(test_otel_point_lasting),
         T(test_otel_sum_point_add),
         T(test_otel_histogram_record_exemplars),
         T(test_otel_counter_add_attr_order_same_set),
