@@ -146,7 +146,10 @@ static int write_point(write_ctx *w, const otel_metric_data *md, const otel_metr
               add_time(o, "time_unix_nano", p->time_ns) &&
               (md->kind == OTEL_INSTRUMENT_HISTOGRAM
                    ? add_histogram(o, md, p)
-                   : put(o, "value", cJSON_CreateNumber((double)p->value))) &&
+                   : put(o, "value",
+                         cJSON_CreateNumber(md->kind == OTEL_INSTRUMENT_COUNTER
+                                                ? (double)(uint64_t)p->value
+                                                : (double)p->value))) &&
               put(o, "resource", resource_json(w->res));
     char *line = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);

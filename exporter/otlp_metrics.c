@@ -48,9 +48,10 @@ _Static_assert(
 #define AGG_DATA_POINTS OTEL_PB_TAG(1, OTEL_PB_LEN)
 #define AGG_TEMPORALITY OTEL_PB_TAG(2, OTEL_PB_VARINT)
 #define SUM_IS_MONOTONIC OTEL_PB_TAG(3, OTEL_PB_VARINT)
-/* metrics.v1.NumberDataPoint (as_double = 4, flags = 8 unused) */
+/* metrics.v1.NumberDataPoint (flags = 8 unused) */
 #define NDP_START OTEL_PB_TAG(2, OTEL_PB_I64)
 #define NDP_TIME OTEL_PB_TAG(3, OTEL_PB_I64)
+#define NDP_AS_DOUBLE OTEL_PB_TAG(4, OTEL_PB_I64)
 #define NDP_EXEMPLARS OTEL_PB_TAG(5, OTEL_PB_LEN)
 #define NDP_AS_INT OTEL_PB_TAG(6, OTEL_PB_I64)
 #define NDP_ATTRIBUTES OTEL_PB_TAG(7, OTEL_PB_LEN)
@@ -331,7 +332,8 @@ static size_t packed_size(size_t n)
 static size_t number_point_size(const otel_metric_point *pt, const otel_otlp_point_plan *pl)
 {
     return fixed_size(pt->start_ns != 0) + fixed_size(pt->time_ns != 0) + exemplars_size(pt) +
-           9 /* as_int, a set oneof member */ + otel_pb_attrs_size(pl->attrs, pl->n_attrs);
+           9 /* as_int or as_double, a set oneof member */ +
+           otel_pb_attrs_size(pl->attrs, pl->n_attrs);
 }
 
 static size_t histogram_point_size(const otel_metric_data *md, const otel_metric_point *pt,
@@ -401,13 +403,16 @@ static uint8_t *put_times(uint8_t *p, const otel_metric_point *pt)
     return p;
 }
 
-static uint8_t *put_number_point(uint8_t *p, const otel_metric_point *pt,
-                                 const otel_otlp_point_plan *pl)
+static uint8_t *put_number_point(uint8_t *p, const otel_metric_data *md,
+                                 const otel_metric_point *pt, const otel_otlp_point_plan *pl)
 {
     p = otel_pb_put_len(p, AGG_DATA_POINTS, pl->size);
     p = put_times(p, pt);
     p = put_exemplars(p, NDP_EXEMPLARS, pt);
-    p = put_fixed(p, NDP_AS_INT, (uint64_t)pt->value);
+    if (otel_otlp_metrics_as_double(md, pt))
+        p = put_double_field(p, NDP_AS_DOUBLE, (double)(uint64_t)pt->value);
+    else
+        p = put_fixed(p, NDP_AS_INT, (uint64_t)pt->value);
     return otel_pb_put_attrs(p, NDP_ATTRIBUTES, pl->attrs, pl->n_attrs);
 }
 
@@ -455,7 +460,7 @@ static uint8_t *put_metric(uint8_t *p, const otel_metric_data *md, const ustr *n
     p = otel_pb_put_len(p, hist ? METRIC_HISTOGRAM : METRIC_SUM, dsize);
     for (size_t j = 0; j < md->n_points; j++)
         p = hist ? put_histogram_point(p, md, &md->points[j], &plans[j])
-                 : put_number_point(p, &md->points[j], &plans[j]);
+                 : put_number_point(p, md, &md->points[j], &plans[j]);
     *p++ = AGG_TEMPORALITY;
     *p++ = (uint8_t)otel_otlp_metrics_temporality(md);
     if (!hist && md->monotonic) {

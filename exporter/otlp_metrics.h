@@ -3,7 +3,8 @@
 /* A request holds one ResourceMetrics (the resource) with one ScopeMetrics
  * (the scope), and one Metric per instrument handed over by
  * otel_metrics_collect: counters as a monotonic Sum, up-down counters as a
- * non-monotonic Sum (NumberDataPoint.as_int), histograms as a Histogram
+ * non-monotonic Sum (NumberDataPoint.as_int; a counter's sum over
+ * INT64_MAX as_double), histograms as a Histogram
  * (count, sum, min, max, bucket_counts, explicit_bounds, exemplars with
  * as_double, span_id and trace_id); aggregation_temporality as collected.
  * Protobuf is written directly, fields in ascending number and proto3

@@ -66,17 +66,22 @@ static void put_times(otel_json_out *w, bool *more, const otel_metric_point *pt)
     OPT_U64(w, more, "timeUnixNano", pt->time_ns);
 }
 
-static void put_number_point(otel_json_out *w, const otel_metric_point *pt,
-                             const otel_otlp_point_plan *pl)
+static void put_number_point(otel_json_out *w, const otel_metric_data *md,
+                             const otel_metric_point *pt, const otel_otlp_point_plan *pl)
 {
     bool more = false;
     otel_json_put_char(w, '{');
     put_times(w, &more, pt);
     put_exemplars(w, &more, pt);
-    OTEL_JSON_FIELD(w, &more, "asInt"); /* a set oneof member: 0 too */
-    otel_json_put_char(w, '"');
-    otel_json_put_i64(w, pt->value);
-    otel_json_put_char(w, '"');
+    if (otel_otlp_metrics_as_double(md, pt)) {
+        OTEL_JSON_FIELD(w, &more, "asDouble");
+        otel_json_put_double(w, (double)(uint64_t)pt->value);
+    } else {
+        OTEL_JSON_FIELD(w, &more, "asInt"); /* a set oneof member: 0 too */
+        otel_json_put_char(w, '"');
+        otel_json_put_i64(w, pt->value);
+        otel_json_put_char(w, '"');
+    }
     otel_json_put_attrs(w, &more, pl->attrs, pl->n_attrs);
     otel_json_put_char(w, '}');
 }
@@ -153,7 +158,7 @@ void otel_otlp_metrics_json_metric(otel_json_out *w, bool first, const otel_metr
         if (hist)
             put_histogram_point(w, md, &md->points[j], &plans[j]);
         else
-            put_number_point(w, &md->points[j], &plans[j]);
+            put_number_point(w, md, &md->points[j], &plans[j]);
     }
     OTEL_JSON_LIT(w, "],\"aggregationTemporality\":");
     otel_json_put_u64(w, otel_otlp_metrics_temporality(md));

@@ -44,6 +44,15 @@ static inline size_t otel_otlp_metrics_buckets(const otel_metric_data *md,
     return n;
 }
 
+/* A counter's sum over INT64_MAX (its uint64 read as a negative int64)
+ * is written as NumberDataPoint.as_double: as_int (sfixed64) would make
+ * it negative, a monotonic sum that went down. Every other sum, as_int. */
+static inline bool otel_otlp_metrics_as_double(const otel_metric_data *md,
+                                               const otel_metric_point *pt)
+{
+    return md->kind == OTEL_INSTRUMENT_COUNTER && pt->value < 0;
+}
+
 /* An exemplar's span_id or trace_id is left out when all zero: the
  * measurement was made in no span (Exemplar.span_id "may be missing"). */
 static inline bool otel_otlp_id_set(const uint8_t *id, size_t n)

@@ -120,6 +120,27 @@ static void test_otel_console_metrics_write_counter(void **state)
                        "\"route\":\"/a\"}," T_START "," T_NOW ",\"value\":7," RESOURCE "}");
 }
 
+/* A counter's sum over INT64_MAX is printed as the positive number it is,
+ * not as the negative int64 its bits would read as. */
+static void test_otel_console_metrics_write_counter_over_int64(void **state)
+{
+    mf_fixture *f = *state;
+    otel_counter *c = NULL;
+    assert_int_equal(otel_counter_new(f->m, &c, "bytes", NULL, NULL), OTEL_OK);
+    otel_counter_add(c, (uint64_t)INT64_MAX, NULL, 0);
+    otel_counter_add(c, 4096, NULL, 0);
+    int rc;
+    size_t n;
+    char *text = write_text(f, f->res, &rc, &n);
+    assert_int_equal(rc, OTEL_OK);
+    cJSON *o = cJSON_Parse(text);
+    assert_non_null(o);
+    assert_true(cJSON_GetObjectItem(o, "value")->valuedouble ==
+                (double)((uint64_t)INT64_MAX + 4096));
+    cJSON_Delete(o);
+    free(text);
+}
+
 /* An up-down counter: a non-monotonic sum, here below zero. */
 static void test_otel_console_metrics_write_updown_negative(void **state)
 {
@@ -317,6 +338,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_otel_console_metrics_write_counter),
+        T(test_otel_console_metrics_write_counter_over_int64),
         T(test_otel_console_metrics_write_updown_negative),
         T(test_otel_console_metrics_write_histogram_exemplar),
         T(test_otel_console_metrics_write_points_and_lines),

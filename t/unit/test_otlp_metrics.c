@@ -57,6 +57,7 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
 #define DATA_SUM OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM
 #define DATA_HISTOGRAM OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM
 #define AS_INT OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT
+#define AS_DOUBLE OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE
 #define EX_AS_DOUBLE OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_DOUBLE
 #define HAS_SUM OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT___SUM_SUM
 #define HAS_MIN OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT___MIN_MIN
@@ -336,6 +337,30 @@ static void test_otel_otlp_metrics_enc_counter_delta(void **state)
     req = collect(f, OTEL_TEMPORALITY_PREF_DELTA, &n);
     assert_int_equal(n, 0);
     assert_int_equal(only_scope(req)->n_metrics, 0);
+}
+
+/* metrics.proto NumberDataPoint: "oneof value { double as_double = 4;
+ * sfixed64 as_int = 6; }". A counter's sum (a uint64) over INT64_MAX is
+ * as_double, so that a monotonic Sum never reads negative; up to INT64_MAX
+ * it is as_int, exact. */
+static void test_otel_otlp_metrics_enc_counter_over_int64(void **state)
+{
+    mf_fixture *f = *state;
+    otel_counter *c;
+    assert_int_equal(otel_counter_new(f->m, &c, "bytes", NULL, NULL), OTEL_OK);
+    otel_kv big[] = {OTEL_KV_STR("k", "big")}, max[] = {OTEL_KV_STR("k", "max")};
+    otel_counter_add(c, (uint64_t)INT64_MAX, big, 1);
+    otel_counter_add(c, 4096, big, 1);
+    otel_counter_add(c, (uint64_t)INT64_MAX, max, 1);
+    size_t n;
+    const pb_request *req = collect(f, OTEL_TEMPORALITY_PREF_CUMULATIVE, &n);
+    const pb_metric *mt = find_metric(req, "bytes");
+    const pb_ndp *p = sum_point(mt, "k", "big");
+    assert_int_equal(p->value_case, AS_DOUBLE);
+    assert_true(p->as_double == (double)((uint64_t)INT64_MAX + 4096));
+    p = sum_point(mt, "k", "max");
+    assert_int_equal(p->value_case, AS_INT);
+    assert_int_equal(p->as_int, INT64_MAX);
 }
 
 /* An up-down counter is a non-monotonic Sum that may go below zero and
@@ -962,6 +987,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_otel_otlp_metrics_enc_counter),
         T(test_otel_otlp_metrics_enc_counter_delta),
+        T(test_otel_otlp_metrics_enc_counter_over_int64),
         T(test_otel_otlp_metrics_enc_updown_counter),
         T(test_otel_otlp_metrics_enc_histogram),
         T(test_otel_otlp_metrics_enc_histogram_delta),

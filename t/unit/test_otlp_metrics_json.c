@@ -368,6 +368,23 @@ static void test_otel_otlp_metrics_enc_json_strings(void **state)
 
 /* The JSON and the protobuf of one collection say the same, field by
  * field (the same mapping, only the encoding differs). */
+/* A counter's sum over INT64_MAX goes out as "asDouble" (a JSON number, as
+ * the OTLP/JSON mapping writes a double), as the protobuf writer sends
+ * as_double: never a negative "asInt". */
+static void test_otel_otlp_metrics_enc_json_counter_over_int64(void **state)
+{
+    mf_fixture *f = *state;
+    otel_counter *c;
+    assert_int_equal(otel_counter_new(f->m, &c, "bytes", NULL, NULL), OTEL_OK);
+    otel_counter_add(c, (uint64_t)INT64_MAX, NULL, 0);
+    otel_counter_add(c, 4096, NULL, 0);
+    const cJSON *root = collect(f, OTEL_TEMPORALITY_PREF_CUMULATIVE, NULL);
+    const cJSON *p = at(get(get(find_metric(root, "bytes"), "sum"), "dataPoints"), 0);
+    assert_false(has(p, "asInt"));
+    assert_true(cJSON_IsNumber(get(p, "asDouble")));
+    assert_true(num(p, "asDouble") == (double)((uint64_t)INT64_MAX + 4096));
+}
+
 static void test_otel_otlp_metrics_enc_json_matches_protobuf(void **state)
 {
     mf_fixture *f = *state;
@@ -621,6 +638,7 @@ int main(void)
         T(test_otel_otlp_metrics_enc_json_collection),
         T(test_otel_otlp_metrics_enc_json_strings),
         T(test_otel_otlp_metrics_enc_json_matches_protobuf),
+        T(test_otel_otlp_metrics_enc_json_counter_over_int64),
         T(test_otel_otlp_metrics_enc_json_many_points_and_reuse),
         T(test_otel_otlp_metrics_enc_json_resource_changed),
         T(test_otel_otlp_metrics_enc_json_nomem),
