@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdatomic.h>
@@ -30,9 +31,70 @@ struct mhd_otel_prom {
     otel_metrics *m;          /* borrowed */
     const otel_resource *res; /* borrowed */
     uint16_t port;
-    void *before_ud;                         /* set before before is */
+    int fd;          /* the listening socket the daemon was given */
+    bool forked;     /* a copy in a forked child: the daemon is the parent's */
+    void *before_ud; /* set before before is */
     _Atomic(mhd_otel_prom_before_fn) before; /* called ahead of each collection */
+    struct mhd_otel_prom *next;              /* in the list of live servers */
 };
+
+/* ---- fork ----------------------------------------------------------------- */
+
+/* Live servers, for a forked child to give up its copies: the daemon's
+ * thread is not in the child, and its listening socket is the parent's.
+ * A child that kept the socket would hold the port after the parent
+ * exits, accepting nothing; one that stopped the daemon would shut the
+ * parent's socket down (shutdown acts on the socket, not the descriptor). */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static mhd_otel_prom *live;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void before_fork(void)
+{
+    pthread_mutex_lock(&live_mu);
+}
+
+static void after_fork_parent(void)
+{
+    pthread_mutex_unlock(&live_mu);
+}
+
+static void after_fork_child(void)
+{
+    for (mhd_otel_prom *p = live; p != NULL; p = p->next) {
+        if (!p->forked) {
+            close(p->fd); /* the child's descriptor only */
+            p->forked = true;
+        }
+    }
+    pthread_mutex_init(&live_mu, NULL);
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+static void live_add(mhd_otel_prom *p)
+{
+    pthread_once(&atfork_once, install_atfork);
+    pthread_mutex_lock(&live_mu);
+    p->next = live;
+    live = p;
+    pthread_mutex_unlock(&live_mu);
+}
+
+static void live_remove(mhd_otel_prom *p)
+{
+    pthread_mutex_lock(&live_mu);
+    for (mhd_otel_prom **pp = &live; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&live_mu);
+}
 
 /* HOST:PORT taken apart. */
 typedef struct prom_addr {
@@ -318,6 +380,8 @@ int mhd_otel_prom_start(mhd_otel_prom **out, const char *hostport, otel_metrics 
         otel_free(p);
         return OTEL_ERR_IO;
     }
+    p->fd = fd;
+    live_add(p);
     *out = p;
     return OTEL_OK;
 }
@@ -337,7 +401,10 @@ void mhd_otel_prom_stop(mhd_otel_prom *p)
 {
     if (p == NULL)
         return;
-    /* Closes the listening socket too. */
-    mhd_otel_real_stop()(p->daemon);
+    live_remove(p);
+    /* In a forked child the daemon is the parent's (its socket closed here
+     * at the fork): left alone. Else stopping it closes the socket too. */
+    if (!p->forked)
+        mhd_otel_real_stop()(p->daemon);
     otel_free(p);
 }

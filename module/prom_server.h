@@ -42,7 +42,9 @@ void mhd_otel_prom_set_before(mhd_otel_prom *p, mhd_otel_prom_before_fn fn, void
 /* The port listened on. */
 uint16_t mhd_otel_prom_port(const mhd_otel_prom *p);
 /* Stop the daemon (its thread, open connections) and free p. NULL does
- * nothing. */
+ * nothing. In a child forked while p ran, the daemon is the parent's: the
+ * child's copy of the listening socket is closed at the fork, and this
+ * frees p only, leaving the parent's server as it is. */
 void mhd_otel_prom_stop(mhd_otel_prom *p);
 
 /* Whether hostport is HOST:PORT as mhd_otel_prom_start takes it, without

@@ -808,6 +808,110 @@ static void test_mhd_otel_prom_get_text(void **state)
     unfill(&fx);
 }
 
+/* fx's server answers a scrape with 200. */
+static void assert_serves(const fixture *fx)
+{
+    reply r;
+    scrape(fx, NULL, &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+}
+
+/* A child forked while the server runs holds neither its thread (the
+ * parent's) nor its port: with the child alive, the parent still serves,
+ * and once the parent stops, the port can be listened on again. The child
+ * then stops its copy without waiting for the parent's thread (were it to
+ * wait, it would never exit: SIGALRM kills it) and without shutting the
+ * parent's socket down. */
+static void test_mhd_otel_prom_stop_in_forked_child(void **state)
+{
+    (void)state;
+    fixture fx = {0};
+    fill(&fx);
+    start(&fx);
+    uint16_t port = mhd_otel_prom_port(fx.srv);
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(10);
+        char c;
+        close(go[1]);
+        if (read(go[0], &c, 1) != 1)
+            _exit(2);
+        mhd_otel_prom_stop(fx.srv);
+        _exit(0);
+    }
+    close(go[0]);
+    assert_serves(&fx);
+    mhd_otel_prom_stop(fx.srv);
+    char hostport[32], err[256] = "";
+    snprintf(hostport, sizeof(hostport), "127.0.0.1:%u", (unsigned)port);
+    assert_int_equal(mhd_otel_prom_start(&fx.srv, hostport, fx.m, fx.res, err, sizeof(err)),
+                     OTEL_OK);
+    assert_int_equal(write(go[1], "x", 1), 1);
+    close(go[1]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_serves(&fx); /* the child's stop did not touch it */
+    unfill(&fx);
+}
+
+/* A child forked while the server runs does not keep the port: when the
+ * parent ends without stopping its server (killed, say), the port can be
+ * listened on again while the child lives on. */
+static void test_mhd_otel_prom_port_free_with_child_alive(void **state)
+{
+    (void)state;
+    int port_pipe[2], go[2];
+    assert_int_equal(pipe(port_pipe), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t parent = fork();
+    assert_true(parent >= 0);
+    if (parent == 0) { /* the server's process: starts, forks, ends at once */
+        fixture fx = {0};
+        fill(&fx);
+        start(&fx);
+        uint16_t port = mhd_otel_prom_port(fx.srv);
+        pid_t child = fork();
+        if (child == 0) {
+            alarm(10);
+            char c;
+            close(go[1]);
+            _exit(read(go[0], &c, 1) == 1 ? 0 : 2);
+        }
+        if (child < 0 || write(port_pipe[1], &child, sizeof(child)) != sizeof(child) ||
+            write(port_pipe[1], &port, sizeof(port)) != sizeof(port))
+            _exit(3);
+        _exit(0);
+    }
+    close(go[0]);
+    int status = 0;
+    assert_int_equal(waitpid(parent, &status, 0), parent);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    pid_t child;
+    uint16_t port;
+    assert_int_equal(read(port_pipe[0], &child, sizeof(child)), sizeof(child));
+    assert_int_equal(read(port_pipe[0], &port, sizeof(port)), sizeof(port));
+    fixture fx = {0};
+    fill(&fx);
+    char hostport[32], err[256] = "";
+    snprintf(hostport, sizeof(hostport), "127.0.0.1:%u", (unsigned)port);
+    int rc = mhd_otel_prom_start(&fx.srv, hostport, fx.m, fx.res, err, sizeof(err));
+    assert_int_equal(write(go[1], "x", 1), 1); /* the child may go now */
+    close(go[1]);
+    close(port_pipe[0]);
+    close(port_pipe[1]);
+    (void)waitpid(child, NULL, 0); /* a grandchild: reaped by init, or here */
+    if (rc != OTEL_OK)
+        fail_msg("the port of a server whose process ended is held: %s", err);
+    assert_serves(&fx);
+    unfill(&fx);
+}
+
 /* A scraper asking for OpenMetrics (alone, or as Prometheus 3 does) gets
  * it, exemplars and # EOF included. */
 static void test_mhd_otel_prom_get_openmetrics(void **state)
@@ -1135,6 +1239,8 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_prom_get_live),
         cmocka_unit_test(test_mhd_otel_prom_head),
         cmocka_unit_test(test_mhd_otel_prom_keep_alive),
+        cmocka_unit_test(test_mhd_otel_prom_stop_in_forked_child),
+        cmocka_unit_test(test_mhd_otel_prom_port_free_with_child_alive),
         cmocka_unit_test(test_mhd_otel_prom_not_found_not_allowed),
         cmocka_unit_test(test_mhd_otel_prom_promtool),
         cmocka_unit_test(test_mhd_otel_prom_addr_check),
