@@ -168,7 +168,7 @@ static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t
     if (s == NULL || !s->recording || kv->key == NULL || kv->key[0] == '\0')
         return;
     char buf[KEY_BUF];
-    size_t key_len = strnlen(kv->key, KEY_MAX + 1);
+    size_t key_len = strlen(kv->key); /* over KEY_MAX: clean_key drops it */
     /* A short plain key, what most are, is checked and copied into the
      * arena in one step; the copy is kept there only for a new key. */
     char *arena_key = s->arena + s->arena_used;
@@ -223,7 +223,8 @@ void otel_span_set_attr_strn(otel_span *span, const char *key, const char *value
 
 void otel_span_set_attr_str(otel_span *span, const char *key, const char *value)
 {
-    otel_span_set_attr_strn(span, key, value, value ? strlen(value) : 0);
+    otel_kv kv = OTEL_KV_STR(key, value);
+    set_attr_n(span, &kv, value ? value : "", value ? strlen(value) : 0);
 }
 
 void otel_span_set_attr_bool(otel_span *span, const char *key, bool value)
@@ -556,12 +557,12 @@ void otel_span_end(otel_span *span)
 
 bool otel_span_is_recording(const otel_span *span)
 {
-    return span != NULL && span->recording && !span->ended;
+    return otel_span_records(span);
 }
 
 bool otel_span_is_sampled(const otel_span *span)
 {
-    return span != NULL && (span->d.ctx.trace_flags & OTEL_TRACE_FLAG_SAMPLED) != 0;
+    return otel_span_sampled(span);
 }
 
 otel_span_context otel_span_get_context(const otel_span *span)

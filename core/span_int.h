@@ -153,6 +153,18 @@ static inline void otel_span_add_attr_lit_sk(otel_span *span, const char *key, u
  * adders after the application may have set some of the same keys. */
 void otel_span_drop_repeated_attrs(otel_span *span, uint16_t first);
 
+/* otel_span_is_recording and otel_span_is_sampled, inline for the
+ * instrumentation's every request. */
+static inline bool otel_span_records(const otel_span *span)
+{
+    return span != NULL && span->recording && !span->ended;
+}
+
+static inline bool otel_span_sampled(const otel_span *span)
+{
+    return span != NULL && (span->d.ctx.trace_flags & OTEL_TRACE_FLAG_SAMPLED) != 0;
+}
+
 /* The longest name otel_span_name_pair makes. */
 #define OTEL_SPAN_NAME_PAIR_MAX 319
 

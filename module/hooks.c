@@ -705,7 +705,7 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
     };
     /* The name is made only for a span that records. */
     r->span = otel_span_start(m->tracer, NULL, &opt);
-    if (!otel_span_is_recording(r->span))
+    if (!otel_span_records(r->span))
         return;
     if (in != NULL && !trusted) /* a new trace that remembers where it came from */
         otel_span_add_link(r->span, &in->context, in->tracestate);
@@ -718,7 +718,7 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
                    .user_agent = h.user_agent,
                    .host_size = h.host_len,
                    .user_agent_size = h.user_agent_len};
-    if (otel_span_is_sampled(r->span) || !defer(r, &f, route_known, url, url_len)) {
+    if (otel_span_sampled(r->span) || !defer(r, &f, route_known, url, url_len)) {
         if (!route_known)
             f.route = mhd_otel_route_match(&m->conf->routes, url, url_len);
         set_span_name(r->span, known, f.route);
@@ -771,7 +771,7 @@ static void begin_unhandled_span(mhd_otel_req *r)
         return;
     otel_span_options opt = {.kind = OTEL_SPAN_KIND_SERVER, .root = true, .start_ns = r->start_ns};
     r->span = otel_span_start(m->tracer, "HTTP", &opt);
-    if (!otel_span_is_recording(r->span))
+    if (!otel_span_records(r->span))
         return;
     otel_span_set_attr_str(r->span, "http.request.method", "_OTHER");
     if (r->uri_len > 0)
@@ -788,7 +788,7 @@ static void begin_unhandled_span(mhd_otel_req *r)
 static void keep_decide(const mhd_otel_conf *c, otel_span *span, unsigned int status, bool abnormal,
                         uint64_t now)
 {
-    if (otel_span_is_sampled(span))
+    if (otel_span_sampled(span))
         return;
     if (c->keep_errors && (abnormal || status >= 500 || span->d.status == OTEL_STATUS_ERROR)) {
         otel_span_keep(span, OTEL_KEEP_ERROR);
@@ -809,7 +809,7 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
     otel_span *span = r->span;
     /* One clock read ends the span and times the request's metrics. */
     uint64_t now = 0;
-    if (otel_span_is_recording(span)) {
+    if (otel_span_records(span)) {
         if (status != 0) /* a key only the module sets */
             otel_span_add_attr_int_sk(span, OTEL_KEY("http.response.status_code"), status);
         const char *term = termination_name(toe);
