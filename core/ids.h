@@ -9,4 +9,8 @@
  * NULL): one generator lookup for both. */
 void otel_ids_new(uint8_t trace_id[16], uint8_t span_id[8]);
 
+/* Put the calling thread's generator at state s, its step (gamma) kept:
+ * for tests of what two threads at one state draw. */
+void otel_ids_state_set(uint64_t s);
+
 #endif /* OTEL_IDS_H */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <mhd-otel/otel.h>
+#include "../../core/ids.h"
 #include "../../core/test_hooks.h"
 
 #define N_UNIQUE 100000
@@ -126,6 +127,37 @@ static void test_otel_trace_id_new_threads_differ(void **state)
             dups++;
     free(all);
     assert_int_equal(dups, 0);
+}
+
+/* Two threads put at one generator state still draw different ids: each
+ * steps by a gamma of its own (with one for all, the second would repeat
+ * the first's ids one for one). */
+static void *ids_from_state(void *arg)
+{
+    thread_ids *t = arg;
+    otel_ids_state_set(UINT64_C(0x243f6a8885a308d3));
+    for (int i = 0; i < N_THREAD_IDS; i++)
+        otel_trace_id_new(t->ids[i]);
+    return NULL;
+}
+
+static void test_otel_ids_threads_at_one_state_differ(void **state)
+{
+    (void)state;
+    thread_ids *t = calloc(2, sizeof(*t));
+    assert_non_null(t);
+    for (int i = 0; i < 2; i++) { /* one after the other: the same state each time */
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, ids_from_state, &t[i]), 0);
+        pthread_join(th, NULL);
+    }
+    size_t same = 0;
+    for (int i = 0; i < N_THREAD_IDS; i++)
+        for (int j = 0; j < N_THREAD_IDS; j++)
+            if (memcmp(t[0].ids[i], t[1].ids[j], 16) == 0)
+                same++;
+    free(t);
+    assert_int_equal(same, 0);
 }
 
 static int read_full(int fd, void *buf, size_t n)
@@ -284,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_otel_trace_id_new_unique),
         cmocka_unit_test(test_otel_span_id_new_unique),
         cmocka_unit_test(test_otel_trace_id_new_threads_differ),
+        cmocka_unit_test(test_otel_ids_threads_at_one_state_differ),
         cmocka_unit_test(test_otel_trace_id_new_fork_child_differs),
         cmocka_unit_test(test_otel_hex_encode_known_bytes),
         cmocka_unit_test(test_otel_hex_encode_empty),
