@@ -862,12 +862,14 @@ static void test_mhd_otel_prom_stop_in_forked_child(void **state)
 
 /* A child forked while the server runs does not keep the port: when the
  * parent ends without stopping its server (killed, say), the port can be
- * listened on again while the child lives on. */
+ * listened on again while the child lives on. The child says it runs
+ * (fork's handlers have run in it by then) before the port is tried. */
 static void test_mhd_otel_prom_port_free_with_child_alive(void **state)
 {
     (void)state;
-    int port_pipe[2], go[2];
+    int port_pipe[2], ready[2], go[2];
     assert_int_equal(pipe(port_pipe), 0);
+    assert_int_equal(pipe(ready), 0);
     assert_int_equal(pipe(go), 0);
     pid_t parent = fork();
     assert_true(parent >= 0);
@@ -881,10 +883,11 @@ static void test_mhd_otel_prom_port_free_with_child_alive(void **state)
             alarm(10);
             char c;
             close(go[1]);
+            if (write(ready[1], "r", 1) != 1)
+                _exit(4);
             _exit(read(go[0], &c, 1) == 1 ? 0 : 2);
         }
-        if (child < 0 || write(port_pipe[1], &child, sizeof(child)) != sizeof(child) ||
-            write(port_pipe[1], &port, sizeof(port)) != sizeof(port))
+        if (child < 0 || write(port_pipe[1], &port, sizeof(port)) != sizeof(port))
             _exit(3);
         _exit(0);
     }
@@ -892,10 +895,10 @@ static void test_mhd_otel_prom_port_free_with_child_alive(void **state)
     int status = 0;
     assert_int_equal(waitpid(parent, &status, 0), parent);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    pid_t child;
     uint16_t port;
-    assert_int_equal(read(port_pipe[0], &child, sizeof(child)), sizeof(child));
+    char c;
     assert_int_equal(read(port_pipe[0], &port, sizeof(port)), sizeof(port));
+    assert_int_equal(read(ready[0], &c, 1), 1); /* the child runs */
     fixture fx = {0};
     fill(&fx);
     char hostport[32], err[256] = "";
@@ -903,9 +906,10 @@ static void test_mhd_otel_prom_port_free_with_child_alive(void **state)
     int rc = mhd_otel_prom_start(&fx.srv, hostport, fx.m, fx.res, err, sizeof(err));
     assert_int_equal(write(go[1], "x", 1), 1); /* the child may go now */
     close(go[1]);
-    close(port_pipe[0]);
-    close(port_pipe[1]);
-    (void)waitpid(child, NULL, 0); /* a grandchild: reaped by init, or here */
+    for (int i = 0; i < 2; i++) {
+        close(port_pipe[i]);
+        close(ready[i]);
+    }
     if (rc != OTEL_OK)
         fail_msg("the port of a server whose process ended is held: %s", err);
     assert_serves(&fx);
