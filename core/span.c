@@ -189,13 +189,8 @@ static void set_attr_n(otel_span *s, const otel_kv *kv, const char *sval, size_t
         a = &s->d.attrs[s->d.n_attrs];
     }
     uint32_t mark = s->arena_used;
-    bool stored;
-    if (!new_key)
-        stored = true;
-    else if (in_arena)
-        stored = keep_arena_key(s, a, arena_key, key_len);
-    else
-        stored = store_key(s, a, key, key_len);
+    bool stored = !new_key || (in_arena ? keep_arena_key(s, a, arena_key, key_len)
+                                        : store_key(s, a, key, key_len));
     if (!stored || !(sval != NULL ? store_str(s, a, sval, slen) : store_value(s, a, kv))) {
         s->arena_used = mark;
         if (!new_key) /* the old value is gone: remove the key */
@@ -387,6 +382,15 @@ void otel_span_add_link(otel_span *span, const otel_span_context *ctx, const cha
     span->d.n_links++;
 }
 
+/* "a b" and its NUL at dst (al + bl + 2 bytes). */
+static void join_pair(char *dst, const char *a, size_t al, const char *b, size_t bl)
+{
+    memcpy(dst, a, al);
+    dst[al] = ' ';
+    memcpy(dst + al + 1, b, bl);
+    dst[al + 1 + bl] = '\0';
+}
+
 void otel_span_name_pair(otel_span *span, const char *a, size_t al, const char *b, size_t bl)
 {
     if (span == NULL || !span->recording)
@@ -398,19 +402,13 @@ void otel_span_name_pair(otel_span *span, const char *a, size_t al, const char *
         otel_utf8_ascii_all((const unsigned char *)a, al) &&
         otel_utf8_ascii_all((const unsigned char *)b, bl)) {
         char *dst = span->arena + span->arena_used;
-        memcpy(dst, a, al);
-        dst[al] = ' ';
-        memcpy(dst + al + 1, b, bl);
-        dst[n] = '\0';
+        join_pair(dst, a, al, b, bl);
         span->arena_used += (uint32_t)(n + 1);
         span->d.name = dst;
         return;
     }
     char name[OTEL_SPAN_NAME_PAIR_MAX + 1]; /* not plain, or no room: cleaned as any name */
-    memcpy(name, a, al);
-    name[al] = ' ';
-    memcpy(name + al + 1, b, bl);
-    name[n] = '\0';
+    join_pair(name, a, al, b, bl);
     otel_span_update_name(span, name);
 }
 

@@ -94,6 +94,17 @@ static inline void otel_span_set_sk(otel_span *span, otel_attr *a, const char *k
     a->type = type;
 }
 
+/* One more string attribute of span, key and value as they are given (the
+ * fast adders' common case: room checked by the caller). */
+static inline void otel_span_push_str_sk(otel_span *span, const char *key, uint16_t key_len,
+                                         const char *value, size_t len)
+{
+    otel_attr *a = &span->d.attrs[span->d.n_attrs++];
+    otel_span_set_sk(span, a, key, key_len, OTEL_ATTR_STRING);
+    a->v.s.ptr = value;
+    a->v.s.len = (uint32_t)len;
+}
+
 /* value (len bytes) copied into the arena, checked UTF-8. */
 static inline __attribute__((always_inline)) void
 otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len, const char *value,
@@ -107,10 +118,7 @@ otel_span_add_attr_strn_sk(otel_span *span, const char *key, uint16_t key_len, c
         if (otel_utf8_ascii_copy16(dst, value, len)) {
             dst[len] = '\0';
             span->arena_used += (uint32_t)len + 1;
-            otel_attr *a = &span->d.attrs[span->d.n_attrs++];
-            otel_span_set_sk(span, a, key, key_len, OTEL_ATTR_STRING);
-            a->v.s.ptr = dst;
-            a->v.s.len = (uint32_t)len;
+            otel_span_push_str_sk(span, key, key_len, dst, len);
             return;
         }
     }
@@ -140,10 +148,7 @@ static inline void otel_span_add_attr_lit_sk(otel_span *span, const char *key, u
 {
     if (span != NULL && span->recording && span->d.n_attrs < OTEL_SPAN_MAX_ATTRS &&
         len <= span->value_max) {
-        otel_attr *a = &span->d.attrs[span->d.n_attrs++];
-        otel_span_set_sk(span, a, key, key_len, OTEL_ATTR_STRING);
-        a->v.s.ptr = value;
-        a->v.s.len = (uint32_t)len;
+        otel_span_push_str_sk(span, key, key_len, value, len);
         return;
     }
     otel_span_add_attr_lit_sk_any(span, key, key_len, value, len);
