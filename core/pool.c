@@ -14,8 +14,7 @@
 #define CACHE_POOLS 4 /* pools one thread keeps a cache for */
 
 struct otel_pool {
-    uint64_t id;   /* never reused, unlike the address */
-    unsigned slot; /* the cache slot looked at first: id % CACHE_POOLS */
+    uint64_t id; /* never reused, unlike the address */
     size_t obj_size;
     otel_queue *ring; /* owned; free objects, owned */
     _Atomic uint64_t allocated;
@@ -90,6 +89,12 @@ static void make_key(void)
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
+/* The cache slot of p looked at first. */
+static inline unsigned slot_of(const otel_pool *p)
+{
+    return (unsigned)(p->id % CACHE_POOLS);
+}
+
 /* cache_for's rarer case: the thread's first use, or p's cache in another
  * slot than its own or in none yet. */
 static cache *cache_for_any(const otel_pool *p)
@@ -102,7 +107,8 @@ static cache *cache_for_any(const otel_pool *p)
         tc->registered = true;
     }
     /* p's own slot when it is free, so that the next calls find it there */
-    cache *free_slot = tc->c[p->slot].pool_id == 0 ? &tc->c[p->slot] : NULL;
+    cache *own = &tc->c[slot_of(p)];
+    cache *free_slot = own->pool_id == 0 ? own : NULL;
     for (int i = 0; i < CACHE_POOLS; i++) {
         if (tc->c[i].pool_id == p->id)
             return &tc->c[i];
@@ -110,7 +116,7 @@ static cache *cache_for_any(const otel_pool *p)
             free_slot = &tc->c[i];
     }
     if (free_slot == NULL) { /* rare: more pools than slots */
-        free_slot = &tc->c[p->slot];
+        free_slot = own;
         flush(free_slot);
     }
     free_slot->pool_id = p->id;
@@ -123,7 +129,7 @@ static cache *cache_for_any(const otel_pool *p)
  * another pool took that first: one comparison for most calls. */
 static inline cache *cache_for(const otel_pool *p)
 {
-    cache *c = &tls.c[p->slot];
+    cache *c = &tls.c[slot_of(p)];
     if (c->pool_id == p->id) /* a slot in use: the thread is registered */
         return c;
     return cache_for_any(p);
@@ -143,7 +149,6 @@ int otel_pool_new(otel_pool **out, size_t obj_size, size_t capacity)
         return rc;
     }
     p->id = atomic_fetch_add(&next_id, 1);
-    p->slot = (unsigned)(p->id % CACHE_POOLS);
     p->obj_size = obj_size;
     pthread_mutex_lock(&registry_mu);
     p->next = registry;
