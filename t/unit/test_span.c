@@ -705,6 +705,118 @@ static void test_otel_span_set_attr_str_invalid_utf8(void **state)
     assert_string_equal(str_attr(c, "valid"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
 }
 
+/* s's attributes and a's, the same. */
+static void assert_same_attrs(const otel_span *s, const otel_span *a)
+{
+    assert_int_equal(s->d.n_attrs, a->d.n_attrs);
+    assert_int_equal(s->d.dropped_attrs, a->d.dropped_attrs);
+    for (uint16_t i = 0; i < s->d.n_attrs; i++) {
+        const otel_attr *x = &s->d.attrs[i], *y = &a->d.attrs[i];
+        assert_int_equal(x->key_len, y->key_len);
+        assert_memory_equal(x->key, y->key, x->key_len + 1);
+        assert_int_equal(x->type, y->type);
+        assert_int_equal(x->v.s.len, y->v.s.len);
+        assert_memory_equal(x->v.s.ptr, y->v.s.ptr, x->v.s.len + 1);
+    }
+}
+
+/* otel_span_set_attr_str stores a new short plain pair in one step and
+ * anything else through otel_span_set_attr's path: both store the same
+ * for keys and values on both sides of the short limit (16) and of the
+ * length limit (12 in the first pass, 64 in the second), with a byte that is not ASCII (0xff, 0xc3)
+ * in each place of the key or the value, next to a key of the same length, and set a second time.
+ */
+static void test_otel_span_set_attr_str_agrees_with_kv(void **state)
+{
+    (void)state;
+    char key[24], value[24], other[24];
+    for (size_t pass = 0; pass < 2; pass++) {
+        otel_tracer *t = tracer_with(OTEL_SAMPLER_ALWAYS_ON, pass == 0 ? 12 : 64);
+        for (size_t kl = 1; kl <= 18; kl++) {
+            for (size_t vl = 0; vl <= 18; vl++) {
+                for (size_t bad = 0; bad <= kl + vl; bad++) { /* kl + vl: none */
+                    for (size_t i = 0; i < kl; i++)
+                        key[i] = other[i] = (char)('a' + (i + vl) % 26);
+                    for (size_t i = 0; i < vl; i++)
+                        value[i] = (char)('0' + (i + kl) % 10);
+                    key[kl] = value[vl] = other[kl] = '\0';
+                    other[0] = '_';
+                    char b = (bad & 1) ? '\xff' : '\xc3';
+                    if (bad < kl)
+                        key[bad] = b;
+                    else if (bad < kl + vl)
+                        value[bad - kl] = b;
+                    otel_span *s = otel_span_start(t, "str", NULL);
+                    otel_span *a = otel_span_start(t, "kv", NULL);
+                    if (bad % 3 == 2) { /* a key of the same length is there */
+                        otel_span_set_attr_str(s, other, "o");
+                        otel_span_set_attr_str(a, other, "o");
+                    }
+                    otel_kv kv = OTEL_KV_STR(key, value);
+                    otel_span_set_attr_str(s, key, value);
+                    otel_span_set_attr(a, &kv);
+                    assert_same_attrs(s, a);
+                    kv = (otel_kv)OTEL_KV_STR(key, "again");
+                    otel_span_set_attr_str(s, key, "again");
+                    otel_span_set_attr(a, &kv);
+                    assert_same_attrs(s, a);
+                    if (bad == kl + vl) { /* a plain pair: stored as given */
+                        const otel_attr *x = &s->d.attrs[s->d.n_attrs - 1];
+                        assert_string_equal(x->key, key);
+                        assert_string_equal(x->v.s.ptr, "again");
+                        otel_span_set_attr_str(s, key, value);
+                        assert_int_equal(x->v.s.len, vl > 12 && pass == 0 ? 12 : vl);
+                        assert_memory_equal(x->v.s.ptr, value, x->v.s.len);
+                    }
+                    otel_span_end(s);
+                    otel_span_end(a);
+                }
+            }
+            flush();
+        }
+        otel_tracer_del(t);
+        cur_t = NULL;
+    }
+}
+
+/* Fill s's arena with string attributes until room bytes are left. */
+static void fill_arena(otel_span *s, size_t room)
+{
+    static char big[1001];
+    memset(big, 'x', sizeof(big) - 1);
+    for (char k[] = "f0"; OTEL_SPAN_ARENA - s->arena_used > room; k[1]++) {
+        size_t left = OTEL_SPAN_ARENA - s->arena_used - room; /* key, value, NULs */
+        assert_true(left >= 4);
+        size_t vl = left - 4 < 1000 ? left - 4 : 1000 - 4;
+        otel_span_set_attr_strn(s, k, big, vl);
+    }
+    assert_int_equal(OTEL_SPAN_ARENA - s->arena_used, room);
+}
+
+/* At the arena's end a short pair is stored by either path when both
+ * strings and their NULs fit (here 12 bytes), and dropped by both when
+ * they do not. */
+static void test_otel_span_set_attr_str_at_arena_end(void **state)
+{
+    (void)state;
+    otel_tracer *t = tracer();
+    for (size_t room = 0; room <= 20; room++) {
+        otel_span *s = otel_span_start(t, "s", NULL);
+        otel_span *a = otel_span_start(t, "a", NULL);
+        fill_arena(s, room);
+        fill_arena(a, room);
+        otel_span_set_attr_str(s, "key.k", "value");
+        otel_kv kv = OTEL_KV_STR("key.k", "value");
+        otel_span_set_attr(a, &kv);
+        assert_same_attrs(s, a);
+        const otel_attr *x = &s->d.attrs[s->d.n_attrs - 1];
+        assert_int_equal(strcmp(x->key, "key.k") == 0, room >= 12);
+        assert_int_equal(s->d.dropped_attrs, room >= 12 ? 0 : 1);
+        otel_span_end(s);
+        otel_span_end(a);
+    }
+}
+
 static void test_otel_span_set_attr_strn_embedded_nul(void **state)
 {
     (void)state;
@@ -1499,6 +1611,8 @@ int main(void)
         T(test_otel_span_set_attr_count_limit),
         T(test_otel_span_set_attr_str_cut_at_utf8_boundary),
         T(test_otel_span_set_attr_str_invalid_utf8),
+        T(test_otel_span_set_attr_str_agrees_with_kv),
+        T(test_otel_span_set_attr_str_at_arena_end),
         T(test_otel_span_set_attr_strn_embedded_nul),
         T(test_otel_span_set_attr_arena_exhausted),
         T(test_otel_span_set_attr_arena_full_key_not_cut),
