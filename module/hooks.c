@@ -643,9 +643,10 @@ static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const c
     return true;
 }
 
-/* The name and attributes defer kept, on r's span that the keep decision
- * kept. What the server set on the span meanwhile stays as it set it. */
-static void apply_deferred(mhd_otel_req *r)
+/* The name and attributes defer kept, and the response status (0: none),
+ * on r's span that the keep decision kept. What the server set on the span
+ * meanwhile stays as it set it. */
+static void apply_deferred(mhd_otel_req *r, unsigned int status)
 {
     const mhd_otel *m = r->daemon->m;
     otel_span *span = r->span;
@@ -662,6 +663,8 @@ static void apply_deferred(mhd_otel_req *r)
                    .user_agent = d->user_agent};
     uint16_t first = span->d.n_attrs;
     set_request_attrs(r, r->conn, &f);
+    if (status != 0)
+        otel_span_add_attr_int_sk(span, OTEL_KEY("http.response.status_code"), status);
     otel_span_drop_repeated_attrs(span, first);
 }
 
@@ -810,7 +813,7 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
     /* One clock read ends the span and times the request's metrics. */
     uint64_t now = 0;
     if (otel_span_records(span)) {
-        if (status != 0) /* a key only the module sets */
+        if (status != 0 && !r->deferred) /* a key only the module sets */
             otel_span_add_attr_int_sk(span, OTEL_KEY("http.response.status_code"), status);
         const char *term = termination_name(toe);
         char code[16];
@@ -829,7 +832,7 @@ static void finish(mhd_otel_req *r, unsigned int status, enum MHD_RequestTermina
         now = otel_now_ns();
         keep_decide(m->conf, span, status, term != NULL, now);
         if (r->deferred && span->keep_reason != 0)
-            apply_deferred(r);
+            apply_deferred(r, status);
     }
     if (r->mq.method != NULL) {
         r->mq.status = status;
