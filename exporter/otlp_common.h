@@ -60,10 +60,11 @@ static inline size_t otel_otlp_tracestate_len(const otel_span_data *s)
     return s->tracestate_len < sizeof(s->tracestate) ? s->tracestate_len : 0;
 }
 
-/* The key's length: key_len, the core's strlen of it. */
+/* The key's length: key_len, the core's strlen of it (a key is never NULL,
+ * as otel_attr says). */
 static inline size_t otel_otlp_key_len(const otel_attr *a)
 {
-    return a->key != NULL ? a->key_len : 0;
+    return a->key_len;
 }
 
 /* A string value's length (a string array's too: all its elements). */

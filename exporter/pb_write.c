@@ -61,14 +61,15 @@ size_t otel_pb_attrs_size(const otel_attr *attrs, size_t n)
 
 size_t otel_pb_attrs_bound(const otel_attr *attrs, size_t n)
 {
-    size_t bound = 0;
+    size_t bound = n * KV_OVERHEAD_MAX;
     for (size_t i = 0; i < n; i++) {
         const otel_attr *a = &attrs[i];
-        if (a->type == OTEL_ATTR_STRING_ARRAY)
+        /* A NULL key or value is written as none, its length as room. */
+        bound += a->key_len;
+        if (a->type == OTEL_ATTR_STRING)
+            bound += a->v.s.len;
+        else if (a->type == OTEL_ATTR_STRING_ARRAY)
             bound += otel_pb_len_field_size(kv_size(a, array_any_size(a)));
-        else
-            bound += KV_OVERHEAD_MAX + otel_otlp_key_len(a) +
-                     (a->type == OTEL_ATTR_STRING ? otel_otlp_value_len(a) : 0);
     }
     return bound;
 }

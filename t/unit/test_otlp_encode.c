@@ -15,6 +15,7 @@
 
 #include "../../core/alloc.h"
 #include "../../exporter/otlp_encode.h"
+#include "../../exporter/pb_write.h"
 #include "../lib/otlp_pb.h"
 #include "../lib/span_data.h"
 
@@ -1277,6 +1278,33 @@ static void test_otel_otlp_encode_kv_length_edges(void **state)
     sd_free_spans(spans, SPANS);
 }
 
+/* The room the encoder takes for a span's attributes (otel_pb_attrs_bound)
+ * holds what otel_pb_put_attrs writes, which is otel_pb_attrs_size bytes:
+ * random attributes of every type, one to three at a time, a string with
+ * a NULL value (written as "") among them. The write goes to a buffer of
+ * exactly the bound, on the heap, so that ASan sees a byte past it. */
+static void test_otel_pb_attrs_bound_holds_the_write(void **state)
+{
+    (void)state;
+    uint64_t st = UINT64_C(0x2545f4914f6cdd1d);
+    rand_strs rs = {0};
+    for (int i = 0; i < 3000; i++) {
+        otel_attr a[3];
+        size_t n = 1 + rnd(&st) % 3;
+        for (size_t k = 0; k < n; k++)
+            rand_attr(&a[k], &rs, &st);
+        if (i % 50 == 0 && a[0].type == OTEL_ATTR_STRING)
+            a[0].v.s.ptr = NULL;
+        size_t bound = otel_pb_attrs_bound(a, n), size = otel_pb_attrs_size(a, n);
+        assert_true(size <= bound);
+        uint8_t *buf = malloc(bound);
+        assert_non_null(buf);
+        assert_ptr_equal(otel_pb_put_attrs(buf, 0x4a, a, n), buf + size);
+        free(buf);
+    }
+    rand_strs_free(&rs);
+}
+
 /* Random spans (every attribute type, lengths of 0, over 127 and over
  * 16383 bytes, random ids, flags, counts and times) under three resources:
  * the request unpacks to exactly the spans, in the bytes protobuf-c packs,
@@ -1657,6 +1685,7 @@ int main(void)
         cmocka_unit_test(test_otel_otlp_encode_links),
         cmocka_unit_test(test_otel_otlp_encode_same_bytes_as_protobuf_c),
         cmocka_unit_test(test_otel_otlp_encode_kv_length_edges),
+        cmocka_unit_test(test_otel_pb_attrs_bound_holds_the_write),
         cmocka_unit_test(test_otel_otlp_encode_random_round_trip),
         cmocka_unit_test_teardown(test_otel_otlp_encode_nomem, reset_alloc),
         cmocka_unit_test_teardown(test_otel_otlp_encode_nomem_then_recovers, reset_alloc),
