@@ -638,7 +638,7 @@ static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const c
     otel_copy_small(r->deferred_text, f->host, hl);
     otel_copy_small(r->deferred_text + hl, f->user_agent, ul);
     if (!route_known && !route_later)
-        r->d.route = mhd_otel_route_match(&m->conf->routes, url, url_len);
+        r->d.route = mhd_otel_route_match(&m->routes, url, url_len);
     r->deferred = true;
     return true;
 }
@@ -652,7 +652,7 @@ static void apply_deferred(mhd_otel_req *r, unsigned int status)
     otel_span *span = r->span;
     const mhd_otel_deferred *d = &r->d;
     const char *route = d->route_later
-                            ? mhd_otel_route_match(&m->conf->routes, r->uri, d->route_path_len)
+                            ? mhd_otel_route_match(&m->routes, r->uri, d->route_path_len)
                             : d->route;
     if (span->d.name[0] == '\0')
         set_span_name(span, d->known, route);
@@ -679,7 +679,7 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
     const char *known = otel_http_method_known(method);
     const char *route = NULL;
     if (metered(m, skipped)) {
-        route = mhd_otel_route_match(&m->conf->routes, url, url_len);
+        route = mhd_otel_route_match(&m->routes, url, url_len);
         r->mq = (mhd_otel_server_req){.method = known ? known : "_OTHER",
                                       .route = route,
                                       .version = protocol_version(version),
@@ -723,7 +723,7 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
                    .user_agent_size = h.user_agent_len};
     if (otel_span_sampled(r->span) || !defer(r, &f, route_known, url, url_len)) {
         if (!route_known)
-            f.route = mhd_otel_route_match(&m->conf->routes, url, url_len);
+            f.route = mhd_otel_route_match(&m->routes, url, url_len);
         set_span_name(r->span, known, f.route);
         set_request_attrs(r, conn, &f);
     }

@@ -273,6 +273,8 @@ int mhd_otel_new(mhd_otel **out, const char *path, char *err, size_t errlen)
     if (rc == OTEL_OK && m->conf->trace) {
         rc = make_capture_keys(m);
         if (rc == OTEL_OK)
+            rc = mhd_otel_routes_init(&m->routes, &m->conf->routes);
+        if (rc == OTEL_OK)
             rc = make_tracer(m, err, errlen);
         if (rc == OTEL_OK)
             rc = make_metrics(m, err, errlen);
@@ -309,6 +311,7 @@ void mhd_otel_del(mhd_otel *m)
         for (size_t i = 0; i < m->conf->capture_headers.n; i++)
             otel_free(m->capture_keys[i]);
     otel_free(m->capture_keys);
+    mhd_otel_routes_free(&m->routes);
     mhd_otel_conf_del(m->conf);
     otel_free(m);
 }

@@ -15,12 +15,14 @@
 #include "options.h"
 #include "prom_server.h"
 #include "request.h"
+#include "route.h"
 
 struct mhd_otel {
-    mhd_otel_conf *conf;   /* owned */
-    otel_tracer *tracer;   /* owned; NULL when tracing is off */
-    char **capture_keys;   /* owned: "http.request.header.<lowercased>" */
-    atomic_bool announced; /* the start-up line was logged */
+    mhd_otel_conf *conf;    /* owned */
+    otel_tracer *tracer;    /* owned; NULL when tracing is off */
+    char **capture_keys;    /* owned: "http.request.header.<lowercased>" */
+    mhd_otel_routes routes; /* owned: conf->routes, cut */
+    atomic_bool announced;  /* the start-up line was logged */
     mhd_otel_request_hook request_hook;
     void *request_hook_ud;
     mhd_otel_response_hook response_hook;

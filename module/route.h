@@ -8,11 +8,36 @@
 
 #include "conf.h"
 
+/* A route pattern cut at its {params}: the literal runs before, between
+ * and after them, runs[0..params], pointing into the pattern. */
+typedef struct mhd_otel_route_run {
+    const char *p;
+    size_t len;
+} mhd_otel_route_run;
+
+typedef struct mhd_otel_route {
+    const char *pattern;      /* borrowed from the patterns given */
+    unsigned params;          /* UINT_MAX: a "{" not closed, never matched */
+    mhd_otel_route_run *runs; /* params + 1, in the routes' runs */
+} mhd_otel_route;
+
+/* The configured routes, cut once when the module starts. */
+typedef struct mhd_otel_routes {
+    mhd_otel_route *v; /* owned */
+    size_t n;
+    mhd_otel_route_run *runs; /* owned: every route's */
+} mhd_otel_routes;
+
+/* Cut patterns (borrowed: they must outlive r) into r. Returns OTEL_OK or
+ * OTEL_ERR_NOMEM (r then holds none). */
+int mhd_otel_routes_init(mhd_otel_routes *r, const mhd_otel_strv *patterns);
+void mhd_otel_routes_free(mhd_otel_routes *r);
+
 /* The pattern of routes (e.g. "/hello/{name}") that path (len bytes, no
  * query) matches, or NULL. A {param} matches one non-empty segment; among
  * matches, the one with the fewest params wins, then the first configured.
- * The result is borrowed from routes. */
-const char *mhd_otel_route_match(const mhd_otel_strv *routes, const char *path, size_t len);
+ * The result is borrowed from the patterns. */
+const char *mhd_otel_route_match(const mhd_otel_routes *routes, const char *path, size_t len);
 
 /* mhd_otel_path_skipped when there are lists to look in. */
 bool mhd_otel_path_skipped_in(const mhd_otel_strv *exact, const mhd_otel_strv *prefixes,

@@ -1,7 +1,7 @@
-/* fuzz_route.c - libFuzzer target of mhd_otel_route_match and
- * mhd_otel_path_skipped. Input: three bytes (how many routes, exact skip
- * paths and skip prefixes, each 0-7), then that many '\n'-separated
- * patterns, then the paths to match, '\n'-separated. */
+/* fuzz_route.c - libFuzzer target of mhd_otel_routes_init,
+ * mhd_otel_route_match and mhd_otel_path_skipped. Input: three bytes (how
+ * many routes, exact skip paths and skip prefixes, each 0-7), then that
+ * many '\n'-separated patterns, then the paths to match, '\n'-separated. */
 #include "fuzz.h"
 
 #include "../../module/route.h"
@@ -96,11 +96,12 @@ static int oracle_one(const char *r, const char *path, size_t len)
     }
 }
 
-static void check_path(const mhd_otel_strv *routes, bool all_valid, const mhd_otel_strv *exact,
-                       const mhd_otel_strv *prefixes, const char *path, size_t len)
+static void check_path(const mhd_otel_strv *routes, const mhd_otel_routes *cut, bool all_valid,
+                       const mhd_otel_strv *exact, const mhd_otel_strv *prefixes, const char *path,
+                       size_t len)
 {
-    const char *m = mhd_otel_route_match(routes, path, len);
-    const char *m2 = mhd_otel_route_match(routes, path, len);
+    const char *m = mhd_otel_route_match(cut, path, len);
+    const char *m2 = mhd_otel_route_match(cut, path, len);
     FUZZ_CHECK(m == m2, "two answers for one path");
     bool member = m == NULL;
     for (size_t i = 0; i < routes->n; i++)
@@ -140,6 +141,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     strv_read(&in, &routes, nr);
     strv_read(&in, &exact, ne);
     strv_read(&in, &prefixes, np);
+    mhd_otel_routes cut;
+    if (mhd_otel_routes_init(&cut, &routes) != OTEL_OK)
+        abort();
     bool all_valid = true;
     for (size_t i = 0; i < routes.n; i++)
         all_valid = all_valid && route_valid(routes.v[i]);
@@ -152,9 +156,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (len > 0)
             memcpy(path, p, len);
-        check_path(&routes, all_valid, &exact, &prefixes, path, len);
+        check_path(&routes, &cut, all_valid, &exact, &prefixes, path, len);
         free(path);
     }
+    mhd_otel_routes_free(&cut);
     strv_free(&routes);
     strv_free(&exact);
     strv_free(&prefixes);
