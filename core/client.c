@@ -184,6 +184,10 @@ void otel_client_url_server(const char *url, const char **host, size_t *host_len
     *port = url_port(&u);
 }
 
+/* The calling thread's table for the baggage it carries on (10 KiB). */
+static const otel_thread_block incoming_block = {sizeof(otel_baggage), NULL};
+static OTEL_TLS void *tls_incoming; /* otel_baggage */
+
 void otel_client_inject(const otel_span *span, const otel_propagators *props,
                         const otel_baggage *bag, otel_carrier_set set, void *carrier)
 {
@@ -199,12 +203,13 @@ void otel_client_inject(const otel_span *span, const otel_propagators *props,
     otel_span_get_tracestate(span, ts, sizeof(ts));
     /* No baggage given: carry on the baggage of the request being handled.
      * Parsed again (and so validated) into a per-thread table: it is large
-     * for a stack. */
-    static _Thread_local otel_baggage incoming;
+     * for a stack (out of memory: not carried on). */
     const otel_baggage_lines *raw = otel_baggage_current();
     if (bag == NULL && raw != NULL && otel_propagators_has(props, OTEL_PROPAGATOR_BAGGAGE)) {
-        if (otel_baggage_parse_lines(&incoming, raw->values, raw->lens, raw->n) > 0)
-            bag = &incoming;
+        otel_baggage *incoming = otel_thread_block_get(&incoming_block, &tls_incoming);
+        if (incoming != NULL &&
+            otel_baggage_parse_lines(incoming, raw->values, raw->lens, raw->n) > 0)
+            bag = incoming;
     }
     otel_propagation_inject(props, &sc, ts, bag, set, carrier);
 }

@@ -1,6 +1,7 @@
 /* ids.c - trace and span ids from a per-thread generator, hex, and the clock. */
 #include "ids.h"
 #include "test_hooks.h"
+#include "thread_local.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,7 +30,7 @@ typedef struct id_state {
     bool seeded;
 } id_state;
 
-static _Thread_local id_state tls_ids;
+static OTEL_TLS id_state tls_ids;
 static atomic_uint fork_generation;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 

@@ -2,6 +2,7 @@
  * sets, merged by collection in cumulative or delta temporality. */
 #include "alloc.h"
 #include "attrset.h"
+#include "thread_local.h"
 #include <mhd-otel/metrics.h>
 
 #include <math.h>
@@ -115,7 +116,7 @@ static pthread_mutex_t providers_mu = PTHREAD_MUTEX_INITIALIZER;
 static otel_metrics *providers;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static _Thread_local unsigned tls_shard; /* 1 + shard, 0 until picked */
+static OTEL_TLS unsigned tls_shard; /* 1 + shard, 0 until picked */
 static _Atomic unsigned next_shard;
 
 static const otel_kv overflow_kv[1] = {

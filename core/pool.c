@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include "pool.h"
+#include "thread_local.h"
 
 #define CACHE_OBJS 16 /* objects one thread keeps for one pool */
 #define CACHE_POOLS 4 /* pools one thread keeps a cache for */
@@ -28,19 +29,22 @@ typedef struct cache {
 } cache;
 
 typedef struct thread_caches {
-    bool registered; /* the key's destructor will flush these */
     cache c[CACHE_POOLS];
 } thread_caches;
 
-static _Thread_local thread_caches tls;
+static void on_thread_exit(void *mem);
+
+/* The calling thread's caches: made at its first get or put, flushed and
+ * freed when it exits. */
+static const otel_thread_block caches_block = {sizeof(thread_caches), on_thread_exit};
+static OTEL_TLS void *tls; /* thread_caches */
 static _Atomic uint64_t next_id = 1;
 
 /* Live pools, so that a thread flushing its cache never touches a deleted
  * one. Taken only when a thread exits or switches pools, and by new/del. */
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static otel_pool *registry;
-static pthread_key_t exit_key;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* Give the cached objects back to their pool, or free them when the pool is
  * gone or its ring is full. */
@@ -60,12 +64,11 @@ static void flush(cache *c)
     c->pool_id = 0;
 }
 
-static void on_thread_exit(void *arg)
+static void on_thread_exit(void *mem)
 {
-    thread_caches *tc = arg;
+    thread_caches *tc = mem;
     for (int i = 0; i < CACHE_POOLS; i++)
         flush(&tc->c[i]);
-    tc->registered = false; /* a later use in this thread registers again */
 }
 
 static void before_fork(void)
@@ -83,9 +86,8 @@ static void after_fork_child(void)
     pthread_mutex_init(&registry_mu, NULL);
 }
 
-static void make_key(void)
+static void install_atfork(void)
 {
-    pthread_key_create(&exit_key, on_thread_exit);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
@@ -99,13 +101,9 @@ static inline unsigned slot_of(const otel_pool *p)
  * slot than its own or in none yet. */
 static cache *cache_for_any(const otel_pool *p)
 {
-    thread_caches *tc = &tls;
-    if (!tc->registered) {
-        pthread_once(&key_once, make_key);
-        if (pthread_setspecific(exit_key, tc) != 0)
-            return NULL;
-        tc->registered = true;
-    }
+    thread_caches *tc = otel_thread_block_get(&caches_block, &tls);
+    if (tc == NULL)
+        return NULL;
     /* p's own slot when it is free, so that the next calls find it there */
     cache *own = &tc->c[slot_of(p)];
     cache *free_slot = own->pool_id == 0 ? own : NULL;
@@ -129,9 +127,9 @@ static cache *cache_for_any(const otel_pool *p)
  * another pool took that first: one comparison for most calls. */
 static inline cache *cache_for(const otel_pool *p)
 {
-    cache *c = &tls.c[slot_of(p)];
-    if (c->pool_id == p->id) /* a slot in use: the thread is registered */
-        return c;
+    thread_caches *tc = tls;
+    if (tc != NULL && tc->c[slot_of(p)].pool_id == p->id)
+        return &tc->c[slot_of(p)];
     return cache_for_any(p);
 }
 
@@ -150,6 +148,7 @@ int otel_pool_new(otel_pool **out, size_t obj_size, size_t capacity)
     }
     p->id = atomic_fetch_add(&next_id, 1);
     p->obj_size = obj_size;
+    pthread_once(&atfork_once, install_atfork);
     pthread_mutex_lock(&registry_mu);
     p->next = registry;
     registry = p;
@@ -171,9 +170,10 @@ void otel_pool_del(otel_pool *p)
     }
     pthread_mutex_unlock(&registry_mu);
     cache *c = NULL;
-    for (int i = 0; i < CACHE_POOLS; i++)
-        if (tls.c[i].pool_id == p->id)
-            c = &tls.c[i];
+    thread_caches *tc = tls;
+    for (int i = 0; tc != NULL && i < CACHE_POOLS; i++)
+        if (tc->c[i].pool_id == p->id)
+            c = &tc->c[i];
     if (c != NULL)
         flush(c); /* p is out of the registry: frees them */
     void *obj;

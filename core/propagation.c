@@ -493,7 +493,7 @@ void otel_propagators_global(otel_propagators *out)
         out->order[i] = (uint8_t)(w >> (16 + 8 * i));
 }
 
-_Thread_local const otel_baggage_lines *otel_tls_baggage;
+OTEL_TLS const otel_baggage_lines *otel_tls_baggage;
 
 const otel_baggage_lines *otel_baggage_current(void)
 {

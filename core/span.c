@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-_Thread_local otel_span *otel_tls_span;
+OTEL_TLS otel_span *otel_tls_span;
 
 /* ---- UTF-8-safe copies into the span's arena ---------------------------- */
 

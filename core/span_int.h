@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "thread_local.h"
 #include "utf8.h"
 
 #define OTEL_SPAN_ARENA 4096 /* bytes for names, keys, string values */
@@ -184,8 +185,8 @@ void otel_span_name_pair(otel_span *span, const char *a, size_t al, const char *
 /* Its current span (span.c) and baggage lines (propagation.c), for the
  * instrumentation's own swaps around each handler call: inline, where the
  * public otel_context_attach and otel_baggage_attach are a call each. */
-extern _Thread_local otel_span *otel_tls_span;
-extern _Thread_local const otel_baggage_lines *otel_tls_baggage;
+extern OTEL_TLS otel_span *otel_tls_span;
+extern OTEL_TLS const otel_baggage_lines *otel_tls_baggage;
 
 /* Make span current; returns the one before it. */
 static inline otel_span *otel_context_swap(otel_span *span)
