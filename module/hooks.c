@@ -7,6 +7,7 @@
 
 #include <mhd-otel/otel.h>
 #include "../core/text.h"
+#include "../core/thread_local.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,7 +19,7 @@
 #include "../core/span_int.h"
 
 /* The request the calling thread is running the server's handler for. */
-static _Thread_local mhd_otel_req *tls_req;
+static OTEL_TLS mhd_otel_req *tls_req;
 
 /* Set for good once a request went untraced for want of memory: MHD may
  * then hand the handler a *req_cls that is not a request of ours. */
@@ -48,7 +49,7 @@ static size_t ipv4_text(const struct in_addr *a, char *buf)
 
 /* The text of the calling thread's last IPv4 client address: behind a
  * proxy or a load balancer, and on loopback, the next one is the same. */
-static _Thread_local struct {
+static OTEL_TLS struct {
     uint32_t addr; /* network order; 0 (0.0.0.0) is never a client's */
     uint8_t len;
     char text[16];
@@ -123,9 +124,17 @@ typedef struct req_value {
     list_lines *all;
 } req_value;
 
-/* The calling thread's recorded list lines (6 KiB: not on the stack of a
- * server thread that may be small). Valid during begin_span. */
-static _Thread_local list_lines tls_tracestate_lines, tls_baggage_lines;
+/* What the calling thread's last request's propagation headers were read
+ * into (16 KiB: not on the stack of a server thread that may be small):
+ * their list lines, valid during begin_span, and the context they carry,
+ * valid until the thread's next request. */
+typedef struct prop_mem {
+    list_lines tracestate, baggage;
+    otel_extracted extracted;
+} prop_mem;
+
+static const otel_thread_block prop_block = {sizeof(prop_mem), NULL};
+static OTEL_TLS void *tls_prop; /* prop_mem */
 
 /* The request headers the module reads, found in one pass (each
  * MHD_lookup_connection_value is a scan of its own). Borrowed from MHD for
@@ -141,6 +150,7 @@ typedef struct req_headers {
     req_value traceparent, tracestate;
     req_value b3, b3_trace_id, b3_span_id, b3_sampled, b3_flags;
     req_value baggage;
+    struct prop_mem *prop; /* the thread's, or NULL */
 } req_headers;
 
 /* Start h for a request's headers: only what is read before it is set
@@ -153,8 +163,11 @@ static inline void headers_init(req_headers *h, struct MHD_Connection *conn, uns
     h->host_len = h->user_agent_len = 0;
     h->traceparent = h->b3 = h->b3_trace_id = h->b3_span_id = h->b3_sampled = h->b3_flags =
         (req_value){.lines = 0};
-    h->tracestate = (req_value){.all = &tls_tracestate_lines};
-    h->baggage = (req_value){.all = &tls_baggage_lines};
+    /* Out of memory: the first line of each, and no incoming context. */
+    prop_mem *pm = otel_thread_block_get(&prop_block, &tls_prop);
+    h->prop = pm;
+    h->tracestate = (req_value){.all = pm != NULL ? &pm->tracestate : NULL};
+    h->baggage = (req_value){.all = pm != NULL ? &pm->baggage : NULL};
 }
 
 #define WANTS(h, kind) (((h)->want & (1u << (kind))) != 0)
@@ -387,7 +400,7 @@ static void host_split(const char *host, size_t len, host_parts *out)
 /* The calling thread's last Host header (shorter than text) and its
  * parts: behind a proxy, and for most servers at all, the next one is the
  * same. */
-static _Thread_local struct {
+static OTEL_TLS struct {
     size_t len; /* 0: none yet */
     host_parts parts;
     char text[64];
@@ -538,10 +551,6 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
 
 /* ---- span start and end ------------------------------------------------- */
 
-/* What the calling thread's last request carried (about 10 KiB: kept here,
- * not on the handler's stack). Valid until the thread's next request. */
-static _Thread_local otel_extracted tls_extracted;
-
 /* The incoming context through the configured propagators, or NULL when the
  * request carries no valid one. */
 static const otel_extracted *extract_incoming(const mhd_otel *m, req_headers *h)
@@ -551,9 +560,9 @@ static const otel_extracted *extract_incoming(const mhd_otel *m, req_headers *h)
     unsigned seen = h->traceparent.lines | h->tracestate.lines | h->baggage.lines | h->b3.lines |
                     h->b3_trace_id.lines | h->b3_span_id.lines | h->b3_sampled.lines |
                     h->b3_flags.lines;
-    if (h->want == 0 || seen == 0)
+    if (h->want == 0 || seen == 0 || h->prop == NULL)
         return NULL;
-    otel_extracted *x = &tls_extracted;
+    otel_extracted *x = &h->prop->extracted;
     (void)otel_propagation_extract(&m->conf->propagators, req_header_get, h, x);
     return otel_span_context_is_valid(&x->context) ? x : NULL;
 }
@@ -651,9 +660,8 @@ static void apply_deferred(mhd_otel_req *r, unsigned int status)
     const mhd_otel *m = r->daemon->m;
     otel_span *span = r->span;
     const mhd_otel_deferred *d = &r->d;
-    const char *route = d->route_later
-                            ? mhd_otel_route_match(&m->routes, r->uri, d->route_path_len)
-                            : d->route;
+    const char *route =
+        d->route_later ? mhd_otel_route_match(&m->routes, r->uri, d->route_path_len) : d->route;
     if (span->d.name[0] == '\0')
         set_span_name(span, d->known, route);
     req_facts f = {.known = d->known,

@@ -13,6 +13,7 @@
 
 #include "../core/alloc.h"
 #include "../core/client_int.h"
+#include "../core/thread_local.h"
 #include "../core/tracer_int.h"
 
 #define SELF_MAX OTEL_TRACER_MAX_EXPORTERS
@@ -64,7 +65,10 @@ typedef struct cache_slot {
     } pt;
 } cache_slot;
 
-static _Thread_local cache_slot tls_cache[CACHE_SLOTS];
+/* The calling thread's cache (3.5 KiB); without one (out of memory) each
+ * record binds its points. */
+static const otel_thread_block cache_block = {CACHE_SLOTS * sizeof(cache_slot), NULL};
+static OTEL_TLS void *tls_cache; /* cache_slot[CACHE_SLOTS] */
 
 static size_t slot_of(const mhd_otel_server_req *q, bool active)
 {
@@ -108,13 +112,16 @@ static size_t server_attrs(const mhd_otel_server_req *q, otel_kv *kv, char *code
 }
 
 /* The cached point of q's shape (bound on a miss): its duration point, or
- * (active) the active count's point of its method and scheme. */
-static cache_slot *point_of(mhd_otel_metrics *mm, const mhd_otel_server_req *q, bool active)
+ * (active) the active count's point of its method and scheme. Without the
+ * thread's cache, bound into *spare. */
+static cache_slot *point_of(mhd_otel_metrics *mm, const mhd_otel_server_req *q, bool active,
+                            cache_slot *spare)
 {
     mhd_otel_server_req a = {.method = q->method, .https = q->https};
     if (active)
         q = &a; /* the rest is not the active count's */
-    cache_slot *s = &tls_cache[slot_of(q, active)];
+    cache_slot *cache = otel_thread_block_get(&cache_block, &tls_cache);
+    cache_slot *s = cache != NULL ? &cache[slot_of(q, active)] : spare;
     if (slot_is(s, mm->id, q, active))
         return s;
     otel_kv kv[6];
@@ -147,7 +154,8 @@ void mhd_otel_metrics_server_begin(mhd_otel_metrics *mm, mhd_otel_server_req *q)
 {
     if (mm == NULL || q->method == NULL)
         return;
-    otel_sum_point_add(point_of(mm, q, true)->pt.count, 1);
+    cache_slot spare = {0};
+    otel_sum_point_add(point_of(mm, q, true, &spare)->pt.count, 1);
     q->active = true;
 }
 
@@ -156,11 +164,14 @@ void mhd_otel_metrics_server_end(mhd_otel_metrics *mm, mhd_otel_server_req *q, d
 {
     if (mm == NULL || q->method == NULL)
         return;
+    cache_slot spare = {0};
     if (q->active) {
-        otel_sum_point_add(point_of(mm, q, true)->pt.count, -1);
+        otel_sum_point_add(point_of(mm, q, true, &spare)->pt.count, -1);
         q->active = false;
     }
-    otel_histogram_point_record(point_of(mm, q, false)->pt.duration, seconds < 0 ? 0 : seconds, sc);
+    spare.id = 0;
+    otel_histogram_point_record(point_of(mm, q, false, &spare)->pt.duration,
+                                seconds < 0 ? 0 : seconds, sc);
 }
 
 void mhd_otel_metrics_client(mhd_otel_metrics *mm, const char *method, const char *url,
