@@ -183,8 +183,16 @@ $(CXX_TEST_BIN): t/cxx/test_cxx_headers.cpp $(BUILD)/libmhd-otel.a
 	    $(LIBS_ALL)
 
 # Build and run every test binary of one build dir.
+# A program that loads libmhd-otel.so with dlopen after it starts (for
+# test_static_tls): linked with neither the library nor libmicrohttpd.
+$(BUILD)/t/dlopen-main: t/so/dlopen_main.c
+	@mkdir -p $(dir $@)
+	$(ECHO) LD $@
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $(WERROR_FLAG) -Iinclude -pthread \
+	    $(SAN_FLAGS) -o $@ $< -ldl
+
 check: all $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN) $(CXX_TEST_BIN) $(BUILD)/t/plain-server \
-	$(BUILD)/t/propagate
+	$(BUILD)/t/propagate $(BUILD)/t/dlopen-main
 	@sh t/run.sh $(BUILD) $(UNIT_BIN) $(ITEST_BIN) $(SO_TEST_BIN) $(CXX_TEST_BIN)
 
 demo: deps
