@@ -139,6 +139,15 @@ $(BUILD)/t/propagate: $(BUILD)/obj/t/conformance/propagate.o $(BUILD)/libmhd-ote
 	$(ECHO) LD $@
 	$(Q)$(CC) -o $@ $< $(BUILD)/libmhd-otel.a $(LDFLAGS_ALL) $(LIBS_ALL)
 
+# make bench's demo server linked with libmhd-otel.so instead of the .a: the
+# code an LD_PRELOAD or dynamically linked server runs.
+$(BUILD)/bench/demo-server-shared: $(BUILD)/obj/examples/demo_server.o $(EXAMPLE_UTIL_OBJ) \
+	$(BUILD)/libmhd-otel.so
+	@mkdir -p $(dir $@)
+	$(ECHO) LD $@
+	$(Q)$(CC) -o $@ $< $(EXAMPLE_UTIL_OBJ) -L$(BUILD) -lmhd-otel -Wl,-rpath,$(abspath $(BUILD)) \
+	    $(LDFLAGS_ALL) $(LIBS_ALL)
+
 # make bench's receiver that decodes nothing: the tests' fake gRPC server.
 $(BUILD)/bench/ack_sink: $(BUILD)/obj/t/bench/ack_sink.o $(BUILD)/obj/t/lib/fake_grpc.o \
 		$(BUILD)/libmhd-otel.a
@@ -216,7 +225,7 @@ bench:
 	@sh mk/deps.sh bench
 	@$(MAKE) -s --no-print-directory all $(BUILD)/bench/span_cost $(BUILD)/bench/export_cost \
 	    $(BUILD)/bench/encode_cost $(BUILD)/bench/metrics_cost $(BUILD)/bench/view_input \
-	    $(BUILD)/bench/ack_sink
+	    $(BUILD)/bench/ack_sink $(BUILD)/bench/demo-server-shared
 	@sh t/bench/run.sh $(BUILD)
 
 format:

@@ -9,10 +9,11 @@
 # medians of the rounds, with the server pinned to one CPU and wrk and the
 # sink to another, then unpinned. Then the core's cost per span (ns, callgrind
 # instructions), the OTLP exporter's throughput, and the server's memory
-# with the collector down against up.
+# with the collector down against up. Instructions per request are counted
+# for the demo server and for it linked with libmhd-otel.so.
 # usage: sh t/bench/run.sh BUILD
-#   ROUNDS, SECONDS_PER_RUN, CONNS, CONFIGS, MODES ("pinned unpinned"),
-#   MEMORY_SECONDS (0 skips), INSTR_REQUESTS (0 skips) override
+#   ROUNDS, SECONDS_PER_RUN, CONNS, CONFIGS, SHARED_CONFIGS, MODES ("pinned
+#   unpinned"), MEMORY_SECONDS (0 skips), INSTR_REQUESTS (0 skips) override
 set -u
 build=$1
 rounds=${ROUNDS:-5}
@@ -438,6 +439,23 @@ if command -v valgrind >/dev/null 2>&1 && command -v callgrind_control >/dev/nul
         awk -v c="$c" -v p="$per" -v u="$base" -v l="$lean" -v ul="$base_lean" \
             'BEGIN { printf "| %s | %d | %.3f | %d | %.3f |\n", c, p, p / u, l, l / ul }'
     done
+    # The same server linked with libmhd-otel.so: what a server traced with
+    # LD_PRELOAD, or linked with the shared library, runs.
+    shared_configs=${SHARED_CONFIGS:-"untraced traced keep"}
+    echo
+    echo "== instructions per request, the demo server linked with libmhd-otel.so"
+    echo "| config | instructions/request | vs untraced |"
+    echo "| --- | --- | --- |"
+    server="$build/bench/demo-server-shared"
+    base=""
+    for c in $shared_configs; do
+        # shellcheck disable=SC2046 # two numbers
+        set -- $(instr "$c" "$n")
+        per=$(awk -v a="$1" -v n="$n" 'BEGIN { printf "%.0f", a / n }')
+        [ -n "$base" ] || base=$per
+        awk -v c="$c" -v p="$per" -v u="$base" 'BEGIN { printf "| %s | %d | %.3f |\n", c, p, p / u }'
+    done
+    server="$build/demo-server"
 fi
 
 # rss_during CONFIG SECONDS: the server's peak RSS (KiB) under load.
