@@ -211,18 +211,22 @@ void otel_span_set_attr(otel_span *span, const otel_kv *kv)
 }
 
 /* What most string attributes a handler sets are: a new short plain key
- * (kl bytes, 1 to 16) with a short plain value (vl bytes, at most 16) on a
- * span with room for both. Stores the pair in one pass and returns true;
- * false, with nothing stored, for anything else (set_attr_n's case). */
-static inline bool set_short_str(otel_span *s, const char *key, size_t kl, const char *value,
-                                 size_t vl)
+ * (kl bytes, 1 to 16, no NUL: a strlen's) with a short plain value (vl
+ * bytes, at most 16; value_nul: it may hold a NUL) on a span with room for
+ * both. Stores the pair in one pass and returns true; false, with nothing
+ * stored, for anything else (set_attr_n's case). */
+static inline __attribute__((always_inline)) bool set_short_str(otel_span *s, const char *key,
+                                                                size_t kl, const char *value,
+                                                                size_t vl, bool value_nul)
 {
     uint64_t bit = UINT64_C(1) << (kl & 63);
     if (kl - 1 >= 16 || vl > 16 || vl > s->value_max || (s->key_lens & bit) != 0 ||
         s->d.n_attrs == OTEL_SPAN_MAX_ATTRS || kl + vl + 2 > OTEL_SPAN_ARENA - s->arena_used)
         return false;
     char *k = s->arena + s->arena_used, *v = k + kl + 1;
-    if (!otel_utf8_ascii_copy16(k, key, kl) || !otel_utf8_ascii_copy16(v, value, vl))
+    if (!otel_utf8_ascii_copy16_nonul(k, key, kl) ||
+        !(value_nul ? otel_utf8_ascii_copy16(v, value, vl)
+                    : otel_utf8_ascii_copy16_nonul(v, value, vl)))
         return false;
     k[kl] = '\0';
     v[vl] = '\0';
@@ -237,11 +241,12 @@ static inline bool set_short_str(otel_span *s, const char *key, size_t kl, const
     return true;
 }
 
-/* A recording span's string attribute (value NULL: ""). */
-static inline __attribute__((always_inline)) void set_str(otel_span *s, const char *key,
-                                                          const char *value, size_t len)
+/* A recording span's string attribute (value NULL: ""; value_nul: its len
+ * bytes may hold a NUL). */
+static inline __attribute__((always_inline)) void
+set_str(otel_span *s, const char *key, const char *value, size_t len, bool value_nul)
 {
-    if (key == NULL || set_short_str(s, key, strlen(key), value, len))
+    if (key == NULL || set_short_str(s, key, strlen(key), value, len, value_nul))
         return;
     otel_kv kv = OTEL_KV_STR(key, value);
     set_attr_n(s, &kv, value, len);
@@ -250,13 +255,13 @@ static inline __attribute__((always_inline)) void set_str(otel_span *s, const ch
 void otel_span_set_attr_strn(otel_span *span, const char *key, const char *value, size_t len)
 {
     if (span != NULL && span->recording)
-        set_str(span, key, value ? value : "", value ? len : 0);
+        set_str(span, key, value ? value : "", value ? len : 0, true);
 }
 
 void otel_span_set_attr_str(otel_span *span, const char *key, const char *value)
 {
     if (span != NULL && span->recording)
-        set_str(span, key, value ? value : "", value ? strlen(value) : 0);
+        set_str(span, key, value ? value : "", value ? strlen(value) : 0, false);
 }
 
 void otel_span_set_attr_bool(otel_span *span, const char *key, bool value)

@@ -58,17 +58,18 @@ static inline bool otel_utf8_ascii_all(const unsigned char *p, size_t n)
     return (w & high) == 0 && ((w - ones) & ~w & high) == 0;
 }
 
-/* For n <= 16: when the n bytes at src are plain ASCII without NUL, copy
- * them to dst (not overlapping) and return true; else false, with dst's
- * first n bytes unspecified. Two (overlapping) loads checked at once. */
-static inline bool otel_utf8_ascii_copy16(char *dst, const char *src, size_t n)
+/* otel_utf8_ascii_copy16 and otel_utf8_ascii_copy16_nonul: nul tells
+ * whether a NUL among the n bytes is looked for (a constant: the test is
+ * left out when not). */
+static inline __attribute__((always_inline)) bool ascii_copy16(char *dst, const char *src, size_t n,
+                                                               bool nul)
 {
     const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
     if (n >= 8) {
         uint64_t a, b;
         memcpy(&a, src, 8);
         memcpy(&b, src + n - 8, 8);
-        if (((a | b) & high) != 0 || (((a - ones) & ~a) | ((b - ones) & ~b)) & high)
+        if (((a | b) & high) != 0 || (nul && ((((a - ones) & ~a) | ((b - ones) & ~b)) & high)))
             return false;
         memcpy(dst, &a, 8);
         memcpy(dst + n - 8, &b, 8);
@@ -79,7 +80,7 @@ static inline bool otel_utf8_ascii_copy16(char *dst, const char *src, size_t n)
         memcpy(&a, src, 4);
         memcpy(&b, src + n - 4, 4);
         uint64_t w = (uint64_t)a << 32 | b; /* eight bytes of src, some twice */
-        if ((w & high) != 0 || ((w - ones) & ~w & high) != 0)
+        if ((w & high) != 0 || (nul && ((w - ones) & ~w & high) != 0))
             return false;
         memcpy(dst, &a, 4);
         memcpy(dst + n - 4, &b, 4);
@@ -87,11 +88,25 @@ static inline bool otel_utf8_ascii_copy16(char *dst, const char *src, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)src[i];
-        if (c == 0 || c >= 0x80)
+        if ((nul && c == 0) || c >= 0x80)
             return false;
         dst[i] = (char)c;
     }
     return true;
+}
+
+/* For n <= 16: when the n bytes at src are plain ASCII without NUL, copy
+ * them to dst (not overlapping) and return true; else false, with dst's
+ * first n bytes unspecified. Two (overlapping) loads checked at once. */
+static inline bool otel_utf8_ascii_copy16(char *dst, const char *src, size_t n)
+{
+    return ascii_copy16(dst, src, n, true);
+}
+
+/* otel_utf8_ascii_copy16 for n bytes known to hold no NUL (a strlen's). */
+static inline bool otel_utf8_ascii_copy16_nonul(char *dst, const char *src, size_t n)
+{
+    return ascii_copy16(dst, src, n, false);
 }
 
 /* otel_utf8_clean for what the short plain case does not cover. */

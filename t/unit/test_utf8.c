@@ -26,7 +26,8 @@ static char *tail_copy(const char *s, size_t n)
 
 /* Every length to 16, every byte position: plain ASCII is copied whole and
  * nothing around it written; a NUL, a byte >= 0x80 (alone or as part of a
- * valid sequence) anywhere makes it refuse. */
+ * valid sequence) anywhere makes it refuse. otel_utf8_ascii_copy16_nonul,
+ * for bytes that hold no NUL, does the same for the other bytes. */
 static void test_otel_utf8_ascii_copy16(void **state)
 {
     (void)state;
@@ -40,6 +41,10 @@ static void test_otel_utf8_ascii_copy16(void **state)
             src[n - 1] = 0x7f; /* DEL is ASCII */
         char *s = tail_copy(src, n);
         memset(dst, FILL, sizeof(dst));
+        memset(dst, FILL, sizeof(dst));
+        assert_true(otel_utf8_ascii_copy16_nonul(dst + GUARD, s, n));
+        assert_memory_equal(dst + GUARD, src, n);
+        memset(dst, FILL, sizeof(dst));
         assert_true(otel_utf8_ascii_copy16(dst + GUARD, s, n));
         assert_memory_equal(dst + GUARD, src, n);
         for (size_t i = 0; i < GUARD; i++)
@@ -51,6 +56,8 @@ static void test_otel_utf8_ascii_copy16(void **state)
                 char saved = s[at];
                 s[at] = (char)bad[b];
                 assert_false(otel_utf8_ascii_copy16(dst + GUARD, s, n));
+                if (bad[b] != 0x00)
+                    assert_false(otel_utf8_ascii_copy16_nonul(dst + GUARD, s, n));
                 assert_int_equal(otel_utf8_ascii_prefix((const unsigned char *)s, n), at);
                 s[at] = saved;
             }
