@@ -474,7 +474,7 @@ static void set_captured(otel_span *span, struct MHD_Connection *conn, const cha
 /* A version after "HTTP/" as a static string when it is a known one
  * ("1.0", "1.1", "2", "3"), else NULL. Compared a byte at a time, each
  * only after the one before it matched (v may be as short as ""). */
-static const char *known_version(const char *v)
+static inline __attribute__((always_inline)) const char *known_version(const char *v)
 {
     if (v == NULL)
         return NULL;
@@ -486,7 +486,7 @@ static const char *known_version(const char *v)
 }
 
 /* The version text after "HTTP/" in an HTTP version string, or NULL. */
-static const char *after_http(const char *version)
+static inline __attribute__((always_inline)) const char *after_http(const char *version)
 {
     if (version == NULL || version[0] != 'H' || version[1] != 'T' || version[2] != 'T' ||
         version[3] != 'P' || version[4] != '/')
@@ -614,9 +614,9 @@ static bool metered(const mhd_otel *m, bool skipped)
  * them only if the keep decision keeps it (most are released unseen): the
  * strings MHD holds for the request may be gone by then (a request that
  * never completed is finished at its connection's next one), so they are
- * copied. Returns false when they cannot be kept (a string too long, an
- * unusual method or version, captured headers): the caller sets them now.
- * The route is matched later from r->uri when that is the path MHD gave. */
+ * copied, and the route is matched then on the copy of MHD's path. Returns
+ * false when they cannot be kept (strings too long, an unusual method or
+ * version, captured headers): the caller sets them now. */
 static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const char *url,
                   size_t url_len)
 {
@@ -630,24 +630,21 @@ static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const c
     size_t hl = f->host ? (f->host_size ? f->host_size : strlen(f->host)) + 1 : 0,
            ul = f->user_agent
                     ? (f->user_agent_size ? f->user_agent_size : strlen(f->user_agent)) + 1
-                    : 0;
-    if (hl + ul > sizeof(r->deferred_text))
+                    : 0,
+           pl = route_known || m->routes.n == 0 ? 0 : url_len;
+    if (hl + ul + pl > sizeof(r->deferred_text))
         return false;
-    /* MHD's path (url) may be gone by the keep decision: when r->uri begins
-     * with it, the route is matched then on those bytes of r->uri. */
-    bool route_later =
-        !route_known && url_len <= r->uri_len && otel_equal_small(url, r->uri, url_len);
+    char *text = r->deferred_text;
     r->d = (mhd_otel_deferred){.known = f->known,
                                .version = version,
                                .route = f->route,
-                               .route_later = route_later,
-                               .route_path_len = (uint16_t)url_len,
-                               .host = hl ? r->deferred_text : NULL,
-                               .user_agent = ul ? r->deferred_text + hl : NULL};
-    otel_copy_small(r->deferred_text, f->host, hl);
-    otel_copy_small(r->deferred_text + hl, f->user_agent, ul);
-    if (!route_known && !route_later)
-        r->d.route = mhd_otel_route_match(&m->routes, url, url_len);
+                               .route_path = pl ? text + hl + ul : NULL,
+                               .route_path_len = (uint16_t)pl,
+                               .host = hl ? text : NULL,
+                               .user_agent = ul ? text + hl : NULL};
+    otel_copy_small(text, f->host, hl);
+    otel_copy_small(text + hl, f->user_agent, ul);
+    otel_copy_small(text + hl + ul, url, pl);
     r->deferred = true;
     return true;
 }
@@ -660,8 +657,9 @@ static void apply_deferred(mhd_otel_req *r, unsigned int status)
     const mhd_otel *m = r->daemon->m;
     otel_span *span = r->span;
     const mhd_otel_deferred *d = &r->d;
-    const char *route =
-        d->route_later ? mhd_otel_route_match(&m->routes, r->uri, d->route_path_len) : d->route;
+    const char *route = d->route_path != NULL
+                            ? mhd_otel_route_match(&m->routes, d->route_path, d->route_path_len)
+                            : d->route;
     if (span->d.name[0] == '\0')
         set_span_name(span, d->known, route);
     req_facts f = {.known = d->known,
