@@ -617,8 +617,8 @@ static bool metered(const mhd_otel *m, bool skipped)
  * copied, and the route is matched then on the copy of MHD's path. Returns
  * false when they cannot be kept (strings too long, an unusual method or
  * version, captured headers): the caller sets them now. */
-static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const char *url,
-                  size_t url_len)
+static bool defer(mhd_otel_req *r, const req_facts *f, const req_headers *h, bool route_known,
+                  const char *url, size_t url_len)
 {
     const mhd_otel *m = r->daemon->m;
     if (m->conf->capture_headers.n > 0 || (f->known == NULL && f->method != NULL))
@@ -627,10 +627,7 @@ static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const c
     if (f->version != NULL && version == NULL)
         return false;
     /* Copied with their NUL: a NUL inside still ends them where it did. */
-    size_t hl = f->host ? (f->host_size ? f->host_size : strlen(f->host)) + 1 : 0,
-           ul = f->user_agent
-                    ? (f->user_agent_size ? f->user_agent_size : strlen(f->user_agent)) + 1
-                    : 0,
+    size_t hl = h->host ? h->host_len + 1 : 0, ul = h->user_agent ? h->user_agent_len + 1 : 0,
            pl = route_known || m->routes.n == 0 ? 0 : url_len;
     if (hl + ul + pl > sizeof(r->deferred_text))
         return false;
@@ -642,8 +639,8 @@ static bool defer(mhd_otel_req *r, const req_facts *f, bool route_known, const c
                                .route_path_len = (uint16_t)pl,
                                .host = hl ? text : NULL,
                                .user_agent = ul ? text + hl : NULL};
-    otel_copy_small(text, f->host, hl);
-    otel_copy_small(text + hl, f->user_agent, ul);
+    otel_copy_small(text, h->host, hl);
+    otel_copy_small(text + hl, h->user_agent, ul);
     otel_copy_small(text + hl + ul, url, pl);
     r->deferred = true;
     return true;
@@ -727,7 +724,7 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
                    .user_agent = h.user_agent,
                    .host_size = h.host_len,
                    .user_agent_size = h.user_agent_len};
-    if (otel_span_sampled(r->span) || !defer(r, &f, route_known, url, url_len)) {
+    if (otel_span_sampled(r->span) || !defer(r, &f, &h, route_known, url, url_len)) {
         if (!route_known)
             f.route = mhd_otel_route_match(&m->routes, url, url_len);
         set_span_name(r->span, known, f.route);
