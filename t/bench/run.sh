@@ -311,11 +311,15 @@ echo "sink: ${sink_final#*stats }"
 echo
 echo "== OTLP exporter: spans encoded and sent per second (to the sink, --discard)"
 # Each transport EXPORT_ROUNDS times, interleaved, after each one's warm-up
-# round; the median of spans per exporter-CPU second.
-exporters="grpc grpc-gzip grpc-tls http http-tls json"
+# round; the median of spans per exporter-CPU second. grpc-ack: gRPC to
+# bench/ack_sink, which decodes nothing, the exporter on the first CPU and
+# the receiver on the other, so that the figure is the exporter's own cost
+# and not what the sink's decoding leaves it of the machine.
+exporters="grpc grpc-ack grpc-gzip grpc-tls http http-tls json"
 exporter_args() {
     case $1 in
     grpc) echo "http://127.0.0.1:$sink_port" ;;
+    grpc-ack) echo "http://127.0.0.1:$ack_port" ;;
     grpc-gzip) echo "http://127.0.0.1:$sink_port gzip" ;;
     grpc-tls) echo "https://127.0.0.1:$tls_grpc ca=$tmp/ca.pem" ;;
     http) echo "http://127.0.0.1:$sink_http protocol=http/protobuf" ;;
@@ -329,7 +333,9 @@ for r in $(seq "${EXPORT_ROUNDS:-3}"); do
         set -- $(exporter_args "$x")
         ep=$1
         shift
-        line=$("$build/bench/export_cost" "$ep" 400000 "$@")
+        pin=""
+        [ "$x" = grpc-ack ] && pin="taskset -c $server_cpu"
+        line=$($pin "$build/bench/export_cost" "$ep" 400000 "$@")
         echo "$line"
         echo "$line" | sed -n 's/.*, \([0-9]*\) spans per exporter-CPU second.*/\1/p' >>"$tmp/exp-$x.res"
     done
