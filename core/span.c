@@ -491,6 +491,14 @@ static void copy_tracestate(otel_span *s, const char *ts)
 
 /* ---- start and end ------------------------------------------------------ */
 
+/* Add to one of the tracer's span counts (NULL: no metrics asked for them;
+ * tested here, without the call). */
+static inline void count_span(otel_sum_point *pt, int64_t value)
+{
+    if (pt != NULL)
+        otel_sum_point_add(pt, value);
+}
+
 otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_span_options *opt)
 {
     if (tracer == NULL) {
@@ -527,12 +535,9 @@ otel_span *otel_span_start(otel_tracer *tracer, const char *name, const otel_spa
     unsigned res = sampled        ? OTEL_SAMPLING_RECORD_AND_SAMPLE
                    : s->recording ? OTEL_SAMPLING_RECORD_ONLY
                                   : OTEL_SAMPLING_DROP;
-    otel_sum_point_add(tracer->span_started[res][parent == NULL      ? 0
-                                                 : parent->is_remote ? 2
-                                                                     : 1],
-                       1);
+    count_span(tracer->span_started[res][parent == NULL ? 0 : parent->is_remote ? 2 : 1], 1);
     if (s->recording)
-        otel_sum_point_add(tracer->span_live[res], 1);
+        count_span(tracer->span_live[res], 1);
     if (opt != NULL && opt->tracestate != NULL)
         copy_tracestate(s, opt->tracestate);
     else if (local_parent != NULL)
@@ -580,10 +585,10 @@ void otel_span_end_at(otel_span *span, uint64_t end_ns)
     span->d.end_ns = end_ns ? end_ns : otel_now_ns();
     if (span->d.end_ns < span->d.start_ns)
         span->d.end_ns = span->d.start_ns;
-    otel_sum_point_add(span->tracer->span_live[(span->d.ctx.trace_flags & OTEL_TRACE_FLAG_SAMPLED)
-                                                   ? OTEL_SAMPLING_RECORD_AND_SAMPLE
-                                                   : OTEL_SAMPLING_RECORD_ONLY],
-                       -1);
+    count_span(span->tracer->span_live[(span->d.ctx.trace_flags & OTEL_TRACE_FLAG_SAMPLED)
+                                           ? OTEL_SAMPLING_RECORD_AND_SAMPLE
+                                           : OTEL_SAMPLING_RECORD_ONLY],
+               -1);
     if (span->keep_role != OTEL_KEEP_NONE)
         otel_keep_end(span);
     else
