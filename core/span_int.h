@@ -180,6 +180,15 @@ static inline bool otel_span_sampled(const otel_span *span)
  * nothing. */
 void otel_span_name_pair(otel_span *span, const char *a, size_t al, const char *b, size_t bl);
 
+/* Name span name (valid UTF-8, NUL-terminated, at most
+ * OTEL_SPAN_NAME_PAIR_MAX bytes), pointed to, not copied: it outlives the
+ * span, as the instrumentation's names made at its start do. */
+static inline void otel_span_name_lasting(otel_span *span, const char *name)
+{
+    if (span != NULL && span->recording)
+        span->d.name = name;
+}
+
 /* ---- the calling thread's context ---------------------------------------- */
 
 /* Its current span (span.c) and baggage lines (propagation.c), for the

@@ -61,8 +61,16 @@ static inline __attribute__((always_inline)) bool str_is(const char *m, const ch
     return m[n] == '\0';
 }
 
-/* m as the literal lit when m is that, else NULL; m[0] is lit's first
- * letter already. */
+/* The known methods' names: arrays, so that each has one address. */
+static const char m_get[] = "GET", m_head[] = "HEAD", m_post[] = "POST", m_put[] = "PUT",
+                  m_delete[] = "DELETE", m_connect[] = "CONNECT", m_options[] = "OPTIONS",
+                  m_trace[] = "TRACE", m_patch[] = "PATCH";
+
+const char *const otel_http_known_methods[OTEL_HTTP_KNOWN_METHODS] = {
+    m_get, m_head, m_post, m_put, m_delete, m_connect, m_options, m_trace, m_patch};
+
+/* m as the name lit (one of the above) when m is that, else NULL; m[0] is
+ * lit's first letter already. */
 #define METHOD_IS(m, lit) (str_is((m) + 1, (lit) + 1, sizeof(lit) - 2) ? (lit) : NULL)
 
 const char *otel_http_method_known(const char *m)
@@ -72,21 +80,21 @@ const char *otel_http_method_known(const char *m)
         return NULL;
     switch (m[0]) {
     case 'G':
-        return METHOD_IS(m, "GET");
+        return METHOD_IS(m, m_get);
     case 'H':
-        return METHOD_IS(m, "HEAD");
+        return METHOD_IS(m, m_head);
     case 'P':
-        return m[1] == 'O'   ? METHOD_IS(m, "POST")
-               : m[1] == 'U' ? METHOD_IS(m, "PUT")
-                             : METHOD_IS(m, "PATCH");
+        return m[1] == 'O'   ? METHOD_IS(m, m_post)
+               : m[1] == 'U' ? METHOD_IS(m, m_put)
+                             : METHOD_IS(m, m_patch);
     case 'D':
-        return METHOD_IS(m, "DELETE");
+        return METHOD_IS(m, m_delete);
     case 'C':
-        return METHOD_IS(m, "CONNECT");
+        return METHOD_IS(m, m_connect);
     case 'O':
-        return METHOD_IS(m, "OPTIONS");
+        return METHOD_IS(m, m_options);
     case 'T':
-        return METHOD_IS(m, "TRACE");
+        return METHOD_IS(m, m_trace);
     default:
         return NULL;
     }

@@ -154,6 +154,19 @@ long otel_port_parse(const char *s, size_t n);
  * NULL (method NULL or not one of them: "_OTHER" in the conventions). */
 const char *otel_http_method_known(const char *method);
 
+/* Those nine names as otel_http_method_known returns them (one address
+ * each), and the place of one of them in the list. */
+#define OTEL_HTTP_KNOWN_METHODS 9
+extern const char *const otel_http_known_methods[OTEL_HTTP_KNOWN_METHODS];
+
+static inline unsigned otel_http_method_index(const char *known)
+{
+    unsigned i = 0;
+    while (i < OTEL_HTTP_KNOWN_METHODS - 1 && otel_http_known_methods[i] != known)
+        i++;
+    return i;
+}
+
 /* ---- growable buffers --------------------------------------------------- */
 
 /* Grow *buf (capacity *cap bytes) to hold need bytes, contents kept: the

@@ -586,11 +586,17 @@ static void keep_baggage(mhd_otel_req *r, req_headers *h)
 }
 
 /* "METHOD route", "METHOD", or "HTTP" for a method outside the standard
- * ones (method NULL). */
-static void set_span_name(otel_span *span, const char *method, const char *route)
+ * ones (method NULL): the first as the routes made it at start when they
+ * could. */
+static void set_span_name(const mhd_otel *m, otel_span *span, const char *method, const char *route)
 {
     if (method == NULL || route == NULL) {
         otel_span_update_name(span, method ? method : "HTTP");
+        return;
+    }
+    const char *name = mhd_otel_route_name(&m->routes, route, method);
+    if (name != NULL) {
+        otel_span_name_lasting(span, name);
         return;
     }
     size_t ml = strlen(method);
@@ -658,7 +664,7 @@ static void apply_deferred(mhd_otel_req *r, unsigned int status)
                             ? mhd_otel_route_match(&m->routes, d->route_path, d->route_path_len)
                             : d->route;
     if (span->d.name[0] == '\0')
-        set_span_name(span, d->known, route);
+        set_span_name(m, span, d->known, route);
     req_facts f = {.known = d->known,
                    .version = d->version,
                    .route = route,
@@ -727,7 +733,7 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
     if (otel_span_sampled(r->span) || !defer(r, &f, &h, route_known, url, url_len)) {
         if (!route_known)
             f.route = mhd_otel_route_match(&m->routes, url, url_len);
-        set_span_name(r->span, known, f.route);
+        set_span_name(m, r->span, known, f.route);
         set_request_attrs(r, conn, &f);
     }
     if (m->request_hook != NULL) {

@@ -4,6 +4,8 @@
 
 #include "../core/alloc.h"
 #include "../core/copy.h"
+#include "../core/span_int.h"
+#include "../core/utf8.h"
 #include <mhd-otel/otel.h>
 
 #include <limits.h>
@@ -35,6 +37,50 @@ static void cut(const char *pattern, mhd_otel_route_run *runs, unsigned params)
     runs[params] = (mhd_otel_route_run){p, strlen(p)};
 }
 
+/* The length of known's span name with pattern, as set_span_name makes it
+ * (the pattern cut to fit OTEL_SPAN_NAME_PAIR_MAX), in *pl the pattern's
+ * part; 0 when it is not plain ASCII (made for the span then). */
+static size_t name_len(const char *known, const char *pattern, size_t *pl)
+{
+    size_t ml = strlen(known);
+    *pl = strnlen(pattern, OTEL_SPAN_NAME_PAIR_MAX - ml - 1);
+    if (!otel_utf8_ascii_all((const unsigned char *)pattern, *pl))
+        return 0;
+    return ml + 1 + *pl;
+}
+
+/* Each valid route's names, in one block. Returns OTEL_OK or NOMEM. */
+static int make_names(mhd_otel_routes *r)
+{
+    size_t total = 0, pl;
+    for (size_t i = 0; i < r->n; i++)
+        for (unsigned k = 0; r->v[i].params != UINT_MAX && k < OTEL_HTTP_KNOWN_METHODS; k++)
+            total += name_len(otel_http_known_methods[k], r->v[i].pattern, &pl) + 1;
+    if (total == 0)
+        return OTEL_OK;
+    char *p = r->names = otel_malloc(total);
+    if (p == NULL)
+        return OTEL_ERR_NOMEM;
+    for (size_t i = 0; i < r->n; i++) {
+        for (unsigned k = 0; r->v[i].params != UINT_MAX && k < OTEL_HTTP_KNOWN_METHODS; k++) {
+            const char *known = otel_http_known_methods[k];
+            size_t n = name_len(known, r->v[i].pattern, &pl);
+            if (n == 0) {
+                *p++ = '\0'; /* counted as one byte: unused */
+                continue;
+            }
+            size_t ml = n - 1 - pl;
+            memcpy(p, known, ml);
+            p[ml] = ' ';
+            memcpy(p + ml + 1, r->v[i].pattern, pl);
+            p[n] = '\0';
+            r->v[i].names[k] = p;
+            p += n + 1;
+        }
+    }
+    return OTEL_OK;
+}
+
 int mhd_otel_routes_init(mhd_otel_routes *r, const mhd_otel_strv *patterns)
 {
     *r = (mhd_otel_routes){0};
@@ -63,6 +109,10 @@ int mhd_otel_routes_init(mhd_otel_routes *r, const mhd_otel_strv *patterns)
         runs += rt->params + 1;
     }
     r->n = patterns->n;
+    if (make_names(r) != OTEL_OK) {
+        mhd_otel_routes_free(r);
+        return OTEL_ERR_NOMEM;
+    }
     return OTEL_OK;
 }
 
@@ -70,7 +120,17 @@ void mhd_otel_routes_free(mhd_otel_routes *r)
 {
     otel_free(r->v);
     otel_free(r->runs);
+    otel_free(r->names);
     *r = (mhd_otel_routes){0};
+}
+
+const char *mhd_otel_route_name(const mhd_otel_routes *routes, const char *pattern,
+                                const char *known)
+{
+    for (size_t i = 0; i < routes->n; i++)
+        if (routes->v[i].pattern == pattern)
+            return routes->v[i].names[otel_http_method_index(known)];
+    return NULL;
 }
 
 /* rt's params if path (len bytes) matches it, else -1: each run where it

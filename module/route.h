@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "../core/text.h"
 
 /* A route pattern cut at its {params}: the literal runs before, between
  * and after them, runs[0..params], pointing into the pattern. */
@@ -19,6 +20,11 @@ typedef struct mhd_otel_route {
     const char *pattern;      /* borrowed from the patterns given */
     unsigned params;          /* UINT_MAX: a "{" not closed, never matched */
     mhd_otel_route_run *runs; /* params + 1, in the routes' runs */
+    /* The server span names "METHOD pattern" for the known methods (in
+     * otel_http_known_methods' order), in the routes' names; NULL each for
+     * a pattern that is not plain ASCII or too long (the name is then made
+     * for the span). */
+    const char *names[OTEL_HTTP_KNOWN_METHODS];
 } mhd_otel_route;
 
 /* The configured routes, cut once when the module starts. */
@@ -26,12 +32,20 @@ typedef struct mhd_otel_routes {
     mhd_otel_route *v; /* owned */
     size_t n;
     mhd_otel_route_run *runs; /* owned: every route's */
+    char *names;              /* owned: every route's names */
 } mhd_otel_routes;
 
 /* Cut patterns (borrowed: they must outlive r) into r. Returns OTEL_OK or
  * OTEL_ERR_NOMEM (r then holds none). */
 int mhd_otel_routes_init(mhd_otel_routes *r, const mhd_otel_strv *patterns);
 void mhd_otel_routes_free(mhd_otel_routes *r);
+
+/* The name "known pattern" of a server span whose route is pattern (one of
+ * routes' patterns, as mhd_otel_route_match returns it) and whose method is
+ * known (as otel_http_method_known returns it): valid as long as routes,
+ * or NULL. */
+const char *mhd_otel_route_name(const mhd_otel_routes *routes, const char *pattern,
+                                const char *known);
 
 /* The pattern of routes (e.g. "/hello/{name}") that path (len bytes, no
  * query) matches, or NULL. A {param} matches one non-empty segment; among

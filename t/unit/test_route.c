@@ -6,8 +6,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
+#include "../../core/span_int.h"
 #include "../../module/route.h"
 
 /* A string list over literals (the functions under test only read it). */
@@ -125,6 +127,38 @@ static void test_mhd_otel_route_match_uses_len(void **state)
     assert_null(match_n(&r, path, 7)); /* "/users/" */
 }
 
+/* A route's span names, made when the routes are cut: "METHOD pattern" for
+ * each of the nine known methods, the pattern cut to OTEL_SPAN_NAME_PAIR_MAX
+ * as a span's own name would be; none for a pattern that is not plain
+ * ASCII, for one that is not among the routes, or for one never matched. */
+static void test_mhd_otel_route_name(void **state)
+{
+    (void)state;
+    static char longest[400];
+    memset(longest, 'a', sizeof(longest) - 1);
+    longest[0] = '/';
+    mhd_otel_strv r = STRV("/users/{id}", "/caf\xc3\xa9", longest, "/c/{x");
+    mhd_otel_routes cut;
+    assert_int_equal(mhd_otel_routes_init(&cut, &r), OTEL_OK);
+    for (unsigned k = 0; k < OTEL_HTTP_KNOWN_METHODS; k++) {
+        const char *known = otel_http_known_methods[k];
+        assert_ptr_equal(otel_http_method_known(known), known);
+        assert_int_equal(otel_http_method_index(known), k);
+        char want[512];
+        snprintf(want, sizeof(want), "%s /users/{id}", known);
+        assert_string_equal(mhd_otel_route_name(&cut, r.v[0], known), want);
+        assert_null(mhd_otel_route_name(&cut, r.v[1], known));
+        const char *l = mhd_otel_route_name(&cut, r.v[2], known);
+        assert_non_null(l);
+        assert_int_equal(strlen(l), OTEL_SPAN_NAME_PAIR_MAX);
+        assert_int_equal(strncmp(l, known, strlen(known)), 0);
+        assert_null(mhd_otel_route_name(&cut, r.v[3], known));
+        char same[] = "/users/{id}"; /* the same text, not the pattern */
+        assert_null(mhd_otel_route_name(&cut, same, known));
+    }
+    mhd_otel_routes_free(&cut);
+}
+
 static void test_mhd_otel_path_skipped_exact(void **state)
 {
     (void)state;
@@ -174,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_mhd_otel_route_match_trailing_slash),
         cmocka_unit_test(test_mhd_otel_route_match_no_match),
         cmocka_unit_test(test_mhd_otel_route_match_uses_len),
+        cmocka_unit_test(test_mhd_otel_route_name),
         cmocka_unit_test(test_mhd_otel_path_skipped_exact),
         cmocka_unit_test(test_mhd_otel_path_skipped_prefix),
         cmocka_unit_test(test_mhd_otel_path_skipped_both_and_none),
