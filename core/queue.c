@@ -6,6 +6,7 @@
 #include <mhd-otel/otel.h>
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #define CACHE_LINE 64
 
@@ -22,8 +23,12 @@ struct otel_queue {
     _Atomic uint64_t tail; /* next position to pop */
     char pad2[CACHE_LINE - sizeof(uint64_t)];
     size_t capacity; /* items it may hold */
-    size_t n_cells;  /* capacity, but at least 2: the ring needs two */
-    cell *cells;     /* owned, n_cells; cell of position p is p % n_cells */
+    size_t n_cells;  /* capacity rounded up to a power of two, at least 2 (the
+                        ring needs two); more than capacity: the bound is checked
+                        apart */
+    size_t mask;     /* n_cells - 1 */
+    cell *cells;     /* owned, n_cells; cell of position p is p & mask (a
+                        division, cell p % n_cells, took tens of cycles) */
 };
 
 int otel_queue_new(otel_queue **out, size_t capacity)
@@ -34,8 +39,11 @@ int otel_queue_new(otel_queue **out, size_t capacity)
     otel_queue *q = otel_calloc(1, sizeof(*q));
     if (q == NULL)
         return OTEL_ERR_NOMEM;
-    q->n_cells = capacity < 2 ? 2 : capacity;
-    q->cells = otel_calloc(q->n_cells, sizeof(cell));
+    q->n_cells = 2;
+    while (q->n_cells < capacity && q->n_cells <= SIZE_MAX / 2 / sizeof(cell))
+        q->n_cells <<= 1;
+    q->mask = q->n_cells - 1;
+    q->cells = q->n_cells >= capacity ? otel_calloc(q->n_cells, sizeof(cell)) : NULL;
     if (q->cells == NULL) {
         otel_free(q);
         return OTEL_ERR_NOMEM;
@@ -61,10 +69,11 @@ bool otel_queue_push(otel_queue *q, void *item)
 {
     uint64_t pos = atomic_load_explicit(&q->head, memory_order_relaxed);
     for (;;) {
-        cell *c = &q->cells[pos % q->n_cells];
+        cell *c = &q->cells[pos & q->mask];
         uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         int64_t dif = (int64_t)(seq - pos);
-        /* A one-item queue has two cells: the bound is checked apart. */
+        /* Cells beyond the capacity (a power of two above it, or two for
+         * a one-item queue): the bound is checked apart. */
         if (q->capacity < q->n_cells &&
             pos - atomic_load_explicit(&q->tail, memory_order_acquire) >= q->capacity)
             return false;
@@ -87,7 +96,7 @@ void *otel_queue_pop(otel_queue *q)
 {
     uint64_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
     for (;;) {
-        cell *c = &q->cells[pos % q->n_cells];
+        cell *c = &q->cells[pos & q->mask];
         uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         int64_t dif = (int64_t)(seq - (pos + 1));
         if (dif == 0) {

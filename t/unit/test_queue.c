@@ -150,6 +150,19 @@ static void test_otel_queue_push_full_capacity_2048(void **state)
     check_full_at_capacity(2048);
 }
 
+/* The ring is a power of two of cells: a capacity between two is still
+ * the bound, exactly. */
+static void test_otel_queue_push_full_capacity_not_power_of_two(void **state)
+{
+    (void)state;
+    static const size_t caps[] = {5, 6, 7, 9, 1000, 2049};
+    for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+        check_full_at_capacity(caps[i]);
+        otel_queue_del(cur_q);
+        cur_q = NULL;
+    }
+}
+
 static void test_otel_queue_size_and_pushed_counters(void **state)
 {
     (void)state;
@@ -307,6 +320,7 @@ int main(void)
         cmocka_unit_test_teardown(test_otel_queue_push_full_capacity_1, free_queue),
         cmocka_unit_test_teardown(test_otel_queue_push_full_capacity_3, free_queue),
         cmocka_unit_test_teardown(test_otel_queue_push_full_capacity_2048, free_queue),
+        cmocka_unit_test_teardown(test_otel_queue_push_full_capacity_not_power_of_two, free_queue),
         cmocka_unit_test(test_otel_queue_size_and_pushed_counters),
         cmocka_unit_test(test_otel_queue_push_wraparound),
         cmocka_unit_test(test_otel_queue_push_concurrent_producers),
