@@ -68,6 +68,10 @@ static const char m_get[] = "GET", m_head[] = "HEAD", m_post[] = "POST", m_put[]
 
 const char *const otel_http_known_methods[OTEL_HTTP_KNOWN_METHODS] = {
     m_get, m_head, m_post, m_put, m_delete, m_connect, m_options, m_trace, m_patch};
+const unsigned char otel_http_known_method_lens[OTEL_HTTP_KNOWN_METHODS] = {
+    sizeof(m_get) - 1,     sizeof(m_head) - 1,   sizeof(m_post) - 1,
+    sizeof(m_put) - 1,     sizeof(m_delete) - 1, sizeof(m_connect) - 1,
+    sizeof(m_options) - 1, sizeof(m_trace) - 1,  sizeof(m_patch) - 1};
 
 /* m as the name lit (one of the above) when m is that, else NULL; m[0] is
  * lit's first letter already. */

@@ -158,6 +158,7 @@ const char *otel_http_method_known(const char *method);
  * each), and the place of one of them in the list. */
 #define OTEL_HTTP_KNOWN_METHODS 9
 extern const char *const otel_http_known_methods[OTEL_HTTP_KNOWN_METHODS];
+extern const unsigned char otel_http_known_method_lens[OTEL_HTTP_KNOWN_METHODS];
 
 static inline unsigned otel_http_method_index(const char *known)
 {

@@ -516,7 +516,7 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
      * are pointed to, not copied. */
     if (f->known != NULL)
         otel_span_add_attr_lit_sk(span, OTEL_KEY("http.request.method"), f->known,
-                                  strlen(f->known));
+                                  otel_http_known_method_lens[otel_http_method_index(f->known)]);
     else
         otel_span_add_attr_lit_sk(span, OTEL_KEY("http.request.method"), OTEL_KEY("_OTHER"));
     if (f->known == NULL && f->method != NULL)
@@ -531,14 +531,18 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
         otel_span_add_attr_lit_sk(span, OTEL_KEY("url.scheme"), OTEL_KEY("https"));
     else
         otel_span_add_attr_lit_sk(span, OTEL_KEY("url.scheme"), OTEL_KEY("http"));
-    if (f->route != NULL)
+    /* A plain route is the configuration's, which outlives the span. */
+    const mhd_otel_route *rt = f->route != NULL ? mhd_otel_route_of(&m->routes, f->route) : NULL;
+    if (rt != NULL && rt->plain)
+        otel_span_add_attr_lit_sk(span, OTEL_KEY("http.route"), rt->pattern, rt->len);
+    else if (f->route != NULL)
         otel_span_add_attr_strn_sk(span, OTEL_KEY("http.route"), f->route, strlen(f->route));
     set_server_address(span, conn, r->daemon, f->host);
     set_client_address(span, conn);
     const char *version = known_version(f->version);
-    if (version != NULL)
+    if (version != NULL) /* "1.0", "1.1", "2" or "3" */
         otel_span_add_attr_lit_sk(span, OTEL_KEY("network.protocol.version"), version,
-                                  strlen(version));
+                                  version[1] == '\0' ? 1 : 3);
     else if (f->version != NULL)
         otel_span_add_attr_strn_sk(span, OTEL_KEY("network.protocol.version"), f->version,
                                    strlen(f->version));

@@ -101,6 +101,8 @@ int mhd_otel_routes_init(mhd_otel_routes *r, const mhd_otel_strv *patterns)
     for (size_t i = 0; i < patterns->n; i++) {
         mhd_otel_route *rt = &r->v[i];
         rt->pattern = patterns->v[i];
+        rt->len = strlen(rt->pattern);
+        rt->plain = otel_utf8_ascii_all((const unsigned char *)rt->pattern, rt->len);
         rt->params = count_params(rt->pattern);
         if (rt->params == UINT_MAX)
             continue;
@@ -122,15 +124,6 @@ void mhd_otel_routes_free(mhd_otel_routes *r)
     otel_free(r->runs);
     otel_free(r->names);
     *r = (mhd_otel_routes){0};
-}
-
-const char *mhd_otel_route_name(const mhd_otel_routes *routes, const char *pattern,
-                                const char *known)
-{
-    for (size_t i = 0; i < routes->n; i++)
-        if (routes->v[i].pattern == pattern)
-            return routes->v[i].names[otel_http_method_index(known)];
-    return NULL;
 }
 
 /* rt's params if path (len bytes) matches it, else -1: each run where it

@@ -18,6 +18,8 @@ typedef struct mhd_otel_route_run {
 
 typedef struct mhd_otel_route {
     const char *pattern;      /* borrowed from the patterns given */
+    size_t len;               /* its strlen */
+    bool plain;               /* it is plain ASCII */
     unsigned params;          /* UINT_MAX: a "{" not closed, never matched */
     mhd_otel_route_run *runs; /* params + 1, in the routes' runs */
     /* The server span names "METHOD pattern" for the known methods (in
@@ -40,12 +42,27 @@ typedef struct mhd_otel_routes {
 int mhd_otel_routes_init(mhd_otel_routes *r, const mhd_otel_strv *patterns);
 void mhd_otel_routes_free(mhd_otel_routes *r);
 
+/* The route of routes whose pattern is pattern (as mhd_otel_route_match
+ * returns it), or NULL. */
+static inline const mhd_otel_route *mhd_otel_route_of(const mhd_otel_routes *routes,
+                                                      const char *pattern)
+{
+    for (size_t i = 0; i < routes->n; i++)
+        if (routes->v[i].pattern == pattern)
+            return &routes->v[i];
+    return NULL;
+}
+
 /* The name "known pattern" of a server span whose route is pattern (one of
  * routes' patterns, as mhd_otel_route_match returns it) and whose method is
  * known (as otel_http_method_known returns it): valid as long as routes,
  * or NULL. */
-const char *mhd_otel_route_name(const mhd_otel_routes *routes, const char *pattern,
-                                const char *known);
+static inline const char *mhd_otel_route_name(const mhd_otel_routes *routes, const char *pattern,
+                                              const char *known)
+{
+    const mhd_otel_route *rt = mhd_otel_route_of(routes, pattern);
+    return rt != NULL ? rt->names[otel_http_method_index(known)] : NULL;
+}
 
 /* The pattern of routes (e.g. "/hello/{name}") that path (len bytes, no
  * query) matches, or NULL. A {param} matches one non-empty segment; among

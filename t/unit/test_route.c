@@ -144,6 +144,7 @@ static void test_mhd_otel_route_name(void **state)
         const char *known = otel_http_known_methods[k];
         assert_ptr_equal(otel_http_method_known(known), known);
         assert_int_equal(otel_http_method_index(known), k);
+        assert_int_equal(otel_http_known_method_lens[k], strlen(known));
         char want[512];
         snprintf(want, sizeof(want), "%s /users/{id}", known);
         assert_string_equal(mhd_otel_route_name(&cut, r.v[0], known), want);
@@ -156,6 +157,11 @@ static void test_mhd_otel_route_name(void **state)
         char same[] = "/users/{id}"; /* the same text, not the pattern */
         assert_null(mhd_otel_route_name(&cut, same, known));
     }
+    const mhd_otel_route *rt = mhd_otel_route_of(&cut, r.v[0]);
+    assert_non_null(rt);
+    assert_int_equal(rt->len, strlen(r.v[0]));
+    assert_true(rt->plain);
+    assert_false(mhd_otel_route_of(&cut, r.v[1])->plain);
     mhd_otel_routes_free(&cut);
 }
 
