@@ -497,15 +497,12 @@ static inline __attribute__((always_inline)) const char *after_http(const char *
 /* What the request attributes are made of. Borrowed: MHD's strings are
  * valid while the request runs, a deferred request's are its own. */
 typedef struct req_facts {
-    const char *method;  /* as the request has it (NULL: none) */
-    const char *known;   /* its standard name, or NULL */
-    const char *version; /* after "HTTP/", or NULL */
-    const char *route;   /* the matched otel_route pattern, or NULL */
-    const char *host;    /* the Host header, or NULL */
+    const char *method;          /* as the request has it (NULL: none) */
+    const char *known;           /* its standard name, or NULL */
+    const char *version;         /* after "HTTP/", or NULL */
+    const mhd_otel_route *route; /* the matched otel_route, or NULL */
+    const char *host;            /* the Host header, or NULL */
     const char *user_agent;
-    /* The bytes MHD gave for host and user_agent, when known (else 0): at
-     * least their strlen, as a NUL may come before the end. */
-    size_t host_size, user_agent_size;
 } req_facts;
 
 static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, const req_facts *f)
@@ -532,11 +529,11 @@ static void set_request_attrs(mhd_otel_req *r, struct MHD_Connection *conn, cons
     else
         otel_span_add_attr_lit_sk(span, OTEL_KEY("url.scheme"), OTEL_KEY("http"));
     /* A plain route is the configuration's, which outlives the span. */
-    const mhd_otel_route *rt = f->route != NULL ? mhd_otel_route_of(&m->routes, f->route) : NULL;
+    const mhd_otel_route *rt = f->route;
     if (rt != NULL && rt->plain)
         otel_span_add_attr_lit_sk(span, OTEL_KEY("http.route"), rt->pattern, rt->len);
-    else if (f->route != NULL)
-        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.route"), f->route, strlen(f->route));
+    else if (rt != NULL)
+        otel_span_add_attr_strn_sk(span, OTEL_KEY("http.route"), rt->pattern, rt->len);
     set_server_address(span, conn, r->daemon, f->host);
     set_client_address(span, conn);
     const char *version = known_version(f->version);
@@ -592,19 +589,20 @@ static void keep_baggage(mhd_otel_req *r, req_headers *h)
 /* "METHOD route", "METHOD", or "HTTP" for a method outside the standard
  * ones (method NULL): the first as the routes made it at start when they
  * could. */
-static void set_span_name(const mhd_otel *m, otel_span *span, const char *method, const char *route)
+static void set_span_name(otel_span *span, const char *method, const mhd_otel_route *route)
 {
     if (method == NULL || route == NULL) {
         otel_span_update_name(span, method ? method : "HTTP");
         return;
     }
-    const char *name = mhd_otel_route_name(&m->routes, route, method);
+    const char *name = mhd_otel_route_name(route, method);
     if (name != NULL) {
         otel_span_name_lasting(span, name);
         return;
     }
     size_t ml = strlen(method);
-    otel_span_name_pair(span, method, ml, route, strnlen(route, OTEL_SPAN_NAME_PAIR_MAX - ml - 1));
+    otel_span_name_pair(span, method, ml, route->pattern,
+                        strnlen(route->pattern, OTEL_SPAN_NAME_PAIR_MAX - ml - 1));
 }
 
 /* network.protocol.version of an HTTP version string ("HTTP/1.1"): a
@@ -664,11 +662,11 @@ static void apply_deferred(mhd_otel_req *r, unsigned int status)
     const mhd_otel *m = r->daemon->m;
     otel_span *span = r->span;
     const mhd_otel_deferred *d = &r->d;
-    const char *route = d->route_path != NULL
-                            ? mhd_otel_route_match(&m->routes, d->route_path, d->route_path_len)
-                            : d->route;
+    const mhd_otel_route *route =
+        d->route_path != NULL ? mhd_otel_route_match(&m->routes, d->route_path, d->route_path_len)
+                              : d->route;
     if (span->d.name[0] == '\0')
-        set_span_name(m, span, d->known, route);
+        set_span_name(span, d->known, route);
     req_facts f = {.known = d->known,
                    .version = d->version,
                    .route = route,
@@ -690,11 +688,11 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
     bool skipped =
         mhd_otel_path_skipped(&m->conf->skip_paths, &m->conf->skip_prefixes, url, url_len);
     const char *known = otel_http_method_known(method);
-    const char *route = NULL;
+    const mhd_otel_route *route = NULL;
     if (metered(m, skipped)) {
         route = mhd_otel_route_match(&m->routes, url, url_len);
         r->mq = (mhd_otel_server_req){.method = known ? known : "_OTHER",
-                                      .route = route,
+                                      .route = route != NULL ? route->pattern : NULL,
                                       .version = protocol_version(version),
                                       .https = r->daemon->tls};
         mhd_otel_metrics_server_begin(m->metrics, &r->mq);
@@ -731,13 +729,11 @@ static void begin_span(mhd_otel_req *r, struct MHD_Connection *conn, const char 
                    .version = after_http(version),
                    .route = route,
                    .host = h.host,
-                   .user_agent = h.user_agent,
-                   .host_size = h.host_len,
-                   .user_agent_size = h.user_agent_len};
+                   .user_agent = h.user_agent};
     if (otel_span_sampled(r->span) || !defer(r, &f, &h, route_known, url, url_len)) {
         if (!route_known)
             f.route = mhd_otel_route_match(&m->routes, url, url_len);
-        set_span_name(m, r->span, known, f.route);
+        set_span_name(r->span, known, f.route);
         set_request_attrs(r, conn, &f);
     }
     if (m->request_hook != NULL) {

@@ -18,19 +18,20 @@
 #define MHD_OTEL_URI_MAX 2048    /* bytes of the raw request URI kept */
 #define MHD_OTEL_BAGGAGE_LINES 8 /* baggage header lines carried on to outgoing calls */
 
-#define MHD_OTEL_DEFERRED_TEXT 512 /* bytes of Host, User-Agent and path a record-only span keeps  \
-                                    */
+/* Bytes of Host, User-Agent and path a record-only span keeps. */
+#define MHD_OTEL_DEFERRED_TEXT 512
 
 struct mhd_otel_daemon;
+struct mhd_otel_route;
 
 /* What a record-only server span's name and attributes are made of, kept
  * until the keep decision (hooks.c). Static or configuration strings, and
  * host, user_agent and route_path in the request's deferred_text. */
 typedef struct mhd_otel_deferred {
-    const char *known;      /* the standard method name, or NULL */
-    const char *version;    /* network.protocol.version, or NULL */
-    const char *route;      /* the matched route, or NULL */
-    const char *route_path; /* else the path to match it on, or NULL */
+    const char *known;                  /* the standard method name, or NULL */
+    const char *version;                /* network.protocol.version, or NULL */
+    const struct mhd_otel_route *route; /* the matched route, or NULL */
+    const char *route_path;             /* else the path to match it on, or NULL */
     uint16_t route_path_len;
     const char *host, *user_agent;
 } mhd_otel_deferred;

@@ -148,14 +148,15 @@ static int match_one(const mhd_otel_route *rt, const char *path, size_t len)
     }
 }
 
-const char *mhd_otel_route_match(const mhd_otel_routes *routes, const char *path, size_t len)
+const mhd_otel_route *mhd_otel_route_match(const mhd_otel_routes *routes, const char *path,
+                                           size_t len)
 {
-    const char *best = NULL;
+    const mhd_otel_route *best = NULL;
     int best_params = 0;
     for (size_t i = 0; i < routes->n; i++) {
         int p = match_one(&routes->v[i], path, len);
         if (p >= 0 && (best == NULL || p < best_params)) {
-            best = routes->v[i].pattern;
+            best = &routes->v[i];
             best_params = p;
             if (p == 0)
                 break;

@@ -42,33 +42,20 @@ typedef struct mhd_otel_routes {
 int mhd_otel_routes_init(mhd_otel_routes *r, const mhd_otel_strv *patterns);
 void mhd_otel_routes_free(mhd_otel_routes *r);
 
-/* The route of routes whose pattern is pattern (as mhd_otel_route_match
- * returns it), or NULL. */
-static inline const mhd_otel_route *mhd_otel_route_of(const mhd_otel_routes *routes,
-                                                      const char *pattern)
+/* The name "known pattern" of a server span whose route is rt and whose
+ * method is known (as otel_http_method_known returns it): valid as long as
+ * the routes, or NULL. */
+static inline const char *mhd_otel_route_name(const mhd_otel_route *rt, const char *known)
 {
-    for (size_t i = 0; i < routes->n; i++)
-        if (routes->v[i].pattern == pattern)
-            return &routes->v[i];
-    return NULL;
+    return rt->names[otel_http_method_index(known)];
 }
 
-/* The name "known pattern" of a server span whose route is pattern (one of
- * routes' patterns, as mhd_otel_route_match returns it) and whose method is
- * known (as otel_http_method_known returns it): valid as long as routes,
- * or NULL. */
-static inline const char *mhd_otel_route_name(const mhd_otel_routes *routes, const char *pattern,
-                                              const char *known)
-{
-    const mhd_otel_route *rt = mhd_otel_route_of(routes, pattern);
-    return rt != NULL ? rt->names[otel_http_method_index(known)] : NULL;
-}
-
-/* The pattern of routes (e.g. "/hello/{name}") that path (len bytes, no
+/* The route of routes (e.g. "/hello/{name}") that path (len bytes, no
  * query) matches, or NULL. A {param} matches one non-empty segment; among
  * matches, the one with the fewest params wins, then the first configured.
- * The result is borrowed from the patterns. */
-const char *mhd_otel_route_match(const mhd_otel_routes *routes, const char *path, size_t len);
+ * The result is borrowed from routes. */
+const mhd_otel_route *mhd_otel_route_match(const mhd_otel_routes *routes, const char *path,
+                                           size_t len);
 
 /* mhd_otel_path_skipped when there are lists to look in. */
 bool mhd_otel_path_skipped_in(const mhd_otel_strv *exact, const mhd_otel_strv *prefixes,

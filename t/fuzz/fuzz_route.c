@@ -100,8 +100,10 @@ static void check_path(const mhd_otel_strv *routes, const mhd_otel_routes *cut, 
                        const mhd_otel_strv *exact, const mhd_otel_strv *prefixes, const char *path,
                        size_t len)
 {
-    const char *m = mhd_otel_route_match(cut, path, len);
-    const char *m2 = mhd_otel_route_match(cut, path, len);
+    const mhd_otel_route *rt = mhd_otel_route_match(cut, path, len);
+    const char *m = rt != NULL ? rt->pattern : NULL;
+    const mhd_otel_route *rt2 = mhd_otel_route_match(cut, path, len);
+    const char *m2 = rt2 != NULL ? rt2->pattern : NULL;
     FUZZ_CHECK(m == m2, "two answers for one path");
     bool member = m == NULL;
     for (size_t i = 0; i < routes->n; i++)
